@@ -1,0 +1,46 @@
+package io.mfserve.solver;
+
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * What the server lends a solver for one fit: a pool of worker threads, the held-out
+ * validation entries, a place to report progress, and a cancellation flag.
+ *
+ * <p>A solver checks {@link #isCancelled()} at least once per iteration (and within an
+ * iteration when one takes long) and then throws {@link FitCancelledException}. It reports
+ * every completed iteration through {@link #report(IterationProgress)}. Implementations are
+ * thread-safe.
+ */
+public interface FitContext {
+  /**
+   * Returns the pool to run parallel work in, e.g. {@code pool().submit(() ->
+   * IntStream.range(0, n).parallel().forEach(...)).join()}. The server owns it; a solver never
+   * shuts it down.
+   */
+  ForkJoinPool pool();
+
+  /** Returns how many threads the solver may keep busy (the pool's parallelism). */
+  default int parallelism() {
+    return pool().getParallelism();
+  }
+
+  /** Returns the held-out entries to score after each iteration; empty if none. */
+  ValidationSet validation();
+
+  /** Returns whether the caller gave up; the solver then throws FitCancelledException. */
+  boolean isCancelled();
+
+  /**
+   * Throws {@link FitCancelledException} if the fit was cancelled.
+   *
+   * @param completedIterations how many iterations had completed, for the message
+   */
+  default void throwIfCancelled(int completedIterations) {
+    if (isCancelled()) {
+      throw new FitCancelledException(completedIterations);
+    }
+  }
+
+  /** Records one completed iteration. Cheap; may be called from any thread. */
+  void report(IterationProgress progress);
+}

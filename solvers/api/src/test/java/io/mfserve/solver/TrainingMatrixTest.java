@@ -1,0 +1,74 @@
+package io.mfserve.solver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class TrainingMatrixTest {
+
+  @Test
+  void fromCoordinates_unsortedEntries_buildsSortedCsrAndCsc() {
+    // 2 × 3: (1,2)=5, (0,1)=1, (1,0)=3, (0,2)=2
+    TrainingMatrix m = TrainingMatrix.fromCoordinates(2, 3, new int[] {1, 0, 1, 0},
+        new int[] {2, 1, 0, 2}, new float[] {5, 1, 3, 2}, AbsentEntries.UNKNOWN);
+    assertEquals(4, m.nnz());
+    assertEquals(2, m.rowLength(0));
+    assertEquals(1, m.rowColumn(m.rowStart(0)));
+    assertEquals(1f, m.rowValue(m.rowStart(0)));
+    assertEquals(2, m.rowColumn(m.rowStart(0) + 1));
+    assertEquals(0, m.rowColumn(m.rowStart(1)));
+    assertEquals(3f, m.rowValue(m.rowStart(1)));
+    // Column 2 holds rows 0 and 1 in order.
+    assertEquals(2, m.colLength(2));
+    assertEquals(0, m.colRow(m.colStart(2)));
+    assertEquals(2f, m.colValue(m.colStart(2)));
+    assertEquals(1, m.colRow(m.colStart(2) + 1));
+    assertEquals(5f, m.colValue(m.colStart(2) + 1));
+    assertEquals(0, m.colLength(1) - 1);
+    assertEquals(2.75, m.mean(), 1e-12);
+    assertTrue(m.contains(1, 2));
+    assertFalse(m.contains(1, 1));
+    assertFalse(m.isDense());
+  }
+
+  @Test
+  void fromCoordinates_duplicatePair_isRejected() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainingMatrix.fromCoordinates(2, 2, new int[] {0, 1, 0}, new int[] {1, 1, 1},
+            new float[] {1, 2, 3}, AbsentEntries.UNKNOWN));
+    assertTrue(e.getMessage().contains("repeats"), e.getMessage());
+  }
+
+  @Test
+  void fromCoordinates_indexOutOfRange_isRejected() {
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainingMatrix.fromCoordinates(2, 2, new int[] {2}, new int[] {0},
+            new float[] {1}, AbsentEntries.UNKNOWN));
+  }
+
+  @Test
+  void fromCoordinates_nonFiniteValue_isRejected() {
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainingMatrix.fromCoordinates(1, 1, new int[] {0}, new int[] {0},
+            new float[] {Float.NaN}, AbsentEntries.UNKNOWN));
+  }
+
+  @Test
+  void fromDense_everyEntryStored() {
+    TrainingMatrix m = TrainingMatrix.fromDense(2, 2, new float[] {1, 2, 3, 4},
+        AbsentEntries.ZERO);
+    assertTrue(m.isDense());
+    assertEquals(4, m.nnz());
+    assertEquals(3f, m.colValue(m.colStart(0) + 1));
+    assertEquals(TrainingMatrix.estimateBytes(2, 2, 4), m.memoryBytes());
+  }
+
+  @Test
+  void fromDense_wrongValueCount_isRejected() {
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainingMatrix.fromDense(2, 2, new float[3], AbsentEntries.UNKNOWN));
+  }
+}

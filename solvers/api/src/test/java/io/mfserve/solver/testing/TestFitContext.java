@@ -1,0 +1,89 @@
+package io.mfserve.solver.testing;
+
+import io.mfserve.solver.FitContext;
+import io.mfserve.solver.IterationProgress;
+import io.mfserve.solver.ValidationSet;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A {@link FitContext} for solver tests: a pool of a chosen size, an optional validation set,
+ * every reported iteration recorded, and cancellation on demand (optionally after a given
+ * iteration).
+ */
+public final class TestFitContext implements FitContext, AutoCloseable {
+  private final ForkJoinPool pool;
+  private final ValidationSet validation;
+  private final List<IterationProgress> reports = Collections.synchronizedList(new ArrayList<>());
+  private final AtomicBoolean cancelled = new AtomicBoolean();
+  private volatile int cancelAfterIteration = Integer.MAX_VALUE;
+  private volatile Consumer<IterationProgress> onReport = p -> { };
+
+  /** A context with {@code threads} worker threads and no validation set. */
+  public TestFitContext(int threads) {
+    this(threads, ValidationSet.empty());
+  }
+
+  /** A context with {@code threads} worker threads and the given validation set. */
+  public TestFitContext(int threads, ValidationSet validation) {
+    this.pool = new ForkJoinPool(threads);
+    this.validation = validation;
+  }
+
+  /** Makes {@link #isCancelled()} true once iteration {@code n} has been reported. */
+  public TestFitContext cancelAfter(int n) {
+    cancelAfterIteration = n;
+    return this;
+  }
+
+  /** Runs {@code action} on every report (on the reporting thread). */
+  public TestFitContext onReport(Consumer<IterationProgress> action) {
+    onReport = action;
+    return this;
+  }
+
+  /** Cancels now. */
+  public void cancel() {
+    cancelled.set(true);
+  }
+
+  /** Returns every report so far, in order. */
+  public List<IterationProgress> reports() {
+    synchronized (reports) {
+      return List.copyOf(reports);
+    }
+  }
+
+  @Override
+  public ForkJoinPool pool() {
+    return pool;
+  }
+
+  @Override
+  public ValidationSet validation() {
+    return validation;
+  }
+
+  @Override
+  public boolean isCancelled() {
+    return cancelled.get();
+  }
+
+  @Override
+  public void report(IterationProgress progress) {
+    reports.add(progress);
+    onReport.accept(progress);
+    if (progress.iteration() >= cancelAfterIteration) {
+      cancelled.set(true);
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
+  }
+}

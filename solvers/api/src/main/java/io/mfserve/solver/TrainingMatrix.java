@@ -101,8 +101,9 @@ public final class TrainingMatrix {
    * Builds a matrix from coordinate triplets (entry n is {@code (rowIdx[n], colIdx[n],
    * values[n])}). The arrays are not kept.
    *
-   * @throws IllegalArgumentException if the arrays differ in length, an index is out of range, a
-   *     value is not finite, or a (row, column) pair occurs twice
+   * @throws DuplicateEntryException if a (row, column) pair occurs twice
+   * @throws IllegalArgumentException if the arrays differ in length, an index is out of range or
+   *     a value is not finite
    */
   public static TrainingMatrix fromCoordinates(int rows, int cols, int[] rowIdx, int[] colIdx,
       float[] values, AbsentEntries absentEntries) {
@@ -142,8 +143,7 @@ public final class TrainingMatrix {
       for (int p = from; p < to; p++) {
         int c = (int) (packed[p] >>> 32);
         if (p > from && c == rowCol[p - 1]) {
-          throw new IllegalArgumentException("entry " + (int) packed[p] + " repeats (row " + r
-              + ", column " + c + "), first given as entry " + (int) packed[p - 1]);
+          throw new DuplicateEntryException((int) packed[p - 1], (int) packed[p], r, c);
         }
         rowCol[p] = c;
         rowVal[p] = values[(int) packed[p]];
@@ -254,6 +254,68 @@ public final class TrainingMatrix {
   public boolean contains(int r, int c) {
     return Arrays.binarySearch(rowCol, rowPtr[r], rowPtr[r + 1], c) >= 0;
   }
+
+  /**
+   * Holds out a seeded random fraction of the stored entries for validation.
+   *
+   * <p>Each entry is held out independently with probability {@code fraction}, drawn in row
+   * order from {@code new Random(seed)}, so the split depends only on the matrix, the fraction
+   * and the seed. The training part keeps this matrix's shape and meaning of absent entries.
+   *
+   * @param fraction in [0, 1); 0 returns this matrix and an empty validation set
+   */
+  public Split split(double fraction, long seed) {
+    if (!(fraction >= 0 && fraction < 1)) {
+      throw new IllegalArgumentException("fraction must be in [0, 1), got " + fraction);
+    }
+    if (fraction == 0) {
+      return new Split(this, ValidationSet.empty());
+    }
+    java.util.Random rnd = new java.util.Random(seed);
+    int nnz = nnz();
+    boolean[] held = new boolean[nnz];
+    int heldCount = 0;
+    for (int p = 0; p < nnz; p++) {
+      if (rnd.nextDouble() < fraction) {
+        held[p] = true;
+        heldCount++;
+      }
+    }
+    int keep = nnz - heldCount;
+    int[] tr = new int[keep];
+    int[] tc = new int[keep];
+    float[] tv = new float[keep];
+    int[] vr = new int[heldCount];
+    int[] vc = new int[heldCount];
+    float[] vv = new float[heldCount];
+    int t = 0;
+    int v = 0;
+    for (int r = 0; r < rows; r++) {
+      for (int p = rowPtr[r]; p < rowPtr[r + 1]; p++) {
+        if (held[p]) {
+          vr[v] = r;
+          vc[v] = rowCol[p];
+          vv[v++] = rowVal[p];
+        } else {
+          tr[t] = r;
+          tc[t] = rowCol[p];
+          tv[t++] = rowVal[p];
+        }
+      }
+    }
+    // A held-out entry of a dense matrix is unknown to the training part, not zero.
+    AbsentEntries absent = isDense() ? AbsentEntries.UNKNOWN : absentEntries;
+    return new Split(fromCoordinates(rows, cols, tr, tc, tv, absent),
+        ValidationSet.of(vr, vc, vv));
+  }
+
+  /**
+   * A training matrix and the entries held out of it.
+   *
+   * @param train the entries to train on
+   * @param validation the held-out entries
+   */
+  public record Split(TrainingMatrix train, ValidationSet validation) { }
 
   /** Returns the bytes this matrix occupies. */
   public long memoryBytes() {

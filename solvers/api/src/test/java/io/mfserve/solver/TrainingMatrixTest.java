@@ -71,4 +71,37 @@ class TrainingMatrixTest {
     assertThrows(IllegalArgumentException.class,
         () -> TrainingMatrix.fromDense(2, 2, new float[3], AbsentEntries.UNKNOWN));
   }
+
+  @Test
+  void fromCoordinates_duplicatePair_reportsBothEntries() {
+    DuplicateEntryException e = assertThrows(DuplicateEntryException.class,
+        () -> TrainingMatrix.fromCoordinates(2, 2, new int[] {0, 1, 0}, new int[] {1, 1, 1},
+            new float[] {1, 2, 3}, AbsentEntries.UNKNOWN));
+    assertEquals(0, e.firstEntry());
+    assertEquals(2, e.repeatEntry());
+    assertEquals(0, e.row());
+    assertEquals(1, e.col());
+  }
+
+  @Test
+  void split_isSeededAndPartitionsTheEntries() {
+    float[] x = new float[20 * 30];
+    for (int n = 0; n < x.length; n++) {
+      x[n] = n;
+    }
+    TrainingMatrix m = TrainingMatrix.fromDense(20, 30, x, AbsentEntries.ZERO);
+    TrainingMatrix.Split a = m.split(0.2, 7);
+    TrainingMatrix.Split b = m.split(0.2, 7);
+    assertEquals(m.nnz(), a.train().nnz() + a.validation().size());
+    assertEquals(a.validation().size(), b.validation().size());
+    assertTrue(a.validation().size() > 60 && a.validation().size() < 180);
+    for (int n = 0; n < a.validation().size(); n++) {
+      int r = a.validation().row(n);
+      int c = a.validation().col(n);
+      assertEquals(r * 30 + c, a.validation().value(n));
+      assertFalse(a.train().contains(r, c));
+    }
+    assertEquals(AbsentEntries.UNKNOWN, a.train().absentEntries());
+    assertTrue(m.split(0, 7).validation().isEmpty());
+  }
 }

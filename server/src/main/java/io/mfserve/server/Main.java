@@ -1,0 +1,218 @@
+package io.mfserve.server;
+
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import com.google.inject.Stage;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.mfserve.server.inject.ConfigModule;
+import io.mfserve.server.inject.ModelModule;
+import io.mfserve.server.inject.SolverModule;
+import io.mfserve.server.inject.TransportModule;
+import io.mfserve.server.model.MemoryBudget;
+import io.mfserve.server.model.SolverRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Starts the mfserve server: {@code java -jar server/target/mfserve-server.jar [flags]}. Every
+ * flag has an environment-variable equivalent, listed by {@code --help}.
+ */
+@Command(name = "mfserve-server", mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Serves matrix-factorization training and queries over gRPC"
+        + " (mfserve.v1.MatrixFactorization, grpc.health.v1, server reflection).",
+    sortOptions = false)
+public final class Main implements Callable<Integer> {
+  private static final Logger LOG = Logger.getLogger(Main.class.getName());
+
+  @Option(names = "--port", defaultValue = "${env:MFSERVE_PORT:-50051}",
+      description = "TCP port to listen on; 0 picks a free one (env MFSERVE_PORT;"
+          + " default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--plugins-dir", defaultValue = "${env:MFSERVE_PLUGINS_DIR}",
+      description = "Directory of solver plugin jars, found with ServiceLoader"
+          + " (env MFSERVE_PLUGINS_DIR).")
+  Path pluginsDir;
+
+  @Option(names = "--memory-budget", defaultValue = "${env:MFSERVE_MEMORY_BUDGET:-60%}",
+      description = "Memory for models, uploaded matrices and fits, e.g. 8g, 512m, or a"
+          + " percentage of the JVM heap (env MFSERVE_MEMORY_BUDGET; default ${DEFAULT-VALUE})."
+          + " A request that would exceed it is RESOURCE_EXHAUSTED.")
+  String memoryBudget;
+
+  @Option(names = "--max-inbound-message-size",
+      defaultValue = "${env:MFSERVE_MAX_INBOUND_MESSAGE_SIZE:-4m}",
+      description = "Largest request message accepted, e.g. 4m, 64m (env"
+          + " MFSERVE_MAX_INBOUND_MESSAGE_SIZE; default ${DEFAULT-VALUE}). Larger matrices go"
+          + " through UploadMatrix.")
+  String maxInboundMessageSize;
+
+  @Option(names = "--worker-threads", defaultValue = "${env:MFSERVE_WORKER_THREADS:-0}",
+      description = "Threads running gRPC handlers; 0 means 2 × cores, at least 4"
+          + " (env MFSERVE_WORKER_THREADS).")
+  int workerThreads;
+
+  @Option(names = "--training-threads", defaultValue = "${env:MFSERVE_TRAINING_THREADS:-0}",
+      description = "Threads the solvers share; 0 means all cores (env"
+          + " MFSERVE_TRAINING_THREADS).")
+  int trainingThreads;
+
+  @Option(names = "--max-concurrent-fits",
+      defaultValue = "${env:MFSERVE_MAX_CONCURRENT_FITS:-2}",
+      description = "Fits that train at once; more wait in a queue of 16"
+          + " (env MFSERVE_MAX_CONCURRENT_FITS; default ${DEFAULT-VALUE}).")
+  int maxConcurrentFits;
+
+  @Option(names = "--upload-ttl", defaultValue = "${env:MFSERVE_UPLOAD_TTL:-1h}",
+      description = "How long an unused uploaded matrix is kept, e.g. 30m, 1h, 90s"
+          + " (env MFSERVE_UPLOAD_TTL; default ${DEFAULT-VALUE}).")
+  String uploadTtl;
+
+  @Option(names = "--shutdown-grace", defaultValue = "${env:MFSERVE_SHUTDOWN_GRACE:-20s}",
+      description = "How long in-flight calls may finish after SIGTERM before they are"
+          + " cancelled (env MFSERVE_SHUTDOWN_GRACE; default ${DEFAULT-VALUE}).")
+  String shutdownGrace;
+
+  @Option(names = "--no-reflection", negatable = false,
+      defaultValue = "${env:MFSERVE_NO_REFLECTION:-false}",
+      description = "Turn server reflection off (env MFSERVE_NO_REFLECTION=true).")
+  boolean noReflection;
+
+  /** Runs the server until SIGTERM or SIGINT. */
+  public static void main(String[] args) {
+    System.setProperty("java.util.logging.SimpleFormatter.format",
+        "%1$tFT%1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
+    int code = new CommandLine(new Main())
+        .setParameterExceptionHandler((e, a) -> {
+          e.getCommandLine().getErr().println("mfserve-server: " + e.getMessage()
+              + " (see --help)");
+          return 2;
+        })
+        .execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ServerConfig config = toConfig();
+    Injector injector = Guice.createInjector(Stage.PRODUCTION,
+        new ConfigModule(config),
+        SolverModule.discover(config.pluginsDir()),
+        new ModelModule(),
+        new TransportModule());
+    MfServer server = new MfServer(NettyServerBuilder.forPort(config.port())
+        .permitKeepAliveTime(30, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true), injector);
+    server.start();
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mfserve-shutdown"));
+    LOG.info(String.format(Locale.ROOT, "mfserve listening on port %d with solvers %s;"
+        + " memory budget %s", server.port(),
+        injector.getInstance(SolverRegistry.class).all().stream().map(p -> p.name()).toList(),
+        MemoryBudget.human(config.memoryBudgetBytes())));
+    server.awaitTermination();
+    return 0;
+  }
+
+  private ServerConfig toConfig() {
+    ServerConfig d = ServerConfig.defaults();
+    if (port < 0 || port > 65535) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--port must be in [0, 65535], got " + port);
+    }
+    long heap = Runtime.getRuntime().maxMemory();
+    long budget = parseSize(memoryBudget, "--memory-budget", heap);
+    long maxMessage = parseSize(maxInboundMessageSize, "--max-inbound-message-size", 0);
+    if (maxMessage < 1024 || maxMessage > Integer.MAX_VALUE) {
+      throw bad("--max-inbound-message-size must be between 1k and 2047m, got "
+          + maxInboundMessageSize);
+    }
+    if (maxConcurrentFits < 1) {
+      throw bad("--max-concurrent-fits must be at least 1, got " + maxConcurrentFits);
+    }
+    if (workerThreads < 0 || trainingThreads < 0) {
+      throw bad("--worker-threads and --training-threads must be 0 (automatic) or more");
+    }
+    return new ServerConfig(port, pluginsDir, budget, (int) maxMessage,
+        workerThreads == 0 ? d.workerThreads() : workerThreads,
+        trainingThreads == 0 ? d.trainingThreads() : trainingThreads,
+        maxConcurrentFits, d.maxQueuedFits(),
+        parseDuration(uploadTtl, "--upload-ttl"), parseDuration(shutdownGrace,
+            "--shutdown-grace"), !noReflection);
+  }
+
+  private CommandLine.ParameterException bad(String message) {
+    return new CommandLine.ParameterException(new CommandLine(this), message);
+  }
+
+  /** Parses 512, 64k, 512m, 8g, or (when {@code whole} > 0) a percentage of {@code whole}. */
+  long parseSize(String text, String flag, long whole) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    try {
+      if (t.endsWith("%") && whole > 0) {
+        double pct = Double.parseDouble(t.substring(0, t.length() - 1));
+        if (pct <= 0 || pct > 100) {
+          throw bad(flag + " percentage must be in (0, 100], got " + text);
+        }
+        return (long) (whole * pct / 100);
+      }
+      long mult = 1;
+      char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+      if (last == 'k' || last == 'm' || last == 'g' || last == 't') {
+        mult = 1L << (10 * ("kmgt".indexOf(last) + 1));
+        t = t.substring(0, t.length() - 1);
+      }
+      long v = (long) (Double.parseDouble(t) * mult);
+      if (v <= 0) {
+        throw bad(flag + " must be positive, got " + text);
+      }
+      return v;
+    } catch (NumberFormatException e) {
+      throw bad(flag + " must look like 512m, 8g" + (whole > 0 ? " or 60%" : "") + ", got "
+          + text);
+    }
+  }
+
+  private Duration parseDuration(String text, String flag) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    try {
+      long mult = 1;
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      } else if (t.endsWith("s")) {
+        t = t.substring(0, t.length() - 1);
+      } else if (t.endsWith("m")) {
+        mult = 60;
+        t = t.substring(0, t.length() - 1);
+      } else if (t.endsWith("h")) {
+        mult = 3600;
+        t = t.substring(0, t.length() - 1);
+      }
+      long v = Long.parseLong(t) * mult;
+      if (v < 0) {
+        throw bad(flag + " must not be negative, got " + text);
+      }
+      return Duration.ofSeconds(v);
+    } catch (NumberFormatException e) {
+      throw bad(flag + " must look like 90s, 30m or 1h, got " + text);
+    }
+  }
+
+  /** Reports the version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"mfserve-server " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package io.mfserve.server;
+
+import com.google.inject.Injector;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.server.grpc.MatrixFactorizationService;
+import io.mfserve.server.model.FitExecutor;
+import io.mfserve.server.model.MatrixStore;
+import io.mfserve.server.model.SolverRegistry;
+import java.io.IOException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+/**
+ * The running gRPC server and everything it owns: the handler pool, the fit executor, the
+ * sweeper of expired uploads, and the health status.
+ *
+ * <p>It takes a {@link ServerBuilder} so tests can pass an in-process one. {@link #close()}
+ * drains gracefully: health turns NOT_SERVING (so load balancers move traffic away), new calls
+ * are refused with UNAVAILABLE, in-flight calls get the configured grace, then whatever is left
+ * is cancelled (which stops running fits) and the pools are closed.
+ */
+public final class MfServer implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(MfServer.class.getName());
+
+  private final ServerConfig config;
+  private final HealthStatusManager health;
+  private final FitExecutor fits;
+  private final MatrixStore matrices;
+  private final SolverRegistry solvers;
+  private final ExecutorService handlers;
+  private final ScheduledExecutorService sweeper;
+  private final Server server;
+  private boolean closed;
+
+  /**
+   * Builds (but does not start) the server.
+   *
+   * @param builder a transport's builder: Netty on a port, or in-process for tests
+   * @param injector an injector built from the server's modules
+   */
+  public MfServer(ServerBuilder<?> builder, Injector injector) {
+    this.config = injector.getInstance(ServerConfig.class);
+    this.health = injector.getInstance(HealthStatusManager.class);
+    this.fits = injector.getInstance(FitExecutor.class);
+    this.matrices = injector.getInstance(MatrixStore.class);
+    this.solvers = injector.getInstance(SolverRegistry.class);
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(config.workerThreads(),
+        config.workerThreads(), 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "mfserve-grpc-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    this.handlers = pool;
+    this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "mfserve-upload-sweeper");
+      t.setDaemon(true);
+      return t;
+    });
+    builder.executor(handlers)
+        .maxInboundMessageSize(config.maxInboundMessageBytes())
+        .addService(injector.getInstance(MatrixFactorizationService.class))
+        .addService(health.getHealthService());
+    if (config.reflection()) {
+      builder.addService(ProtoReflectionServiceV1.newInstance());
+    }
+    this.server = builder.build();
+  }
+
+  /** Starts serving and turns health SERVING once solvers are loaded. */
+  public MfServer start() throws IOException {
+    server.start();
+    long period = Math.max(1, Math.min(60, config.uploadTtl().toSeconds() / 4));
+    sweeper.scheduleAtFixedRate(() -> {
+      int n = matrices.evictExpired();
+      if (n > 0) {
+        LOG.info(() -> "freed " + n + " uploaded matrix(es) unused for " + config.uploadTtl());
+      }
+    }, period, period, TimeUnit.SECONDS);
+    ServingStatus status = solvers.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
+    if (solvers.isEmpty()) {
+      LOG.warning("no solver was found on the classpath or in --plugins-dir; health stays"
+          + " NOT_SERVING");
+    }
+    health.setStatus("", status);
+    health.setStatus(MatrixFactorizationGrpc.SERVICE_NAME, status);
+    return this;
+  }
+
+  /** Returns the port listened on (the one picked when configured with 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** Blocks until the server has terminated. */
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.warning("calls still running after the " + config.shutdownGrace().toSeconds()
+            + " s grace are cancelled");
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    } finally {
+      fits.close();
+      sweeper.shutdownNow();
+      handlers.shutdownNow();
+    }
+  }
+}

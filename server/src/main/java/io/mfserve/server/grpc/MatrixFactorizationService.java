@@ -1,0 +1,281 @@
+package io.mfserve.server.grpc;
+
+import io.grpc.Context;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.mfserve.proto.v1.DeleteMatrixRequest;
+import io.mfserve.proto.v1.DeleteMatrixResponse;
+import io.mfserve.proto.v1.DeleteModelRequest;
+import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FitResponse;
+import io.mfserve.proto.v1.GetFactorsRequest;
+import io.mfserve.proto.v1.GetFactorsResponse;
+import io.mfserve.proto.v1.GetModelRequest;
+import io.mfserve.proto.v1.GetModelResponse;
+import io.mfserve.proto.v1.ListModelsRequest;
+import io.mfserve.proto.v1.ListModelsResponse;
+import io.mfserve.proto.v1.ListSolversRequest;
+import io.mfserve.proto.v1.ListSolversResponse;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.proto.v1.PredictRequest;
+import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.RecommendRequest;
+import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.UploadMatrixRequest;
+import io.mfserve.proto.v1.UploadMatrixResponse;
+import io.mfserve.server.model.IdRefs;
+import io.mfserve.server.model.InvalidRequestException;
+import io.mfserve.server.model.MatrixAccumulator;
+import io.mfserve.server.model.ModelService;
+import io.mfserve.server.model.PreparedMatrix;
+import io.mfserve.server.model.ScoredIndex;
+import io.mfserve.server.model.ServedModel;
+import io.mfserve.solver.SolverProvider;
+import jakarta.inject.Inject;
+import java.util.function.Supplier;
+
+/**
+ * The {@code mfserve.v1.MatrixFactorization} service: checks the request's shape, maps it with
+ * {@link ProtoMapper}, calls {@link ModelService}, and maps the result back. Every failure
+ * leaves through {@code onError} with the status {@link StatusMapper} chose; nothing is thrown
+ * to gRPC, which would reach the client as UNKNOWN.
+ */
+public final class MatrixFactorizationService
+    extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
+  private final ModelService models;
+
+  /** Wires the service. */
+  @Inject
+  public MatrixFactorizationService(ModelService models) {
+    this.models = models;
+  }
+
+  @Override
+  public void fit(FitRequest request, StreamObserver<FitResponse> responses) {
+    Context call = Context.current();
+    PreparedMatrix inline = null;
+    try {
+      switch (request.getInputCase()) {
+        case MATRIX:
+          try (MatrixAccumulator acc = models.newMatrix("matrix")) {
+            ProtoMapper.append(acc, request.getMatrix(), "matrix");
+            inline = acc.finish();
+          }
+          break;
+        case MATRIX_ID:
+          break;
+        default:
+          throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id"
+              + " from UploadMatrix");
+      }
+      PreparedMatrix owned = inline;
+      inline = null; // from here the fit owns it and releases it
+      models.fit(ProtoMapper.toFitCommandOrRelease(request, owned), call::isCancelled)
+          .whenComplete((model, failure) -> {
+            if (failure != null) {
+              safeError(responses, failure);
+            } else {
+              safeReply(responses, FitResponse.newBuilder()
+                  .setModel(ProtoMapper.toProto(model)).build());
+            }
+          });
+    } catch (RuntimeException | OutOfMemoryError e) {
+      if (inline != null) {
+        inline.release();
+      }
+      safeError(responses, e);
+    }
+  }
+
+  @Override
+  public StreamObserver<UploadMatrixRequest> uploadMatrix(
+      StreamObserver<UploadMatrixResponse> responses) {
+    return new StreamObserver<>() {
+      private MatrixAccumulator acc;
+      private boolean failed;
+
+      @Override
+      public void onNext(UploadMatrixRequest chunk) {
+        if (failed) {
+          return;
+        }
+        try {
+          if (acc == null) {
+            acc = models.newMatrix("chunk");
+          }
+          ProtoMapper.append(acc, chunk.getChunk(), "chunk");
+        } catch (RuntimeException | OutOfMemoryError e) {
+          failed = true;
+          if (acc != null) {
+            acc.close();
+          }
+          safeError(responses, e);
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        // The client gave up: give the partial matrix's memory back.
+        if (acc != null) {
+          acc.close();
+        }
+      }
+
+      @Override
+      public void onCompleted() {
+        if (failed) {
+          return;
+        }
+        try {
+          if (acc == null) {
+            throw new InvalidRequestException("chunk", "no chunk was sent; send at least one");
+          }
+          long chunks = acc.chunks();
+          PreparedMatrix m = acc.finish();
+          String id = models.storeMatrix(m);
+          safeReply(responses, UploadMatrixResponse.newBuilder()
+              .setMatrixId(id)
+              .setRows(m.rows())
+              .setCols(m.cols())
+              .setEntries(m.entries())
+              .setChunks(chunks)
+              .setMemoryBytes(m.memoryBytes())
+              .setTtlSeconds(models.matrixTtl().toSeconds())
+              .build());
+        } catch (RuntimeException | OutOfMemoryError e) {
+          if (acc != null) {
+            acc.close();
+          }
+          safeError(responses, e);
+        }
+      }
+    };
+  }
+
+  @Override
+  public void deleteMatrix(DeleteMatrixRequest request,
+      StreamObserver<DeleteMatrixResponse> responses) {
+    unary(responses, () -> DeleteMatrixResponse.newBuilder()
+        .setFreedBytes(models.deleteMatrix(request.getMatrixId())).build());
+  }
+
+  @Override
+  public void getFactors(GetFactorsRequest request,
+      StreamObserver<GetFactorsResponse> responses) {
+    try {
+      ServedModel model = models.getModel(request.getModelId());
+      new FactorStreamer(model, (ServerCallStreamObserver<GetFactorsResponse>) responses).start();
+    } catch (RuntimeException e) {
+      safeError(responses, e);
+    }
+  }
+
+  @Override
+  public void predict(PredictRequest request, StreamObserver<PredictResponse> responses) {
+    unary(responses, () -> {
+      IdRefs users = ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(),
+          "user_ids", "user_keys");
+      IdRefs items = ProtoMapper.refs(request.getItemIdsList(), request.getItemKeysList(),
+          "item_ids", "item_keys");
+      float[] scores = models.predict(request.getModelId(), users, items,
+          ProtoMapper.toDomain(request.getUnknownIds(), request.getUnknownIdsValue()));
+      PredictResponse.Builder b = PredictResponse.newBuilder();
+      for (float s : scores) {
+        b.addScores(s);
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> responses) {
+    unary(responses, () -> {
+      IdRefs user;
+      switch (request.getUserCase()) {
+        case USER_ID:
+          user = new IdRefs(new long[] {request.getUserId()}, new String[0], "user_id",
+              "user_key");
+          break;
+        case USER_KEY:
+          user = new IdRefs(new long[0], new String[] {request.getUserKey()}, "user_id",
+              "user_key");
+          break;
+        default:
+          user = new IdRefs(new long[0], new String[0], "user_id", "user_key");
+      }
+      ServedModel model = models.getModel(request.getModelId());
+      RecommendResponse.Builder b = RecommendResponse.newBuilder();
+      for (ScoredIndex s : models.recommend(request.getModelId(), user, request.getK(),
+          request.getExcludeSeen())) {
+        b.addItems(ProtoMapper.toProto(s, model.items()));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void getModel(GetModelRequest request, StreamObserver<GetModelResponse> responses) {
+    unary(responses, () -> GetModelResponse.newBuilder()
+        .setModel(ProtoMapper.toProto(models.getModel(request.getModelId()))).build());
+  }
+
+  @Override
+  public void listModels(ListModelsRequest request,
+      StreamObserver<ListModelsResponse> responses) {
+    unary(responses, () -> {
+      ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+      for (ServedModel m : models.listModels()) {
+        b.addModels(ProtoMapper.toProto(m));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void deleteModel(DeleteModelRequest request,
+      StreamObserver<DeleteModelResponse> responses) {
+    unary(responses, () -> DeleteModelResponse.newBuilder()
+        .setFreedBytes(models.deleteModel(request.getModelId())).build());
+  }
+
+  @Override
+  public void listSolvers(ListSolversRequest request,
+      StreamObserver<ListSolversResponse> responses) {
+    unary(responses, () -> {
+      ListSolversResponse.Builder b = ListSolversResponse.newBuilder();
+      for (SolverProvider p : models.listSolvers()) {
+        b.addSolvers(ProtoMapper.toProto(p));
+      }
+      return b.build();
+    });
+  }
+
+  private static <T> void unary(StreamObserver<T> responses, Supplier<T> handler) {
+    T reply;
+    try {
+      reply = handler.get();
+    } catch (RuntimeException | OutOfMemoryError e) {
+      safeError(responses, e);
+      return;
+    }
+    safeReply(responses, reply);
+  }
+
+  private static <T> void safeReply(StreamObserver<T> responses, T reply) {
+    try {
+      responses.onNext(reply);
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      // The call was cancelled meanwhile; there is no one to answer.
+    }
+  }
+
+  private static void safeError(StreamObserver<?> responses, Throwable failure) {
+    try {
+      responses.onError(StatusMapper.toStatus(failure));
+    } catch (RuntimeException e) {
+      // The call was cancelled meanwhile; there is no one to answer.
+    }
+  }
+}

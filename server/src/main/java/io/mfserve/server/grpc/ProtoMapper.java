@@ -1,0 +1,273 @@
+package io.mfserve.server.grpc;
+
+import com.google.protobuf.Timestamp;
+import io.mfserve.proto.v1.AbsentEntries;
+import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.ModelInfo;
+import io.mfserve.proto.v1.ParameterInfo;
+import io.mfserve.proto.v1.ParameterType;
+import io.mfserve.proto.v1.ScoredItem;
+import io.mfserve.proto.v1.SolverInfo;
+import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.proto.v1.UnknownIdPolicy;
+import io.mfserve.server.model.FitCommand;
+import io.mfserve.server.model.IdIndex;
+import io.mfserve.server.model.IdRefs;
+import io.mfserve.server.model.InvalidRequestException;
+import io.mfserve.server.model.MatrixAccumulator;
+import io.mfserve.server.model.ModelMetadata;
+import io.mfserve.server.model.PreparedMatrix;
+import io.mfserve.server.model.ScoredIndex;
+import io.mfserve.server.model.ServedModel;
+import io.mfserve.server.model.SparseChunk;
+import io.mfserve.solver.IterationProgress;
+import io.mfserve.solver.ParameterSpec;
+import io.mfserve.solver.SolverProvider;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** The one place proto messages become domain values and back. Stateless. */
+final class ProtoMapper {
+  private ProtoMapper() { }
+
+  // ------------------------------------------------------------- requests → domain
+
+  /** Feeds one proto matrix (a whole inline matrix or one upload chunk) to an accumulator. */
+  static void append(MatrixAccumulator acc, Matrix m, String field) {
+    switch (m.getKindCase()) {
+      case DENSE: {
+        DenseMatrix d = m.getDense();
+        float[] values = new float[d.getValuesCount()];
+        for (int n = 0; n < values.length; n++) {
+          values[n] = d.getValues(n);
+        }
+        acc.appendDense(d.getRows(), d.getCols(), values);
+        break;
+      }
+      case SPARSE: {
+        SparseMatrix s = m.getSparse();
+        float[] values = new float[s.getValuesCount()];
+        for (int n = 0; n < values.length; n++) {
+          values[n] = s.getValues(n);
+        }
+        acc.appendSparse(new SparseChunk(
+            s.getRowIdsCount() > 0 ? longs(s.getRowIdsList()) : null,
+            s.getRowKeysCount() > 0 ? s.getRowKeysList().toArray(new String[0]) : null,
+            s.getColIdsCount() > 0 ? longs(s.getColIdsList()) : null,
+            s.getColKeysCount() > 0 ? s.getColKeysList().toArray(new String[0]) : null,
+            values));
+        break;
+      }
+      default:
+        throw new InvalidRequestException(field, "is not set; give dense or sparse");
+    }
+  }
+
+  private static long[] longs(List<Long> list) {
+    long[] out = new long[list.size()];
+    for (int n = 0; n < out.length; n++) {
+      out[n] = list.get(n);
+    }
+    return out;
+  }
+
+  /**
+   * Turns a FitRequest into a command. The typed parameter fields join {@code params} under
+   * their common names; setting one both ways with different values is refused.
+   *
+   * @param inline the request's inline matrix, prepared, or null when it names an upload
+   */
+  static FitCommand toFitCommand(FitRequest req, PreparedMatrix inline) {
+    Map<String, String> params = new HashMap<>(req.getParamsMap());
+    Set<String> typed = new HashSet<>();
+    if (req.hasMaxIterations()) {
+      putTyped(params, typed, ParameterSpec.MAX_ITERATIONS,
+          Integer.toString(req.getMaxIterations()));
+    }
+    if (req.hasRegularization()) {
+      putTyped(params, typed, ParameterSpec.REGULARIZATION, Double.toString(req.getRegularization()));
+    }
+    if (req.hasLearningRate()) {
+      putTyped(params, typed, ParameterSpec.LEARNING_RATE, Double.toString(req.getLearningRate()));
+    }
+    return new FitCommand(req.getSolver(), req.hasNumFactors() ? req.getNumFactors() : null,
+        inline, req.getInputCase() == FitRequest.InputCase.MATRIX_ID ? req.getMatrixId() : null,
+        req.getModelId(), params, typed, req.hasSeed() ? req.getSeed() : null,
+        toDomain(req.getAbsentEntries(), req.getAbsentEntriesValue()),
+        req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req));
+  }
+
+  /** Like {@link #toFitCommand}, but releases {@code inline} if the request is refused. */
+  static FitCommand toFitCommandOrRelease(FitRequest req, PreparedMatrix inline) {
+    try {
+      return toFitCommand(req, inline);
+    } catch (RuntimeException e) {
+      if (inline != null) {
+        inline.release();
+      }
+      throw e;
+    }
+  }
+
+  private static void putTyped(Map<String, String> params, Set<String> typed, String name,
+      String value) {
+    String given = params.get(name);
+    if (given != null && !given.trim().equals(value)) {
+      throw new InvalidRequestException("params." + name, "is '" + given + "' but the "
+          + name + " field is " + value + "; set it one way");
+    }
+    params.put(name, value);
+    typed.add(name);
+  }
+
+  private static io.mfserve.solver.AbsentEntries toDomain(AbsentEntries a, int raw) {
+    switch (a) {
+      case ABSENT_ENTRIES_UNSPECIFIED:
+        return null;
+      case ABSENT_ENTRIES_UNKNOWN:
+        return io.mfserve.solver.AbsentEntries.UNKNOWN;
+      case ABSENT_ENTRIES_ZERO:
+        return io.mfserve.solver.AbsentEntries.ZERO;
+      case ABSENT_ENTRIES_IMPLICIT:
+        return io.mfserve.solver.AbsentEntries.IMPLICIT;
+      default:
+        throw new InvalidRequestException("absent_entries", "is " + raw
+            + ", not a known AbsentEntries value");
+    }
+  }
+
+  /** Maps the policy enum; an unknown number is refused. */
+  static io.mfserve.server.model.UnknownIdPolicy toDomain(UnknownIdPolicy p, int raw) {
+    switch (p) {
+      case UNKNOWN_ID_POLICY_UNSPECIFIED:
+      case UNKNOWN_ID_POLICY_ERROR:
+        return io.mfserve.server.model.UnknownIdPolicy.ERROR;
+      case UNKNOWN_ID_POLICY_GLOBAL_MEAN:
+        return io.mfserve.server.model.UnknownIdPolicy.GLOBAL_MEAN;
+      case UNKNOWN_ID_POLICY_NAN:
+        return io.mfserve.server.model.UnknownIdPolicy.NAN;
+      default:
+        throw new InvalidRequestException("unknown_ids", "is " + raw
+            + ", not a known UnknownIdPolicy value");
+    }
+  }
+
+  /** Ids of one side of a request, in whichever form it used. */
+  static IdRefs refs(List<Long> ids, List<String> keys, String idsField, String keysField) {
+    if (!ids.isEmpty() && !keys.isEmpty()) {
+      throw new InvalidRequestException(keysField, "is set together with " + idsField
+          + "; use the model's one form");
+    }
+    return new IdRefs(longs(ids), keys.toArray(new String[0]), idsField, keysField);
+  }
+
+  /**
+   * Fingerprints a fit request (deterministic serialisation, SHA-256), so an identical retry is
+   * recognised.
+   */
+  static String fingerprint(FitRequest req) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      // Deterministic serialisation orders map entries, so equal requests hash equally.
+      com.google.protobuf.CodedOutputStream out = com.google.protobuf.CodedOutputStream
+          .newInstance(new java.security.DigestOutputStream(
+              java.io.OutputStream.nullOutputStream(), sha));
+      out.useDeterministicSerialization();
+      req.writeTo(out);
+      out.flush();
+      return HexFormat.of().formatHex(sha.digest());
+    } catch (NoSuchAlgorithmException | java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ------------------------------------------------------------- domain → responses
+
+  static ModelInfo toProto(ServedModel m) {
+    ModelMetadata meta = m.metadata();
+    ModelInfo.Builder b = ModelInfo.newBuilder()
+        .setModelId(meta.modelId())
+        .setSolver(meta.solver())
+        .setNumFactors(meta.numFactors())
+        .setNumUsers(m.users().size())
+        .setNumItems(m.items().size())
+        .putAllParams(meta.params())
+        .setSeed(meta.seed())
+        .setIterations(m.factors().iterations())
+        .setTrainingRmse(meta.trainingRmse())
+        .setFitSeconds(meta.fitSeconds())
+        .setCreateTime(Timestamp.newBuilder().setSeconds(meta.createTime().getEpochSecond())
+            .setNanos(meta.createTime().getNano()))
+        .setMemoryBytes(m.memoryBytes())
+        .setAbsentEntries(toProto(meta.absentEntries()))
+        .setUserIdForm(toProto(m.users()))
+        .setItemIdForm(toProto(m.items()))
+        .setNumEntries(meta.numEntries())
+        .setHasBiases(m.factors().hasBiases())
+        .setNumValidationEntries(meta.numValidationEntries())
+        .setMfserveVersion(meta.mfserveVersion())
+        .setDataFingerprint(meta.dataFingerprint());
+    for (IterationProgress p : m.factors().history()) {
+      b.addTrainingLoss(p.loss());
+      if (p.hasValidation()) {
+        b.addValidationRmse(p.validationRmse());
+      }
+    }
+    return b.build();
+  }
+
+  static AbsentEntries toProto(io.mfserve.solver.AbsentEntries a) {
+    return AbsentEntries.valueOf("ABSENT_ENTRIES_" + a.name());
+  }
+
+  static IdForm toProto(IdIndex index) {
+    return index.form() == io.mfserve.server.model.IdForm.INT64 ? IdForm.ID_FORM_INT64
+        : IdForm.ID_FORM_STRING;
+  }
+
+  static ScoredItem toProto(ScoredIndex s, IdIndex items) {
+    ScoredItem.Builder b = ScoredItem.newBuilder().setScore(s.score());
+    if (items.form() == io.mfserve.server.model.IdForm.INT64) {
+      b.setItemId(items.idAt(s.item()));
+    } else {
+      b.setItemKey(items.keyAt(s.item()));
+    }
+    return b.build();
+  }
+
+  static SolverInfo toProto(SolverProvider p) {
+    SolverInfo.Builder b = SolverInfo.newBuilder()
+        .setName(p.name())
+        .setDescription(p.description())
+        .setDefaultAbsentEntries(toProto(p.defaultAbsentEntries()));
+    for (io.mfserve.solver.AbsentEntries a : io.mfserve.solver.AbsentEntries.values()) {
+      if (p.supportedAbsentEntries().contains(a)) {
+        b.addSupportedAbsentEntries(toProto(a));
+      }
+    }
+    for (ParameterSpec s : p.parameters()) {
+      b.addParameters(ParameterInfo.newBuilder()
+          .setName(s.name())
+          .setType(ParameterType.valueOf("PARAMETER_TYPE_" + s.type().name()))
+          .setDefaultValue(s.defaultText())
+          .setValidRange(s.rangeText())
+          .addAllAllowedValues(s.choices())
+          .setDoc(s.doc()));
+    }
+    return b.build();
+  }
+
+  static String lower(Enum<?> e) {
+    return e.name().toLowerCase(Locale.ROOT);
+  }
+}

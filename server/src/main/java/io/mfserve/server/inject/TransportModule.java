@@ -1,0 +1,21 @@
+package io.mfserve.server.inject;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.Singleton;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.mfserve.server.grpc.MatrixFactorizationService;
+
+/** Binds the gRPC service and the standard health service's manager. */
+public final class TransportModule extends AbstractModule {
+  @Override
+  protected void configure() {
+    bind(MatrixFactorizationService.class).in(Singleton.class);
+  }
+
+  @Provides
+  @Singleton
+  HealthStatusManager health() {
+    return new HealthStatusManager();
+  }
+}

@@ -1,0 +1,66 @@
+package io.mfserve.server.model;
+
+import io.mfserve.solver.FactorModel;
+
+/**
+ * A trained model as the server holds it: the factors, the id maps of both sides, the seen
+ * items for exclusion, and the metadata. Immutable, so reads need no locks; a request that got
+ * a reference before a delete completes on it.
+ */
+public final class ServedModel {
+  private final FactorModel factors;
+  private final IdIndex users;
+  private final IdIndex items;
+  private final SeenItems seen;
+  private final ModelMetadata metadata;
+  private final MemoryBudget.Reservation reservation;
+
+  ServedModel(FactorModel factors, IdIndex users, IdIndex items, SeenItems seen,
+      ModelMetadata metadata, MemoryBudget.Reservation reservation) {
+    this.factors = factors;
+    this.users = users;
+    this.items = items;
+    this.seen = seen;
+    this.metadata = metadata;
+    this.reservation = reservation;
+  }
+
+  /** Returns the factors. */
+  public FactorModel factors() {
+    return factors;
+  }
+
+  /** Returns the user ids. */
+  public IdIndex users() {
+    return users;
+  }
+
+  /** Returns the item ids. */
+  public IdIndex items() {
+    return items;
+  }
+
+  /** Returns the items each user has in the training data. */
+  public SeenItems seen() {
+    return seen;
+  }
+
+  /** Returns the provenance and training summary. */
+  public ModelMetadata metadata() {
+    return metadata;
+  }
+
+  /** Returns the id. */
+  public String id() {
+    return metadata.modelId();
+  }
+
+  /** Returns the bytes held for this model (factors, id maps, seen items). */
+  public long memoryBytes() {
+    return reservation.bytes();
+  }
+
+  void release() {
+    reservation.close();
+  }
+}

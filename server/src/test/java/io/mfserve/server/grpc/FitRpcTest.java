@@ -1,0 +1,200 @@
+package io.mfserve.server.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.mfserve.proto.v1.AbsentEntries;
+import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
+import io.mfserve.proto.v1.ModelInfo;
+import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.server.testing.AssembledFactors;
+import io.mfserve.server.testing.InProcessMfServer;
+import io.mfserve.server.testing.Requests;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class FitRpcTest {
+  @RegisterExtension
+  final InProcessMfServer server = new InProcessMfServer();
+
+  @ParameterizedTest
+  @ValueSource(strings = {"als", "sgd", "nmf"})
+  void fit_seedExample_factorsHaveShapesAndBeatTheMean(String solver) {
+    MatrixFactorizationBlockingStub stub = server.start();
+    Matrix m = Requests.seedMatrix(10, 20, 1);
+    FitRequest.Builder req = Requests.fit(solver, 5, m);
+    if (solver.equals("sgd")) {
+      // The seed matrix is tiny; SGD's defaults are tuned for real rating sets.
+      req.setMaxIterations(200).setLearningRate(0.02);
+    }
+    ModelInfo info = stub.fit(req.build()).getModel();
+    assertEquals(solver, info.getSolver());
+    assertEquals(10, info.getNumUsers());
+    assertEquals(20, info.getNumItems());
+    assertEquals(200, info.getNumEntries());
+    assertEquals(info.getIterations(), info.getTrainingLossCount());
+
+    AssembledFactors f = AssembledFactors.read(stub, info.getModelId());
+    assertEquals(10, f.users.size());
+    assertEquals(20, f.items.size());
+    assertEquals(5, f.users.get(0).length);
+    assertEquals(5, f.items.get(0).length);
+    double mean = 0;
+    for (float v : m.getDense().getValuesList()) {
+      mean += v;
+    }
+    mean /= 200;
+    double err = 0;
+    double base = 0;
+    for (int u = 0; u < 10; u++) {
+      for (int i = 0; i < 20; i++) {
+        double x = m.getDense().getValues(u * 20 + i);
+        err += Math.pow(x - f.reconstruct(u, i), 2);
+        base += Math.pow(x - mean, 2);
+      }
+    }
+    assertTrue(err < base, solver + ": reconstruction " + err + " vs mean " + base);
+    assertEquals(Math.sqrt(err / 200), info.getTrainingRmse(), 1e-3);
+    if (solver.equals("nmf")) {
+      for (float[] row : f.users) {
+        for (float v : row) {
+          assertTrue(v >= 0);
+        }
+      }
+      for (float[] row : f.items) {
+        for (float v : row) {
+          assertTrue(v >= 0);
+        }
+      }
+    }
+  }
+
+  @Test
+  void fit_sparseWithInt64Ids_mapsIdsBackInGetFactors() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    ModelInfo info = stub.fit(Requests.fit("als", 2, Requests.sparseRatings(30, 20, 0.5, 3))
+        .setRegularization(0.01).setMaxIterations(15).build()).getModel();
+    assertEquals(IdForm.ID_FORM_INT64, info.getUserIdForm());
+    assertEquals(30, info.getNumUsers());
+    assertTrue(info.getTrainingRmse() < 0.1, "rank-2 data, rmse " + info.getTrainingRmse());
+    AssembledFactors f = AssembledFactors.read(stub, info.getModelId());
+    assertEquals(1000L, f.userIds.get(0));
+    assertEquals(30, f.userIds.size());
+    assertTrue(f.itemIds.contains(50L + 3 * 19));
+  }
+
+  @Test
+  void fit_stringKeys_modelKeepsTheKeys() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    SparseMatrix.Builder s = SparseMatrix.newBuilder();
+    String[] docs = {"doc-a", "doc-b", "doc-c"};
+    String[] words = {"apple", "banana", "cherry", "date"};
+    for (int d = 0; d < docs.length; d++) {
+      for (int w = 0; w < words.length; w++) {
+        if ((d + w) % 2 == 0) {
+          s.addRowKeys(docs[d]).addColKeys(words[w]).addValues(1 + d + w);
+        }
+      }
+    }
+    ModelInfo info = stub.fit(FitRequest.newBuilder().setSolver("nmf").setNumFactors(2)
+        .setMatrix(Matrix.newBuilder().setSparse(s))
+        .setAbsentEntries(AbsentEntries.ABSENT_ENTRIES_ZERO).build()).getModel();
+    assertEquals(IdForm.ID_FORM_STRING, info.getUserIdForm());
+    assertEquals(IdForm.ID_FORM_STRING, info.getItemIdForm());
+    assertEquals(AbsentEntries.ABSENT_ENTRIES_ZERO, info.getAbsentEntries());
+    AssembledFactors f = AssembledFactors.read(stub, info.getModelId());
+    assertEquals(java.util.List.of(docs), f.userKeys);
+    assertEquals(4, f.itemKeys.size());
+    assertTrue(f.userIds.isEmpty());
+  }
+
+  @Test
+  void fit_sameIdIdenticalRequest_returnsTheSameModel() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    FitRequest req = Requests.fit("als", 3, Requests.seedMatrix(10, 20, 2)).setModelId("mine")
+        .build();
+    ModelInfo first = stub.fit(req).getModel();
+    ModelInfo again = stub.fit(req).getModel();
+    assertEquals("mine", first.getModelId());
+    assertEquals(first.getCreateTime(), again.getCreateTime());
+    assertEquals(first.getDataFingerprint(), again.getDataFingerprint());
+  }
+
+  @Test
+  void fit_sameIdDifferentRequest_isAlreadyExists() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    stub.fit(Requests.fit("als", 3, Requests.seedMatrix(10, 20, 2)).setModelId("mine").build());
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub.fit(
+        Requests.fit("als", 4, Requests.seedMatrix(10, 20, 2)).setModelId("mine").build()));
+    assertEquals(Status.Code.ALREADY_EXISTS, e.getStatus().getCode());
+  }
+
+  @Test
+  void fit_defaultsFilledIn_reportsParametersActuallyUsed() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    ModelInfo info = stub.fit(FitRequest.newBuilder()
+        .setMatrix(Requests.seedMatrix(10, 20, 4)).build()).getModel();
+    assertEquals("als", info.getSolver());
+    assertEquals(10, info.getNumFactors());
+    assertEquals(42, info.getSeed());
+    assertEquals("10", info.getParamsMap().get("max_iterations"));
+    assertTrue(info.getParamsMap().containsKey("regularization"));
+    assertTrue(info.getModelId().startsWith("model-"));
+    assertTrue(info.getMemoryBytes() > 0);
+    assertEquals(64, info.getDataFingerprint().length());
+  }
+
+  @Test
+  void fit_sameSeed_sameFactors_differentSeed_differentFactors() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    Matrix m = Requests.seedMatrix(10, 20, 5);
+    String a = stub.fit(Requests.fit("sgd", 3, m).setSeed(7).build()).getModel().getModelId();
+    String b = stub.fit(Requests.fit("sgd", 3, m).setSeed(7).build()).getModel().getModelId();
+    String c = stub.fit(Requests.fit("sgd", 3, m).setSeed(8).build()).getModel().getModelId();
+    float[] fa = AssembledFactors.read(stub, a).users.get(0);
+    float[] fb = AssembledFactors.read(stub, b).users.get(0);
+    float[] fc = AssembledFactors.read(stub, c).users.get(0);
+    assertTrue(java.util.Arrays.equals(fa, fb));
+    assertTrue(!java.util.Arrays.equals(fa, fc));
+  }
+
+  @Test
+  void fit_validationFraction_reportsValidationRmsePerIteration() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    ModelInfo info = stub.fit(Requests.fit("als", 2, Requests.sparseRatings(40, 30, 0.6, 6))
+        .setValidationFraction(0.2).setMaxIterations(5).build()).getModel();
+    assertTrue(info.getNumValidationEntries() > 0);
+    assertEquals(info.getIterations(), info.getValidationRmseCount());
+    assertNotEquals(0, info.getValidationRmse(4));
+  }
+
+  @Test
+  void fit_largeModel_getFactorsStreamsSeveralChunksUnderTheLimit() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    // 6000 users at k = 50 are 1.2 MB of floats: more than one chunk of at most 1 MiB.
+    java.util.Random rnd = new java.util.Random(9);
+    DenseMatrix.Builder d = DenseMatrix.newBuilder().setRows(6000).setCols(50);
+    for (int n = 0; n < 6000 * 50; n++) {
+      d.addValues(rnd.nextInt(5));
+    }
+    FitRequest req = FitRequest.newBuilder().setSolver("als").setNumFactors(50)
+        .setMaxIterations(1).setMatrix(Matrix.newBuilder().setDense(d)).build();
+    ModelInfo info = stub.fit(req).getModel();
+    AssembledFactors f = AssembledFactors.read(stub, info.getModelId());
+    assertEquals(6000, f.users.size());
+    assertEquals(50, f.items.size());
+    assertTrue(f.chunks >= 2, "chunks " + f.chunks);
+    assertEquals(5999L, f.userIds.get(5999));
+    assertEquals(49L, f.itemIds.get(49));
+  }
+}

@@ -197,4 +197,63 @@ class FitRpcTest {
     assertEquals(5999L, f.userIds.get(5999));
     assertEquals(49L, f.itemIds.get(49));
   }
+
+  @Test
+  void fit_callerGivesUp_fitStopsAndNothingIsKept() throws Exception {
+    MatrixFactorizationBlockingStub stub = server.start();
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub
+        .withDeadlineAfter(300, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .fit(Requests.fit("sgd", 20, Requests.sparseRatings(400, 300, 0.5, 1))
+            .setMaxIterations(100000).setModelId("slow").build()));
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
+    io.mfserve.server.model.MemoryBudget budget = server.injector()
+        .getInstance(io.mfserve.server.model.MemoryBudget.class);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (budget.usedBytes() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(0, budget.usedBytes(), "the cancelled fit gave its memory back");
+    assertEquals(0, stub.listModels(io.mfserve.proto.v1.ListModelsRequest.getDefaultInstance())
+        .getModelsCount());
+    // The id is free again: a retry trains normally.
+    assertEquals("slow", stub.fit(Requests.fit("als", 2, Requests.seedMatrix(5, 5, 1))
+        .setModelId("slow").build()).getModel().getModelId());
+  }
+
+  @Test
+  void deleteModel_duringConcurrentReads_readsCompleteOrGetNotFound() throws Exception {
+    MatrixFactorizationBlockingStub stub = server.start();
+    stub.fit(Requests.fit("als", 4, Requests.sparseRatings(200, 100, 0.3, 2)).setModelId("m")
+        .build());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors
+        .newFixedThreadPool(4);
+    java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<Throwable> unexpected = java.util.Collections.synchronizedList(
+        new java.util.ArrayList<>());
+    java.util.List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      futures.add(pool.submit(() -> {
+        for (int n = 0; n < 200; n++) {
+          try {
+            stub.recommend(io.mfserve.proto.v1.RecommendRequest.newBuilder().setModelId("m")
+                .setUserId(1000).setK(5).build());
+            ok.incrementAndGet();
+          } catch (StatusRuntimeException x) {
+            if (x.getStatus().getCode() != Status.Code.NOT_FOUND) {
+              unexpected.add(x);
+            }
+          }
+        }
+      }));
+    }
+    Thread.sleep(5);
+    stub.deleteModel(io.mfserve.proto.v1.DeleteModelRequest.newBuilder().setModelId("m")
+        .build());
+    for (java.util.concurrent.Future<?> f : futures) {
+      f.get();
+    }
+    pool.shutdown();
+    assertTrue(unexpected.isEmpty(), unexpected.toString());
+    assertTrue(ok.get() > 0);
+  }
 }

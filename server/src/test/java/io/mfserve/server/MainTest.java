@@ -1,0 +1,43 @@
+package io.mfserve.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+  @Test
+  void parseSize_unitsAndPercentages() {
+    Main m = new Main();
+    assertEquals(512L << 20, m.parseSize("512m", "--x", 0));
+    assertEquals(8L << 30, m.parseSize("8G", "--x", 0));
+    assertEquals(4096, m.parseSize("4k", "--x", 0));
+    assertEquals(1000, m.parseSize("1000", "--x", 0));
+    assertEquals(500, m.parseSize("50%", "--x", 1000));
+  }
+
+  @Test
+  void parseSize_garbage_isAParameterErrorNamingTheFlag() {
+    Main m = new Main();
+    CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+        () -> m.parseSize("lots", "--memory-budget", 100));
+    assertEquals(true, e.getMessage().contains("--memory-budget"));
+    assertThrows(CommandLine.ParameterException.class, () -> m.parseSize("-5m", "--x", 0));
+    assertThrows(CommandLine.ParameterException.class, () -> m.parseSize("150%", "--x", 10));
+  }
+
+  @Test
+  void help_listsEveryFlag() {
+    java.io.StringWriter out = new java.io.StringWriter();
+    CommandLine cl = new CommandLine(new Main());
+    cl.setOut(new java.io.PrintWriter(out));
+    assertEquals(0, cl.execute("--help"));
+    for (String flag : new String[] {"--port", "--plugins-dir", "--memory-budget",
+        "--max-inbound-message-size", "--worker-threads", "--training-threads",
+        "--max-concurrent-fits", "--upload-ttl", "--shutdown-grace", "--no-reflection",
+        "MFSERVE_PORT"}) {
+      assertEquals(true, out.toString().contains(flag), flag + " in\n" + out);
+    }
+  }
+}

@@ -1,0 +1,663 @@
+package io.mfserve.client;
+
+import com.google.protobuf.CodedOutputStream;
+import io.grpc.Channel;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.mfserve.proto.v1.DeleteMatrixRequest;
+import io.mfserve.proto.v1.DeleteMatrixResponse;
+import io.mfserve.proto.v1.DeleteModelRequest;
+import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.GetFactorsRequest;
+import io.mfserve.proto.v1.GetModelRequest;
+import io.mfserve.proto.v1.ListModelsRequest;
+import io.mfserve.proto.v1.ListSolversRequest;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
+import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.ModelInfo;
+import io.mfserve.proto.v1.PredictRequest;
+import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.RecommendRequest;
+import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SolverInfo;
+import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.proto.v1.UploadMatrixRequest;
+import io.mfserve.proto.v1.UploadMatrixResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A typed client for the {@code mfserve.v1.MatrixFactorization} service.
+ *
+ * <p>The client wraps a {@link Channel} that the caller creates and owns (and shuts down): one
+ * channel can serve many clients. Every call carries a deadline: {@link #fitDeadline()} (10
+ * minutes by default) for the bulk calls ({@link #fit}, {@link #uploadMatrix}, {@link
+ * #getFactors}), {@link #callDeadline()} (30 seconds by default) for the rest; change them with
+ * {@link #withFitDeadline} and {@link #withCallDeadline}.
+ *
+ * <p>Large inputs need no special handling: {@link #fit} sends a matrix inline while the request
+ * stays under {@value #INLINE_FIT_LIMIT_BYTES} bytes, and otherwise uploads it in chunks of at
+ * most about 1 MiB with {@link #uploadMatrix}, fits with the uploaded matrix's id and deletes it
+ * afterwards, so any input fits in the default 4 MiB gRPC message limit.
+ *
+ * <p>Failures are thrown as the unchecked {@link MfServeException}, which carries the status
+ * code and the server's field violations.
+ *
+ * <p>Immutable and thread-safe, like the gRPC stubs it holds.
+ */
+public final class MfClient {
+  /** The default deadline of {@link #fit}, {@link #uploadMatrix} and {@link #getFactors}. */
+  public static final Duration DEFAULT_FIT_DEADLINE = Duration.ofMinutes(10);
+
+  /** The default deadline of every other call. */
+  public static final Duration DEFAULT_CALL_DEADLINE = Duration.ofSeconds(30);
+
+  /**
+   * The largest serialized {@link FitRequest} sent inline; larger ones go through UploadMatrix.
+   * 3.5 MiB leaves room under gRPC's default 4 MiB limit for framing and metadata.
+   */
+  public static final int INLINE_FIT_LIMIT_BYTES = 3_670_016;
+
+  /** The target size of one UploadMatrix chunk, serialized. */
+  public static final int UPLOAD_CHUNK_BYTES = 1 << 20;
+
+  /**
+   * Room left in each chunk for the message wrappers (UploadMatrixRequest, Matrix, the sparse or
+   * dense message) and the tags and lengths of the packed fields: a handful of bytes each.
+   */
+  private static final int CHUNK_OVERHEAD_BYTES = 64;
+
+  private final Channel channel;
+  private final Duration fitDeadline;
+  private final Duration callDeadline;
+  private final int inlineLimitBytes;
+  private final int chunkBytes;
+
+  /**
+   * A client with the default deadlines.
+   *
+   * @param channel the channel to the server; the caller owns it and shuts it down
+   */
+  public MfClient(Channel channel) {
+    this(channel, DEFAULT_FIT_DEADLINE, DEFAULT_CALL_DEADLINE);
+  }
+
+  /**
+   * A client with the given deadlines.
+   *
+   * @param channel the channel to the server; the caller owns it and shuts it down
+   * @param fitDeadline the deadline of fit, uploadMatrix and getFactors
+   * @param callDeadline the deadline of every other call
+   */
+  public MfClient(Channel channel, Duration fitDeadline, Duration callDeadline) {
+    this(channel, fitDeadline, callDeadline, INLINE_FIT_LIMIT_BYTES, UPLOAD_CHUNK_BYTES);
+  }
+
+  MfClient(Channel channel, Duration fitDeadline, Duration callDeadline, int inlineLimitBytes,
+      int chunkBytes) {
+    this.channel = Objects.requireNonNull(channel, "channel");
+    this.fitDeadline = checkPositive(fitDeadline, "fitDeadline");
+    this.callDeadline = checkPositive(callDeadline, "callDeadline");
+    if (chunkBytes <= CHUNK_OVERHEAD_BYTES || inlineLimitBytes <= 0) {
+      throw new IllegalArgumentException("chunk and inline limits must be positive");
+    }
+    this.inlineLimitBytes = inlineLimitBytes;
+    this.chunkBytes = chunkBytes;
+  }
+
+  /**
+   * A copy of this client with another deadline for fit, uploadMatrix and getFactors.
+   *
+   * @param deadline the new deadline, counted from the start of each call
+   * @return a new client on the same channel
+   */
+  public MfClient withFitDeadline(Duration deadline) {
+    return new MfClient(channel, deadline, callDeadline, inlineLimitBytes, chunkBytes);
+  }
+
+  /**
+   * A copy of this client with another deadline for the calls other than fit, uploadMatrix and
+   * getFactors.
+   *
+   * @param deadline the new deadline, counted from the start of each call
+   * @return a new client on the same channel
+   */
+  public MfClient withCallDeadline(Duration deadline) {
+    return new MfClient(channel, fitDeadline, deadline, inlineLimitBytes, chunkBytes);
+  }
+
+  /**
+   * The deadline of fit, uploadMatrix and getFactors.
+   *
+   * @return the duration allowed to each of those calls
+   */
+  public Duration fitDeadline() {
+    return fitDeadline;
+  }
+
+  /**
+   * The deadline of every other call.
+   *
+   * @return the duration allowed to each of those calls
+   */
+  public Duration callDeadline() {
+    return callDeadline;
+  }
+
+  /**
+   * Trains a model and returns its description.
+   *
+   * <p>When the request carries a matrix inline and would serialize to more than {@value
+   * #INLINE_FIT_LIMIT_BYTES} bytes, the matrix is uploaded first ({@link #uploadMatrix}), the fit
+   * names it by {@code matrix_id}, and the uploaded matrix is deleted afterwards, whether the fit
+   * succeeded or not. Upload and fit share one deadline, {@link #fitDeadline()}.
+   *
+   * @param request the fit request
+   * @return the trained model's description
+   * @throws MfServeException if the server rejects the request or the call fails
+   */
+  public ModelInfo fit(FitRequest request) {
+    Deadline deadline = deadline(fitDeadline);
+    if (request.getInputCase() != FitRequest.InputCase.MATRIX
+        || request.getSerializedSize() <= inlineLimitBytes) {
+      return call(() -> stub(deadline).fit(request).getModel());
+    }
+    UploadMatrixResponse upload = upload(request.getMatrix(), deadline);
+    MfServeException failure = null;
+    try {
+      FitRequest byId = request.toBuilder().setMatrixId(upload.getMatrixId()).build();
+      return call(() -> stub(deadline).fit(byId).getModel());
+    } catch (MfServeException e) {
+      failure = e;
+      throw e;
+    } finally {
+      try {
+        deleteMatrix(upload.getMatrixId());
+      } catch (MfServeException e) {
+        // The server frees unused uploads after their TTL: a failed clean-up must not turn a
+        // trained model into an error, nor hide the fit's own error.
+        if (failure != null) {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+  }
+
+  /**
+   * Uploads a matrix in chunks of at most about 1 MiB each, serialized, for later fits by {@code
+   * matrix_id}: a dense matrix as consecutive blocks of rows, a sparse one as consecutive runs of
+   * entries. Chunks are sent as fast as the transport accepts them (flow control is respected).
+   *
+   * <p>A dense row is never split, so a single row wider than about 260,000 columns makes a
+   * chunk larger than 1 MiB.
+   *
+   * @param matrix the matrix; dense or sparse
+   * @return the server's summary, with the id to pass as {@code FitRequest.matrix_id}
+   * @throws MfServeException if the server rejects the matrix or the call fails
+   * @throws IllegalArgumentException if the matrix has neither form set, or a dense matrix's
+   *     values do not number rows × cols
+   */
+  public UploadMatrixResponse uploadMatrix(Matrix matrix) {
+    return upload(matrix, deadline(fitDeadline));
+  }
+
+  /**
+   * Frees a matrix uploaded with {@link #uploadMatrix}.
+   *
+   * @param matrixId the id returned by the upload
+   * @return the memory freed
+   * @throws MfServeException {@code NOT_FOUND} if there is no such matrix
+   */
+  public DeleteMatrixResponse deleteMatrix(String matrixId) {
+    DeleteMatrixRequest request = DeleteMatrixRequest.newBuilder().setMatrixId(matrixId).build();
+    return call(() -> stub(deadline(callDeadline)).deleteMatrix(request));
+  }
+
+  /**
+   * Downloads a model's factors, reassembled from the GetFactors stream.
+   *
+   * @param modelId the model
+   * @return the factors
+   * @throws MfServeException {@code NOT_FOUND} if there is no such model, {@code INTERNAL} if
+   *     the stream is inconsistent
+   */
+  public Factors getFactors(String modelId) {
+    GetFactorsRequest request = GetFactorsRequest.newBuilder().setModelId(modelId).build();
+    // A blocking stream left unread stays open until its deadline: cancel it if assembly stops
+    // early (a malformed stream), and in any case once done.
+    Context.CancellableContext context = Context.current().withCancellation();
+    try {
+      return context.call(() -> call(
+          () -> Factors.assemble(stub(deadline(fitDeadline)).getFactors(request))));
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      context.cancel(null);
+    }
+  }
+
+  /**
+   * Scores (user, item) pairs.
+   *
+   * @param request the pairs, in the model's id forms
+   * @return one score per pair, in request order
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown id (by default) or unequal
+   *     numbers of users and items
+   */
+  public PredictResponse predict(PredictRequest request) {
+    return call(() -> stub(deadline(callDeadline)).predict(request));
+  }
+
+  /**
+   * Scores (user, item) pairs of a model with int64 ids.
+   *
+   * @param modelId the model
+   * @param users the user of each pair
+   * @param items the item of each pair, as many as users
+   * @return one score per pair, in order
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown id
+   * @throws IllegalArgumentException if the arrays differ in length
+   */
+  public float[] predict(String modelId, long[] users, long[] items) {
+    if (users.length != items.length) {
+      throw new IllegalArgumentException(
+          users.length + " users but " + items.length + " items: give one item per user");
+    }
+    PredictRequest.Builder b = PredictRequest.newBuilder().setModelId(modelId);
+    for (int i = 0; i < users.length; i++) {
+      b.addUserIds(users[i]).addItemIds(items[i]);
+    }
+    return toArray(predict(b.build()));
+  }
+
+  /**
+   * Scores (user, item) pairs of a model with string keys.
+   *
+   * @param modelId the model
+   * @param users the user of each pair
+   * @param items the item of each pair, as many as users
+   * @return one score per pair, in order
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown key
+   * @throws IllegalArgumentException if the arrays differ in length
+   */
+  public float[] predict(String modelId, String[] users, String[] items) {
+    if (users.length != items.length) {
+      throw new IllegalArgumentException(
+          users.length + " users but " + items.length + " items: give one item per user");
+    }
+    PredictRequest request = PredictRequest.newBuilder().setModelId(modelId)
+        .addAllUserKeys(List.of(users)).addAllItemKeys(List.of(items)).build();
+    return toArray(predict(request));
+  }
+
+  /**
+   * Returns the top items for one user, best first.
+   *
+   * @param request the model, the user, k and whether to leave out seen items
+   * @return the scored items
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for an unknown user
+   */
+  public RecommendResponse recommend(RecommendRequest request) {
+    return call(() -> stub(deadline(callDeadline)).recommend(request));
+  }
+
+  /**
+   * Returns the top {@code k} items for a user of a model with int64 user ids, best first.
+   *
+   * @param modelId the model
+   * @param user the user's id
+   * @param k how many items; 0 means the server default, 10
+   * @param excludeSeen whether to leave out the items the user has in the training data
+   * @return the items, best first
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for an unknown user
+   */
+  public List<Recommendation> recommend(String modelId, long user, int k, boolean excludeSeen) {
+    return toList(recommend(RecommendRequest.newBuilder().setModelId(modelId).setUserId(user)
+        .setK(k).setExcludeSeen(excludeSeen).build()));
+  }
+
+  /**
+   * Returns the top {@code k} items for a user of a model with string user keys, best first.
+   *
+   * @param modelId the model
+   * @param user the user's key
+   * @param k how many items; 0 means the server default, 10
+   * @param excludeSeen whether to leave out the items the user has in the training data
+   * @return the items, best first
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for an unknown user
+   */
+  public List<Recommendation> recommend(String modelId, String user, int k, boolean excludeSeen) {
+    return toList(recommend(RecommendRequest.newBuilder().setModelId(modelId).setUserKey(user)
+        .setK(k).setExcludeSeen(excludeSeen).build()));
+  }
+
+  /**
+   * Describes one model.
+   *
+   * @param modelId the model
+   * @return its description
+   * @throws MfServeException {@code NOT_FOUND} if there is no such model
+   */
+  public ModelInfo getModel(String modelId) {
+    GetModelRequest request = GetModelRequest.newBuilder().setModelId(modelId).build();
+    return call(() -> stub(deadline(callDeadline)).getModel(request).getModel());
+  }
+
+  /**
+   * Describes every model the server holds.
+   *
+   * @return the models, by id
+   * @throws MfServeException if the call fails
+   */
+  public List<ModelInfo> listModels() {
+    return call(() -> stub(deadline(callDeadline))
+        .listModels(ListModelsRequest.getDefaultInstance()).getModelsList());
+  }
+
+  /**
+   * Removes a model and frees its memory.
+   *
+   * @param modelId the model
+   * @return the memory freed
+   * @throws MfServeException {@code NOT_FOUND} if there is no such model
+   */
+  public DeleteModelResponse deleteModel(String modelId) {
+    DeleteModelRequest request = DeleteModelRequest.newBuilder().setModelId(modelId).build();
+    return call(() -> stub(deadline(callDeadline)).deleteModel(request));
+  }
+
+  /**
+   * Lists the solvers the server has loaded, with their parameters.
+   *
+   * @return the solvers, by name
+   * @throws MfServeException if the call fails
+   */
+  public List<SolverInfo> listSolvers() {
+    return call(() -> stub(deadline(callDeadline))
+        .listSolvers(ListSolversRequest.getDefaultInstance()).getSolversList());
+  }
+
+  private MatrixFactorizationBlockingStub stub(Deadline deadline) {
+    return MatrixFactorizationGrpc.newBlockingStub(channel).withDeadline(deadline);
+  }
+
+  private static Deadline deadline(Duration d) {
+    return Deadline.after(d.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private static <T> T call(Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw MfServeException.from(e);
+    }
+  }
+
+  private static float[] toArray(PredictResponse response) {
+    float[] scores = new float[response.getScoresCount()];
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = response.getScores(i);
+    }
+    return scores;
+  }
+
+  private static List<Recommendation> toList(RecommendResponse response) {
+    return response.getItemsList().stream().map(Recommendation::of).toList();
+  }
+
+  private static Duration checkPositive(Duration d, String name) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+    return d;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // UploadMatrix
+
+  private UploadMatrixResponse upload(Matrix matrix, Deadline deadline) {
+    if (matrix.hasDense()) {
+      DenseMatrix d = matrix.getDense();
+      if ((long) d.getRows() * d.getCols() != d.getValuesCount() || d.getRows() < 0) {
+        throw new IllegalArgumentException("the dense matrix has " + d.getValuesCount()
+            + " values but rows x cols = " + d.getRows() + " x " + d.getCols()
+            + "; it needs exactly rows x cols values, row by row");
+      }
+    }
+    Iterator<UploadMatrixRequest> chunks = switch (matrix.getKindCase()) {
+      case DENSE -> new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES);
+      case SPARSE -> new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
+      default -> throw new IllegalArgumentException(
+          "the matrix has neither a dense nor a sparse form set");
+    };
+    return stream(chunks, deadline);
+  }
+
+  /** Sends chunks on one client-streaming call, waiting whenever the transport is not ready. */
+  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline) {
+    Object lock = new Object();
+    CompletableFuture<UploadMatrixResponse> result = new CompletableFuture<>();
+    ClientResponseObserver<UploadMatrixRequest, UploadMatrixResponse> responses =
+        new ClientResponseObserver<>() {
+          private UploadMatrixResponse response;
+
+          @Override
+          public void beforeStart(ClientCallStreamObserver<UploadMatrixRequest> requests) {
+            requests.setOnReadyHandler(() -> {
+              synchronized (lock) {
+                lock.notifyAll();
+              }
+            });
+          }
+
+          @Override
+          public void onNext(UploadMatrixResponse value) {
+            response = value;
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+            wake();
+          }
+
+          @Override
+          public void onCompleted() {
+            if (response == null) {
+              result.completeExceptionally(Status.INTERNAL
+                  .withDescription("UploadMatrix completed without a response").asRuntimeException());
+            } else {
+              result.complete(response);
+            }
+            wake();
+          }
+
+          private void wake() {
+            synchronized (lock) {
+              lock.notifyAll();
+            }
+          }
+        };
+    @SuppressWarnings("unchecked")
+    ClientCallStreamObserver<UploadMatrixRequest> requests =
+        (ClientCallStreamObserver<UploadMatrixRequest>)
+            MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(responses);
+    try {
+      while (chunks.hasNext() && !result.isDone()) {
+        synchronized (lock) {
+          while (!requests.isReady() && !result.isDone()) {
+            // The timeout only guards against a missed wake-up; readiness normally notifies.
+            lock.wait(100);
+          }
+        }
+        if (!result.isDone()) {
+          requests.onNext(chunks.next());
+        }
+      }
+      if (!result.isDone()) {
+        requests.onCompleted();
+      }
+      return result.get();
+    } catch (InterruptedException e) {
+      requests.cancel("the uploading thread was interrupted", e);
+      Thread.currentThread().interrupt();
+      throw new MfServeException(
+          Status.CANCELLED.withDescription("upload interrupted").withCause(e), List.of());
+    } catch (ExecutionException e) {
+      throw MfServeException.fromThrowable(e.getCause());
+    } catch (RuntimeException e) {
+      requests.cancel("the client failed while uploading", e);
+      throw e;
+    }
+  }
+
+  /** Consecutive blocks of whole rows, each at most {@code budget} bytes of values. */
+  private static final class DenseChunks implements Iterator<UploadMatrixRequest> {
+    private final DenseMatrix m;
+    private final int rowsPerChunk;
+    private int next;
+
+    DenseChunks(DenseMatrix m, int budget) {
+      this.m = m;
+      long rowBytes = Math.max(1, 4L * m.getCols());
+      this.rowsPerChunk = (int) Math.max(1, budget / rowBytes);
+    }
+
+    @Override
+    public boolean hasNext() {
+      return next < m.getRows() || (next == 0 && m.getRows() == 0);
+    }
+
+    @Override
+    public UploadMatrixRequest next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      int rows = Math.min(rowsPerChunk, m.getRows() - next);
+      int cols = m.getCols();
+      DenseMatrix.Builder b = DenseMatrix.newBuilder().setRows(rows).setCols(cols);
+      int from = next * cols;
+      int to = (next + rows) * cols;
+      for (int i = from; i < to; i++) {
+        b.addValues(m.getValues(i));
+      }
+      // An empty matrix still goes as one (empty) chunk, so the server answers with its error.
+      next = rows == 0 ? 1 : next + rows;
+      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(b)).build();
+    }
+  }
+
+  /** Consecutive runs of entries, each at most {@code budget} bytes serialized. */
+  private static final class SparseChunks implements Iterator<UploadMatrixRequest> {
+    private final SparseMatrix m;
+    private final int budget;
+    private final int entries;
+    private int next;
+    private boolean sentAny;
+
+    SparseChunks(SparseMatrix m, int budget) {
+      this.m = m;
+      this.budget = budget;
+      // A malformed matrix (lists of different lengths) is sent as is, entry by entry up to the
+      // longest list, so the server reports it rather than this client hiding it.
+      this.entries = Math.max(Math.max(m.getValuesCount(),
+          Math.max(m.getRowIdsCount(), m.getRowKeysCount())),
+          Math.max(m.getColIdsCount(), m.getColKeysCount()));
+    }
+
+    @Override
+    public boolean hasNext() {
+      return next < entries || !sentAny;
+    }
+
+    @Override
+    public UploadMatrixRequest next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      int end = next;
+      long bytes = 0;
+      while (end < entries) {
+        long e = entryBytes(end);
+        if (bytes + e > budget && end > next) {
+          break;
+        }
+        bytes += e;
+        end++;
+      }
+      SparseMatrix.Builder b = SparseMatrix.newBuilder();
+      for (int i = next; i < end; i++) {
+        if (i < m.getRowIdsCount()) {
+          b.addRowIds(m.getRowIds(i));
+        }
+        if (i < m.getRowKeysCount()) {
+          b.addRowKeys(m.getRowKeys(i));
+        }
+        if (i < m.getColIdsCount()) {
+          b.addColIds(m.getColIds(i));
+        }
+        if (i < m.getColKeysCount()) {
+          b.addColKeys(m.getColKeys(i));
+        }
+        if (i < m.getValuesCount()) {
+          b.addValues(m.getValues(i));
+        }
+      }
+      next = end;
+      sentAny = true;
+      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(b)).build();
+    }
+
+    /** The serialized size entry i adds: packed varints, a packed float, tagged strings. */
+    private long entryBytes(int i) {
+      long n = 0;
+      if (i < m.getRowIdsCount()) {
+        n += CodedOutputStream.computeInt64SizeNoTag(m.getRowIds(i));
+      }
+      if (i < m.getColIdsCount()) {
+        n += CodedOutputStream.computeInt64SizeNoTag(m.getColIds(i));
+      }
+      if (i < m.getValuesCount()) {
+        n += 4;
+      }
+      if (i < m.getRowKeysCount()) {
+        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getRowKeys(i));
+      }
+      if (i < m.getColKeysCount()) {
+        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getColKeys(i));
+      }
+      return n;
+    }
+  }
+
+  /** The chunks an upload would send, for tests that inspect the chunking without a server. */
+  static List<UploadMatrixRequest> chunks(Matrix matrix, int chunkBytes) {
+    List<UploadMatrixRequest> out = new ArrayList<>();
+    Iterator<UploadMatrixRequest> it = matrix.hasDense()
+        ? new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES)
+        : new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
+    it.forEachRemaining(out::add);
+    return out;
+  }
+}

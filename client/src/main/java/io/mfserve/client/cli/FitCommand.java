@@ -1,0 +1,151 @@
+package io.mfserve.client.cli;
+
+import io.mfserve.client.cli.InputFiles.Format;
+import io.mfserve.client.cli.InputFiles.Parsed;
+import io.mfserve.proto.v1.AbsentEntries;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.ModelInfo;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code mfctl fit FILE}: reads a matrix from a file, trains a model, prints its description. */
+@Command(name = "fit", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Trains a model from a ratings file and prints its description.",
+        "Large files are uploaded in chunks automatically."})
+final class FitCommand implements Callable<Integer> {
+  @ParentCommand
+  Mfctl mfctl;
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(paramLabel = "FILE", description = "The training matrix (see --format).")
+  Path file;
+
+  @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "auto",
+      description = {"auto, movielens, csv or dense-csv (default: ${DEFAULT-VALUE}).",
+          "movielens: 'user item rating [timestamp]' per line, tab, ::, comma or space "
+              + "separated (MovieLens u.data, ratings.dat);",
+          "csv: a header line (e.g. userId,movieId,rating,timestamp); the user, item and rating "
+              + "columns are found by name, else the first three are used; non-integer ids are "
+              + "sent as string keys;",
+          "dense-csv: numbers only, one row per user, ids are positions;",
+          "auto: a header means csv, tabs or :: mean movielens, else dense-csv."})
+  String format;
+
+  @Option(names = "--solver", paramLabel = "NAME", defaultValue = "als",
+      description = "Solver: als, sgd, nmf or a plugin (see: mfctl solvers). "
+          + "Default: ${DEFAULT-VALUE}.")
+  String solver;
+
+  @Option(names = "--factors", paramLabel = "K",
+      description = "Number of latent factors (the rank). Default: the server's, 10.")
+  Integer factors;
+
+  @Option(names = "--iterations", paramLabel = "N",
+      description = "Maximum iterations (sweeps, epochs). Default: the solver's.")
+  Integer iterations;
+
+  @Option(names = "--regularization", paramLabel = "LAMBDA",
+      description = "Regularisation strength. Default: the solver's.")
+  Double regularization;
+
+  @Option(names = "--learning-rate", paramLabel = "RATE",
+      description = "Learning rate, for solvers that have one. Default: the solver's.")
+  Double learningRate;
+
+  @Option(names = "--seed", paramLabel = "SEED",
+      description = "Random seed, 0 to 2^64-1. Default: the server's, 42.")
+  String seed;
+
+  @Option(names = "--param", paramLabel = "NAME=VALUE",
+      description = "A solver-specific parameter (repeatable; see: mfctl solvers).")
+  Map<String, String> params = new LinkedHashMap<>();
+
+  @Option(names = "--absent", paramLabel = "MEANING",
+      description = "What a missing entry means: unknown (ratings), zero (counts) or implicit "
+          + "(clicks, plays). Default: the solver's.")
+  String absent;
+
+  @Option(names = "--validation-fraction", paramLabel = "F",
+      description = "Hold out this fraction (0 <= F < 1) of the entries to report a validation "
+          + "RMSE per iteration.")
+  Double validationFraction;
+
+  @Option(names = "--model-id", paramLabel = "ID",
+      description = "Id of the new model ([A-Za-z0-9._-], up to 128 characters). "
+          + "Default: the server makes one.")
+  String modelId;
+
+  @Override
+  public Integer call() {
+    Format f;
+    try {
+      f = Format.parse(format);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--format: " + e.getMessage());
+    }
+    FitRequest.Builder b = FitRequest.newBuilder().setSolver(solver).putAllParams(params);
+    if (absent != null) {
+      b.setAbsentEntries(absent(absent));
+    }
+    if (seed != null) {
+      try {
+        b.setSeed(Long.parseUnsignedLong(seed));
+      } catch (NumberFormatException e) {
+        throw new ParameterException(spec.commandLine(),
+            "--seed '" + seed + "' is not an integer between 0 and 2^64-1");
+      }
+    }
+    if (factors != null) {
+      b.setNumFactors(factors);
+    }
+    if (iterations != null) {
+      b.setMaxIterations(iterations);
+    }
+    if (regularization != null) {
+      b.setRegularization(regularization);
+    }
+    if (learningRate != null) {
+      b.setLearningRate(learningRate);
+    }
+    if (validationFraction != null) {
+      b.setValidationFraction(validationFraction);
+    }
+    if (modelId != null) {
+      b.setModelId(modelId);
+    }
+    // Check the connection options before spending time reading a large file.
+    mfctl.client();
+    Parsed parsed = InputFiles.read(InputFiles.file(file), f);
+    ModelInfo info = mfctl.client().fit(b.setMatrix(parsed.matrix()).build());
+    if (mfctl.json()) {
+      mfctl.out().println(Json.proto(info));
+    } else {
+      mfctl.out().println("read " + Fmt.count(parsed.entries()) + " entries from " + file
+          + " (" + parsed.format().label + ")");
+      Views.modelInfo(mfctl.out(), info);
+    }
+    return Mfctl.EXIT_OK;
+  }
+
+  private AbsentEntries absent(String s) {
+    return switch (s.toLowerCase(Locale.ROOT)) {
+      case "unknown" -> AbsentEntries.ABSENT_ENTRIES_UNKNOWN;
+      case "zero" -> AbsentEntries.ABSENT_ENTRIES_ZERO;
+      case "implicit" -> AbsentEntries.ABSENT_ENTRIES_IMPLICIT;
+      default -> throw new ParameterException(spec.commandLine(),
+          "--absent '" + s + "': expected one of unknown, zero, implicit");
+    };
+  }
+}

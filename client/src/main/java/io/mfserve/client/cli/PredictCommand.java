@@ -1,0 +1,143 @@
+package io.mfserve.client.cli;
+
+import io.mfserve.client.cli.InputFiles.InputException;
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.ModelInfo;
+import io.mfserve.proto.v1.PredictRequest;
+import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.UnknownIdPolicy;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code mfctl predict MODEL}: scores (user, item) pairs. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Scores (user, item) pairs.",
+        "Give pairs as --user U --item I (repeatable, matched in order) or in a file."})
+final class PredictCommand implements Callable<Integer> {
+  @ParentCommand
+  Mfctl mfctl;
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(paramLabel = "MODEL", description = "The model id.")
+  String modelId;
+
+  @Option(names = {"-u", "--user"}, paramLabel = "USER",
+      description = "The user of a pair (repeatable).")
+  List<String> users = new ArrayList<>();
+
+  @Option(names = {"-i", "--item"}, paramLabel = "ITEM",
+      description = "The item of a pair (repeatable, one per --user).")
+  List<String> items = new ArrayList<>();
+
+  @Option(names = "--pairs", paramLabel = "FILE",
+      description = "A file of pairs, 'user item' per line (space, tab or comma separated; "
+          + "# starts a comment).")
+  Path pairs;
+
+  @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error",
+      description = "What an unknown user or item gets: error, global-mean or nan "
+          + "(default: ${DEFAULT-VALUE}).")
+  String unknown;
+
+  @Override
+  public Integer call() {
+    UnknownIdPolicy policy = switch (unknown.toLowerCase(Locale.ROOT)) {
+      case "error" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_ERROR;
+      case "global-mean" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN;
+      case "nan" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_NAN;
+      default -> throw new ParameterException(spec.commandLine(),
+          "--unknown '" + unknown + "': expected one of error, global-mean, nan");
+    };
+    if (users.size() != items.size()) {
+      throw new ParameterException(spec.commandLine(), users.size() + " --user but "
+          + items.size() + " --item options; give one --item for each --user");
+    }
+    List<String> us = new ArrayList<>(users);
+    List<String> is = new ArrayList<>(items);
+    if (pairs != null) {
+      readPairs(pairs, us, is);
+    }
+    if (us.isEmpty()) {
+      throw new ParameterException(spec.commandLine(),
+          "no pairs to score: give --user U --item I, or --pairs FILE");
+    }
+    ModelInfo model = mfctl.model(modelId);
+    IdForm uf = model.getUserIdForm();
+    IdForm itf = model.getItemIdForm();
+    PredictRequest.Builder b = PredictRequest.newBuilder().setModelId(modelId)
+        .setUnknownIds(policy);
+    for (int n = 0; n < us.size(); n++) {
+      if (uf == IdForm.ID_FORM_STRING) {
+        b.addUserKeys(us.get(n));
+      } else {
+        b.addUserIds(Ids.parse(spec, "user", us.get(n), modelId, "users"));
+      }
+      if (itf == IdForm.ID_FORM_STRING) {
+        b.addItemKeys(is.get(n));
+      } else {
+        b.addItemIds(Ids.parse(spec, "item", is.get(n), modelId, "items"));
+      }
+    }
+    PredictResponse r = mfctl.client().predict(b.build());
+    if (mfctl.json()) {
+      Json j = new Json().beginObject().field("model_id", modelId).name("predictions")
+          .beginArray();
+      for (int n = 0; n < r.getScoresCount(); n++) {
+        j.beginObject();
+        Ids.json(j.name("user"), us.get(n), uf);
+        Ids.json(j.name("item"), is.get(n), itf);
+        j.name("score").value(r.getScores(n)).endObject();
+      }
+      mfctl.out().println(j.endArray().endObject());
+      return Mfctl.EXIT_OK;
+    }
+    Table t = new Table("USER", "ITEM", "SCORE");
+    for (int n = 0; n < r.getScoresCount(); n++) {
+      t.add(us.get(n), is.get(n), Fmt.score(r.getScores(n)));
+    }
+    t.print(mfctl.out(), "");
+    return Mfctl.EXIT_OK;
+  }
+
+  private static void readPairs(Path file, List<String> us, List<String> is) {
+    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      String line;
+      int n = 0;
+      while ((line = r.readLine()) != null) {
+        n++;
+        String t = line.strip();
+        if (t.isEmpty() || t.startsWith("#")) {
+          continue;
+        }
+        String[] f = t.split("[\\s,]+");
+        if (f.length < 2) {
+          throw new InputException(file + " line " + n + ": expected 'user item' but found '"
+              + t + "'");
+        }
+        us.add(f[0]);
+        is.add(f[1]);
+      }
+    } catch (NoSuchFileException e) {
+      throw new InputException("cannot read " + file + ": no such file");
+    } catch (IOException e) {
+      throw new InputException("cannot read " + file + ": " + e.getMessage());
+    }
+  }
+}

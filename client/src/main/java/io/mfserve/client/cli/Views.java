@@ -1,0 +1,81 @@
+package io.mfserve.client.cli;
+
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.ModelInfo;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Human-readable renderings shared by several commands. */
+final class Views {
+  private Views() {}
+
+  /** A model's description as aligned "key  value" lines. */
+  static void modelInfo(PrintStream out, ModelInfo m) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(kv("model", m.getModelId()));
+    rows.add(kv("solver", m.getSolver()));
+    rows.add(kv("shape", Fmt.count(m.getNumUsers()) + " users x " + Fmt.count(m.getNumItems())
+        + " items, " + Fmt.count(m.getNumEntries()) + " entries" + idForms(m)));
+    rows.add(kv("factors", Integer.toString(m.getNumFactors())));
+    rows.add(kv("iterations", Integer.toString(m.getIterations())));
+    rows.add(kv("training RMSE", Fmt.score(m.getTrainingRmse())));
+    if (m.getValidationRmseCount() > 0) {
+      rows.add(kv("validation RMSE", Fmt.score(m.getValidationRmse(m.getValidationRmseCount() - 1))
+          + " (" + Fmt.count(m.getNumValidationEntries()) + " held-out entries; per iteration: "
+          + Fmt.series(m.getValidationRmseList()) + ")"));
+    }
+    if (m.getTrainingLossCount() > 0) {
+      rows.add(kv("loss", Fmt.series(m.getTrainingLossList()) + " (per iteration)"));
+    }
+    rows.add(kv("fit time", Fmt.seconds(m.getFitSeconds())));
+    rows.add(kv("memory", Fmt.bytes(m.getMemoryBytes())));
+    rows.add(kv("absent entries", Fmt.absent(m.getAbsentEntries())));
+    rows.add(kv("biases", m.getHasBiases() ? "yes" : "no"));
+    rows.add(kv("seed", Long.toUnsignedString(m.getSeed())));
+    if (m.getParamsCount() > 0) {
+      StringBuilder sb = new StringBuilder();
+      for (Map.Entry<String, String> e : new TreeMap<>(m.getParamsMap()).entrySet()) {
+        if (sb.length() > 0) {
+          sb.append(", ");
+        }
+        sb.append(e.getKey()).append('=').append(e.getValue());
+      }
+      rows.add(kv("params", sb.toString()));
+    }
+    rows.add(kv("created", Fmt.time(m.getCreateTime())));
+    if (!m.getMfserveVersion().isEmpty()) {
+      rows.add(kv("mfserve version", m.getMfserveVersion()));
+    }
+    if (!m.getDataFingerprint().isEmpty()) {
+      rows.add(kv("data fingerprint", m.getDataFingerprint()));
+    }
+    keyValues(out, rows);
+  }
+
+  static void keyValues(PrintStream out, List<String[]> rows) {
+    int width = 0;
+    for (String[] r : rows) {
+      width = Math.max(width, r[0].length());
+    }
+    for (String[] r : rows) {
+      out.println((r[0] + " ".repeat(width - r[0].length()) + "  " + r[1]).stripTrailing());
+    }
+  }
+
+  static String[] kv(String key, String value) {
+    return new String[] {key, value};
+  }
+
+  private static String idForms(ModelInfo m) {
+    IdForm u = m.getUserIdForm();
+    IdForm i = m.getItemIdForm();
+    if (u == IdForm.ID_FORM_UNSPECIFIED && i == IdForm.ID_FORM_UNSPECIFIED) {
+      return "";
+    }
+    return u == i ? " (" + Fmt.idForm(u) + ")"
+        : " (users by " + Fmt.idForm(u) + ", items by " + Fmt.idForm(i) + ")";
+  }
+}

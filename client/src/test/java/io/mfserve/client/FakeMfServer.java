@@ -1,0 +1,352 @@
+package io.mfserve.client;
+
+import com.google.protobuf.Any;
+import com.google.rpc.BadRequest;
+import com.google.rpc.Code;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.StreamObserver;
+import io.mfserve.proto.v1.AbsentEntries;
+import io.mfserve.proto.v1.DeleteMatrixRequest;
+import io.mfserve.proto.v1.DeleteMatrixResponse;
+import io.mfserve.proto.v1.DeleteModelRequest;
+import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FitResponse;
+import io.mfserve.proto.v1.GetFactorsRequest;
+import io.mfserve.proto.v1.GetFactorsResponse;
+import io.mfserve.proto.v1.GetModelRequest;
+import io.mfserve.proto.v1.GetModelResponse;
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.ListModelsRequest;
+import io.mfserve.proto.v1.ListModelsResponse;
+import io.mfserve.proto.v1.ListSolversRequest;
+import io.mfserve.proto.v1.ListSolversResponse;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.ModelInfo;
+import io.mfserve.proto.v1.ParameterInfo;
+import io.mfserve.proto.v1.ParameterType;
+import io.mfserve.proto.v1.PredictRequest;
+import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.RecommendRequest;
+import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.ScoredItem;
+import io.mfserve.proto.v1.SolverInfo;
+import io.mfserve.proto.v1.UploadMatrixRequest;
+import io.mfserve.proto.v1.UploadMatrixResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A fake mfserve that records what it receives and answers with canned, predictable values.
+ *
+ * <p>Fit makes a model whose shape comes from the matrix; Predict scores {@code user + item /
+ * 10}; Recommend returns items 3, 1, 2 with scores 0.9, 0.5, 0.25 (or keys "c", "a", "b" for
+ * string-keyed models). Every call records whether it carried a deadline.
+ */
+public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
+  public final List<FitRequest> fits = new CopyOnWriteArrayList<>();
+  /** The serialized size of each upload chunk, per upload. */
+  public final List<List<Integer>> uploads = new CopyOnWriteArrayList<>();
+  public final List<String> deletedMatrices = new CopyOnWriteArrayList<>();
+  public final List<String> methodsWithoutDeadline = new CopyOnWriteArrayList<>();
+  public final Map<String, ModelInfo> models = new LinkedHashMap<>();
+  private final Map<String, Matrix> matrices = new LinkedHashMap<>();
+  /** What GetFactors streams; null means one chunk built from the model. */
+  public volatile List<GetFactorsResponse> factorChunks;
+
+  private void checkDeadline(String method) {
+    if (Context.current().getDeadline() == null) {
+      methodsWithoutDeadline.add(method);
+    }
+  }
+
+  @Override
+  public synchronized void fit(FitRequest request, StreamObserver<FitResponse> response) {
+    checkDeadline("Fit");
+    fits.add(request);
+    if (request.hasNumFactors() && request.getNumFactors() < 1) {
+      response.onError(invalidArgument("num_factors is " + request.getNumFactors()
+          + "; it must be at least 1", "num_factors"));
+      return;
+    }
+    Matrix m = request.hasMatrix() ? request.getMatrix() : matrices.get(request.getMatrixId());
+    if (m == null) {
+      response.onError(Status.NOT_FOUND
+          .withDescription("no uploaded matrix '" + request.getMatrixId() + "'")
+          .asRuntimeException());
+      return;
+    }
+    String id = request.getModelId().isEmpty() ? "model-" + (models.size() + 1)
+        : request.getModelId();
+    ModelInfo info = info(id, request, m);
+    models.put(id, info);
+    response.onNext(FitResponse.newBuilder().setModel(info).build());
+    response.onCompleted();
+  }
+
+  public static ModelInfo info(String id, FitRequest request, Matrix m) {
+    long users;
+    long items;
+    long entries;
+    IdForm uf = IdForm.ID_FORM_INT64;
+    IdForm itf = IdForm.ID_FORM_INT64;
+    if (m.hasDense()) {
+      users = m.getDense().getRows();
+      items = m.getDense().getCols();
+      entries = users * items;
+    } else {
+      var s = m.getSparse();
+      uf = s.getRowKeysCount() > 0 ? IdForm.ID_FORM_STRING : IdForm.ID_FORM_INT64;
+      itf = s.getColKeysCount() > 0 ? IdForm.ID_FORM_STRING : IdForm.ID_FORM_INT64;
+      users = uf == IdForm.ID_FORM_STRING ? s.getRowKeysList().stream().distinct().count()
+          : s.getRowIdsList().stream().distinct().count();
+      items = itf == IdForm.ID_FORM_STRING ? s.getColKeysList().stream().distinct().count()
+          : s.getColIdsList().stream().distinct().count();
+      entries = s.getValuesCount();
+    }
+    int k = request.hasNumFactors() ? request.getNumFactors() : 10;
+    int iterations = request.hasMaxIterations() ? request.getMaxIterations() : 3;
+    ModelInfo.Builder b = ModelInfo.newBuilder()
+        .setModelId(id)
+        .setSolver(request.getSolver().isEmpty() ? "als" : request.getSolver())
+        .setNumFactors(k)
+        .setNumUsers(users)
+        .setNumItems(items)
+        .setNumEntries(entries)
+        .setIterations(iterations)
+        .setTrainingRmse(0.5)
+        .setFitSeconds(1.25)
+        .setMemoryBytes(2048)
+        .setSeed(request.hasSeed() ? request.getSeed() : 42)
+        .setAbsentEntries(AbsentEntries.ABSENT_ENTRIES_UNKNOWN)
+        .setUserIdForm(uf)
+        .setItemIdForm(itf)
+        .putAllParams(request.getParamsMap())
+        .putParams("lambda", "0.1");
+    for (int i = 0; i < iterations; i++) {
+      b.addTrainingLoss(100.0 / (i + 1));
+    }
+    return b.build();
+  }
+
+  static RuntimeException invalidArgument(String description, String field) {
+    com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
+        .setCode(Code.INVALID_ARGUMENT_VALUE)
+        .setMessage(description)
+        .addDetails(Any.pack(BadRequest.newBuilder()
+            .addFieldViolations(BadRequest.FieldViolation.newBuilder()
+                .setField(field).setDescription(description))
+            .build()))
+        .build();
+    return StatusProto.toStatusRuntimeException(status);
+  }
+
+  @Override
+  public StreamObserver<UploadMatrixRequest> uploadMatrix(
+      StreamObserver<UploadMatrixResponse> response) {
+    checkDeadline("UploadMatrix");
+    List<Integer> sizes = new ArrayList<>();
+    Matrix.Builder all = Matrix.newBuilder();
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(UploadMatrixRequest chunk) {
+        sizes.add(chunk.getSerializedSize());
+        Matrix c = chunk.getChunk();
+        if (c.hasDense()) {
+          var d = all.getDenseBuilder();
+          d.setCols(c.getDense().getCols()).setRows(d.getRows() + c.getDense().getRows())
+              .addAllValues(c.getDense().getValuesList());
+        } else {
+          all.getSparseBuilder().mergeFrom(c.getSparse());
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {
+        String id;
+        synchronized (FakeMfServer.this) {
+          id = "matrix-" + (matrices.size() + 1);
+          matrices.put(id, all.build());
+          uploads.add(sizes);
+        }
+        Matrix m = all.build();
+        long entries = m.hasDense() ? m.getDense().getValuesCount() : m.getSparse().getValuesCount();
+        response.onNext(UploadMatrixResponse.newBuilder().setMatrixId(id).setEntries(entries)
+            .setChunks(sizes.size()).build());
+        response.onCompleted();
+      }
+    };
+  }
+
+  /** The matrix uploaded under an id, reassembled. */
+  public synchronized Matrix uploaded(String id) {
+    return matrices.get(id);
+  }
+
+  @Override
+  public synchronized void deleteMatrix(DeleteMatrixRequest request,
+      StreamObserver<DeleteMatrixResponse> response) {
+    checkDeadline("DeleteMatrix");
+    deletedMatrices.add(request.getMatrixId());
+    response.onNext(DeleteMatrixResponse.newBuilder().setFreedBytes(100).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void getFactors(GetFactorsRequest request,
+      StreamObserver<GetFactorsResponse> response) {
+    checkDeadline("GetFactors");
+    ModelInfo info = model(request.getModelId(), response);
+    if (info == null) {
+      return;
+    }
+    List<GetFactorsResponse> chunks = factorChunks;
+    if (chunks == null) {
+      chunks = List.of(oneChunk(info));
+    }
+    chunks.forEach(response::onNext);
+    response.onCompleted();
+  }
+
+  /** All factors in one chunk: user u factor f = u + f / 10, item i factor f = -(i + f / 10). */
+  static GetFactorsResponse oneChunk(ModelInfo info) {
+    int k = info.getNumFactors();
+    GetFactorsResponse.Builder b = GetFactorsResponse.newBuilder().setModel(info);
+    b.getUserFactorsBuilder().setRows((int) info.getNumUsers()).setCols(k);
+    b.getItemFactorsBuilder().setRows((int) info.getNumItems()).setCols(k);
+    for (int u = 0; u < info.getNumUsers(); u++) {
+      b.addUserIds(u);
+      for (int f = 0; f < k; f++) {
+        b.getUserFactorsBuilder().addValues(u + f / 10f);
+      }
+    }
+    for (int i = 0; i < info.getNumItems(); i++) {
+      b.addItemIds(i);
+      for (int f = 0; f < k; f++) {
+        b.getItemFactorsBuilder().addValues(-(i + f / 10f));
+      }
+    }
+    return b.build();
+  }
+
+  private synchronized ModelInfo model(String id, StreamObserver<?> response) {
+    ModelInfo info = models.get(id);
+    if (info == null) {
+      response.onError(Status.NOT_FOUND.withDescription("no model '" + id + "'")
+          .asRuntimeException());
+    }
+    return info;
+  }
+
+  @Override
+  public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
+    checkDeadline("Predict");
+    if (model(request.getModelId(), response) == null) {
+      return;
+    }
+    PredictResponse.Builder b = PredictResponse.newBuilder();
+    for (int i = 0; i < request.getUserIdsCount(); i++) {
+      b.addScores(request.getUserIds(i) + request.getItemIds(i) / 10f);
+    }
+    for (int i = 0; i < request.getUserKeysCount(); i++) {
+      b.addScores(request.getUserKeys(i).length() + request.getItemKeys(i).length() / 10f);
+    }
+    response.onNext(b.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> response) {
+    checkDeadline("Recommend");
+    ModelInfo info = model(request.getModelId(), response);
+    if (info == null) {
+      return;
+    }
+    if (request.hasUserId() && request.getUserId() < 0) {
+      response.onError(invalidArgument("unknown user " + request.getUserId(), "user_id"));
+      return;
+    }
+    boolean keys = info.getItemIdForm() == IdForm.ID_FORM_STRING;
+    long[] ids = {3, 1, 2};
+    String[] names = {"c", "a", "b"};
+    float[] scores = {0.9f, 0.5f, 0.25f};
+    RecommendResponse.Builder b = RecommendResponse.newBuilder();
+    int k = request.getK() == 0 ? 10 : request.getK();
+    for (int i = 0; i < Math.min(k, 3); i++) {
+      b.addItems(keys ? ScoredItem.newBuilder().setItemKey(names[i]).setScore(scores[i])
+          : ScoredItem.newBuilder().setItemId(ids[i]).setScore(scores[i]));
+    }
+    response.onNext(b.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void getModel(GetModelRequest request, StreamObserver<GetModelResponse> response) {
+    checkDeadline("GetModel");
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      response.onNext(GetModelResponse.newBuilder().setModel(info).build());
+      response.onCompleted();
+    }
+  }
+
+  @Override
+  public synchronized void listModels(ListModelsRequest request,
+      StreamObserver<ListModelsResponse> response) {
+    checkDeadline("ListModels");
+    response.onNext(ListModelsResponse.newBuilder().addAllModels(models.values()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public synchronized void deleteModel(DeleteModelRequest request,
+      StreamObserver<DeleteModelResponse> response) {
+    checkDeadline("DeleteModel");
+    if (models.remove(request.getModelId()) == null) {
+      response.onError(Status.NOT_FOUND.withDescription("no model '" + request.getModelId()
+          + "'").asRuntimeException());
+      return;
+    }
+    response.onNext(DeleteModelResponse.newBuilder().setFreedBytes(2048).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void listSolvers(ListSolversRequest request,
+      StreamObserver<ListSolversResponse> response) {
+    checkDeadline("ListSolvers");
+    response.onNext(ListSolversResponse.newBuilder()
+        .addSolvers(SolverInfo.newBuilder()
+            .setName("als")
+            .setDescription("Alternating least squares.")
+            .setDefaultAbsentEntries(AbsentEntries.ABSENT_ENTRIES_UNKNOWN)
+            .addSupportedAbsentEntries(AbsentEntries.ABSENT_ENTRIES_UNKNOWN)
+            .addSupportedAbsentEntries(AbsentEntries.ABSENT_ENTRIES_IMPLICIT)
+            .addParameters(ParameterInfo.newBuilder().setName("max_iterations")
+                .setType(ParameterType.PARAMETER_TYPE_INT).setDefaultValue("10")
+                .setValidRange("[1, 10000]").setDoc("Number of sweeps."))
+            .addParameters(ParameterInfo.newBuilder().setName("alpha")
+                .setType(ParameterType.PARAMETER_TYPE_DOUBLE).setDefaultValue("40")
+                .setValidRange("(0, inf)").setDoc("Confidence scale for implicit feedback.")))
+        .addSolvers(SolverInfo.newBuilder()
+            .setName("nmf")
+            .setDescription("Non-negative matrix factorization.")
+            .setDefaultAbsentEntries(AbsentEntries.ABSENT_ENTRIES_ZERO)
+            .addSupportedAbsentEntries(AbsentEntries.ABSENT_ENTRIES_ZERO)
+            .addParameters(ParameterInfo.newBuilder().setName("init")
+                .setType(ParameterType.PARAMETER_TYPE_CHOICE).setDefaultValue("random")
+                .addAllowedValues("random").addAllowedValues("nndsvd")
+                .setDoc("How W and H start.")))
+        .build());
+    response.onCompleted();
+  }
+}

@@ -1,0 +1,312 @@
+package io.mfserve.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.mfserve.client.FakeMfServer;
+import io.mfserve.client.GrpcCleanupExtension;
+import io.mfserve.client.Ratings;
+import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.ListSolversResponse;
+import io.mfserve.proto.v1.ModelInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class MfctlTest {
+  @RegisterExtension
+  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
+
+  @TempDir
+  Path dir;
+
+  private final FakeMfServer fake = new FakeMfServer();
+  private String serverName;
+  private String out;
+  private String err;
+
+  @BeforeEach
+  void start() throws IOException {
+    serverName = InProcessServerBuilder.generateName();
+    grpc.register(InProcessServerBuilder.forName(serverName).directExecutor().addService(fake)
+        .build().start());
+  }
+
+  /** Runs mfctl against the fake; mfctl shuts its channel down itself. */
+  private int mfctl(String... args) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    int code = Mfctl.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
+        new PrintStream(e, true, StandardCharsets.UTF_8),
+        target -> InProcessChannelBuilder.forName(serverName).directExecutor().build());
+    out = o.toString(StandardCharsets.UTF_8);
+    err = e.toString(StandardCharsets.UTF_8);
+    return code;
+  }
+
+  private Path uData() throws IOException {
+    return Files.writeString(dir.resolve("u.data"),
+        "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n"
+            + "3\t30\t1\t881250952\n4\t20\t2\t881250953\n");
+  }
+
+  private void model(String id) {
+    fake.models.put(id, FakeMfServer.info(id, FitRequest.newBuilder().setNumFactors(2).build(),
+        new Ratings().add(1, 10, 5f).add(2, 20, 3f).toMatrix()));
+  }
+
+  private static Struct json(String text) throws InvalidProtocolBufferException {
+    Struct.Builder b = Struct.newBuilder();
+    JsonFormat.parser().merge(text, b);
+    return b.build();
+  }
+
+  /** A "key   value" line of the model description, keys padded to one width. */
+  private void assertLine(String key, String value) {
+    assertTrue(out.lines().anyMatch(l -> l.matches(java.util.regex.Pattern.quote(key) + " {2,}"
+        + java.util.regex.Pattern.quote(value))), key + " = " + value + " not in:\n" + out);
+  }
+
+  private void assertOneErrorLine() {
+    assertEquals(1, err.lines().count(), err);
+    assertTrue(out.isEmpty(), out);
+  }
+
+  @Test
+  void help_listsTheCommands() {
+    assertEquals(0, mfctl("--help"));
+    for (String c : List.of("fit", "factors", "predict", "recommend", "models", "model",
+        "delete", "solvers")) {
+      assertTrue(out.contains("\n  " + c + " "), c + " missing from:\n" + out);
+    }
+  }
+
+  @Test
+  void fit_movieLensFile_sendsOptionsAndPrintsModelInfo() throws IOException {
+    int code = mfctl("fit", uData().toString(), "--factors", "4", "--model-id", "ml",
+        "--iterations", "3", "--param", "alpha=2", "--seed", "7", "--absent", "implicit",
+        "--regularization", "0.05", "--solver", "als");
+
+    assertEquals(0, code, err);
+    assertEquals("", err);
+    FitRequest sent = fake.fits.get(0);
+    assertEquals(4, sent.getNumFactors());
+    assertEquals("2", sent.getParamsOrThrow("alpha"));
+    assertEquals(7, sent.getSeed());
+    assertEquals(0.05, sent.getRegularization());
+    assertEquals(5, sent.getMatrix().getSparse().getValuesCount());
+    assertTrue(out.startsWith("read 5 entries from "), out);
+    assertLine("model", "ml");
+    assertLine("shape", "4 users x 3 items, 5 entries (int64 ids)");
+    assertLine("training RMSE", "0.5000");
+    assertLine("loss", "100 50 33.33 (per iteration)");
+    assertLine("fit time", "1.25 s");
+    assertLine("params", "alpha=2, lambda=0.1");
+  }
+
+  @Test
+  void fit_json_printsModelInfoInTheProto3JsonMapping() throws IOException {
+    assertEquals(0, mfctl("--json", "fit", uData().toString(), "--model-id", "j"), err);
+
+    ModelInfo.Builder parsed = ModelInfo.newBuilder();
+    JsonFormat.parser().merge(out, parsed);
+    assertEquals("j", parsed.getModelId());
+    assertEquals(4, parsed.getNumUsers());
+    assertEquals(1, out.lines().count());
+  }
+
+  @Test
+  void jsonOption_afterTheSubcommand_appliesToo() throws IOException {
+    assertEquals(0, mfctl("fit", uData().toString(), "--json"), err);
+
+    assertEquals("als", json(out).getFieldsOrThrow("solver").getStringValue());
+  }
+
+  @Test
+  void fit_badFactors_exitsOneWithTheFieldViolation() throws IOException {
+    int code = mfctl("fit", uData().toString(), "--factors", "0");
+
+    assertEquals(Mfctl.EXIT_SERVER, code);
+    assertOneErrorLine();
+    assertTrue(err.startsWith("mfctl fit: INVALID_ARGUMENT: num_factors is 0; it must be at "
+        + "least 1 (field num_factors); check the arguments"), err);
+  }
+
+  @Test
+  void fit_malformedFile_exitsTwoNamingTheLine() throws IOException {
+    Path bad = Files.writeString(dir.resolve("bad.data"), "1\t2\t3\n1\t2\tfive\n");
+
+    int code = mfctl("fit", bad.toString(), "--format", "movielens");
+
+    assertEquals(Mfctl.EXIT_USAGE, code);
+    assertOneErrorLine();
+    assertTrue(err.contains("bad.data line 2: rating 'five' is not a number"), err);
+    assertTrue(fake.fits.isEmpty());
+  }
+
+  @Test
+  void fit_missingFile_exitsTwo() {
+    assertEquals(Mfctl.EXIT_USAGE, mfctl("fit", dir.resolve("nope.csv").toString()));
+    assertOneErrorLine();
+    assertTrue(err.contains("no such file"), err);
+  }
+
+  @Test
+  void recommend_human_printsAnAlignedRankedTable() {
+    model("m");
+
+    assertEquals(0, mfctl("recommend", "m", "--user", "1", "-k", "2", "--exclude-seen"), err);
+
+    assertEquals(List.of("RANK  ITEM   SCORE", "   1     3  0.9000", "   2     1  0.5000"),
+        out.lines().toList());
+  }
+
+  @Test
+  void recommend_json_listsItemsWithScores() throws IOException {
+    model("m");
+
+    assertEquals(0, mfctl("--json", "recommend", "m", "-u", "1"), err);
+
+    Struct s = json(out);
+    assertEquals(1.0, s.getFieldsOrThrow("user").getNumberValue());
+    List<Value> items = s.getFieldsOrThrow("items").getListValue().getValuesList();
+    assertEquals(3, items.size());
+    assertEquals(3.0, items.get(0).getStructValue().getFieldsOrThrow("item").getNumberValue());
+    assertEquals(0.9, items.get(0).getStructValue().getFieldsOrThrow("score").getNumberValue(),
+        1e-6);
+  }
+
+  @Test
+  void recommend_missingUser_isAUsageErrorOnOneLine() {
+    assertEquals(Mfctl.EXIT_USAGE, mfctl("recommend", "m"));
+
+    assertOneErrorLine();
+    assertTrue(err.startsWith("mfctl recommend: Missing required option: '--user=USER'"), err);
+  }
+
+  @Test
+  void unknownOption_isAUsageError() {
+    assertEquals(Mfctl.EXIT_USAGE, mfctl("models", "--bogus"));
+    assertOneErrorLine();
+  }
+
+  @Test
+  void unknownModel_isAServerErrorOnOneLineWithAHint() {
+    assertEquals(Mfctl.EXIT_SERVER, mfctl("model", "nope"));
+
+    assertOneErrorLine();
+    assertEquals("mfctl model: NOT_FOUND: no model 'nope'; list the models with: mfctl models",
+        err.strip());
+  }
+
+  @Test
+  void solvers_human_printsEachSolverWithAParameterTable() {
+    assertEquals(0, mfctl("solvers"), err);
+
+    List<String> lines = out.lines().toList();
+    assertEquals("als: Alternating least squares.", lines.get(0));
+    assertEquals("  absent entries: unknown (default), implicit", lines.get(1));
+    assertEquals("  PARAMETER       TYPE    DEFAULT  RANGE       DESCRIPTION", lines.get(2));
+    assertEquals("  max_iterations  int          10  [1, 10000]  Number of sweeps.", lines.get(3));
+    assertTrue(out.contains("random|nndsvd"), out);
+  }
+
+  @Test
+  void solvers_json_isTheListSolversResponse() throws IOException {
+    assertEquals(0, mfctl("solvers", "--json"), err);
+
+    ListSolversResponse.Builder parsed = ListSolversResponse.newBuilder();
+    JsonFormat.parser().merge(out, parsed);
+    assertEquals("nmf", parsed.getSolvers(1).getName());
+    assertEquals("nndsvd", parsed.getSolvers(1).getParameters(0).getAllowedValues(1));
+  }
+
+  @Test
+  void predict_pairsFromOptionsAndFile_printsOneRowPerPair() throws IOException {
+    model("m");
+    Path pairs = Files.writeString(dir.resolve("pairs.txt"), "# user item\n3 4\n5,6\n");
+
+    assertEquals(0, mfctl("predict", "m", "--user", "1", "--item", "2", "--pairs",
+        pairs.toString()), err);
+
+    assertEquals(List.of("USER  ITEM   SCORE", "   1     2  1.2000", "   3     4  3.4000",
+        "   5     6  5.6000"), out.lines().toList());
+  }
+
+  @Test
+  void predict_unevenPairs_isAUsageError() {
+    assertEquals(Mfctl.EXIT_USAGE, mfctl("predict", "m", "--user", "1"));
+    assertOneErrorLine();
+  }
+
+  @Test
+  void factors_modelsAndDelete_humanOutput() throws IOException {
+    model("m");
+
+    assertEquals(0, mfctl("factors", "m"), err);
+    assertTrue(out.contains("USER      F0      F1"), out);
+    assertTrue(out.contains("   0  0.0000  0.1000"), out);
+
+    Path csv = dir.resolve("f.csv");
+    assertEquals(0, mfctl("factors", "m", "--output", csv.toString()), err);
+    List<String> lines = Files.readAllLines(csv);
+    assertEquals("side,id,f0,f1", lines.get(0));
+    assertEquals("user,1,1.0,1.1", lines.get(2));
+    assertEquals("item,0,-0.0,-0.1", lines.get(3));
+
+    assertEquals(0, mfctl("models"), err);
+    assertTrue(out.startsWith("MODEL  SOLVER  USERS  ITEMS"), out);
+
+    assertEquals(0, mfctl("delete", "m"), err);
+    assertEquals("deleted model m (freed 2.0 KiB)", out.strip());
+    assertEquals(0, mfctl("models"), err);
+    assertTrue(out.startsWith("no models"), out);
+  }
+
+  @Test
+  void stringKeyedModel_recommendSendsTheUserAsAKey() throws IOException {
+    fake.models.put("s", ModelInfo.newBuilder().setModelId("s").setNumFactors(1)
+        .setUserIdForm(IdForm.ID_FORM_STRING).setItemIdForm(IdForm.ID_FORM_STRING).build());
+
+    assertEquals(0, mfctl("--json", "recommend", "s", "--user", "ann", "-k", "1"), err);
+
+    assertEquals("c", json(out).getFieldsOrThrow("items").getListValue().getValues(0)
+        .getStructValue().getFieldsOrThrow("item").getStringValue());
+  }
+
+  @Test
+  void closedPort_exitsThreeSayingHowToStartTheServer() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+
+    int code = Mfctl.run(new String[] {"--target", "127.0.0.1:" + port, "models"},
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(e, true,
+            StandardCharsets.UTF_8));
+
+    assertEquals(Mfctl.EXIT_UNREACHABLE, code);
+    String message = e.toString(StandardCharsets.UTF_8);
+    assertEquals(1, message.lines().count(), message);
+    assertTrue(message.startsWith("mfctl: cannot reach mfserve at 127.0.0.1:" + port), message);
+    assertTrue(message.contains("is the server running? start it with: java -jar "
+        + "server/target/mfserve-server.jar"), message);
+  }
+}

@@ -1,0 +1,223 @@
+package io.mfserve.client.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.mfserve.client.Factors;
+import io.mfserve.client.MatrixFactorization;
+import io.mfserve.client.MfClient;
+import io.mfserve.client.MfServeException;
+import io.mfserve.client.Ratings;
+import io.mfserve.proto.v1.ModelInfo;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Black box: the built server jar on a free port, driven by the built mfctl jar as a separate
+ * process and by the Java library over a real socket.
+ */
+class MfctlEndToEndIT {
+  private static ServerProcess server;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = ServerProcess.start("--shutdown-grace", "5s");
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private record Run(int exit, String out, String err) { }
+
+  private Run mfctl(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(ServerProcess.java(), "-jar",
+        ServerProcess.jar("mfserve.mfctl.jar").toString(), "--target", server.target()));
+    cmd.addAll(List.of(args));
+    Path out = Files.createTempFile(dir, "out", ".txt");
+    Path err = Files.createTempFile(dir, "err", ".txt");
+    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+        .start();
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "mfctl " + String.join(" ", args));
+    return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+
+  private Run ok(String... args) throws IOException, InterruptedException {
+    Run r = mfctl(args);
+    assertEquals(0, r.exit(), "mfctl " + String.join(" ", args) + "\nstdout: " + r.out()
+        + "\nstderr: " + r.err() + "\nserver log:\n" + server.logText());
+    return r;
+  }
+
+  /** The seed example as a dense CSV: 10 × 20 random integers 0..5. */
+  private Path seedCsv() throws IOException {
+    Random rnd = new Random(1);
+    StringBuilder sb = new StringBuilder();
+    for (int r = 0; r < 10; r++) {
+      for (int c = 0; c < 20; c++) {
+        sb.append(c == 0 ? "" : ",").append(rnd.nextInt(6));
+      }
+      sb.append('\n');
+    }
+    Path f = dir.resolve("seed.csv");
+    Files.writeString(f, sb.toString(), StandardCharsets.UTF_8);
+    return f;
+  }
+
+  @Test
+  void mfctl_seedExample_everySolver_fitsAndReturnsFactorsOfTheRightShape() throws Exception {
+    Path csv = seedCsv();
+    for (String solver : List.of("als", "sgd", "nmf")) {
+      String id = "seed-" + solver;
+      Run fit = ok("fit", csv.toString(), "--format", "dense-csv", "--solver", solver,
+          "--factors", "5", "--model-id", id);
+      assertTrue(fit.out().contains(id), fit.out());
+      Run factors = ok("--json", "factors", id);
+      assertTrue(factors.out().contains("\"user_factors\"") || factors.out().contains("user"),
+          factors.out());
+      Path csvOut = dir.resolve(id + ".csv");
+      ok("factors", id, "-o", csvOut.toString());
+      assertTrue(Files.size(csvOut) > 0);
+    }
+    Run models = ok("models");
+    for (String solver : List.of("als", "sgd", "nmf")) {
+      assertTrue(models.out().contains("seed-" + solver), models.out());
+    }
+  }
+
+  @Test
+  void mfctl_ratingsFile_predictRecommendDelete() throws Exception {
+    StringBuilder sb = new StringBuilder();
+    Random rnd = new Random(2);
+    for (int u = 1; u <= 60; u++) {
+      for (int i = 1; i <= 40; i++) {
+        if (rnd.nextDouble() < 0.3) {
+          sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
+              .append('\t').append(880000000 + u * i).append('\n');
+        }
+      }
+    }
+    Path data = dir.resolve("u.data");
+    Files.writeString(data, sb.toString());
+    ok("fit", data.toString(), "--factors", "4", "--model-id", "ml", "--iterations", "5");
+    Run predict = ok("predict", "ml", "--user", "1", "--item", "2");
+    assertFalse(predict.out().isBlank());
+    Run rec = ok("--json", "recommend", "ml", "--user", "3", "-k", "5", "--exclude-seen");
+    assertTrue(rec.out().contains("score"), rec.out());
+    ok("model", "ml");
+    ok("solvers");
+    ok("delete", "ml");
+    Run gone = mfctl("model", "ml");
+    assertEquals(1, gone.exit(), gone.err());
+    assertTrue(gone.err().contains("NOT_FOUND"), gone.err());
+    assertEquals(1, gone.err().strip().lines().count(), "one-line error: " + gone.err());
+  }
+
+  @Test
+  void mfctl_badInput_failsWithOneLineAndTheServerKeepsServing() throws Exception {
+    Path csv = seedCsv();
+    Run bad = mfctl("fit", csv.toString(), "--format", "dense-csv", "--factors", "50");
+    assertEquals(1, bad.exit());
+    assertTrue(bad.err().contains("num_factors"), bad.err());
+    Run unknownSolver = mfctl("fit", csv.toString(), "--format", "dense-csv", "--solver",
+        "nope");
+    assertEquals(1, unknownSolver.exit());
+    assertTrue(unknownSolver.err().contains("solver"), unknownSolver.err());
+    ok("fit", csv.toString(), "--format", "dense-csv", "--factors", "2");
+  }
+
+  @Test
+  void javaLibrary_seedSnippetAndSparseRatings_overARealSocket() throws Exception {
+    float[][] ratings = new float[10][20];
+    Random rnd = new Random(3);
+    for (float[] row : ratings) {
+      for (int i = 0; i < row.length; i++) {
+        row[i] = rnd.nextInt(6);
+      }
+    }
+    try (MatrixFactorization model = new MatrixFactorization(server.target(), ratings, 5)) {
+      model.fit();
+      Factors f = model.getFactors();
+      assertEquals(10, f.userFactors().length);
+      assertEquals(5, f.userFactors()[0].length);
+      assertEquals(20, f.itemFactors().length);
+      float[][] rec = f.reconstruct();
+      double err = 0;
+      double base = 0;
+      double mean = 0;
+      for (float[] row : ratings) {
+        for (float v : row) {
+          mean += v / 200.0;
+        }
+      }
+      for (int u = 0; u < 10; u++) {
+        for (int i = 0; i < 20; i++) {
+          err += Math.pow(ratings[u][i] - rec[u][i], 2);
+          base += Math.pow(ratings[u][i] - mean, 2);
+        }
+      }
+      assertTrue(err < base);
+    }
+    ManagedChannel ch = ManagedChannelBuilder.forTarget(server.target()).usePlaintext().build();
+    try {
+      Ratings r = new Ratings();
+      for (int u = 0; u < 30; u++) {
+        for (int i = 0; i < 20; i++) {
+          if ((u * 7 + i * 3) % 4 == 0) {
+            r.add("user-" + u, "sku-" + i, 1 + (u + i) % 5);
+          }
+        }
+      }
+      try (MatrixFactorization model = new MatrixFactorization(ch, r, 3).solver("sgd")) {
+        ModelInfo info = model.fit();
+        assertEquals(30, info.getNumUsers());
+        assertEquals("sku-", model.recommend("user-1", 3, true).get(0).itemKey()
+            .substring(0, 4));
+      }
+      MfClient client = new MfClient(ch);
+      MfServeException e = org.junit.jupiter.api.Assertions.assertThrows(
+          MfServeException.class, () -> client.getModel("no-such-model"));
+      assertEquals(io.grpc.Status.Code.NOT_FOUND, e.code());
+    } finally {
+      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void largeUpload_aMillionRatings_goThroughTheDefaultMessageLimit() throws Exception {
+    Ratings r = new Ratings();
+    for (int n = 0; n < 1_000_000; n++) {
+      // Distinct pairs: n -> (n mod 20000, 100 * (n div 20000) + n mod 100).
+      int user = n % 20_000;
+      r.add(user, 100L * (n / 20_000) + user % 100, 1 + n % 5);
+    }
+    ManagedChannel ch = ManagedChannelBuilder.forTarget(server.target()).usePlaintext().build();
+    try (MatrixFactorization model = new MatrixFactorization(new MfClient(ch), r.toMatrix(), 4)
+        .maxIterations(1).modelId("big")) {
+      ModelInfo info = model.fit();
+      assertEquals(1_000_000, info.getNumEntries());
+      assertEquals(20_000, info.getNumUsers());
+    } finally {
+      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}

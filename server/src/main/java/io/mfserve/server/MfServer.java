@@ -75,8 +75,16 @@ public final class MfServer implements AutoCloseable {
         .addService(health.getHealthService());
     if (config.reflection()) {
       builder.addService(ProtoReflectionServiceV1.newInstance());
+      // Many tools (grpcurl before 1.9, Python's grpcio-reflection, Postman) still speak only
+      // the v1alpha reflection protocol; serving both costs nothing.
+      builder.addService(legacyReflection());
     }
     this.server = builder.build();
+  }
+
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService legacyReflection() {
+    return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
   }
 
   /** Starts serving and turns health SERVING once solvers are loaded. */

@@ -254,7 +254,9 @@ public final class MfClient {
   }
 
   /**
-   * Scores (user, item) pairs.
+   * Scores (user, item) pairs. A request too large for one message (more than
+   * {@link #INLINE_FIT_LIMIT_BYTES}) is sent as several calls of about
+   * {@link #UPLOAD_CHUNK_BYTES} each, whose scores are concatenated in order.
    *
    * @param request the pairs, in the model's id forms
    * @return one score per pair, in request order
@@ -262,7 +264,37 @@ public final class MfClient {
    *     numbers of users and items
    */
   public PredictResponse predict(PredictRequest request) {
-    return call(() -> stub(deadline(callDeadline)).predict(request));
+    int size = request.getSerializedSize();
+    int pairs = Math.max(request.getUserIdsCount(), request.getUserKeysCount());
+    int itemCount = Math.max(request.getItemIdsCount(), request.getItemKeysCount());
+    if (size <= INLINE_FIT_LIMIT_BYTES || pairs < 2 || pairs != itemCount) {
+      return call(() -> stub(deadline(callDeadline)).predict(request));
+    }
+    // Too many pairs for one message under the default 4 MiB limit: score them in batches of
+    // about UPLOAD_CHUNK_BYTES each and concatenate, so callers never meet the limit.
+    int perBatch = (int) Math.max(1, (long) pairs * UPLOAD_CHUNK_BYTES / size);
+    PredictResponse.Builder all = PredictResponse.newBuilder();
+    for (int from = 0; from < pairs; from += perBatch) {
+      int to = Math.min(pairs, from + perBatch);
+      PredictRequest.Builder batch = PredictRequest.newBuilder()
+          .setModelId(request.getModelId())
+          .setUnknownIds(request.getUnknownIds());
+      if (request.getUserIdsCount() > 0) {
+        batch.addAllUserIds(request.getUserIdsList().subList(from, to));
+      } else {
+        batch.addAllUserKeys(request.getUserKeysList().subList(from, to));
+      }
+      if (request.getItemIdsCount() > 0) {
+        batch.addAllItemIds(request.getItemIdsList().subList(from,
+            Math.min(to, request.getItemIdsCount())));
+      } else {
+        batch.addAllItemKeys(request.getItemKeysList().subList(from,
+            Math.min(to, request.getItemKeysCount())));
+      }
+      PredictRequest part = batch.build();
+      all.addAllScores(call(() -> stub(deadline(callDeadline)).predict(part)).getScoresList());
+    }
+    return all.build();
   }
 
   /**

@@ -51,6 +51,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
   public final List<FitRequest> fits = new CopyOnWriteArrayList<>();
+  public final List<PredictRequest> predicts = new CopyOnWriteArrayList<>();
   /** The serialized size of each upload chunk, per upload. */
   public final List<List<Integer>> uploads = new CopyOnWriteArrayList<>();
   public final List<String> deletedMatrices = new CopyOnWriteArrayList<>();
@@ -250,6 +251,7 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
   @Override
   public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
     checkDeadline("Predict");
+    predicts.add(request);
     if (model(request.getModelId(), response) == null) {
       return;
     }

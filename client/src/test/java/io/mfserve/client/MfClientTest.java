@@ -12,6 +12,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.PredictRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.Matrix;
@@ -260,5 +261,28 @@ class MfClientTest {
     assertEquals(2048, client.deleteModel("m1").getFreedBytes());
     assertTrue(client.listModels().isEmpty());
     assertTrue(fake.methodsWithoutDeadline.isEmpty(), fake.methodsWithoutDeadline.toString());
+  }
+
+  @Test
+  void predict_millionPairs_splitsIntoBatchesUnderTheLimitAndKeepsOrder() {
+    client.fit(FitRequest.newBuilder().setModelId("m1")
+        .setMatrix(new Ratings().add(1, 2, 5f).toMatrix()).build());
+    int n = 1_000_000;
+    long[] users = new long[n];
+    long[] items = new long[n];
+    for (int i = 0; i < n; i++) {
+      users[i] = 100_000 + i % 200_000;
+      items[i] = i % 20_000;
+    }
+    float[] scores = client.predict("m1", users, items);
+    assertEquals(n, scores.length);
+    assertTrue(fake.predicts.size() > 1, "batches: " + fake.predicts.size());
+    for (PredictRequest r : fake.predicts) {
+      assertTrue(r.getSerializedSize() <= MfClient.INLINE_FIT_LIMIT_BYTES,
+          "batch of " + r.getSerializedSize() + " bytes");
+    }
+    for (int i = 0; i < n; i += 99_991) {
+      assertEquals(users[i] + items[i] / 10f, scores[i], 1e-2f, "pair " + i);
+    }
   }
 }

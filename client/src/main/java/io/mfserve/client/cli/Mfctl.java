@@ -304,8 +304,10 @@ public final class Mfctl implements Callable<Integer> {
       case INVALID_ARGUMENT -> "check the arguments: mfctl " + command + " --help";
       case ALREADY_EXISTS -> "choose another --model-id, or delete the old model with: "
           + "mfctl delete MODEL";
-      case RESOURCE_EXHAUSTED -> "free memory with: mfctl delete MODEL, or fit with fewer "
-          + "factors or a smaller matrix";
+      case RESOURCE_EXHAUSTED -> d.contains("message") && d.contains("size")
+          ? "the message is larger than the server accepts (--max-inbound-message-size)"
+          : "free memory with: mfctl delete MODEL, or fit with fewer factors or a smaller"
+              + " matrix";
       case DEADLINE_EXCEEDED -> "allow more time with --timeout SECONDS";
       case UNAVAILABLE -> "the server is shutting down or overloaded; try again shortly";
       case UNIMPLEMENTED -> "the server does not offer this call: is it an mfserve v1 server?";

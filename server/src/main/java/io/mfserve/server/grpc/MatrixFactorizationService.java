@@ -9,6 +9,8 @@ import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
+import io.mfserve.proto.v1.FitWithProgressRequest;
+import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
@@ -56,19 +58,7 @@ public final class MatrixFactorizationService
     Context call = Context.current();
     PreparedMatrix inline = null;
     try {
-      switch (request.getInputCase()) {
-        case MATRIX:
-          try (MatrixAccumulator acc = models.newMatrix("matrix")) {
-            ProtoMapper.append(acc, request.getMatrix(), "matrix");
-            inline = acc.finish();
-          }
-          break;
-        case MATRIX_ID:
-          break;
-        default:
-          throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id"
-              + " from UploadMatrix");
-      }
+      inline = prepareInline(request);
       PreparedMatrix owned = inline;
       inline = null; // from here the fit owns it and releases it
       models.fit(ProtoMapper.toFitCommandOrRelease(request, owned), call::isCancelled)
@@ -85,6 +75,60 @@ public final class MatrixFactorizationService
         inline.release();
       }
       safeError(responses, e);
+    }
+  }
+
+  @Override
+  public void fitWithProgress(FitWithProgressRequest request,
+      StreamObserver<FitWithProgressResponse> responses) {
+    Context call = Context.current();
+    ServerCallStreamObserver<FitWithProgressResponse> stream =
+        (ServerCallStreamObserver<FitWithProgressResponse>) responses;
+    FitRequest fit = request.getFit();
+    PreparedMatrix inline = null;
+    try {
+      inline = prepareInline(fit);
+      PreparedMatrix owned = inline;
+      inline = null; // from here the fit owns it and releases it
+      models.fit(ProtoMapper.toFitCommandOrRelease(fit, owned), call::isCancelled,
+          (modelId, maxIterations, p) -> {
+            // Progress events are small and one per iteration: no need to wait for isReady.
+            synchronized (stream) {
+              safeNext(stream, FitWithProgressResponse.newBuilder()
+                  .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+            }
+          })
+          .whenComplete((model, failure) -> {
+            synchronized (stream) {
+              if (failure != null) {
+                safeError(stream, failure);
+              } else {
+                safeReply(stream, FitWithProgressResponse.newBuilder()
+                    .setModel(ProtoMapper.toProto(model)).build());
+              }
+            }
+          });
+    } catch (RuntimeException | OutOfMemoryError e) {
+      if (inline != null) {
+        inline.release();
+      }
+      safeError(responses, e);
+    }
+  }
+
+  /** Collects a request's inline matrix; null when it names an uploaded one. */
+  private PreparedMatrix prepareInline(FitRequest request) {
+    switch (request.getInputCase()) {
+      case MATRIX:
+        try (MatrixAccumulator acc = models.newMatrix("matrix")) {
+          ProtoMapper.append(acc, request.getMatrix(), "matrix");
+          return acc.finish();
+        }
+      case MATRIX_ID:
+        return null;
+      default:
+        throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id"
+            + " from UploadMatrix");
     }
   }
 
@@ -268,6 +312,14 @@ public final class MatrixFactorizationService
       responses.onCompleted();
     } catch (RuntimeException e) {
       // The call was cancelled meanwhile; there is no one to answer.
+    }
+  }
+
+  private static <T> void safeNext(StreamObserver<T> responses, T message) {
+    try {
+      responses.onNext(message);
+    } catch (RuntimeException e) {
+      // The call was cancelled meanwhile; the fit sees the cancellation and stops.
     }
   }
 

@@ -3,6 +3,7 @@ package io.mfserve.server.grpc;
 import com.google.protobuf.Timestamp;
 import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.Matrix;
@@ -222,6 +223,23 @@ final class ProtoMapper {
       if (p.hasValidation()) {
         b.addValidationRmse(p.validationRmse());
       }
+    }
+    return b.build();
+  }
+
+  static FitProgress toProgress(String modelId, int maxIterations, IterationProgress p) {
+    double elapsed = p.elapsedNanos() / 1e9;
+    double eta = maxIterations > p.iteration()
+        ? elapsed / p.iteration() * (maxIterations - p.iteration()) : 0;
+    FitProgress.Builder b = FitProgress.newBuilder()
+        .setModelId(modelId)
+        .setIteration(p.iteration())
+        .setMaxIterations(maxIterations)
+        .setLoss(p.loss())
+        .setElapsedSeconds(elapsed)
+        .setEtaSeconds(eta);
+    if (p.hasValidation()) {
+      b.setValidationRmse(p.validationRmse());
     }
     return b.build();
   }

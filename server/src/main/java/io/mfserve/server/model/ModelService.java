@@ -106,9 +106,20 @@ public final class ModelService {
    *     ResourceExhaustedException for requests that cannot start
    */
   public CompletableFuture<ServedModel> fit(FitCommand cmd, BooleanSupplier cancelled) {
+    return fit(cmd, cancelled, null);
+  }
+
+  /**
+   * Like {@link #fit(FitCommand, BooleanSupplier)}, and calls {@code listener} after every
+   * completed iteration (on the fit's thread; it must be quick and must not throw).
+   *
+   * @param listener gets the model id and each iteration's progress; null for none
+   */
+  public CompletableFuture<ServedModel> fit(FitCommand cmd, BooleanSupplier cancelled,
+      FitListener listener) {
     boolean handedOver = false;
     try {
-      CompletableFuture<ServedModel> result = startFit(cmd, cancelled);
+      CompletableFuture<ServedModel> result = startFit(cmd, cancelled, listener);
       handedOver = true;
       return result;
     } finally {
@@ -118,7 +129,8 @@ public final class ModelService {
     }
   }
 
-  private CompletableFuture<ServedModel> startFit(FitCommand cmd, BooleanSupplier cancelled) {
+  private CompletableFuture<ServedModel> startFit(FitCommand cmd, BooleanSupplier cancelled,
+      FitListener listener) {
     String solverName = cmd.solver().isEmpty() ? DEFAULT_SOLVER : cmd.solver();
     SolverProvider provider = solvers.get(solverName);
     if (!cmd.modelId().isEmpty() && !MODEL_ID.matcher(cmd.modelId()).matches()) {
@@ -192,7 +204,7 @@ public final class ModelService {
     }
     CompletableFuture<ServedModel> result = new CompletableFuture<>();
     Job job = new Job(id, provider, solver, config, matrix, cmd, vf, reservation, keepBytes,
-        cancelled, result);
+        cancelled, listener, result);
     try {
       executor.submit(job);
     } catch (RuntimeException e) {
@@ -215,12 +227,13 @@ public final class ModelService {
     private final MemoryBudget.Reservation reservation;
     private final long keepBytes;
     private final BooleanSupplier cancelled;
+    private final FitListener listener;
     private final CompletableFuture<ServedModel> result;
 
     Job(String id, SolverProvider provider, Solver solver, SolverConfig config,
         PreparedMatrix matrix, FitCommand cmd, double validationFraction,
         MemoryBudget.Reservation reservation, long keepBytes, BooleanSupplier cancelled,
-        CompletableFuture<ServedModel> result) {
+        FitListener listener, CompletableFuture<ServedModel> result) {
       this.id = id;
       this.provider = provider;
       this.solver = solver;
@@ -231,6 +244,7 @@ public final class ModelService {
       this.reservation = reservation;
       this.keepBytes = keepBytes;
       this.cancelled = cancelled;
+      this.listener = listener;
       this.result = result;
     }
 
@@ -246,7 +260,12 @@ public final class ModelService {
         SeenItems seen = SeenItems.of(full);
         full = null; // the split's training part is all the solver needs from here on
         ServerFitContext context = new ServerFitContext(executor.workers(), split.validation(),
-            cancelled, p -> logProgress(id, p));
+            cancelled, p -> {
+              logProgress(id, p);
+              if (listener != null) {
+                listener.onIteration(id, maxIterations(config), p);
+              }
+            });
         FactorModel factors = solver.fit(split.train(), context);
         double rmse = factors.rmse(split.train());
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -280,6 +299,11 @@ public final class ModelService {
         }
       }
     }
+  }
+
+  private static int maxIterations(SolverConfig config) {
+    return config.parameters().has(ParameterSpec.MAX_ITERATIONS)
+        ? config.parameters().getInt(ParameterSpec.MAX_ITERATIONS) : 0;
   }
 
   private static Map<String, String> provenanceParams(SolverConfig config) {

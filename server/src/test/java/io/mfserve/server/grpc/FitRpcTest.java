@@ -256,4 +256,69 @@ class FitRpcTest {
     assertTrue(unexpected.isEmpty(), unexpected.toString());
     assertTrue(ok.get() > 0);
   }
+
+  @Test
+  void fitWithProgress_streamsOneEventPerIterationThenTheModel() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    java.util.Iterator<io.mfserve.proto.v1.FitWithProgressResponse> it = stub.fitWithProgress(
+        io.mfserve.proto.v1.FitWithProgressRequest.newBuilder().setFit(Requests.fit("als", 2,
+            Requests.sparseRatings(40, 30, 0.5, 1)).setMaxIterations(6)
+            .setValidationFraction(0.1)).build());
+    java.util.List<io.mfserve.proto.v1.FitWithProgressResponse> events = new java.util.ArrayList<>();
+    it.forEachRemaining(events::add);
+    assertEquals(7, events.size());
+    for (int n = 0; n < 6; n++) {
+      io.mfserve.proto.v1.FitProgress p = events.get(n).getProgress();
+      assertEquals(n + 1, p.getIteration());
+      assertEquals(6, p.getMaxIterations());
+      assertTrue(p.hasValidationRmse());
+      assertTrue(p.getElapsedSeconds() >= 0 && p.getEtaSeconds() >= 0);
+    }
+    ModelInfo info = events.get(6).getModel();
+    assertEquals(6, info.getIterations());
+    assertEquals(events.get(0).getProgress().getModelId(), info.getModelId());
+    assertEquals(info.getTrainingLoss(5), events.get(5).getProgress().getLoss(), 1e-12);
+  }
+
+  @Test
+  void fitWithProgress_badRequest_failsLikeFit() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub
+        .fitWithProgress(io.mfserve.proto.v1.FitWithProgressRequest.newBuilder().setFit(
+            Requests.fit("als", 0, Requests.seedMatrix(3, 3, 1))).build()).hasNext());
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+  }
+
+  @Test
+  void fitWithProgress_clientCancels_fitStopsAndFreesItsMemory() throws Exception {
+    MatrixFactorizationBlockingStub stub = server.start();
+    io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+    java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+    ctx.run(() -> {
+      java.util.Iterator<io.mfserve.proto.v1.FitWithProgressResponse> it = stub.fitWithProgress(
+          io.mfserve.proto.v1.FitWithProgressRequest.newBuilder().setFit(Requests.fit("sgd", 8,
+              Requests.sparseRatings(300, 200, 0.5, 1)).setMaxIterations(100000)
+              .setModelId("cancel-me")).build());
+      try {
+        while (it.hasNext()) {
+          it.next();
+          if (seen.incrementAndGet() == 3) {
+            ctx.cancel(null);
+          }
+        }
+      } catch (StatusRuntimeException e) {
+        assertEquals(Status.Code.CANCELLED, e.getStatus().getCode());
+      }
+    });
+    assertEquals(3, seen.get());
+    io.mfserve.server.model.MemoryBudget budget = server.injector()
+        .getInstance(io.mfserve.server.model.MemoryBudget.class);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (budget.usedBytes() != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(0, budget.usedBytes());
+    assertEquals(0, stub.listModels(io.mfserve.proto.v1.ListModelsRequest.getDefaultInstance())
+        .getModelsCount());
+  }
 }

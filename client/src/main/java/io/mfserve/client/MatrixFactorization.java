@@ -319,7 +319,28 @@ public final class MatrixFactorization implements AutoCloseable {
    * @throws MfServeException if the server rejects the request or the call fails
    */
   public ModelInfo fit() {
-    ModelInfo trained = client.fit(fitRequest());
+    return remember(client.fit(fitRequest()));
+  }
+
+  /**
+   * Trains the model like {@link #fit()}, reporting live progress: one event per completed
+   * iteration (loss, validation RMSE, ETA) and, for a large matrix, one per uploaded chunk.
+   *
+   * <pre>{@code
+   * model.fit(p -> System.err.printf("%d/%d loss %.4g%n",
+   *     p.getIteration(), p.getMaxIterations(), p.getLoss()));
+   * }</pre>
+   *
+   * @param listener called on this thread, in order; if it throws, or the thread is interrupted,
+   *     the fit is cancelled on the server (see {@link MfClient#fitWithProgress})
+   * @return the trained model's description
+   * @throws MfServeException if the server rejects the request or the call fails
+   */
+  public ModelInfo fit(FitListener listener) {
+    return remember(client.fitWithProgress(fitRequest(), listener));
+  }
+
+  private ModelInfo remember(ModelInfo trained) {
     this.info = trained;
     this.factors = null;
     return trained;

@@ -13,7 +13,10 @@ import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
 import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FitWithProgressRequest;
+import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.ListModelsRequest;
@@ -39,6 +42,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -46,9 +51,13 @@ import java.util.function.Supplier;
  *
  * <p>The client wraps a {@link Channel} that the caller creates and owns (and shuts down): one
  * channel can serve many clients. Every call carries a deadline: {@link #fitDeadline()} (10
- * minutes by default) for the bulk calls ({@link #fit}, {@link #uploadMatrix}, {@link
- * #getFactors}), {@link #callDeadline()} (30 seconds by default) for the rest; change them with
- * {@link #withFitDeadline} and {@link #withCallDeadline}.
+ * minutes by default) for the bulk calls ({@link #fit}, {@link #fitWithProgress}, {@link
+ * #uploadMatrix}, {@link #getFactors}), {@link #callDeadline()} (30 seconds by default) for the
+ * rest; change them with {@link #withFitDeadline} and {@link #withCallDeadline}.
+ *
+ * <p>Live progress: {@link #fitWithProgress} streams one event per iteration (loss, validation
+ * RMSE, ETA) to a {@link FitListener}, upload progress included, and cancels the fit on the
+ * server if the listener throws or the thread is interrupted.
  *
  * <p>Large inputs need no special handling: {@link #fit} sends a matrix inline while the request
  * stays under {@value #INLINE_FIT_LIMIT_BYTES} bytes, and otherwise uploads it in chunks of at
@@ -173,19 +182,67 @@ public final class MfClient {
    */
   public ModelInfo fit(FitRequest request) {
     Deadline deadline = deadline(fitDeadline);
+    return withInput(request, deadline, null,
+        r -> call(() -> stub(deadline).fit(r).getModel()));
+  }
+
+  /**
+   * Trains a model like {@link #fit}, and reports its progress live: the server streams one
+   * {@link FitProgress} per completed iteration (the FitWithProgress RPC), which goes to {@code
+   * listener} as it arrives, and then the model.
+   *
+   * <p>A matrix too large to send inline is uploaded first, exactly as by {@link #fit}, with one
+   * {@link FitListener#onUpload} call per chunk, and deleted afterwards. Upload and fit share one
+   * deadline, {@link #fitDeadline()}.
+   *
+   * <p>The listener runs on this thread, in order. If it throws, or this thread is interrupted,
+   * the call is cancelled, so the server stops the fit within an iteration and frees its memory;
+   * the listener's exception is rethrown as is, an interruption becomes {@code CANCELLED} (the
+   * thread stays interrupted). A server without FitWithProgress ({@code UNIMPLEMENTED}) gets a
+   * plain Fit instead, and the listener sees no iterations.
+   *
+   * @param request the fit request
+   * @param listener receives upload and iteration progress
+   * @return the trained model's description
+   * @throws MfServeException if the server rejects the request or the call fails
+   */
+  public ModelInfo fitWithProgress(FitRequest request, FitListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    Deadline deadline = deadline(fitDeadline);
+    return withInput(request, deadline, listener::onUpload, r -> {
+      int[] events = new int[1];
+      try {
+        return streamFit(r, deadline, listener, events);
+      } catch (MfServeException e) {
+        if (e.code() != Status.Code.UNIMPLEMENTED || events[0] > 0) {
+          throw e;
+        }
+        // An older server: train all the same, without progress.
+        return call(() -> stub(deadline).fit(r).getModel());
+      }
+    });
+  }
+
+  /**
+   * Runs {@code fit} with the request as is, or, when its inline matrix is over the inline limit,
+   * uploads the matrix, runs {@code fit} with its id and deletes it, whatever the outcome.
+   */
+  private ModelInfo withInput(FitRequest request, Deadline deadline,
+      Consumer<UploadProgress> uploads, Function<FitRequest, ModelInfo> fit) {
     if (request.getInputCase() != FitRequest.InputCase.MATRIX
         || request.getSerializedSize() <= inlineLimitBytes) {
-      return call(() -> stub(deadline).fit(request).getModel());
+      return fit.apply(request);
     }
-    UploadMatrixResponse upload = upload(request.getMatrix(), deadline);
-    MfServeException failure = null;
+    UploadMatrixResponse upload = upload(request.getMatrix(), deadline, uploads);
+    RuntimeException failure = null;
     try {
-      FitRequest byId = request.toBuilder().setMatrixId(upload.getMatrixId()).build();
-      return call(() -> stub(deadline).fit(byId).getModel());
-    } catch (MfServeException e) {
+      return fit.apply(request.toBuilder().setMatrixId(upload.getMatrixId()).build());
+    } catch (RuntimeException e) {
       failure = e;
       throw e;
     } finally {
+      // An interrupted thread would cancel the clean-up call at once: clear the flag meanwhile.
+      boolean interrupted = Thread.interrupted();
       try {
         deleteMatrix(upload.getMatrixId());
       } catch (MfServeException e) {
@@ -194,7 +251,55 @@ public final class MfClient {
         if (failure != null) {
           failure.addSuppressed(e);
         }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
+    }
+  }
+
+  /**
+   * One FitWithProgress call, in a context of its own so that leaving early (the listener threw,
+   * the thread was interrupted) cancels it on the server too. Counts the events in {@code
+   * events[0]}.
+   */
+  private ModelInfo streamFit(FitRequest request, Deadline deadline, FitListener listener,
+      int[] events) {
+    FitWithProgressRequest wrapped = FitWithProgressRequest.newBuilder().setFit(request).build();
+    Context.CancellableContext context = Context.current().withCancellation();
+    Throwable failure = null;
+    Context previous = context.attach();
+    try {
+      Iterator<FitWithProgressResponse> stream = stub(deadline).fitWithProgress(wrapped);
+      ModelInfo model = null;
+      while (stream.hasNext()) {
+        FitWithProgressResponse event = stream.next();
+        events[0]++;
+        if (event.hasProgress()) {
+          listener.onProgress(event.getProgress());
+        } else if (event.hasModel()) {
+          model = event.getModel();
+        }
+        if (Thread.currentThread().isInterrupted()) {
+          throw new MfServeException(Status.CANCELLED
+              .withDescription("the fitting thread was interrupted"), List.of());
+        }
+      }
+      if (model == null) {
+        throw new MfServeException(Status.INTERNAL
+            .withDescription("FitWithProgress ended without the model"), List.of());
+      }
+      return model;
+    } catch (StatusRuntimeException e) {
+      failure = e;
+      throw MfServeException.from(e);
+    } catch (RuntimeException | Error e) {
+      failure = e;
+      throw e;
+    } finally {
+      context.detach(previous);
+      context.cancel(failure);
     }
   }
 
@@ -213,7 +318,20 @@ public final class MfClient {
    *     values do not number rows × cols
    */
   public UploadMatrixResponse uploadMatrix(Matrix matrix) {
-    return upload(matrix, deadline(fitDeadline));
+    return upload(matrix, deadline(fitDeadline), null);
+  }
+
+  /**
+   * Uploads a matrix like {@link #uploadMatrix(Matrix)}, reporting each chunk as it is sent.
+   *
+   * @param matrix the matrix; dense or sparse
+   * @param progress called on this thread after each chunk; throwing cancels the upload and is
+   *     rethrown
+   * @return the server's summary, with the id to pass as {@code FitRequest.matrix_id}
+   * @throws MfServeException if the server rejects the matrix or the call fails
+   */
+  public UploadMatrixResponse uploadMatrix(Matrix matrix, Consumer<UploadProgress> progress) {
+    return upload(matrix, deadline(fitDeadline), Objects.requireNonNull(progress, "progress"));
   }
 
   /**
@@ -352,6 +470,70 @@ public final class MfClient {
   }
 
   /**
+   * Returns the top items for one user without blocking: the future completes with the
+   * response, or exceptionally with a {@link MfServeException}. Used to keep several
+   * Recommend calls in flight (callers bound how many); the call's deadline is {@link
+   * #callDeadline()}.
+   *
+   * @param request as for {@link #recommend(RecommendRequest)}
+   * @return the response, when it arrives
+   */
+  public CompletableFuture<RecommendResponse> recommendAsync(RecommendRequest request) {
+    CompletableFuture<RecommendResponse> result = new CompletableFuture<>();
+    MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline(callDeadline)).recommend(
+        request, new io.grpc.stub.StreamObserver<>() {
+          @Override
+          public void onNext(RecommendResponse value) {
+            result.complete(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(MfServeException.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            if (!result.isDone()) {
+              result.completeExceptionally(MfServeException.fromThrowable(Status.INTERNAL
+                  .withDescription("Recommend completed without a response")
+                  .asRuntimeException()));
+            }
+          }
+        });
+    return result;
+  }
+
+  /**
+   * Returns the top items for many users in one streaming call (RecommendBatch), one response
+   * per user in request order, read to the end. The whole stream shares one deadline, {@link
+   * #callDeadline()}: callers with very many users send them in several batches.
+   *
+   * @param request the model, the users, k and the filters
+   * @return one response per user, in request order
+   * @throws MfServeException {@code UNIMPLEMENTED} from a server without RecommendBatch,
+   *     {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT} for an unknown user
+   */
+  public List<io.mfserve.proto.v1.RecommendBatchResponse> recommendBatch(
+      io.mfserve.proto.v1.RecommendBatchRequest request) {
+    // As in getFactors: cancel the stream if reading stops early, and in any case once done.
+    Context.CancellableContext context = Context.current().withCancellation();
+    try {
+      return context.call(() -> call(() -> {
+        List<io.mfserve.proto.v1.RecommendBatchResponse> out = new ArrayList<>();
+        stub(deadline(callDeadline)).recommendBatch(request).forEachRemaining(out::add);
+        return out;
+      }));
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      context.cancel(null);
+    }
+  }
+
+  /**
    * Returns the top {@code k} items for a user of a model with int64 user ids, best first.
    *
    * @param modelId the model
@@ -468,7 +650,8 @@ public final class MfClient {
   // ---------------------------------------------------------------------------------------
   // UploadMatrix
 
-  private UploadMatrixResponse upload(Matrix matrix, Deadline deadline) {
+  private UploadMatrixResponse upload(Matrix matrix, Deadline deadline,
+      Consumer<UploadProgress> progress) {
     if (matrix.hasDense()) {
       DenseMatrix d = matrix.getDense();
       if ((long) d.getRows() * d.getCols() != d.getValuesCount() || d.getRows() < 0) {
@@ -483,11 +666,12 @@ public final class MfClient {
       default -> throw new IllegalArgumentException(
           "the matrix has neither a dense nor a sparse form set");
     };
-    return stream(chunks, deadline);
+    return stream(chunks, deadline, matrix.getSerializedSize(), progress);
   }
 
   /** Sends chunks on one client-streaming call, waiting whenever the transport is not ready. */
-  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline) {
+  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
+      long totalBytes, Consumer<UploadProgress> progress) {
     Object lock = new Object();
     CompletableFuture<UploadMatrixResponse> result = new CompletableFuture<>();
     ClientResponseObserver<UploadMatrixRequest, UploadMatrixResponse> responses =
@@ -535,8 +719,13 @@ public final class MfClient {
     ClientCallStreamObserver<UploadMatrixRequest> requests =
         (ClientCallStreamObserver<UploadMatrixRequest>)
             MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(responses);
+    int sent = 0;
+    long bytes = 0;
     try {
       while (chunks.hasNext() && !result.isDone()) {
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
         synchronized (lock) {
           while (!requests.isReady() && !result.isDone()) {
             // The timeout only guards against a missed wake-up; readiness normally notifies.
@@ -544,7 +733,15 @@ public final class MfClient {
           }
         }
         if (!result.isDone()) {
-          requests.onNext(chunks.next());
+          UploadMatrixRequest chunk = chunks.next();
+          requests.onNext(chunk);
+          if (progress != null) {
+            sent++;
+            bytes += chunk.getChunk().getSerializedSize();
+            boolean last = !chunks.hasNext();
+            progress.accept(new UploadProgress(sent, last ? totalBytes
+                : Math.min(bytes, totalBytes), totalBytes, last));
+          }
         }
       }
       if (!result.isDone()) {

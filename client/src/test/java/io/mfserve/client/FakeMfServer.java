@@ -6,14 +6,18 @@ import com.google.rpc.Code;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
+import io.mfserve.proto.v1.FitWithProgressRequest;
+import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
@@ -41,6 +45,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A fake mfserve that records what it receives and answers with canned, predictable values.
@@ -60,6 +66,13 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
   private final Map<String, Matrix> matrices = new LinkedHashMap<>();
   /** What GetFactors streams; null means one chunk built from the model. */
   public volatile List<GetFactorsResponse> factorChunks;
+  /**
+   * FitWithProgress: after this many progress events the stream waits (up to 10 s) for the
+   * client to cancel; 0 streams every iteration, then the model.
+   */
+  public volatile int holdAfterProgress;
+  /** Counted down when a FitWithProgress call is cancelled by the client. */
+  public final CountDownLatch fitCancelled = new CountDownLatch(1);
 
   private void checkDeadline(String method) {
     if (Context.current().getDeadline() == null) {
@@ -89,6 +102,73 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     models.put(id, info);
     response.onNext(FitResponse.newBuilder().setModel(info).build());
     response.onCompleted();
+  }
+
+  /**
+   * Streams one progress event per iteration (loss 100 / i, validation RMSE 1 + 1 / i when a
+   * validation fraction is set), then the model of {@link #fit}, from a thread of its own so that
+   * a client on a direct executor can cancel in between.
+   */
+  @Override
+  public void fitWithProgress(FitWithProgressRequest request,
+      StreamObserver<FitWithProgressResponse> response) {
+    checkDeadline("FitWithProgress");
+    ServerCallStreamObserver<FitWithProgressResponse> call =
+        (ServerCallStreamObserver<FitWithProgressResponse>) response;
+    call.setOnCancelHandler(fitCancelled::countDown);
+    FitRequest fit = request.getFit();
+    fits.add(fit);
+    if (fit.hasNumFactors() && fit.getNumFactors() < 1) {
+      response.onError(invalidArgument("num_factors is " + fit.getNumFactors()
+          + "; it must be at least 1", "num_factors"));
+      return;
+    }
+    Matrix m;
+    String id;
+    synchronized (this) {
+      m = fit.hasMatrix() ? fit.getMatrix() : matrices.get(fit.getMatrixId());
+      id = fit.getModelId().isEmpty() ? "model-" + (models.size() + 1) : fit.getModelId();
+    }
+    if (m == null) {
+      response.onError(Status.NOT_FOUND
+          .withDescription("no uploaded matrix '" + fit.getMatrixId() + "'")
+          .asRuntimeException());
+      return;
+    }
+    ModelInfo info = info(id, fit, m);
+    Thread streamer = new Thread(() -> {
+      for (int i = 1; i <= info.getIterations(); i++) {
+        if (call.isCancelled()) {
+          return;
+        }
+        FitProgress.Builder p = FitProgress.newBuilder().setModelId(id).setIteration(i)
+            .setMaxIterations(info.getIterations()).setLoss(100.0 / i)
+            .setElapsedSeconds(0.5 * i).setEtaSeconds(0.5 * (info.getIterations() - i));
+        if (fit.hasValidationFraction()) {
+          p.setValidationRmse(1 + 1.0 / i);
+        }
+        synchronized (call) {
+          response.onNext(FitWithProgressResponse.newBuilder().setProgress(p).build());
+        }
+        if (i == holdAfterProgress) {
+          try {
+            fitCancelled.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return;
+        }
+      }
+      synchronized (FakeMfServer.this) {
+        models.put(id, info);
+      }
+      synchronized (call) {
+        response.onNext(FitWithProgressResponse.newBuilder().setModel(info).build());
+        response.onCompleted();
+      }
+    }, "fake-fit-progress");
+    streamer.setDaemon(true);
+    streamer.start();
   }
 
   public static ModelInfo info(String id, FitRequest request, Matrix m) {
@@ -132,6 +212,9 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
         .putParams("lambda", "0.1");
     for (int i = 0; i < iterations; i++) {
       b.addTrainingLoss(100.0 / (i + 1));
+      if (request.hasValidationFraction()) {
+        b.addValidationRmse(1 + 1.0 / (i + 1));
+      }
     }
     return b.build();
   }

@@ -1,0 +1,497 @@
+"""Client: a typed client for the mfserve.v1.MatrixFactorization service, numpy in and out."""
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+
+import grpc
+import numpy as np
+
+from mfserve._errors import MfServeError
+from mfserve._matrices import PreparedMatrix, prepare
+from mfserve._proto import pb, pb_grpc
+
+DEFAULT_TARGET = "localhost:50051"
+"""The server used when neither target= nor the MFSERVE_TARGET environment variable says."""
+
+INLINE_LIMIT_BYTES = 3_670_016
+"""The largest matrix sent inside a Fit request (3.5 MiB: room under gRPC's default 4 MiB);
+larger ones are uploaded in chunks with UploadMatrix."""
+
+CHUNK_BYTES = 1 << 20
+"""The target serialized size of one UploadMatrix chunk (1 MiB)."""
+
+PREDICT_BATCH_BYTES = 1 << 20
+"""The target size of one Predict request; more pairs are sent in several requests."""
+
+_ABSENT = {
+    None: pb.ABSENT_ENTRIES_UNSPECIFIED,
+    "default": pb.ABSENT_ENTRIES_UNSPECIFIED,
+    "unspecified": pb.ABSENT_ENTRIES_UNSPECIFIED,
+    "unknown": pb.ABSENT_ENTRIES_UNKNOWN,
+    "zero": pb.ABSENT_ENTRIES_ZERO,
+    "implicit": pb.ABSENT_ENTRIES_IMPLICIT,
+}
+_UNKNOWN_IDS = {
+    None: pb.UNKNOWN_ID_POLICY_UNSPECIFIED,
+    "error": pb.UNKNOWN_ID_POLICY_ERROR,
+    "global_mean": pb.UNKNOWN_ID_POLICY_GLOBAL_MEAN,
+    "nan": pb.UNKNOWN_ID_POLICY_NAN,
+}
+_SIMILARITY = {
+    None: pb.SIMILARITY_UNSPECIFIED,
+    "cosine": pb.SIMILARITY_COSINE,
+    "dot": pb.SIMILARITY_DOT,
+}
+
+Id = Union[int, str]
+
+
+def resolve_target(target: Optional[str] = None) -> str:
+    """target, else $MFSERVE_TARGET, else localhost:50051."""
+    return target or os.environ.get("MFSERVE_TARGET") or DEFAULT_TARGET
+
+
+class ScoredItem(NamedTuple):
+    """An item (int64 id or string key, per the model) with its score."""
+
+    item: Id
+    score: float
+
+
+class ScoredUser(NamedTuple):
+    """A user (int64 id or string key, per the model) with its score."""
+
+    user: Id
+    score: float
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """Progress after one iteration of a fit, as streamed by FitWithProgress."""
+
+    model_id: str
+    iteration: int
+    """The 1-based number of the iteration just completed."""
+    max_iterations: int
+    loss: float
+    """Training loss (the solver's objective) after this iteration."""
+    validation_rmse: Optional[float]
+    """Validation RMSE after this iteration; None without a validation split."""
+    elapsed_seconds: float
+    eta_seconds: float
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the fit started."""
+        return self.elapsed_seconds
+
+    @property
+    def eta(self) -> float:
+        """Estimated seconds left if the fit runs to max_iterations."""
+        return self.eta_seconds
+
+    @classmethod
+    def from_proto(cls, p: "pb.FitProgress") -> "FitProgress":
+        return cls(p.model_id, p.iteration, p.max_iterations, p.loss,
+                   p.validation_rmse if p.HasField("validation_rmse") else None,
+                   p.elapsed_seconds, p.eta_seconds)
+
+
+@dataclass(frozen=True)
+class Factors:
+    """A trained model's factors, as downloaded by GetFactors.
+
+    Row n of user_factors belongs to user_ids[n] (for a dense input matrix, user n); likewise
+    for items. Ids are an int64 numpy array, or a list of str for models trained with keys.
+    Biases are None for models without biases.
+    """
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    user_ids: Union[np.ndarray, List[str]]
+    item_ids: Union[np.ndarray, List[str]]
+    user_biases: Optional[np.ndarray]
+    item_biases: Optional[np.ndarray]
+    global_bias: float
+    info: "pb.ModelInfo"
+
+    def reconstruct(self) -> np.ndarray:
+        """The predicted matrix: user_factors @ item_factors.T, plus the biases if any."""
+        out = self.user_factors.astype(np.float64) @ self.item_factors.astype(np.float64).T
+        if self.user_biases is not None:
+            out += self.global_bias + self.user_biases[:, None] + self.item_biases[None, :]
+        return out
+
+
+class Client:
+    """A typed client for an mfserve server; thread-safe, like the gRPC stubs it holds.
+
+    Every call carries a timeout: fit_timeout (10 minutes) for fits, uploads and factor
+    downloads, call_timeout (30 s) for the rest. Failed calls raise MfServeError; inputs that
+    cannot be sent raise ValueError or TypeError before any call.
+
+    Given a target (default $MFSERVE_TARGET or localhost:50051) it opens a plaintext channel and
+    closes it in close(); given a channel, the caller keeps it.
+    """
+
+    def __init__(self, target: Optional[str] = None, *, channel: Optional[grpc.Channel] = None,
+                 fit_timeout: float = 600.0, call_timeout: float = 30.0,
+                 inline_limit_bytes: int = INLINE_LIMIT_BYTES, chunk_bytes: int = CHUNK_BYTES):
+        if channel is not None and target is not None:
+            raise ValueError("give a target or a channel, not both")
+        self.target = None if channel is not None else resolve_target(target)
+        self._owned = channel is None
+        self._channel = channel if channel is not None else grpc.insecure_channel(self.target)
+        self._stub = pb_grpc.MatrixFactorizationStub(self._channel)
+        self.fit_timeout = fit_timeout
+        self.call_timeout = call_timeout
+        self.inline_limit_bytes = inline_limit_bytes
+        self.chunk_bytes = chunk_bytes
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the channel if this client opened it."""
+        if self._owned:
+            self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.target or 'channel'!r})"
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, data=None, *, num_factors: Optional[int] = None, solver: str = "als",
+            matrix_id: Optional[str] = None, model_id: Optional[str] = None,
+            max_iterations: Optional[int] = None, regularization: Optional[float] = None,
+            learning_rate: Optional[float] = None, seed: Optional[int] = None,
+            params: Optional[Mapping[str, object]] = None, absent_entries=None,
+            validation_fraction: Optional[float] = None,
+            progress: Optional[Callable[[FitProgress], None]] = None) -> "pb.ModelInfo":
+        """Trains a model and returns its ModelInfo.
+
+        data is any matrix prepare() accepts; or give matrix_id of an uploaded matrix. A matrix
+        larger than inline_limit_bytes is uploaded in chunks, fitted by id and deleted after.
+        With progress, the fit streams (FitWithProgress) and progress is called once per
+        iteration with a FitProgress; an exception from it cancels the fit and propagates.
+        """
+        request = fit_request(solver=solver, num_factors=num_factors, model_id=model_id,
+                              max_iterations=max_iterations, regularization=regularization,
+                              learning_rate=learning_rate, seed=seed, params=params,
+                              absent_entries=absent_entries,
+                              validation_fraction=validation_fraction)
+        deadline = time.monotonic() + self.fit_timeout
+        if matrix_id is not None:
+            if data is not None:
+                raise ValueError("give a matrix or a matrix_id, not both")
+            request.matrix_id = matrix_id
+            return self._fit(request, progress, deadline)
+        if data is None:
+            raise ValueError("fit needs a matrix or a matrix_id")
+        matrix = prepare(data)
+        if matrix.estimated_bytes() <= self.inline_limit_bytes:
+            request.matrix.CopyFrom(matrix.to_proto())
+            return self._fit(request, progress, deadline)
+        upload = self.upload_matrix(matrix, _deadline=deadline)
+        try:
+            request.matrix_id = upload.matrix_id
+            return self._fit(request, progress, deadline)
+        finally:
+            try:
+                self.delete_matrix(upload.matrix_id)
+            except MfServeError:
+                pass  # freed after the server's upload TTL anyway; keep the fit's own outcome
+
+    def fit_request(self, request: "pb.FitRequest",
+                    progress: Optional[Callable[[FitProgress], None]] = None) -> "pb.ModelInfo":
+        """Sends a FitRequest as it is (no upload), streaming progress when asked."""
+        return self._fit(request, progress, time.monotonic() + self.fit_timeout)
+
+    def _fit(self, request, progress, deadline) -> "pb.ModelInfo":
+        if progress is None:
+            return self._call(self._stub.Fit, request, _remaining(deadline)).model
+        stream = self._stub.FitWithProgress(pb.FitWithProgressRequest(fit=request),
+                                            timeout=_remaining(deadline))
+        model = None
+        try:
+            for event in stream:
+                if event.HasField("progress"):
+                    progress(FitProgress.from_proto(event.progress))
+                elif event.HasField("model"):
+                    model = event.model
+        except grpc.RpcError as e:
+            raise MfServeError.from_rpc_error(e) from None
+        except BaseException:
+            stream.cancel()  # the server stops training within one iteration
+            raise
+        if model is None:
+            raise MfServeError(grpc.StatusCode.INTERNAL,
+                               "FitWithProgress ended without the model")
+        return model
+
+    def upload_matrix(self, data, *, _deadline: Optional[float] = None
+                      ) -> "pb.UploadMatrixResponse":
+        """Uploads a matrix in chunks of about chunk_bytes; returns its matrix_id and shape."""
+        matrix = prepare(data)
+        deadline = _deadline or time.monotonic() + self.fit_timeout
+        requests = (pb.UploadMatrixRequest(chunk=c) for c in matrix.chunks(self.chunk_bytes))
+        return self._call(self._stub.UploadMatrix, requests, _remaining(deadline))
+
+    def delete_matrix(self, matrix_id: str) -> int:
+        """Frees an uploaded matrix; returns the bytes freed."""
+        return self._call(self._stub.DeleteMatrix, pb.DeleteMatrixRequest(matrix_id=matrix_id),
+                          self.call_timeout).freed_bytes
+
+    # -- models ------------------------------------------------------------------------------
+
+    def get_factors(self, model_id: str) -> Factors:
+        """Downloads a model's factors (a server stream of row chunks, concatenated here)."""
+        stream = self._stub.GetFactors(pb.GetFactorsRequest(model_id=model_id),
+                                       timeout=self.fit_timeout)
+        sides = {"user": _Side(), "item": _Side()}
+        info, global_bias = None, 0.0
+        try:
+            for chunk in stream:
+                if chunk.HasField("model"):
+                    info, global_bias = chunk.model, chunk.global_bias
+                sides["user"].add(chunk.user_factors, chunk.user_ids, chunk.user_keys,
+                                  chunk.user_biases)
+                sides["item"].add(chunk.item_factors, chunk.item_ids, chunk.item_keys,
+                                  chunk.item_biases)
+        except grpc.RpcError as e:
+            raise MfServeError.from_rpc_error(e) from None
+        if info is None:
+            raise MfServeError(grpc.StatusCode.INTERNAL, "GetFactors sent no ModelInfo")
+        k = info.num_factors
+        users, items = sides["user"], sides["item"]
+        return Factors(
+            user_factors=users.factors(k), item_factors=items.factors(k),
+            user_ids=users.ids(info.user_id_form), item_ids=items.ids(info.item_id_form),
+            user_biases=users.biases() if info.has_biases else None,
+            item_biases=items.biases() if info.has_biases else None,
+            global_bias=global_bias, info=info)
+
+    def predict(self, model_id: str, users: Sequence[Id], items: Sequence[Id], *,
+                unknown_ids: Optional[str] = None) -> np.ndarray:
+        """Scores (users[n], items[n]) pairs; a float32 array, one score per pair.
+
+        unknown_ids: None or "error" (INVALID_ARGUMENT), "global_mean" or "nan".
+        Many pairs are sent in several requests of about PREDICT_BATCH_BYTES each.
+        """
+        users, items = list(users), list(items)
+        if len(users) != len(items):
+            raise ValueError(f"users ({len(users)}) and items ({len(items)}) must have the "
+                             "same length")
+        policy = _lookup(_UNKNOWN_IDS, unknown_ids, "unknown_ids")
+        scores = []
+        for start, end in _batches(users, items, PREDICT_BATCH_BYTES):
+            request = pb.PredictRequest(model_id=model_id, unknown_ids=policy)
+            _set_ids(request.user_ids, request.user_keys, users[start:end], "users")
+            _set_ids(request.item_ids, request.item_keys, items[start:end], "items")
+            scores.append(np.asarray(
+                self._call(self._stub.Predict, request, self.call_timeout).scores,
+                dtype=np.float32))
+        return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+
+    def recommend(self, model_id: str, user: Union[Id, Mapping[Id, float]], k: int = 10,
+                  exclude_seen: Optional[bool] = None, *,
+                  allowed_items: Optional[Iterable[Id]] = None,
+                  denied_items: Optional[Iterable[Id]] = None,
+                  offset: int = 0) -> List[ScoredItem]:
+        """The top-k items for a user, best first.
+
+        user is an int64 id or a string key, or a {item: value} mapping for a user the model
+        has not seen (folded in; the model is unchanged). exclude_seen None means the server's
+        default (on for ratings and implicit feedback, off for counts).
+        """
+        request = pb.RecommendRequest(model_id=model_id, k=k, offset=offset)
+        if isinstance(user, Mapping):
+            history = request.user_history
+            _set_ids(history.item_ids, history.item_keys, list(user.keys()), "user history")
+            history.values.extend(float(v) for v in user.values())
+        elif isinstance(user, str):
+            request.user_key = user
+        else:
+            request.user_id = int(user)
+        if exclude_seen is not None:
+            request.exclude_seen = bool(exclude_seen)
+        if allowed_items is not None:
+            _set_ids(request.allowed_item_ids, request.allowed_item_keys, list(allowed_items),
+                     "allowed_items")
+        if denied_items is not None:
+            _set_ids(request.denied_item_ids, request.denied_item_keys, list(denied_items),
+                     "denied_items")
+        response = self._call(self._stub.Recommend, request, self.call_timeout)
+        return _scored_items(response.items)
+
+    def similar_items(self, model_id: str, item: Id, k: int = 10,
+                      similarity: Optional[str] = None) -> List[ScoredItem]:
+        """The k items most similar to item (never item itself), most similar first.
+
+        similarity: "cosine" (the default) or "dot".
+        """
+        request = pb.SimilarItemsRequest(model_id=model_id, k=k,
+                                         similarity=_lookup(_SIMILARITY, similarity,
+                                                            "similarity"))
+        if isinstance(item, str):
+            request.item_key = item
+        else:
+            request.item_id = int(item)
+        response = self._call(self._stub.SimilarItems, request, self.call_timeout)
+        return _scored_items(response.items)
+
+    def similar_users(self, model_id: str, user: Id, k: int = 10,
+                      similarity: Optional[str] = None) -> List[ScoredUser]:
+        """The k users most similar to user (never user itself), most similar first."""
+        request = pb.SimilarUsersRequest(model_id=model_id, k=k,
+                                         similarity=_lookup(_SIMILARITY, similarity,
+                                                            "similarity"))
+        if isinstance(user, str):
+            request.user_key = user
+        else:
+            request.user_id = int(user)
+        response = self._call(self._stub.SimilarUsers, request, self.call_timeout)
+        keyed = any(u.user_key for u in response.users)
+        return [ScoredUser(u.user_key if keyed else u.user_id, u.score) for u in response.users]
+
+    def get_model(self, model_id: str) -> "pb.ModelInfo":
+        """Describes one model (NOT_FOUND if unknown)."""
+        return self._call(self._stub.GetModel, pb.GetModelRequest(model_id=model_id),
+                          self.call_timeout).model
+
+    def list_models(self) -> List["pb.ModelInfo"]:
+        """Describes every model the server holds."""
+        return list(self._call(self._stub.ListModels, pb.ListModelsRequest(),
+                               self.call_timeout).models)
+
+    def delete_model(self, model_id: str) -> int:
+        """Removes a model; returns the bytes freed (NOT_FOUND if unknown)."""
+        return self._call(self._stub.DeleteModel, pb.DeleteModelRequest(model_id=model_id),
+                          self.call_timeout).freed_bytes
+
+    def list_solvers(self) -> List["pb.SolverInfo"]:
+        """The solvers the server has loaded, with their parameters."""
+        return list(self._call(self._stub.ListSolvers, pb.ListSolversRequest(),
+                               self.call_timeout).solvers)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _call(method, request, timeout):
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as e:
+            raise MfServeError.from_rpc_error(e) from None
+
+
+def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
+                model_id: Optional[str] = None, max_iterations: Optional[int] = None,
+                regularization: Optional[float] = None, learning_rate: Optional[float] = None,
+                seed: Optional[int] = None, params: Optional[Mapping[str, object]] = None,
+                absent_entries=None, validation_fraction: Optional[float] = None
+                ) -> "pb.FitRequest":
+    """A FitRequest without its input; unset options stay unset (the server's defaults)."""
+    request = pb.FitRequest(solver=solver or "", model_id=model_id or "",
+                            absent_entries=_lookup(_ABSENT, absent_entries, "absent_entries"))
+    if num_factors is not None:
+        request.num_factors = int(num_factors)
+    if max_iterations is not None:
+        request.max_iterations = int(max_iterations)
+    if regularization is not None:
+        request.regularization = float(regularization)
+    if learning_rate is not None:
+        request.learning_rate = float(learning_rate)
+    if seed is not None:
+        request.seed = int(seed) % (1 << 64)  # a negative seed keeps its 64-bit pattern
+    if validation_fraction is not None:
+        request.validation_fraction = float(validation_fraction)
+    for name, value in (params or {}).items():
+        request.params[str(name)] = _param_text(value)
+    return request
+
+
+def _param_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _lookup(table, value, name):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # the enum number itself
+    key = value.lower() if isinstance(value, str) else value
+    if key not in table:
+        choices = ", ".join(repr(k) for k in table if isinstance(k, str))
+        raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+    return table[key]
+
+
+def _remaining(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.001)
+
+
+def _set_ids(id_field, key_field, values: list, name: str) -> None:
+    """Fills the int64 ids or the string keys of one side from a list of one form."""
+    if values and all(isinstance(v, str) for v in values):
+        key_field.extend(values)
+    elif any(isinstance(v, str) for v in values):
+        raise ValueError(f"{name} mixes string keys and int ids")
+    else:
+        id_field.extend(int(v) for v in values)
+
+
+def _batches(users: list, items: list, max_bytes: int):
+    """(start, end) ranges of pairs whose request stays under about max_bytes."""
+    start, size = 0, 0
+    for n, (u, i) in enumerate(zip(users, items)):
+        cost = _id_cost(u) + _id_cost(i)
+        if size + cost > max_bytes and n > start:
+            yield start, n
+            start, size = n, 0
+        size += cost
+    if start < len(users):
+        yield start, len(users)
+
+
+def _id_cost(v) -> int:
+    return len(v.encode("utf-8")) + 3 if isinstance(v, str) else 10
+
+
+def _scored_items(items) -> List[ScoredItem]:
+    keyed = any(i.item_key for i in items)
+    return [ScoredItem(i.item_key if keyed else i.item_id, i.score) for i in items]
+
+
+class _Side:
+    """The rows of one side of a model, collected from GetFactors chunks."""
+
+    def __init__(self):
+        self._blocks, self._ids, self._keys, self._biases = [], [], [], []
+
+    def add(self, dense, ids, keys, biases) -> None:
+        if dense.rows:
+            self._blocks.append(np.asarray(dense.values, dtype=np.float32)
+                                .reshape(dense.rows, dense.cols))
+        self._ids.extend(ids)
+        self._keys.extend(keys)
+        self._biases.extend(biases)
+
+    def factors(self, k: int) -> np.ndarray:
+        if not self._blocks:
+            return np.zeros((0, k), dtype=np.float32)
+        return np.concatenate(self._blocks)
+
+    def ids(self, form):
+        if form == pb.ID_FORM_STRING:
+            return list(self._keys)
+        return np.asarray(self._ids, dtype=np.int64)
+
+    def biases(self) -> np.ndarray:
+        return np.asarray(self._biases, dtype=np.float32)

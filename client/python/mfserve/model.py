@@ -1,0 +1,205 @@
+"""MatrixFactorization: the seed snippet, over gRPC.
+
+    from mfserve import MatrixFactorization
+    model = MatrixFactorization(ratings_matrix, num_topics=5)
+    model.fit()
+    user_factors, item_factors = model.get_factors()
+    reconstructed = user_factors @ item_factors.T
+"""
+
+from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import grpc
+import numpy as np
+
+from mfserve._matrices import prepare
+from mfserve._proto import pb
+from mfserve.client import Client, Factors, FitProgress, Id, ScoredItem, ScoredUser
+
+_FIT_OPTIONS = ("solver", "max_iterations", "regularization", "learning_rate", "seed", "params",
+                "absent_entries", "validation_fraction", "model_id")
+
+
+class MatrixFactorization:
+    """Factorizes a matrix on an mfserve server and answers queries against the model.
+
+    Args:
+        ratings_matrix: users x items, as a 2-D numpy array or nested lists (ids are the row
+            and column positions), a scipy.sparse matrix (coo, csr, csc: its stored entries,
+            row and column positions as int64 ids) or mfserve.Ratings (your own int64 ids or
+            string keys). Converted now, so a malformed matrix fails here with ValueError.
+        num_topics: the number of latent factors (the rank); None means the server's default
+            (10). num_factors= is the same option.
+        solver: "als" (default), "sgd", "nmf" or a plugin's name.
+        target: the server, "host:port"; default $MFSERVE_TARGET or localhost:50051. Or pass
+            channel= (the caller keeps it open) or client= (a configured Client).
+        max_iterations, regularization, learning_rate, seed, params, absent_entries
+            ("unknown", "zero" or "implicit"; default: the solver's), validation_fraction,
+            model_id: the fit options; None means the server's or solver's default.
+
+    The trained model stays on the server until delete(); close() (or leaving a with block)
+    only closes the channel. Failed calls raise mfserve.MfServeError. Not thread-safe: fit and
+    query from one thread, or share a Client instead.
+    """
+
+    def __init__(self, ratings_matrix=None, num_topics: Optional[int] = None, *,
+                 solver: str = "als", target: Optional[str] = None,
+                 channel: Optional[grpc.Channel] = None, client: Optional[Client] = None,
+                 max_iterations: Optional[int] = None, regularization: Optional[float] = None,
+                 learning_rate: Optional[float] = None, seed: Optional[int] = None,
+                 params: Optional[Mapping[str, object]] = None, absent_entries=None,
+                 validation_fraction: Optional[float] = None, model_id: Optional[str] = None,
+                 num_factors: Optional[int] = None):
+        if num_topics is not None and num_factors is not None and num_topics != num_factors:
+            raise ValueError("num_topics and num_factors are the same option; give one")
+        self._matrix = prepare(ratings_matrix) if ratings_matrix is not None else None
+        self.num_topics = num_topics if num_topics is not None else num_factors
+        self.options = dict(solver=solver, max_iterations=max_iterations,
+                            regularization=regularization, learning_rate=learning_rate,
+                            seed=seed, params=dict(params or {}), absent_entries=absent_entries,
+                            validation_fraction=validation_fraction, model_id=model_id)
+        if client is not None and (target is not None or channel is not None):
+            raise ValueError("give a client, a target or a channel, not several")
+        self._owns_client = client is None
+        self.client = client if client is not None else Client(target, channel=channel)
+        self._info: Optional[pb.ModelInfo] = None
+        self._factors: Optional[Factors] = None
+
+    @classmethod
+    def attach(cls, model_id: str, *, target: Optional[str] = None,
+               channel: Optional[grpc.Channel] = None,
+               client: Optional[Client] = None) -> "MatrixFactorization":
+        """Wraps a model already on the server (NOT_FOUND if it is not there)."""
+        model = cls(target=target, channel=channel, client=client)
+        model._info = model.client.get_model(model_id)
+        model.num_topics = model._info.num_factors
+        model.options["solver"] = model._info.solver
+        return model
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, progress: Optional[Callable[[FitProgress], None]] = None, *,
+            on_progress: Optional[Callable[[FitProgress], None]] = None,
+            **options) -> "MatrixFactorization":
+        """Trains the model on the server; returns self.
+
+        progress (or on_progress) is called once per completed iteration with a FitProgress
+        (iteration, max_iterations, loss, validation_rmse, elapsed, eta), streamed live by
+        FitWithProgress; an exception it raises cancels the fit. Keyword options override the
+        constructor's fit options for this and later fits. Matrices over 3.5 MiB are uploaded
+        in chunks first and the upload deleted after.
+        """
+        if progress is not None and on_progress is not None:
+            raise ValueError("give progress or on_progress, not both")
+        unknown = set(options) - set(_FIT_OPTIONS) - {"num_topics", "num_factors"}
+        if unknown:
+            raise TypeError(f"unknown fit options: {', '.join(sorted(unknown))}")
+        if self._matrix is None:
+            raise ValueError("this model has no matrix to fit (it was attached by id)")
+        for name in ("num_topics", "num_factors"):
+            if name in options:
+                self.num_topics = options.pop(name)
+        self.options.update(options)
+        self._info = self.client.fit(self._matrix, num_factors=self.num_topics,
+                                     progress=progress or on_progress, **self.options)
+        self._factors = None
+        return self
+
+    # -- results -----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> Optional["pb.ModelInfo"]:
+        """The trained model's ModelInfo (solver, params used, loss per iteration, RMSE...);
+        None before fit()."""
+        return self._info
+
+    @property
+    def model_id(self) -> Optional[str]:
+        """The trained model's id; None before fit()."""
+        return self._info.model_id if self._info is not None else None
+
+    def factors(self) -> Factors:
+        """The full factors (ids, biases, info), downloaded once and cached."""
+        if self._factors is None:
+            self._factors = self.client.get_factors(self._trained_id())
+        return self._factors
+
+    def get_factors(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(user_factors, item_factors): float32 arrays, users x k and items x k."""
+        f = self.factors()
+        return f.user_factors, f.item_factors
+
+    def reconstruct(self) -> np.ndarray:
+        """user_factors @ item_factors.T plus the biases of models that have them (sgd)."""
+        return self.factors().reconstruct()
+
+    def predict(self, users: Union[Id, Sequence[Id]], items: Union[Id, Sequence[Id]], *,
+                unknown_ids: Optional[str] = None) -> Union[float, np.ndarray]:
+        """Scores (users[n], items[n]) pairs: a float32 array, or a float for one user and one
+        item. unknown_ids: None/"error" (INVALID_ARGUMENT), "global_mean" or "nan"."""
+        scalar = _is_scalar(users) and _is_scalar(items)
+        if scalar:
+            users, items = [users], [items]
+        scores = self.client.predict(self._trained_id(), _as_list(users), _as_list(items),
+                                     unknown_ids=unknown_ids)
+        return float(scores[0]) if scalar else scores
+
+    def recommend(self, user: Union[Id, Mapping[Id, float]], k: int = 10,
+                  exclude_seen: Optional[bool] = None, **filters) -> List[ScoredItem]:
+        """The top-k items for a user as (item, score) pairs, best first.
+
+        user: an id or key of the model, or {item: value} for a new user (folded in).
+        exclude_seen: None means the server's default (on for ratings, off for counts).
+        filters: allowed_items, denied_items, offset.
+        """
+        return self.client.recommend(self._trained_id(), user, k, exclude_seen, **filters)
+
+    def similar_items(self, item: Id, k: int = 10,
+                      similarity: Optional[str] = None) -> List[ScoredItem]:
+        """The k items most like item, as (item, score) pairs; similarity "cosine" or "dot"."""
+        return self.client.similar_items(self._trained_id(), item, k, similarity)
+
+    def similar_users(self, user: Id, k: int = 10,
+                      similarity: Optional[str] = None) -> List[ScoredUser]:
+        """The k users most like user, as (user, score) pairs; similarity "cosine" or "dot"."""
+        return self.client.similar_users(self._trained_id(), user, k, similarity)
+
+    def delete(self) -> int:
+        """Removes the model from the server; returns the bytes freed."""
+        freed = self.client.delete_model(self._trained_id())
+        self._info, self._factors = None, None
+        return freed
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the channel this object opened; the model stays on the server."""
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> "MatrixFactorization":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = f"model_id={self.model_id!r}" if self._info is not None else "not fitted"
+        matrix = self._matrix.shape_text if self._matrix is not None else "attached"
+        return (f"MatrixFactorization({matrix}, num_topics={self.num_topics}, "
+                f"solver={self.options['solver']!r}, {state})")
+
+    def _trained_id(self) -> str:
+        if self._info is None:
+            raise RuntimeError("call fit() first (or the model was deleted)")
+        return self._info.model_id
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, (str, int, np.integer))
+
+
+def _as_list(v) -> list:
+    if isinstance(v, np.ndarray):
+        return v.reshape(-1).tolist()
+    return list(v)

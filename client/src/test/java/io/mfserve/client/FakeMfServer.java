@@ -58,6 +58,11 @@ import java.util.concurrent.TimeUnit;
 public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
   public final List<FitRequest> fits = new CopyOnWriteArrayList<>();
   public final List<PredictRequest> predicts = new CopyOnWriteArrayList<>();
+  public final List<RecommendRequest> recommends = new CopyOnWriteArrayList<>();
+  public final List<io.mfserve.proto.v1.RecommendBatchRequest> recommendBatches =
+      new CopyOnWriteArrayList<>();
+  /** Whether RecommendBatch is served (each user gets Recommend's answer); else UNIMPLEMENTED. */
+  public volatile boolean serveRecommendBatch;
   /** The serialized size of each upload chunk, per upload. */
   public final List<List<Integer>> uploads = new CopyOnWriteArrayList<>();
   public final List<String> deletedMatrices = new CopyOnWriteArrayList<>();
@@ -352,6 +357,7 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
   @Override
   public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> response) {
     checkDeadline("Recommend");
+    recommends.add(request);
     ModelInfo info = model(request.getModelId(), response);
     if (info == null) {
       return;
@@ -371,6 +377,42 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
           : ScoredItem.newBuilder().setItemId(ids[i]).setScore(scores[i]));
     }
     response.onNext(b.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void recommendBatch(io.mfserve.proto.v1.RecommendBatchRequest request,
+      StreamObserver<io.mfserve.proto.v1.RecommendBatchResponse> response) {
+    checkDeadline("RecommendBatch");
+    if (!serveRecommendBatch) {
+      super.recommendBatch(request, response);
+      return;
+    }
+    recommendBatches.add(request);
+    ModelInfo info = model(request.getModelId(), response);
+    if (info == null) {
+      return;
+    }
+    // Each user gets what Recommend answers: items 3, 1, 2 (keys c, a, b), at most k.
+    boolean keys = info.getItemIdForm() == IdForm.ID_FORM_STRING;
+    int k = request.getK() == 0 ? 10 : request.getK();
+    for (int u = 0; u < Math.max(request.getUserIdsCount(), request.getUserKeysCount()); u++) {
+      io.mfserve.proto.v1.RecommendBatchResponse.Builder b =
+          io.mfserve.proto.v1.RecommendBatchResponse.newBuilder();
+      if (request.getUserIdsCount() > 0) {
+        b.setUserId(request.getUserIds(u));
+      } else {
+        b.setUserKey(request.getUserKeys(u));
+      }
+      long[] ids = {3, 1, 2};
+      String[] names = {"c", "a", "b"};
+      float[] scores = {0.9f, 0.5f, 0.25f};
+      for (int i = 0; i < Math.min(k, 3); i++) {
+        b.addItems(keys ? ScoredItem.newBuilder().setItemKey(names[i]).setScore(scores[i])
+            : ScoredItem.newBuilder().setItemId(ids[i]).setScore(scores[i]));
+      }
+      response.onNext(b.build());
+    }
     response.onCompleted();
   }
 

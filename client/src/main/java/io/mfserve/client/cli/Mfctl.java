@@ -47,7 +47,7 @@ import picocli.CommandLine.Spec;
     usageHelpAutoWidth = true,
     description = "Trains matrix-factorization models on an mfserve server and queries them.",
     synopsisSubcommandLabel = "COMMAND",
-    subcommands = {FitCommand.class, FactorsCommand.class, PredictCommand.class,
+    subcommands = {FitCommand.class, EvalCommand.class, FactorsCommand.class, PredictCommand.class,
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
         SolversCommand.class})
 public final class Mfctl implements Callable<Integer> {

@@ -90,9 +90,11 @@ def test_upload_smallChunks_sameModelAsInline(server_target):
         deleted = []
         real_delete = chunked.delete_matrix
         chunked.delete_matrix = lambda mid: deleted.append(mid) or real_delete(mid)
-        a = chunked.fit(matrix, num_factors=3, seed=1)
+        events = []
+        a = chunked.fit(matrix, num_factors=3, seed=1, progress=events.append)
         b = inline.fit(matrix, num_factors=3, seed=1)
         assert len(deleted) == 1  # the upload is freed after the fit
+        assert len(events) == a.iterations  # progress streams for uploaded matrices too
         assert a.data_fingerprint == b.data_fingerprint
         fa, fb = chunked.get_factors(a.model_id), inline.get_factors(b.model_id)
         np.testing.assert_array_equal(fa.user_factors, fb.user_factors)

@@ -206,7 +206,8 @@ final class EvalCommand implements Callable<Integer> {
         + options.fit().getSolver() + " on " + protocol);
 
     EvalReport report = new Evaluator(mfctl.client(), options)
-        .run(data, foldList, g, quiet ? null : new Progress(err(), foldList.size()));
+        .run(data, foldList, g, quiet ? null
+            : new ProgressLines(err(), foldList.size(), options.k()));
     if (mfctl.json()) {
       mfctl.out().println(json(report, data, protocol, options, g));
     } else {
@@ -322,13 +323,15 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /** Progress lines on standard error, one per upload and per scored setting. */
-  private static final class Progress implements Evaluator.Listener {
+  private static final class ProgressLines implements Evaluator.Listener {
     private final PrintWriter err;
     private final int folds;
+    private final int k;
 
-    Progress(PrintWriter err, int folds) {
+    ProgressLines(PrintWriter err, int folds, int k) {
       this.err = err;
       this.folds = folds;
+      this.k = k;
     }
 
     @Override
@@ -351,9 +354,9 @@ final class EvalCommand implements Callable<Integer> {
       } else {
         boolean first = true;
         for (Map.Entry<Metric, Double> e : r.values().entrySet()) {
-          sb.append(first ? "" : ", ").append(e.getKey().key()).append(' ')
-              .append(e.getKey() == Metric.FIT_SECONDS ? Fmt.seconds(e.getValue())
-                  : Fmt.score(e.getValue()));
+          sb.append(first ? "" : ", ").append(e.getKey() == Metric.FIT_SECONDS ? "fit"
+              : e.getKey().label(k)).append(' ').append(e.getKey() == Metric.FIT_SECONDS
+                  ? Fmt.seconds(e.getValue()) : Fmt.score(e.getValue()));
           first = false;
         }
       }
@@ -376,8 +379,11 @@ final class EvalCommand implements Callable<Integer> {
       Table t = new Table(headers.toArray(new String[0]));
       List<SettingResult> ranked = report.ranked();
       Map<Metric, List<String>> cells = new LinkedHashMap<>();
+      boolean oneFold = report.folds().size() == 1;
       for (Metric m : metrics) {
-        cells.put(m, meanStd(ranked, m));
+        // One fold has no spread to show: its value alone.
+        cells.put(m, oneFold ? ranked.stream().map(s -> value(m, s.mean(m))).toList()
+            : meanStd(ranked, m));
       }
       for (int r = 0; r < ranked.size(); r++) {
         SettingResult s = ranked.get(r);

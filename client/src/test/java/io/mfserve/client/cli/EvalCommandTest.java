@@ -130,6 +130,18 @@ class EvalCommandTest {
   }
 
   @Test
+  void eval_holdoutGrid_printsValuesWithoutSpread() throws IOException {
+    int code = mfctl("eval", ratings().toString(), "--split", "0.25", "--grid", "factors=2,3",
+        "-q");
+
+    assertEquals(0, code, err);
+    assertOneUploadPerFoldAndCleanedUp(1, 2);
+    assertFalse(out.contains("±"), out);
+    assertTrue(out.lines().reduce((a, b) -> b).orElseThrow()
+        .matches("best by RMSE: factors=2: RMSE \\d\\.\\d{4}"), out);
+  }
+
+  @Test
   void eval_json_hasPerFoldAndAggregatedResults() throws IOException {
     int code = mfctl("--json", "eval", ratings().toString(), "--folds", "5", "--grid",
         "factors=2,3", "--quiet");

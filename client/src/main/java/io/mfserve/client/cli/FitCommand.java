@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -21,7 +22,9 @@ import picocli.CommandLine.Spec;
 /** {@code mfctl fit FILE}: reads a matrix from a file, trains a model, prints its description. */
 @Command(name = "fit", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Trains a model from a ratings file and prints its description.",
-        "Large files are uploaded in chunks automatically."})
+        "Large files are uploaded in chunks automatically. On a terminal, progress bars on "
+            + "stderr show the reading, the upload and each iteration (loss, validation RMSE, "
+            + "ETA); --quiet turns them off."})
 final class FitCommand implements Callable<Integer> {
   @ParentCommand
   Mfctl mfctl;
@@ -82,6 +85,9 @@ final class FitCommand implements Callable<Integer> {
           + "RMSE per iteration.")
   Double validationFraction;
 
+  @Mixin
+  QuietOption quiet;
+
   @Option(names = "--model-id", paramLabel = "ID",
       description = "Id of the new model ([A-Za-z0-9._-], up to 128 characters). "
           + "Default: the server makes one.")
@@ -127,8 +133,17 @@ final class FitCommand implements Callable<Integer> {
     }
     // Check the connection options before spending time reading a large file.
     mfctl.client();
-    Parsed parsed = InputFiles.read(InputFiles.file(file), f);
-    ModelInfo info = mfctl.client().fit(b.setMatrix(parsed.matrix()).build());
+    Progress progress = mfctl.progress(quiet.quiet);
+    Parsed parsed;
+    try (Progress.Reading reading = progress.reading(file)) {
+      parsed = InputFiles.read(reading.source(), f);
+    }
+    FitRequest request = b.setMatrix(parsed.matrix()).build();
+    ModelInfo info;
+    // FitWithProgress always (the bars only when drawn); a server without it gets a plain Fit.
+    try (Progress.FitBars bars = progress.fit(request)) {
+      info = mfctl.client().fitWithProgress(request, bars);
+    }
     if (mfctl.json()) {
       mfctl.out().println(Json.proto(info));
     } else {

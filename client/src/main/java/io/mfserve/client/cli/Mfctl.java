@@ -49,7 +49,7 @@ import picocli.CommandLine.Spec;
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {FitCommand.class, EvalCommand.class, FactorsCommand.class, PredictCommand.class,
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
-        SolversCommand.class})
+        SolversCommand.class, PlotCommand.class})
 public final class Mfctl implements Callable<Integer> {
   /** The server used when neither {@code --target} nor {@code MFSERVE_TARGET} says otherwise. */
   public static final String DEFAULT_TARGET = "localhost:50051";
@@ -72,6 +72,7 @@ public final class Mfctl implements Callable<Integer> {
       "  mfctl fit ml-100k/u.data --factors 20 --model-id ml100k",
       "  mfctl recommend ml100k --user 196 -k 5 --exclude-seen",
       "  mfctl --json models",
+      "  mfctl plot ml100k --loss loss.png --embedding items.png",
       "", "Exit codes: 0 ok, 1 server error, 2 usage or input file error, 3 server unreachable."};
 
   /** Held strongly: java.util.logging forgets the level of a logger that was collected. */
@@ -87,6 +88,13 @@ public final class Mfctl implements Callable<Integer> {
   @Option(names = "--json", scope = ScopeType.INHERIT,
       description = "Print machine-readable JSON instead of tables.")
   boolean json;
+
+  // Not inherited: a subcommand with progress output takes its own --quiet (QuietOption), so
+  // that it may come before or after the command name.
+  @Option(names = "--quiet", scope = ScopeType.LOCAL,
+      description = "No progress bars on stderr (they are drawn only on a terminal, never "
+          + "with --json).")
+  boolean quiet;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", scope = ScopeType.INHERIT,
       description = "Deadline of each call, in seconds (default: 600 for fit and factors, "
@@ -169,8 +177,7 @@ public final class Mfctl implements Callable<Integer> {
   @Override
   public Integer call() {
     throw new ParameterException(spec.commandLine(),
-        "missing command: one of fit, factors, predict, recommend, models, model, delete, "
-            + "solvers");
+        "missing command: one of " + String.join(", ", spec.subcommands().keySet()));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -204,6 +211,21 @@ public final class Mfctl implements Callable<Integer> {
 
   boolean json() {
     return json;
+  }
+
+  /** Whether {@code mfctl --quiet} was given: no progress output on stderr. */
+  boolean quiet() {
+    return quiet;
+  }
+
+  /**
+   * Progress bars on stderr, drawn unless --quiet (before or after the command), --json, or not
+   * on a terminal.
+   *
+   * @param commandQuiet the command's own --quiet
+   */
+  Progress progress(boolean commandQuiet) {
+    return new Progress(err, !quiet && !commandQuiet && !json);
   }
 
   PrintStream out() {

@@ -27,7 +27,10 @@ final class Fmt {
     return Double.isNaN(v) ? "NaN" : String.format(Locale.ROOT, "%.4f", v);
   }
 
-  /** A loss or other value of any magnitude: 4 significant digits. */
+  /**
+   * A loss or other value of any magnitude: 4 significant digits (whole numbers from 10,000 to
+   * a million, scientific notation beyond).
+   */
   static String sig(double v) {
     if (Double.isNaN(v) || Double.isInfinite(v)) {
       return Double.toString(v);
@@ -35,6 +38,10 @@ final class Fmt {
     double a = Math.abs(v);
     if (a != 0 && (a >= 1e6 || a < 1e-3)) {
       return String.format(Locale.ROOT, "%.3e", v);
+    }
+    if (a >= 9999.5) {
+      // %.4g would switch to 1.235e+04 here: whole numbers read better below a million.
+      return String.format(Locale.ROOT, "%.0f", v);
     }
     String s = String.format(Locale.ROOT, "%.4g", v);
     if (s.contains(".") && !s.contains("e")) {

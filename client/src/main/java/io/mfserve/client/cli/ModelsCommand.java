@@ -28,7 +28,8 @@ final class ModelsCommand implements Callable<Integer> {
     Table t = new Table("MODEL", "SOLVER", "USERS", "ITEMS", "FACTORS", "ITERATIONS",
         "TRAIN RMSE", "FIT TIME", "MEMORY", "CREATED");
     for (ModelInfo m : models) {
-      t.add(m.getModelId(), m.getSolver(), m.getNumUsers(), m.getNumItems(), m.getNumFactors(),
+      t.add(m.getModelId(), m.getSolver(), Fmt.count(m.getNumUsers()),
+          Fmt.count(m.getNumItems()), m.getNumFactors(),
           m.getIterations(), Fmt.score(m.getTrainingRmse()), Fmt.seconds(m.getFitSeconds()),
           Fmt.bytes(m.getMemoryBytes()), Fmt.time(m.getCreateTime()));
     }

@@ -3,6 +3,7 @@ package io.mfserve.client.cli;
 import io.mfserve.client.Factors;
 import io.mfserve.proto.v1.ModelInfo;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.knowm.xchart.XYChart;
@@ -64,6 +65,14 @@ final class PlotCommand implements Callable<Integer> {
     if (width < 200 || height < 150 || width > 10_000 || height > 10_000) {
       throw new ParameterException(spec.commandLine(), "--width and --height must be between "
           + "200x150 and 10000x10000 pixels, got " + width + "x" + height);
+    }
+    // Fail before downloading anything if a chart could not be written.
+    for (Path file : new Path[] {loss, embedding}) {
+      Path dir = file == null ? null : file.toAbsolutePath().getParent();
+      if (dir != null && !Files.isDirectory(dir)) {
+        throw new InputFiles.InputException("cannot write " + file + ": no such directory "
+            + dir + "; create it first");
+      }
     }
     // Charts are drawn off-screen: no display is needed, or used if there is one.
     System.setProperty("java.awt.headless", "true");

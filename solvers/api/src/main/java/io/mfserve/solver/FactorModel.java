@@ -23,6 +23,8 @@ public final class FactorModel {
   private final float[] itemFactors;
   private final Biases biases;
   private final List<IterationProgress> history;
+  /** VᵀV, computed on first use by {@link #itemGram()}; a cache, not state. */
+  private volatile double[] itemGram;
 
   /**
    * Global mean and per-user and per-item offsets of a biased model.
@@ -176,6 +178,125 @@ public final class FactorModel {
       }
       out[i] = (float) (offset + dot + (biases == null ? 0 : biases.item()[i]));
     }
+  }
+
+  /**
+   * Copies U[u] into {@code out[0..k)}. Allocates nothing.
+   *
+   * @throws IndexOutOfBoundsException if {@code u} is not a user or {@code out} is shorter than k
+   */
+  public void userVector(int u, float[] out) {
+    System.arraycopy(userFactors, Math.multiplyExact(u, numFactors), out, 0, numFactors);
+  }
+
+  /**
+   * Copies V[i] into {@code out[0..k)}. Allocates nothing.
+   *
+   * @throws IndexOutOfBoundsException if {@code i} is not an item or {@code out} is shorter than k
+   */
+  public void itemVector(int i, float[] out) {
+    System.arraycopy(itemFactors, Math.multiplyExact(i, numFactors), out, 0, numFactors);
+  }
+
+  /**
+   * Writes {@code query · V[i]} for every item i in [from, to) into {@code out[i - from]}: one
+   * block of the matrix-vector product V q, the kernel of top-k scoring. Allocates nothing.
+   *
+   * <p>Each product is formed exactly as {@link #predict} forms it (float32 products summed in
+   * double in factor order), so for {@code query = U[u]} the value plus
+   * {@code globalMean() + userBias(u) + itemBias(i)}, added in that order, is
+   * {@code predict(u, i)} bit for bit: a top-k list and Predict never disagree on a score. Four
+   * rows are walked at once so that four independent sums keep the floating-point units busy
+   * (one dependent chain of additions would leave them waiting on latency).
+   *
+   * @param query k floats
+   * @param out at least {@code to - from} doubles
+   * @throws IndexOutOfBoundsException if the range is outside the items
+   */
+  public void dotItems(float[] query, int from, int to, double[] out) {
+    Objects.checkFromToIndex(from, to, numItems);
+    dotRows(itemFactors, numFactors, query, from, to, out);
+  }
+
+  /**
+   * Writes {@code query · U[u]} for every user u in [from, to) into {@code out[u - from]}, summed
+   * as in {@link #dotItems}. Allocates nothing.
+   *
+   * @param query k floats
+   * @param out at least {@code to - from} doubles
+   * @throws IndexOutOfBoundsException if the range is outside the users
+   */
+  public void dotUsers(float[] query, int from, int to, double[] out) {
+    Objects.checkFromToIndex(from, to, numUsers);
+    dotRows(userFactors, numFactors, query, from, to, out);
+  }
+
+  private static void dotRows(float[] rows, int k, float[] q, int from, int to, double[] out) {
+    if (q.length < k || out.length < to - from) {
+      throw new IndexOutOfBoundsException("query needs " + k + " floats and out "
+          + (to - from) + " doubles");
+    }
+    int r = from;
+    int o = 0;
+    for (; r + 3 < to; r += 4, o += 4) {
+      int b0 = r * k;
+      int b1 = b0 + k;
+      int b2 = b1 + k;
+      int b3 = b2 + k;
+      double s0 = 0;
+      double s1 = 0;
+      double s2 = 0;
+      double s3 = 0;
+      for (int f = 0; f < k; f++) {
+        float x = q[f];
+        s0 += x * rows[b0 + f];
+        s1 += x * rows[b1 + f];
+        s2 += x * rows[b2 + f];
+        s3 += x * rows[b3 + f];
+      }
+      out[o] = s0;
+      out[o + 1] = s1;
+      out[o + 2] = s2;
+      out[o + 3] = s3;
+    }
+    for (; r < to; r++, o++) {
+      int b = r * k;
+      double s = 0;
+      for (int f = 0; f < k; f++) {
+        s += q[f] * rows[b + f];
+      }
+      out[o] = s;
+    }
+  }
+
+  /**
+   * Returns VᵀV, the k × k Gram matrix of the item factors (row-major, accumulated in double):
+   * what a fold-in needs when every absent entry counts (zeros, implicit feedback). Computed on
+   * first use and kept (k² doubles, not counted in {@link #memoryBytes()}); each call returns a
+   * fresh copy, so the model stays immutable. Thread-safe: two threads may both compute it once.
+   */
+  public double[] itemGram() {
+    double[] g = itemGram;
+    if (g == null) {
+      int k = numFactors;
+      g = new double[k * k];
+      for (int i = 0, b = 0; i < numItems; i++, b += k) {
+        for (int x = 0; x < k; x++) {
+          double vx = itemFactors[b + x];
+          int row = x * k;
+          for (int y = 0; y <= x; y++) {
+            g[row + y] += vx * itemFactors[b + y];
+          }
+        }
+      }
+      for (int x = 0; x < k; x++) {
+        for (int y = 0; y < x; y++) {
+          g[y * k + x] = g[x * k + y];
+        }
+      }
+      itemGram = g;
+    }
+    return g.clone();
   }
 
   /** Returns a copy of rows [from, to) of U, row-major. */

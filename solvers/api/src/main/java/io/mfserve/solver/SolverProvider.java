@@ -58,6 +58,44 @@ public interface SolverProvider {
   }
 
   /**
+   * Solves for the factors of a user the model was not trained with, from that user's entries,
+   * against the model's fixed item factors ("folding in"), with the method the solver trained
+   * the model with. The model is not changed; no other user is affected.
+   *
+   * <p>The default is regularised least squares ({@link RidgeFoldIn}) with λ the model's
+   * {@value ParameterSpec#REGULARIZATION} parameter (0 if the solver declares none), used for
+   * the user bias too on a model with biases, each multiplied by the user's number of entries
+   * (the per-entry penalty of weighted-λ ALS and of SGD's objective). It treats absent entries
+   * as unknown and so refuses models trained with another meaning: a solver whose objective
+   * differs (non-negativity, implicit feedback's confidence weights over every item, another
+   * penalty) overrides this method.
+   *
+   * <p>Implementations are thread-safe (the server folds in users concurrently), allocate
+   * O(k²) at most, and may rely on {@code items} being distinct positions in the model and
+   * {@code values} finite, which the caller checks.
+   *
+   * @param model a model this solver trained, with {@code config}
+   * @param config the configuration the model was trained with (resolved parameters)
+   * @param items the user's items, positions in the model, distinct, at least one
+   * @param values the user's value of each item, finite
+   * @return the user's factors, and bias for a model with biases
+   * @throws InvalidParameterException naming {@code "values"} if a value is one the model cannot
+   *     take (e.g. negative for a non-negative model)
+   * @throws UnsupportedOperationException if the solver cannot fold users into models trained
+   *     with {@code config} (e.g. implicit feedback, until a solver provides it)
+   */
+  default FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
+      float[] values) {
+    if (config.absentEntries() != AbsentEntries.UNKNOWN) {
+      throw new UnsupportedOperationException("solver '" + name() + "' cannot fold users into"
+          + " a model trained with absent entries meaning " + config.absentEntries());
+    }
+    double lambda = config.parameters().has(ParameterSpec.REGULARIZATION)
+        ? config.parameters().getDouble(ParameterSpec.REGULARIZATION) : 0;
+    return RidgeFoldIn.solve(model, items, values, lambda, lambda, true);
+  }
+
+  /**
    * Returns a solver for one fit.
    *
    * @param config the rank, seed, meaning of absent entries, and parameters, already checked

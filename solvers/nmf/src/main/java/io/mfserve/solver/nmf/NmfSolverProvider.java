@@ -1,6 +1,8 @@
 package io.mfserve.solver.nmf;
 
 import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Solver;
@@ -93,6 +95,24 @@ public final class NmfSolverProvider implements SolverProvider {
     long grams = 2 * k * k * Double.BYTES;
     // Arrays headers, the history list and the like.
     return scratch + grams + 16 * 1024;
+  }
+
+  /**
+   * Folds a row in by non-negative least squares against the fixed H, with the model's λ and
+   * its meaning of absent entries (zeros: every item not given counts as 0; unknown: only the
+   * given items count); see {@link NnlsFoldIn}. The factors are never negative.
+   *
+   * @throws InvalidParameterException naming {@code "values"} if a value is negative
+   */
+  @Override
+  public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
+      float[] values) {
+    if (!supportedAbsentEntries().contains(config.absentEntries())) {
+      throw new UnsupportedOperationException("nmf cannot fold users into a model trained with"
+          + " absent entries meaning " + config.absentEntries());
+    }
+    return NnlsFoldIn.solve(model, config.absentEntries(),
+        config.parameters().getDouble(ParameterSpec.REGULARIZATION), items, values);
   }
 
   /**

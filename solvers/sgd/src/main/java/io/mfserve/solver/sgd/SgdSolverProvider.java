@@ -1,6 +1,10 @@
 package io.mfserve.solver.sgd;
 
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
+import io.mfserve.solver.Parameters;
+import io.mfserve.solver.RidgeFoldIn;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
@@ -96,6 +100,20 @@ public final class SgdSolverProvider implements SolverProvider {
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
     return nnz * (Integer.BYTES + Integer.BYTES + Float.BYTES);
+  }
+
+  /**
+   * Folds a user in by regularised least squares over the user's factors and bias together,
+   * with μ and the item biases and factors fixed: the exact minimiser, for that user alone, of
+   * the objective the epochs descend (see {@link SgdSolver}), penalties λ on the factors and
+   * {@code bias_regularization} on the bias, each per entry. See {@link RidgeFoldIn}.
+   */
+  @Override
+  public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
+      float[] values) {
+    Parameters p = config.parameters();
+    return RidgeFoldIn.solve(model, items, values, p.getDouble(ParameterSpec.REGULARIZATION),
+        p.getDouble(BIAS_REGULARIZATION), true);
   }
 
   @Override

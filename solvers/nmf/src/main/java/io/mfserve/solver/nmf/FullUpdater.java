@@ -5,28 +5,29 @@ import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
 /**
- * Sweeps for the plain Frobenius objective, where every entry counts: a dense matrix, or a
- * sparse one whose absent entries are zeros. Minimises
+ * Sweeps for the Frobenius objective where every entry counts: a dense matrix, or a sparse one
+ * whose absent entries are zeros. Minimises
  *
- * <pre>  L = ½ ‖X − W Hᵀ‖² + ½ λ (‖W‖² + ‖H‖²).</pre>
+ * <pre>  L = ½ ‖X − W Hᵀ‖² + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖².</pre>
  *
  * <p>Everything is computed from the stored entries only, so a sparse matrix is never densified:
  * a row of X H is {@code Σ_p x_ip h_{c(p)}} over the row's stored entries (CSR), a row of Xᵀ W
- * likewise over a column (CSC), and the loss is
- * {@code ½ (‖X‖² − 2 tr(Wᵀ X H) + ⟨WᵀW, HᵀH⟩) + ½ λ (tr WᵀW + tr HᵀH)}, whose pieces fall out of
- * the sweeps: the k × k Gram matrices are summed while rows are written, and
- * {@code tr(Wᵀ X H) = Σ_j h_j · (Xᵀ W)_j} while H is. One sweep costs O(nnz·k + (rows + cols)·k²).
+ * likewise over a column (CSC), and the data term is
+ * {@code ½ (‖X‖² − 2 tr(Wᵀ X H) + ⟨WᵀW, HᵀH⟩)}, whose pieces fall out of the sweeps: the k × k
+ * Gram matrices are summed while rows are written, and {@code tr(Wᵀ X H) = Σ_j h_j · (Xᵀ W)_j}
+ * while H is. One sweep costs O(nnz·k + (rows + cols)·k²·passes).
  */
 final class FullUpdater extends Updater {
   private final int kk;
   private final double[] gramW;
   private final double[] gramH;
   private final double xNormSq;
-  private double cross;
+  private double sumW;
+  private double sumH;
 
-  FullUpdater(TrainingMatrix x, int k, double lambda, Method method, float[] w, float[] h,
-      ForkJoinPool pool) {
-    super(x, k, lambda, method, w, h, pool, (int) scratchPerBlock(k));
+  FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
+      float[] w, float[] h, ForkJoinPool pool) {
+    super(x, k, penalty, method, innerSweeps, w, h, pool, (int) scratchPerBlock(k));
     this.kk = k * k;
     this.gramW = new double[kk];
     this.gramH = new double[kk];
@@ -38,48 +39,69 @@ final class FullUpdater extends Updater {
       }
     }
     this.xNormSq = sq;
+    int sumAt = kk + 2 * k;
     colBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
       Arrays.fill(s, 0, kk, 0);
+      s[sumAt] = 0;
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
         addOuter(h, j * k, s);
+        s[sumAt] += sum(h, j * k);
       }
     });
     combineGram(colBlocks, gramH);
+    sumH = sumSlot(colBlocks, sumAt);
   }
+
+  // Scratch layout: [0, k²) partial Gram, [k², k²+k) the row of X H (or Xᵀ W), [k²+k, k²+2k)
+  // the row being updated (HALS) or the MU denominator, then the block's Σ f and tr(Wᵀ X H).
 
   @Override
   void updateW() {
-    // Scratch layout: [0, k²) partial WᵀW, [k², k²+k) the row of X H, then k doubles of room.
+    int sumAt = kk + 2 * k;
+    double l1 = penalty.l1W();
+    double l2 = penalty.l2W();
     rowBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
       Arrays.fill(s, 0, kk, 0);
+      s[sumAt] = 0;
       for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
         Arrays.fill(s, kk, kk + k, 0);
-        for (int p = x.rowStart(i); p < x.rowEnd(i); p++) {
+        int from = x.rowStart(i);
+        int to = x.rowEnd(i);
+        for (int p = from; p < to; p++) {
           accumulate(s, kk, x.rowValue(p), h, x.rowColumn(p) * k);
         }
-        step(w, i * k, gramH, s);
+        step(w, i * k, gramH, s, l1, l2, (long) (to - from) * k);
         addOuter(w, i * k, s);
+        s[sumAt] += sum(w, i * k);
       }
     });
     combineGram(rowBlocks, gramW);
+    sumW = sumSlot(rowBlocks, sumAt);
   }
 
   @Override
   double updateH() {
-    int crossAt = kk + 2 * k;
+    int sumAt = kk + 2 * k;
+    int crossAt = sumAt + 1;
+    double l1 = penalty.l1H();
+    double l2 = penalty.l2H();
     colBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
       Arrays.fill(s, 0, kk, 0);
+      s[sumAt] = 0;
       s[crossAt] = 0;
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
         Arrays.fill(s, kk, kk + k, 0);
-        for (int q = x.colStart(j); q < x.colEnd(j); q++) {
+        int from = x.colStart(j);
+        int to = x.colEnd(j);
+        for (int q = from; q < to; q++) {
           accumulate(s, kk, x.colValue(q), w, x.colRow(q) * k);
         }
-        step(h, j * k, gramW, s);
+        step(h, j * k, gramW, s, l1, l2, (long) (to - from) * k);
         addOuter(h, j * k, s);
+        s[sumAt] += sum(h, j * k);
         // tr(Wᵀ X H) with the new H, one column of X at a time: h_j · (Xᵀ W)_j.
         double c = 0;
         for (int t = 0; t < k; t++) {
@@ -89,15 +111,11 @@ final class FullUpdater extends Updater {
       }
     });
     combineGram(colBlocks, gramH);
-    double sum = 0;
-    for (int b = 0; b < colBlocks.count(); b++) {
-      sum += scratch[b][crossAt];
-    }
-    cross = sum;
-    return loss();
+    sumH = sumSlot(colBlocks, sumAt);
+    return loss(sumSlot(colBlocks, crossAt));
   }
 
-  private double loss() {
+  private double loss(double cross) {
     double model = 0;
     for (int n = 0; n < kk; n++) {
       model += gramW[n] * gramH[n];
@@ -110,18 +128,19 @@ final class FullUpdater extends Updater {
     }
     // The expansion cancels when the fit is nearly exact; rounding may leave it a hair below 0.
     double data = Math.max(0, xNormSq - 2 * cross + model);
-    return 0.5 * data + 0.5 * lambda * (traceW + traceH);
+    return 0.5 * data + penalty.value(sumW, traceW, sumH, traceH);
   }
 
   /** Updates one row given the other side's Gram G and the row of X H (or Xᵀ W) in s. */
-  private void step(float[] f, int base, double[] gram, double[] s) {
+  private void step(float[] f, int base, double[] gram, double[] s, double l1, double l2,
+      long setupCost) {
     if (method == Method.HALS) {
-      halsRow(f, base, gram, 0, s, kk, kk + k);
+      hals(f, base, gram, 0, s, kk, kk + k, l1, l2, passes(setupCost));
       return;
     }
-    // MU: f ← f ∘ a / (f G + λ f); the denominator goes into the spare k doubles.
+    // MU: f ← f ∘ a / (f G + l2 f + l1); the denominator goes into the spare k doubles.
     for (int t = 0; t < k; t++) {
-      double den = lambda * f[base + t];
+      double den = l2 * f[base + t] + l1;
       for (int r = 0; r < k; r++) {
         den += gram[t * k + r] * f[base + r];
       }

@@ -7,6 +7,7 @@ import io.mfserve.solver.FitDivergedException;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
+import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
@@ -14,46 +15,54 @@ import io.mfserve.solver.ValidationSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Random;
 
 /**
  * Non-negative matrix factorisation: fits {@code X ≈ W Hᵀ} with W (rows × k) ≥ 0 and
  * H (cols × k) ≥ 0, returned as the model's user and item factors, so that
- * {@code predict(u, i) = W[u] · H[i]}.
+ * {@code predict(u, i) = W[u] · H[i]}. For a document × term matrix, row t of Hᵀ is topic t
+ * (its heaviest terms describe it) and row d of W document d's topic mixture.
  *
  * <h2>Objective</h2>
- * When every entry counts (a dense matrix, or absent entries meaning zero) the loss is
- * <pre>  ½ ‖X − W Hᵀ‖²_F + ½ λ (‖W‖²_F + ‖H‖²_F),</pre>
- * computed from the stored entries as {@code ½(‖X‖² − 2 tr(Wᵀ X H) + tr((WᵀW)(HᵀH)))} plus the
- * penalty, so a sparse matrix is never densified. When absent entries are unknown (ratings on a
- * sparse matrix) it is weighted NMF: the first term sums over the observed entries only. λ is
- * the {@code regularization} parameter. The reported loss is this objective after each sweep.
+ * <pre>  D(X, W Hᵀ) + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖²</pre>
+ * where D is {@code loss}: {@code frobenius}, ½ ‖X − W Hᵀ‖², or {@code kl}, the generalised
+ * Kullback–Leibler divergence {@code Σ x log(x/y) − x + y} for count data. When every entry
+ * counts (a dense matrix, or absent entries meaning zero) D runs over every entry, computed from
+ * the stored ones so that a sparse matrix is never densified; when absent entries are unknown
+ * (ratings) it runs over the observed entries only (weighted NMF). The penalty coefficients come
+ * from {@code alpha_w}, {@code alpha_h} and {@code l1_ratio} as in scikit-learn ≥ 1.2, plus the
+ * older {@code regularization} λ as ½ λ (‖W‖² + ‖H‖²) (see {@link Penalty}). The reported loss
+ * is this objective after each sweep.
  *
  * <h2>Updates</h2>
  * Each iteration updates all of W with H fixed, then all of H with W fixed.
  * <ul>
- *   <li>{@code method=hals} (default): hierarchical alternating least squares, A. Cichocki and
- *       A.-H. Phan, "Fast local algorithms for large scale nonnegative matrix and tensor
- *       factorizations", IEICE Trans. Fundamentals E92-A(3), 2009. Column t of W becomes
- *       {@code max(0, W_t + ((X H)_t − W (HᵀH)_t − λ W_t) / ((HᵀH)_tt + λ))}, the columns in turn,
- *       and likewise for H with Xᵀ W and WᵀW. With unknown absent entries the same coordinate
- *       step uses each row's own Gram matrix over its observed entries (a weighted HALS; see
- *       {@code WeightedUpdater}); it is implemented, not a fallback to MU.
+ *   <li>{@code method=hals} (the default for Frobenius): hierarchical alternating least squares,
+ *       A. Cichocki and A.-H. Phan, "Fast local algorithms for large scale nonnegative matrix and
+ *       tensor factorizations", IEICE Trans. Fundamentals E92-A(3), 2009: each coordinate of a
+ *       row exactly minimised in turn, and, as in N. Gillis and F. Glineur's accelerated HALS
+ *       (Neural Computation 24(4), 2012), several passes over a row while its right-hand side is
+ *       at hand ({@code inner_sweeps}; 1 is plain HALS, scikit-learn's {@code cd}). With unknown
+ *       absent entries each row uses its own Gram matrix over its observed entries (a weighted
+ *       HALS; see {@code WeightedUpdater}).
  *   <li>{@code method=mu}: multiplicative updates, D. D. Lee and H. S. Seung, "Algorithms for
- *       non-negative matrix factorization", NIPS 13, 2001:
- *       {@code W ← W ∘ (X H) / (W HᵀH + λ W + ε)}, {@code H ← H ∘ (Xᵀ W) / (H WᵀW + λ H + ε)},
- *       with X H and the denominator restricted to observed entries in the weighted case.
+ *       non-negative matrix factorization", NIPS 13, 2001, for either loss (the only rule for
+ *       {@code kl}; {@code kl} with {@code hals} is refused).
  * </ul>
  * Both never increase the objective (up to float rounding), and both keep every factor
  * non-negative: HALS clamps at 0, MU multiplies by non-negative ratios.
  *
  * <h2>Start, stop, failure</h2>
- * W and H start seeded at {@code sqrt(mean(X)/k) · |N(0,1)|} (scikit-learn's {@code 'random'}
- * init), the mean taken over every entry when absent ones are zeros and over the observed ones
- * when they are unknown. The fit stops after {@code max_iterations} sweeps, or earlier once
- * {@code |L_prev − L| ≤ tolerance · max(L_prev, L)}. A matrix holding a negative value is refused
- * with an {@link InvalidParameterException} on {@code "matrix"} before anything is allocated (the
- * SPI has no separate data check). A non-finite loss throws {@link FitDivergedException}.
+ * {@code init} picks the start (see {@link Initializer}): seeded random scaled to the data, or
+ * NNDSVD and its zero-filled variants from a randomized truncated SVD; {@code auto} is
+ * {@code nndsvda} when every entry counts and {@code random} for ratings. The fit stops after
+ * {@code max_iterations} sweeps, or earlier once a sweep's decrease of the loss is at most
+ * {@code tolerance} times the decrease since the first sweep,
+ * {@code L_{t-1} − L_t ≤ tol · (L_1 − L_t)}: scale-free, and unlike a change relative to L
+ * itself it does not stop early on data whose loss is mostly irreducible (sparse ratings),
+ * which is also why scikit-learn measures progress against its first iteration. A matrix
+ * holding a negative value is refused with an {@link InvalidParameterException} on
+ * {@code "matrix"} before anything is allocated (the SPI has no separate data check). A
+ * non-finite loss throws {@link FitDivergedException}.
  *
  * <h2>Threads and determinism</h2>
  * Used by one thread; rows and columns are updated in fixed blocks on
@@ -62,23 +71,43 @@ import java.util.Random;
  */
 public final class NmfSolver implements Solver {
   private final SolverConfig config;
+  private final Loss loss;
   private final Method method;
+  private final Init init;
   private final int maxIterations;
-  private final double regularization;
+  private final int innerSweeps;
   private final double tolerance;
+  private final double regularization;
+  private final double alphaW;
+  private final double alphaH;
+  private final double l1Ratio;
 
   /**
    * Creates a solver for one fit.
    *
    * @param config the rank, seed and parameters, already resolved against
    *     {@link NmfSolverProvider#parameters()}
+   * @throws InvalidParameterException naming {@code "method"} for {@code method=hals} with
+   *     {@code loss=kl}: HALS minimises the Frobenius loss only
    */
   public NmfSolver(SolverConfig config) {
     this.config = Objects.requireNonNull(config, "config");
-    this.method = Method.of(config.parameters().getChoice(NmfSolverProvider.METHOD));
-    this.maxIterations = config.parameters().getInt(ParameterSpec.MAX_ITERATIONS);
-    this.regularization = config.parameters().getDouble(ParameterSpec.REGULARIZATION);
-    this.tolerance = config.parameters().getDouble(NmfSolverProvider.TOLERANCE);
+    Parameters p = config.parameters();
+    this.loss = Loss.of(p.getChoice(NmfSolverProvider.LOSS));
+    Method chosen = Method.of(p.getChoice(NmfSolverProvider.METHOD));
+    if (loss == Loss.KL && chosen == Method.HALS) {
+      throw new InvalidParameterException(NmfSolverProvider.METHOD, "method 'hals' minimises the"
+          + " frobenius loss only; with loss 'kl' use method 'mu' (or 'auto')");
+    }
+    this.method = chosen.resolve(loss);
+    this.init = Init.of(p.getChoice(NmfSolverProvider.INIT));
+    this.maxIterations = p.getInt(ParameterSpec.MAX_ITERATIONS);
+    this.innerSweeps = p.getInt(NmfSolverProvider.INNER_SWEEPS);
+    this.tolerance = p.getDouble(NmfSolverProvider.TOLERANCE);
+    this.regularization = p.getDouble(ParameterSpec.REGULARIZATION);
+    this.alphaW = p.getDouble(NmfSolverProvider.ALPHA_W);
+    this.alphaH = p.getDouble(NmfSolverProvider.ALPHA_H);
+    this.l1Ratio = p.getDouble(NmfSolverProvider.L1_RATIO);
   }
 
   /**
@@ -110,50 +139,57 @@ public final class NmfSolver implements Solver {
           + Math.max(rows, cols) + " rows exceeds the largest factor array, 2^31 - 9 floats");
     }
 
-    // Scale the start so W Hᵀ has about the data's mean: E|N(0,1)|² = 1, so each of the k
-    // terms of w·h averages mean/k.
-    double mean = weighted ? data.mean() : data.mean() * data.nnz() / ((double) rows * cols);
-    double scale = Math.sqrt(Math.max(0, mean) / k);
-    Random rnd = new Random(config.seed());
-    float[] w = new float[rows * k];
-    float[] h = new float[cols * k];
-    for (int n = 0; n < w.length; n++) {
-      w[n] = (float) (scale * Math.abs(rnd.nextGaussian()));
+    Init start = init.resolve(data.isDense(), absent, k);
+    float[][] wh = Initializer.start(start, data, k, config.seed(), !weighted, context.pool(),
+        () -> context.throwIfCancelled(0));
+    float[] w = wh[0];
+    float[] h = wh[1];
+    Penalty penalty = Penalty.of(regularization, alphaW, alphaH, l1Ratio, rows, cols);
+    Updater updater;
+    if (loss == Loss.KL) {
+      updater = new KlUpdater(data, k, penalty, weighted, w, h, context.pool());
+    } else if (weighted) {
+      updater = new WeightedUpdater(data, k, penalty, method, innerSweeps, w, h, context.pool());
+    } else {
+      updater = new FullUpdater(data, k, penalty, method, innerSweeps, w, h, context.pool());
     }
-    for (int n = 0; n < h.length; n++) {
-      h[n] = (float) (scale * Math.abs(rnd.nextGaussian()));
-    }
-
-    Updater updater = weighted
-        ? new WeightedUpdater(data, k, regularization, method, w, h, context.pool())
-        : new FullUpdater(data, k, regularization, method, w, h, context.pool());
     ValidationSet validation = context.validation();
     List<IterationProgress> history = new ArrayList<>();
+    double first = Double.NaN;
     double previous = Double.NaN;
     for (int iter = 1; iter <= maxIterations; iter++) {
       context.throwIfCancelled(iter - 1);
       updater.updateW();
       // A sweep of a large matrix takes a while; give a cancel a second chance to land.
       context.throwIfCancelled(iter - 1);
-      double loss = updater.updateH();
-      if (!Double.isFinite(loss)) {
-        throw new FitDivergedException("nmf (method=" + method.parameterValue()
-            + ") diverged at iteration " + iter + ": the loss is " + loss
-            + "; raise regularization or try the other method");
+      double value = updater.updateH();
+      if (!Double.isFinite(value)) {
+        throw new FitDivergedException("nmf (method=" + method.parameterValue() + ", loss="
+            + loss.parameterValue() + ") diverged at iteration " + iter + ": the loss is "
+            + value + "; raise regularization or try the other method");
       }
       double rmse = validation.isEmpty() ? Double.NaN
           : validation.rmse((r, c) -> predict(w, h, k, r, c));
       IterationProgress progress =
-          new IterationProgress(iter, loss, System.nanoTime() - started, rmse);
+          new IterationProgress(iter, value, System.nanoTime() - started, rmse);
       history.add(progress);
       context.report(progress);
-      if (tolerance > 0 && iter > 1
-          && Math.abs(previous - loss) <= tolerance * Math.max(previous, loss)) {
+      if (iter == 1) {
+        first = value;
+      } else if (converged(first, previous, value, tolerance)) {
         break;
       }
-      previous = loss;
+      previous = value;
     }
     return new FactorModel(rows, cols, k, w, h, null, history);
+  }
+
+  /**
+   * The stopping rule: the last sweep's decrease is at most {@code tolerance} times the decrease
+   * since the first sweep (a rise, from rounding at a minimum, also stops). 0 never stops.
+   */
+  static boolean converged(double first, double previous, double current, double tolerance) {
+    return tolerance > 0 && previous - current <= tolerance * (first - current);
   }
 
   /** Refuses negative input: NMF's factors are non-negative, so it cannot represent it. */

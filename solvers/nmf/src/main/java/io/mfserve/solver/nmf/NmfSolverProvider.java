@@ -1,8 +1,6 @@
 package io.mfserve.solver.nmf;
 
 import io.mfserve.solver.AbsentEntries;
-import io.mfserve.solver.FactorModel;
-import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Solver;
@@ -14,8 +12,9 @@ import java.util.Set;
 
 /**
  * The {@code "nmf"} solver plugin: non-negative matrix factorisation {@code X ≈ W Hᵀ},
- * W, H ≥ 0, by HALS (Cichocki and Phan 2009) or multiplicative updates (Lee and Seung 2001).
- * See {@link NmfSolver} for the objective and the updates.
+ * W, H ≥ 0, by HALS (Cichocki and Phan 2009) or multiplicative updates (Lee and Seung 2001),
+ * for the Frobenius loss or the generalised Kullback–Leibler divergence. See {@link NmfSolver}
+ * for the objective and the updates.
  *
  * <p>Registered in {@code META-INF/services/io.mfserve.solver.SolverProvider}. Absent entries of
  * a sparse matrix may mean {@link AbsentEntries#ZERO} (the default: document × term counts;
@@ -23,31 +22,75 @@ import java.util.Set;
  * the observed entries). Parameters:
  * <ul>
  *   <li>{@code max_iterations} (int, 200, [1, 100000]): sweeps over W and H;
- *   <li>{@code regularization} (double, 0, [0, inf)): λ of the L2 penalty ½λ(‖W‖² + ‖H‖²);
- *   <li>{@code method} ({@code hals} | {@code mu}, hals);
- *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once the loss changes by at most this
- *       fraction between sweeps; 0 runs every sweep.
+ *   <li>{@code regularization} (double, 0, [0, inf)): λ of an unscaled L2 penalty
+ *       ½λ(‖W‖² + ‖H‖²);
+ *   <li>{@code method} ({@code auto} | {@code hals} | {@code mu}, auto: hals for frobenius, mu
+ *       for kl; hals with kl is refused);
+ *   <li>{@code loss} ({@code frobenius} | {@code kl}, frobenius);
+ *   <li>{@code init} ({@code auto} | {@code random} | {@code nndsvd} | {@code nndsvda} |
+ *       {@code nndsvdar}, auto: nndsvda when every entry counts and k ≤ 256, else random);
+ *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once a sweep's decrease of the loss is
+ *       at most this fraction of the decrease since the first sweep; 0 runs every sweep;
+ *   <li>{@code alpha_w}, {@code alpha_h} (double, 0, [0, inf)) and {@code l1_ratio} (double, 0,
+ *       [0, 1]): scikit-learn's (≥ 1.2) regularisation, {@code alpha_w · l1_ratio · cols · Σ W
+ *       + ½ alpha_w (1 − l1_ratio) cols ‖W‖²} and the same for H with rows; unlike there,
+ *       alpha_h does not default to alpha_w;
+ *   <li>{@code inner_sweeps} (int, 0, [0, 100]): HALS passes over a row per update, 0 choosing
+ *       per row (up to 10).
  * </ul>
  * Stateless and thread-safe; the no-argument constructor never throws.
  */
 public final class NmfSolverProvider implements SolverProvider {
   /** The stable name stored with every model. */
   public static final String NAME = "nmf";
-  /** The update rule: {@code hals} or {@code mu}. */
+  /** The update rule: {@code auto}, {@code hals} or {@code mu}. */
   public static final String METHOD = "method";
   /** The relative loss change below which the fit stops. */
   public static final String TOLERANCE = "tolerance";
+  /** The data term: {@code frobenius} or {@code kl}. */
+  public static final String LOSS = "loss";
+  /** The start: {@code auto}, {@code random}, {@code nndsvd}, {@code nndsvda}, {@code nndsvdar}. */
+  public static final String INIT = "init";
+  /** scikit-learn's alpha_W: penalty strength on W, scaled by the number of columns. */
+  public static final String ALPHA_W = "alpha_w";
+  /** scikit-learn's alpha_H: penalty strength on H, scaled by the number of rows. */
+  public static final String ALPHA_H = "alpha_h";
+  /** scikit-learn's l1_ratio: the L1 share of the alpha penalties. */
+  public static final String L1_RATIO = "l1_ratio";
+  /** HALS passes over a row per update; 0 for automatic. */
+  public static final String INNER_SWEEPS = "inner_sweeps";
 
   private static final List<ParameterSpec> PARAMETERS = List.of(
       ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 200, 1, 100_000,
           "Maximum number of sweeps; each updates all of W, then all of H."),
       ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.0, 0.0, Double.POSITIVE_INFINITY,
-          "L2 penalty lambda on both factors: the loss adds lambda/2 (|W|^2 + |H|^2)."),
+          "Unscaled L2 penalty lambda on both factors: the loss adds lambda/2 (|W|^2 + |H|^2)."),
       ParameterSpec.ofChoice(METHOD, Method.NAMES.get(0), Method.NAMES,
-          "Update rule: hals (coordinate descent, Cichocki & Phan 2009; converges faster) or"
-              + " mu (multiplicative updates, Lee & Seung 2001)."),
+          "Update rule: hals (coordinate descent, Cichocki & Phan 2009, accelerated as Gillis &"
+              + " Glineur 2012; frobenius only), mu (multiplicative updates, Lee & Seung 2001),"
+              + " or auto: hals for frobenius, mu for kl."),
       ParameterSpec.ofDouble(TOLERANCE, 1e-4, 0.0, 1.0,
-          "Stop when the loss changes by at most this fraction between sweeps; 0 disables."));
+          "Stop when a sweep lowers the loss by at most this fraction of the decrease since the"
+              + " first sweep; 0 runs every sweep."),
+      ParameterSpec.ofChoice(LOSS, Loss.NAMES.get(0), Loss.NAMES,
+          "Data term: frobenius (1/2 |X - W H^T|^2) or kl (generalised Kullback-Leibler"
+              + " divergence, for counts; needs method mu or auto)."),
+      ParameterSpec.ofChoice(INIT, Init.NAMES.get(0), Init.NAMES,
+          "Start: random (sqrt(mean/k) |N(0,1)|, seeded), nndsvd (Boutsidis & Gallopoulos"
+              + " 2008, from a seeded randomized SVD), nndsvda (its zeros set to the mean),"
+              + " nndsvdar (set to small random values), or auto: nndsvda when absent entries"
+              + " are zeros (or none) and num_factors <= 256, else random."),
+      ParameterSpec.ofDouble(ALPHA_W, 0.0, 0.0, Double.POSITIVE_INFINITY,
+          "Penalty on W as scikit-learn's alpha_W: l1_ratio * alpha_w * cols * sum(W) +"
+              + " (1 - l1_ratio) * alpha_w * cols / 2 * |W|^2."),
+      ParameterSpec.ofDouble(ALPHA_H, 0.0, 0.0, Double.POSITIVE_INFINITY,
+          "Penalty on H as scikit-learn's alpha_H, scaled by rows (not defaulting to alpha_w)."),
+      ParameterSpec.ofDouble(L1_RATIO, 0.0, 0.0, 1.0,
+          "Share of alpha_w and alpha_h that is L1 (sparse factors); the rest is L2."),
+      ParameterSpec.ofInt(INNER_SWEEPS, 0, 0, 100,
+          "HALS passes over each row per update (at most; they stop once a pass moves the row"
+              + " by under 10% of the first); 1 is plain HALS (scikit-learn's cd), 0 chooses"
+              + " per row from its cost, up to 10."));
 
   /** Creates the provider; never throws. */
   public NmfSolverProvider() {
@@ -61,8 +104,10 @@ public final class NmfSolverProvider implements SolverProvider {
   @Override
   public String description() {
     return "Non-negative matrix factorisation X ~ W H^T with W, H >= 0, by HALS (Cichocki &"
-        + " Phan 2009) or multiplicative updates (Lee & Seung 2001); absent entries are zeros"
-        + " (counts) or unknown (weighted NMF on ratings). Needs non-negative data.";
+        + " Phan 2009) or multiplicative updates (Lee & Seung 2001), Frobenius or"
+        + " Kullback-Leibler loss, L1/L2 penalties, random or NNDSVD start; absent entries are"
+        + " zeros (counts, documents x terms) or unknown (weighted NMF on ratings). Needs"
+        + " non-negative data.";
   }
 
   @Override
@@ -84,41 +129,30 @@ public final class NmfSolverProvider implements SolverProvider {
    * {@inheritDoc}
    *
    * <p>NMF works in place on the returned factors and keeps no copy of X or of X H: beyond the
-   * model it holds one scratch buffer of {@code k² + 2k + 2} doubles per block of rows or columns
-   * (at most 64 blocks), and two k × k Gram matrices.
+   * model it holds one scratch buffer of {@code k² + 2k + 4} doubles per block of rows or
+   * columns (at most 64 blocks) and two k × k Gram matrices. An NNDSVD start adds, for its
+   * duration, one rows × (k + 10) and one cols × (k + 10) float array and a few
+   * (k + 10)² matrices.
    */
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
-    long k = config.numFactors();
+    int k = config.numFactors();
     long blocks = Math.max(1, Math.min(Blocks.MAX_BLOCKS, Math.max(rows, cols)));
-    long scratch = blocks * Updater.scratchPerBlock(config.numFactors()) * Double.BYTES;
-    long grams = 2 * k * k * Double.BYTES;
+    long scratch = blocks * Updater.scratchPerBlock(k) * Double.BYTES;
+    long grams = 2L * k * k * Double.BYTES;
+    Init init = Init.of(config.parameters().getChoice(INIT));
+    boolean dense = nnz == (long) rows * cols;
+    long svd = init.resolve(dense, config.absentEntries(), k).needsSvd()
+        ? RandomizedSvd.workingBytes(k, rows, cols) : 0;
     // Arrays headers, the history list and the like.
-    return scratch + grams + 16 * 1024;
-  }
-
-  /**
-   * Folds a row in by non-negative least squares against the fixed H, with the model's λ and
-   * its meaning of absent entries (zeros: every item not given counts as 0; unknown: only the
-   * given items count); see {@link NnlsFoldIn}. The factors are never negative.
-   *
-   * @throws InvalidParameterException naming {@code "values"} if a value is negative
-   */
-  @Override
-  public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
-      float[] values) {
-    if (!supportedAbsentEntries().contains(config.absentEntries())) {
-      throw new UnsupportedOperationException("nmf cannot fold users into a model trained with"
-          + " absent entries meaning " + config.absentEntries());
-    }
-    return NnlsFoldIn.solve(model, config.absentEntries(),
-        config.parameters().getDouble(ParameterSpec.REGULARIZATION), items, values);
+    return scratch + grams + svd + 16 * 1024;
   }
 
   /**
    * {@inheritDoc}
    *
-   * @throws InvalidParameterException naming {@code "absent_entries"} for implicit feedback
+   * @throws InvalidParameterException naming {@code "absent_entries"} for implicit feedback, or
+   *     {@code "method"} for {@code method=hals} with {@code loss=kl}
    */
   @Override
   public Solver create(SolverConfig config) {

@@ -8,34 +8,52 @@ import java.util.concurrent.ForkJoinPool;
  * kernels below are the HALS and multiplicative steps for one row of a factor, given the Gram
  * matrix and the right-hand side of that row's least-squares problem.
  *
- * <p>For a row f (length k) of either factor, the subproblem is
- * {@code min_{f ≥ 0} ½ fᵀ G f − aᵀ f + ½ λ ‖f‖²}, where G is the Gram matrix of the other factor
- * (HᵀH for a row of W; the rows restricted to observed entries in the weighted case) and a the
- * matching row of X H (or Xᵀ W). Not thread-safe: one fit drives it from one thread, and each
- * block of rows it fans out writes only its own rows and its own scratch.
+ * <p>For a row f (length k) of either factor, the Frobenius subproblem is
+ * {@code min_{f ≥ 0} ½ fᵀ G f − aᵀ f + l1 Σ f + ½ l2 ‖f‖²}, where G is the Gram matrix of the
+ * other factor (HᵀH for a row of W; the rows restricted to observed entries in the weighted
+ * case), a the matching row of X H (or Xᵀ W), and l1, l2 that side's {@link Penalty}
+ * coefficients. Not thread-safe: one fit drives it from one thread, and each block of rows it
+ * fans out writes only its own rows and its own scratch.
  */
 abstract class Updater {
   /** Keeps a multiplicative update's denominator off zero (0/0 when a row has no signal). */
   static final double EPS = 1e-16;
+  /** The most HALS passes over one row per update when {@code inner_sweeps} is automatic. */
+  static final int MAX_AUTO_PASSES = 10;
+  /**
+   * Gillis and Glineur's α: a row gets {@code 1 + α ρ} passes, ρ being what its right-hand side
+   * cost relative to one pass (N. Gillis and F. Glineur, "Accelerated multiplicative updates and
+   * hierarchical ALS algorithms for nonnegative matrix factorization", Neural Computation
+   * 24(4), 2012, section 3: α = 0.5).
+   */
+  static final double PASS_ALPHA = 0.5;
+  /**
+   * Their ε, squared: passes over a row stop once one moves it by less than 10% of what the
+   * first pass moved it, since the rest of the budget buys little.
+   */
+  static final double PASS_STOP_SQ = 0.01;
 
   final TrainingMatrix x;
   final int k;
-  final double lambda;
+  final Penalty penalty;
   final Method method;
   final float[] w;
   final float[] h;
   final ForkJoinPool pool;
   final Blocks rowBlocks;
   final Blocks colBlocks;
+  /** The fixed number of HALS passes per row, or 0 to choose per row (see {@link #passes}). */
+  final int innerSweeps;
   /** One buffer per block, reused by every pass, so the row loops allocate nothing. */
   final double[][] scratch;
 
-  Updater(TrainingMatrix x, int k, double lambda, Method method, float[] w, float[] h,
-      ForkJoinPool pool, int scratchPerBlock) {
+  Updater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps, float[] w,
+      float[] h, ForkJoinPool pool, int scratchPerBlock) {
     this.x = x;
     this.k = k;
-    this.lambda = lambda;
+    this.penalty = penalty;
     this.method = method;
+    this.innerSweeps = innerSweeps;
     this.w = w;
     this.h = h;
     this.pool = pool;
@@ -46,7 +64,7 @@ abstract class Updater {
 
   /** Returns the doubles of scratch one block needs for rank {@code k}. */
   static long scratchPerBlock(int k) {
-    return (long) k * k + 2L * k + 2;
+    return (long) k * k + 2L * k + 4;
   }
 
   /** Updates every row of W with H fixed. */
@@ -56,34 +74,66 @@ abstract class Updater {
   abstract double updateH();
 
   /**
-   * One HALS sweep over the coordinates of row {@code f[base..base+k)}: for t = 1..k in turn,
-   * {@code f_t ← max(0, f_t − (G f − a + λ f)_t / (G_tt + λ))}, the exact minimiser along that
-   * coordinate (Cichocki and Phan 2009, eq. 11 with the L2 term). Each coordinate sees the ones
-   * before it already updated, which is what makes the loss never rise. A coordinate with
-   * {@code G_tt + λ = 0} belongs to a factor column that is all zero on the other side; the loss
-   * does not depend on it, so it is left as it is.
+   * Returns how many HALS passes a row may get whose right-hand side (and Gram matrix, when it
+   * is the row's own) cost {@code setupCost} multiply-adds: the fixed {@code inner_sweeps}, or
+   * {@code 1 + α · setupCost / k²} up to {@link #MAX_AUTO_PASSES}, so that the passes never
+   * cost much more than building the problem did.
+   */
+  final int passes(long setupCost) {
+    if (innerSweeps > 0) {
+      return innerSweeps;
+    }
+    long extra = (long) (PASS_ALPHA * setupCost / ((double) k * k));
+    return (int) Math.min(MAX_AUTO_PASSES, 1 + extra);
+  }
+
+  /**
+   * HALS on row {@code f[base..base+k)}: up to {@code maxPasses} sweeps over its coordinates,
+   * each coordinate set to its exact minimiser
+   * {@code f_t ← max(0, f_t − (G f − a + l2 f + l1)_t / (G_tt + l2))} (Cichocki and Phan 2009,
+   * eq. 11, with the penalty terms) with the ones before it already updated, which is what makes
+   * the loss never rise. Repeating the sweep on the same G and a is Gillis and Glineur's
+   * accelerated HALS; it stops early once a pass moves the row by under √{@link #PASS_STOP_SQ}
+   * of what the first moved it. A coordinate with {@code G_tt + l2 = 0} belongs to a factor
+   * column that is all zero on the other side: the data term does not depend on it, so it is
+   * left as it is, or set to 0 when an L1 penalty makes 0 its minimiser.
    *
    * @param gram G, k × k row-major at {@code gram[gOff..]}
    * @param s scratch holding a at {@code s[aOff..aOff+k)}; {@code s[tOff..tOff+k)} is
-   *     overwritten
+   *     overwritten with the row
    */
-  final void halsRow(float[] f, int base, double[] gram, int gOff, double[] s, int aOff,
-      int tOff) {
+  final void hals(float[] f, int base, double[] gram, int gOff, double[] s, int aOff, int tOff,
+      double l1, double l2, int maxPasses) {
     for (int t = 0; t < k; t++) {
       s[tOff + t] = f[base + t];
     }
-    for (int t = 0; t < k; t++) {
-      int g0 = gOff + t * k;
-      double hess = gram[g0 + t] + lambda;
-      if (!(hess > 0)) {
-        continue;
+    double first = 0;
+    for (int pass = 0; pass < maxPasses; pass++) {
+      double moved = 0;
+      for (int t = 0; t < k; t++) {
+        int g0 = gOff + t * k;
+        double old = s[tOff + t];
+        double hess = gram[g0 + t] + l2;
+        double v;
+        if (hess > 0) {
+          double grad = l2 * old + l1 - s[aOff + t];
+          for (int r = 0; r < k; r++) {
+            grad += gram[g0 + r] * s[tOff + r];
+          }
+          v = old - grad / hess;
+          v = v > 0 ? v : 0;
+        } else {
+          v = l1 > 0 ? 0 : old;
+        }
+        s[tOff + t] = v;
+        moved += (v - old) * (v - old);
       }
-      double grad = lambda * s[tOff + t] - s[aOff + t];
-      for (int r = 0; r < k; r++) {
-        grad += gram[g0 + r] * s[tOff + r];
+      if (pass == 0) {
+        first = moved;
       }
-      double v = s[tOff + t] - grad / hess;
-      s[tOff + t] = v > 0 ? v : 0;
+      if (moved <= PASS_STOP_SQ * first || moved == 0) {
+        break;
+      }
     }
     for (int t = 0; t < k; t++) {
       f[base + t] = (float) s[tOff + t];
@@ -98,6 +148,15 @@ abstract class Updater {
     for (int t = 0; t < k; t++) {
       f[base + t] = (float) (f[base + t] * s[numOff + t] / (s[denOff + t] + EPS));
     }
+  }
+
+  /** Returns the sum of row {@code f[base..base+k)} (its L1 norm: it is non-negative). */
+  final double sum(float[] f, int base) {
+    double sum = 0;
+    for (int t = 0; t < k; t++) {
+      sum += f[base + t];
+    }
+    return sum;
   }
 
   /** Returns the squared Euclidean norm of row {@code f[base..base+k)}. */
@@ -117,5 +176,14 @@ abstract class Updater {
       sum += (double) w[wBase + t] * h[hBase + t];
     }
     return sum;
+  }
+
+  /** Returns the sum of scratch slot {@code at} over the blocks, in block order. */
+  final double sumSlot(Blocks blocks, int at) {
+    double total = 0;
+    for (int b = 0; b < blocks.count(); b++) {
+      total += scratch[b][at];
+    }
+    return total;
   }
 }

@@ -5,10 +5,10 @@ import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
 /**
- * Sweeps for weighted NMF, where absent entries are unknown (ratings) and the loss covers the
- * observed set Ω only:
+ * Sweeps for weighted NMF, where absent entries are unknown (ratings) and the Frobenius loss
+ * covers the observed set Ω only:
  *
- * <pre>  L = ½ Σ_{(i,j) ∈ Ω} (x_ij − w_i · h_j)² + ½ λ (‖W‖² + ‖H‖²).</pre>
+ * <pre>  L = ½ Σ_{(i,j) ∈ Ω} (x_ij − w_i · h_j)² + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖².</pre>
  *
  * <p>Each row of W is its own non-negative least-squares problem over the columns it observes
  * (and each row of H over the rows that observe it), so rows are updated independently from the
@@ -16,35 +16,42 @@ import java.util.concurrent.ForkJoinPool;
  * <ul>
  *   <li>{@code mu}: the weighted multiplicative update (Lee and Seung 2001 with the mask M of
  *       observed entries, as in Mao and Saul 2004 and Ho 2008):
- *       {@code W ← W ∘ ((M∘X) H) / ((M∘(W Hᵀ)) H + λ W + ε)}, and likewise for H. Cost
+ *       {@code W ← W ∘ ((M∘X) H) / ((M∘(W Hᵀ)) H + l2 W + l1 + ε)}, and likewise for H. Cost
  *       O(nnz·k) per sweep.
  *   <li>{@code hals}: a weighted HALS. For row i it forms the row's own Gram matrix
  *       {@code G_i = Σ_{j ∈ Ω_i} h_j h_jᵀ} and right-hand side {@code a_i = Σ_{j ∈ Ω_i} x_ij h_j},
- *       then makes one HALS coordinate sweep (Cichocki and Phan 2009) on
- *       {@code ½ wᵀ G_i w − a_iᵀ w + ½ λ ‖w‖²}: each coordinate exactly minimised, so the loss
- *       never rises. Cost O(nnz·k²) per sweep, like ALS, and usually far fewer sweeps than MU.
+ *       then makes HALS coordinate passes (Cichocki and Phan 2009) on
+ *       {@code ½ wᵀ G_i w − a_iᵀ w + l1 Σ w + ½ l2 ‖w‖²}: each coordinate exactly minimised, so
+ *       the loss never rises. Building G_i costs far more than a pass, so a row gets several
+ *       (see {@link Updater#passes}): close to an exact non-negative least-squares solve per
+ *       row, like ALS. Cost O(nnz·k²) per sweep.
  * </ul>
- * A row with no observed entry does not enter the loss (but for λ), so its minimiser is 0 and it
- * is set to 0 rather than left at its random start.
+ * A row with no observed entry does not enter the data term, so its minimiser is 0 and it is set
+ * to 0 rather than left at its random start.
  */
 final class WeightedUpdater extends Updater {
   private final int kk;
+  private double sumW;
   private double normW;
 
-  WeightedUpdater(TrainingMatrix x, int k, double lambda, Method method, float[] w, float[] h,
-      ForkJoinPool pool) {
-    super(x, k, lambda, method, w, h, pool, (int) scratchPerBlock(k));
+  WeightedUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
+      float[] w, float[] h, ForkJoinPool pool) {
+    super(x, k, penalty, method, innerSweeps, w, h, pool, (int) scratchPerBlock(k));
     this.kk = k * k;
   }
 
   // Scratch layout: [0, k²) G, [k², k²+k) a or the MU numerator, [k²+k, k²+2k) the MU
-  // denominator or HALS's copy of the row, then the block's ‖·‖² and squared-error sums.
+  // denominator or HALS's copy of the row, then the block's Σ f, ‖f‖² and squared-error sums.
 
   @Override
   void updateW() {
-    int normAt = kk + 2 * k;
+    int sumAt = kk + 2 * k;
+    int normAt = sumAt + 1;
+    double l1 = penalty.l1W();
+    double l2 = penalty.l2W();
     rowBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
+      s[sumAt] = 0;
       s[normAt] = 0;
       for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
         int base = i * k;
@@ -60,27 +67,33 @@ final class WeightedUpdater extends Updater {
             addGram(s, x.rowValue(p), h, x.rowColumn(p) * k);
           }
           mirror(s);
-          halsRow(w, base, s, 0, s, kk, kk + k);
+          hals(w, base, s, 0, s, kk, kk + k, l1, l2, passes((long) (to - from) * kk / 2));
         } else {
           Arrays.fill(s, kk, kk + 2 * k, 0);
           for (int p = from; p < to; p++) {
             int hb = x.rowColumn(p) * k;
             addMu(s, x.rowValue(p), dot(base, hb), h, hb);
           }
-          finishMu(w, base, s);
+          finishMu(w, base, s, l1, l2);
         }
+        s[sumAt] += sum(w, base);
         s[normAt] += normSq(w, base);
       }
     });
-    normW = sum(rowBlocks, normAt);
+    sumW = sumSlot(rowBlocks, sumAt);
+    normW = sumSlot(rowBlocks, normAt);
   }
 
   @Override
   double updateH() {
-    int normAt = kk + 2 * k;
+    int sumAt = kk + 2 * k;
+    int normAt = sumAt + 1;
     int sseAt = normAt + 1;
+    double l1 = penalty.l1H();
+    double l2 = penalty.l2H();
     colBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
+      s[sumAt] = 0;
       s[normAt] = 0;
       s[sseAt] = 0;
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
@@ -97,15 +110,16 @@ final class WeightedUpdater extends Updater {
             addGram(s, x.colValue(q), w, x.colRow(q) * k);
           }
           mirror(s);
-          halsRow(h, base, s, 0, s, kk, kk + k);
+          hals(h, base, s, 0, s, kk, kk + k, l1, l2, passes((long) (to - from) * kk / 2));
         } else {
           Arrays.fill(s, kk, kk + 2 * k, 0);
           for (int q = from; q < to; q++) {
             int wb = x.colRow(q) * k;
             addMu(s, x.colValue(q), dot(wb, base), w, wb);
           }
-          finishMu(h, base, s);
+          finishMu(h, base, s, l1, l2);
         }
+        s[sumAt] += sum(h, base);
         s[normAt] += normSq(h, base);
         // The loss over this column's observed entries, with W and the new h_j.
         double sse = 0;
@@ -116,9 +130,10 @@ final class WeightedUpdater extends Updater {
         s[sseAt] += sse;
       }
     });
-    double normH = sum(colBlocks, normAt);
-    double sse = sum(colBlocks, sseAt);
-    return 0.5 * sse + 0.5 * lambda * (normW + normH);
+    double sumH = sumSlot(colBlocks, sumAt);
+    double normH = sumSlot(colBlocks, normAt);
+    double sse = sumSlot(colBlocks, sseAt);
+    return 0.5 * sse + penalty.value(sumW, normW, sumH, normH);
   }
 
   /** Adds {@code g gᵀ} to G's upper triangle and {@code v g} to a, g being {@code f[base..]}. */
@@ -153,18 +168,10 @@ final class WeightedUpdater extends Updater {
     }
   }
 
-  private void finishMu(float[] f, int base, double[] s) {
+  private void finishMu(float[] f, int base, double[] s, double l1, double l2) {
     for (int t = 0; t < k; t++) {
-      s[kk + k + t] += lambda * f[base + t];
+      s[kk + k + t] += l2 * f[base + t] + l1;
     }
     muRow(f, base, k, s, kk, kk + k);
-  }
-
-  private double sum(Blocks blocks, int at) {
-    double total = 0;
-    for (int b = 0; b < blocks.count(); b++) {
-      total += scratch[b][at];
-    }
-    return total;
   }
 }

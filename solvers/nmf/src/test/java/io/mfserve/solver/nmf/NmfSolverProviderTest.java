@@ -31,9 +31,15 @@ class NmfSolverProviderTest {
     Parameters p = Parameters.resolve(provider.parameters(), Map.of());
     assertEquals(200, p.getInt(ParameterSpec.MAX_ITERATIONS));
     assertEquals(0.0, p.getDouble(ParameterSpec.REGULARIZATION));
-    assertEquals("hals", p.getChoice(NmfSolverProvider.METHOD));
+    assertEquals("auto", p.getChoice(NmfSolverProvider.METHOD));
     assertEquals(1e-4, p.getDouble(NmfSolverProvider.TOLERANCE));
-    assertEquals(List.of("hals", "mu"), provider.parameters().get(2).choices());
+    assertEquals("frobenius", p.getChoice(NmfSolverProvider.LOSS));
+    assertEquals("auto", p.getChoice(NmfSolverProvider.INIT));
+    assertEquals(0.0, p.getDouble(NmfSolverProvider.ALPHA_W));
+    assertEquals(0.0, p.getDouble(NmfSolverProvider.ALPHA_H));
+    assertEquals(0.0, p.getDouble(NmfSolverProvider.L1_RATIO));
+    assertEquals(0, p.getInt(NmfSolverProvider.INNER_SWEEPS));
+    assertEquals(List.of("auto", "hals", "mu"), provider.parameters().get(2).choices());
   }
 
   @Test
@@ -44,6 +50,29 @@ class NmfSolverProviderTest {
     e = assertThrows(InvalidParameterException.class,
         () -> Parameters.resolve(provider.parameters(), Map.of("regularization", "-1")));
     assertEquals("regularization", e.parameter());
+    e = assertThrows(InvalidParameterException.class,
+        () -> Parameters.resolve(provider.parameters(), Map.of("loss", "itakura-saito")));
+    assertEquals("loss", e.parameter());
+    e = assertThrows(InvalidParameterException.class,
+        () -> Parameters.resolve(provider.parameters(), Map.of("l1_ratio", "1.5")));
+    assertEquals("l1_ratio", e.parameter());
+    e = assertThrows(InvalidParameterException.class,
+        () -> Parameters.resolve(provider.parameters(), Map.of("init", "svd")));
+    assertEquals("init", e.parameter());
+  }
+
+  @Test
+  void create_klWithHals_throwsNamingMethod() {
+    SolverConfig config = new SolverConfig(2, 1, AbsentEntries.ZERO,
+        Parameters.resolve(provider.parameters(), Map.of("loss", "kl", "method", "hals")));
+    InvalidParameterException e =
+        assertThrows(InvalidParameterException.class, () -> provider.create(config));
+    assertEquals("method", e.parameter());
+    // auto and mu are fine with kl.
+    provider.create(new SolverConfig(2, 1, AbsentEntries.ZERO,
+        Parameters.resolve(provider.parameters(), Map.of("loss", "kl"))));
+    provider.create(new SolverConfig(2, 1, AbsentEntries.ZERO,
+        Parameters.resolve(provider.parameters(), Map.of("loss", "kl", "method", "mu"))));
   }
 
   @Test
@@ -65,8 +94,8 @@ class NmfSolverProviderTest {
   }
 
   @Test
-  void estimateWorkingBytes_largeSparse_independentOfNnzAndGrowsWithRank() {
-    Parameters p = Parameters.resolve(provider.parameters(), Map.of());
+  void estimateWorkingBytes_randomStart_independentOfNnzAndGrowsWithRank() {
+    Parameters p = Parameters.resolve(provider.parameters(), Map.of("init", "random"));
     long k10 = provider.estimateWorkingBytes(1_000_000, 100_000, 50_000_000L,
         new SolverConfig(10, 1, AbsentEntries.ZERO, p));
     long k10fewer = provider.estimateWorkingBytes(1_000_000, 100_000, 1_000L,
@@ -75,5 +104,23 @@ class NmfSolverProviderTest {
         new SolverConfig(100, 1, AbsentEntries.ZERO, p));
     assertEquals(k10, k10fewer);
     assertTrue(k100 > k10 && k100 < 64L << 20, () -> "k=100 estimate " + k100);
+  }
+
+  @Test
+  void estimateWorkingBytes_svdStart_coversTheBasesOfBothSides() {
+    long rows = 1_000_000;
+    long cols = 100_000;
+    Parameters svd = Parameters.resolve(provider.parameters(), Map.of("init", "nndsvda"));
+    Parameters random = Parameters.resolve(provider.parameters(), Map.of("init", "random"));
+    long withSvd = provider.estimateWorkingBytes((int) rows, (int) cols, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.ZERO, svd));
+    long without = provider.estimateWorkingBytes((int) rows, (int) cols, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.ZERO, random));
+    assertTrue(withSvd - without >= (rows + cols) * 20 * Float.BYTES,
+        () -> "svd start estimate " + withSvd + " vs " + without);
+    // auto means random for ratings: no SVD buffers.
+    Parameters auto = Parameters.resolve(provider.parameters(), Map.of());
+    assertEquals(without, provider.estimateWorkingBytes((int) rows, (int) cols, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.UNKNOWN, auto)));
   }
 }

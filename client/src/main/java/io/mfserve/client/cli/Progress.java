@@ -62,7 +62,10 @@ final class Progress {
     return enabled;
   }
 
-  /** Whether a person is watching: the JVM has a console that is a terminal. */
+  /**
+   * Whether a person is watching: the JVM has a console that is a terminal (standard input and
+   * output are one), and standard error is one too where that can be told.
+   */
   static boolean terminal() {
     Console console = System.console();
     if (console == null) {
@@ -71,8 +74,26 @@ final class Progress {
     try {
       // Java 22+ returns a console even when redirected; isTerminal() tells them apart.
       Method isTerminal = Console.class.getMethod("isTerminal");
-      return (Boolean) isTerminal.invoke(console);
+      if (!(Boolean) isTerminal.invoke(console)) {
+        return false;
+      }
     } catch (ReflectiveOperationException e) {
+      // Java 17 to 21: a console means a terminal.
+    }
+    return stderrIsTerminal();
+  }
+
+  /**
+   * Whether standard error is a terminal, which Console does not check: on Linux the target of
+   * /proc/self/fd/2 says ({@code 2>log} is a file); elsewhere assume it is.
+   */
+  private static boolean stderrIsTerminal() {
+    Path fd2 = Path.of("/proc/self/fd/2");
+    try {
+      String target = Files.readSymbolicLink(fd2).toString();
+      return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty")
+          || target.equals("/dev/console");
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
       return true;
     }
   }

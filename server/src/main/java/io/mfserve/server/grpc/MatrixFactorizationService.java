@@ -11,6 +11,8 @@ import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
 import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
+import io.mfserve.proto.v1.FoldInRequest;
+import io.mfserve.proto.v1.FoldInResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
@@ -22,8 +24,16 @@ import io.mfserve.proto.v1.ListSolversResponse;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.PredictRequest;
 import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.PredictRowRequest;
+import io.mfserve.proto.v1.PredictRowResponse;
+import io.mfserve.proto.v1.RecommendBatchRequest;
+import io.mfserve.proto.v1.RecommendBatchResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SimilarItemsRequest;
+import io.mfserve.proto.v1.SimilarItemsResponse;
+import io.mfserve.proto.v1.SimilarUsersRequest;
+import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.model.IdRefs;
@@ -31,7 +41,10 @@ import io.mfserve.server.model.InvalidRequestException;
 import io.mfserve.server.model.MatrixAccumulator;
 import io.mfserve.server.model.ModelService;
 import io.mfserve.server.model.PreparedMatrix;
-import io.mfserve.server.model.ScoredIndex;
+import io.mfserve.server.model.ModelQueries;
+import io.mfserve.server.model.Ranked;
+import io.mfserve.server.model.RecommendQuery;
+import io.mfserve.server.model.UserHistory;
 import io.mfserve.server.model.ServedModel;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
@@ -46,11 +59,13 @@ import java.util.function.Supplier;
 public final class MatrixFactorizationService
     extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
   private final ModelService models;
+  private final ModelQueries queries;
 
   /** Wires the service. */
   @Inject
-  public MatrixFactorizationService(ModelService models) {
+  public MatrixFactorizationService(ModelService models, ModelQueries queries) {
     this.models = models;
+    this.queries = queries;
   }
 
   @Override
@@ -235,27 +250,88 @@ public final class MatrixFactorizationService
   @Override
   public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> responses) {
     unary(responses, () -> {
-      IdRefs user;
-      switch (request.getUserCase()) {
-        case USER_ID:
-          user = new IdRefs(new long[] {request.getUserId()}, new String[0], "user_id",
-              "user_key");
-          break;
-        case USER_KEY:
-          user = new IdRefs(new long[0], new String[] {request.getUserKey()}, "user_id",
-              "user_key");
-          break;
-        default:
-          user = new IdRefs(new long[0], new String[0], "user_id", "user_key");
-      }
-      ServedModel model = models.getModel(request.getModelId());
-      RecommendResponse.Builder b = RecommendResponse.newBuilder();
-      for (ScoredIndex s : models.recommend(request.getModelId(), user, request.getK(),
-          request.getExcludeSeen())) {
-        b.addItems(ProtoMapper.toProto(s, model.items()));
-      }
-      return b.build();
+      UserHistory history = request.getUserCase() == RecommendRequest.UserCase.USER_HISTORY
+          ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
+      IdRefs user = ProtoMapper.user(request.hasUserId(), request.getUserId(),
+          request.hasUserKey(), request.getUserKey());
+      Ranked r = queries.recommend(new RecommendQuery(request.getModelId(), user, history,
+          request.getK(), request.getOffset(),
+          request.hasExcludeSeen() ? request.getExcludeSeen() : null,
+          ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
+              "allowed_item_ids", "allowed_item_keys"),
+          ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
+              "denied_item_ids", "denied_item_keys")));
+      return RecommendResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r)).build();
     });
+  }
+
+  @Override
+  public void recommendBatch(RecommendBatchRequest request,
+      StreamObserver<RecommendBatchResponse> responses) {
+    try {
+      ModelQueries.Batch batch = queries.prepareBatch(request.getModelId(),
+          ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(), "user_ids",
+              "user_keys"),
+          request.getK(), request.hasExcludeSeen() ? request.getExcludeSeen() : null,
+          ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
+              "allowed_item_ids", "allowed_item_keys"),
+          ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
+              "denied_item_ids", "denied_item_keys"));
+      new RecommendBatchStreamer(batch, request,
+          (ServerCallStreamObserver<RecommendBatchResponse>) responses).start();
+    } catch (RuntimeException | OutOfMemoryError e) {
+      safeError(responses, e);
+    }
+  }
+
+  @Override
+  public void similarItems(SimilarItemsRequest request,
+      StreamObserver<SimilarItemsResponse> responses) {
+    unary(responses, () -> {
+      IdRefs item = null;
+      if (request.getItemCase() == SimilarItemsRequest.ItemCase.ITEM_ID) {
+        item = new IdRefs(new long[] {request.getItemId()}, new String[0], "item_id",
+            "item_key");
+      } else if (request.getItemCase() == SimilarItemsRequest.ItemCase.ITEM_KEY) {
+        item = new IdRefs(new long[0], new String[] {request.getItemKey()}, "item_id",
+            "item_key");
+      }
+      Ranked r = queries.similarItems(request.getModelId(), item, request.getK(),
+          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()));
+      return SimilarItemsResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r)).build();
+    });
+  }
+
+  @Override
+  public void similarUsers(SimilarUsersRequest request,
+      StreamObserver<SimilarUsersResponse> responses) {
+    unary(responses, () -> {
+      Ranked r = queries.similarUsers(request.getModelId(),
+          ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
+              request.getUserKey()),
+          request.getK(),
+          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()));
+      return SimilarUsersResponse.newBuilder().addAllUsers(ProtoMapper.scoredUsers(r)).build();
+    });
+  }
+
+  @Override
+  public void predictRow(PredictRowRequest request,
+      StreamObserver<PredictRowResponse> responses) {
+    unary(responses, () -> {
+      UserHistory history = request.getUserCase() == PredictRowRequest.UserCase.USER_HISTORY
+          ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
+      return ProtoMapper.toProto(queries.predictRow(request.getModelId(),
+          ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
+              request.getUserKey()), history));
+    });
+  }
+
+  @Override
+  public void foldIn(FoldInRequest request, StreamObserver<FoldInResponse> responses) {
+    unary(responses, () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
+        request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
+            "user_history") : null)));
   }
 
   @Override

@@ -5,12 +5,15 @@ import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FoldInResponse;
 import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.ParameterInfo;
 import io.mfserve.proto.v1.ParameterType;
+import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.ScoredItem;
+import io.mfserve.proto.v1.ScoredUser;
 import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UnknownIdPolicy;
@@ -21,9 +24,13 @@ import io.mfserve.server.model.InvalidRequestException;
 import io.mfserve.server.model.MatrixAccumulator;
 import io.mfserve.server.model.ModelMetadata;
 import io.mfserve.server.model.PreparedMatrix;
-import io.mfserve.server.model.ScoredIndex;
+import io.mfserve.server.model.Ranked;
+import io.mfserve.server.model.ScoredRow;
 import io.mfserve.server.model.ServedModel;
+import io.mfserve.server.model.Similarity;
 import io.mfserve.server.model.SparseChunk;
+import io.mfserve.server.model.UserHistory;
+import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.SolverProvider;
@@ -163,6 +170,41 @@ final class ProtoMapper {
     }
   }
 
+  /** A new user's entries; {@code field} is the request field holding them. */
+  static UserHistory toDomain(io.mfserve.proto.v1.UserHistory h, String field) {
+    float[] values = new float[h.getValuesCount()];
+    for (int n = 0; n < values.length; n++) {
+      values[n] = h.getValues(n);
+    }
+    return new UserHistory(refs(h.getItemIdsList(), h.getItemKeysList(), field + ".item_ids",
+        field + ".item_keys"), values, field + ".values");
+  }
+
+  /** Maps the similarity enum; unset means cosine, an unknown number is refused. */
+  static Similarity toDomain(io.mfserve.proto.v1.Similarity s, int raw) {
+    switch (s) {
+      case SIMILARITY_UNSPECIFIED:
+      case SIMILARITY_COSINE:
+        return Similarity.COSINE;
+      case SIMILARITY_DOT:
+        return Similarity.DOT;
+      default:
+        throw new InvalidRequestException("similarity", "is " + raw
+            + ", not a known Similarity value");
+    }
+  }
+
+  /** One user named by a request's scalar id or key field, or null when neither is set. */
+  static IdRefs user(boolean hasId, long id, boolean hasKey, String key) {
+    if (hasId) {
+      return new IdRefs(new long[] {id}, new String[0], "user_id", "user_key");
+    }
+    if (hasKey) {
+      return new IdRefs(new long[0], new String[] {key}, "user_id", "user_key");
+    }
+    return null;
+  }
+
   /** Ids of one side of a request, in whichever form it used. */
   static IdRefs refs(List<Long> ids, List<String> keys, String idsField, String keysField) {
     if (!ids.isEmpty() && !keys.isEmpty()) {
@@ -253,12 +295,62 @@ final class ProtoMapper {
         : IdForm.ID_FORM_STRING;
   }
 
-  static ScoredItem toProto(ScoredIndex s, IdIndex items) {
-    ScoredItem.Builder b = ScoredItem.newBuilder().setScore(s.score());
-    if (items.form() == io.mfserve.server.model.IdForm.INT64) {
-      b.setItemId(items.idAt(s.item()));
-    } else {
-      b.setItemKey(items.keyAt(s.item()));
+  /** The items of a top-k result, best first, named in the model's item form. */
+  static List<ScoredItem> scoredItems(Ranked r) {
+    IdIndex items = r.ids();
+    boolean ids = items.form() == io.mfserve.server.model.IdForm.INT64;
+    List<ScoredItem> out = new java.util.ArrayList<>(r.size());
+    for (int n = 0; n < r.size(); n++) {
+      ScoredItem.Builder b = ScoredItem.newBuilder().setScore(r.scores()[n]);
+      if (ids) {
+        b.setItemId(items.idAt(r.positions()[n]));
+      } else {
+        b.setItemKey(items.keyAt(r.positions()[n]));
+      }
+      out.add(b.build());
+    }
+    return out;
+  }
+
+  /** The users of a top-k result, best first, named in the model's user form. */
+  static List<ScoredUser> scoredUsers(Ranked r) {
+    IdIndex users = r.ids();
+    boolean ids = users.form() == io.mfserve.server.model.IdForm.INT64;
+    List<ScoredUser> out = new java.util.ArrayList<>(r.size());
+    for (int n = 0; n < r.size(); n++) {
+      ScoredUser.Builder b = ScoredUser.newBuilder().setScore(r.scores()[n]);
+      if (ids) {
+        b.setUserId(users.idAt(r.positions()[n]));
+      } else {
+        b.setUserKey(users.keyAt(r.positions()[n]));
+      }
+      out.add(b.build());
+    }
+    return out;
+  }
+
+  /** A full row of predictions with each item's id or key. */
+  static PredictRowResponse toProto(ScoredRow row) {
+    PredictRowResponse.Builder b = PredictRowResponse.newBuilder();
+    IdIndex items = row.items();
+    boolean ids = items.form() == io.mfserve.server.model.IdForm.INT64;
+    float[] scores = row.scores();
+    for (int i = 0; i < scores.length; i++) {
+      b.addScores(scores[i]);
+      if (ids) {
+        b.addItemIds(items.idAt(i));
+      } else {
+        b.addItemKeys(items.keyAt(i));
+      }
+    }
+    return b.build();
+  }
+
+  /** A folded-in user's factors and bias. */
+  static FoldInResponse toProto(FoldedUser u) {
+    FoldInResponse.Builder b = FoldInResponse.newBuilder().setBias(u.bias());
+    for (float f : u.factors()) {
+      b.addFactors(f);
     }
     return b.build();
   }

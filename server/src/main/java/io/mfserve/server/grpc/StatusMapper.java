@@ -14,6 +14,7 @@ import io.mfserve.server.model.InvalidRequestException;
 import io.mfserve.server.model.NotFoundException;
 import io.mfserve.server.model.NotReadyException;
 import io.mfserve.server.model.ResourceExhaustedException;
+import io.mfserve.server.model.UnsupportedQueryException;
 import io.mfserve.solver.FitCancelledException;
 import io.mfserve.solver.FitDivergedException;
 import io.mfserve.solver.InvalidParameterException;
@@ -66,6 +67,9 @@ final class StatusMapper {
     }
     if (e instanceof NotReadyException) {
       return build(Code.FAILED_PRECONDITION, e.getMessage(), null);
+    }
+    if (e instanceof UnsupportedQueryException) {
+      return build(Code.UNIMPLEMENTED, e.getMessage(), null);
     }
     if (e instanceof ResourceExhaustedException) {
       return build(Code.RESOURCE_EXHAUSTED, e.getMessage(), null);

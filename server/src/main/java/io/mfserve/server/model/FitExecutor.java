@@ -10,12 +10,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The threads fits run on, apart from gRPC's own: a small pool that runs each fit's
  * orchestration (at most {@code maxConcurrentFits} at once, a bounded queue behind them), and
- * one fork-join pool that every solver fans its parallel sweeps out to. Owned by the server
- * and closed at shutdown.
+ * one fork-join pool that every solver fans its parallel sweeps out to. Beside them, a
+ * fork-join pool of the same width for queries that fan out (RecommendBatch), kept apart so
+ * that a batch is not queued behind a long sweep's tasks. Owned by the server and closed at
+ * shutdown.
  */
 public final class FitExecutor implements AutoCloseable {
   private final ThreadPoolExecutor coordinators;
   private final ForkJoinPool workers;
+  private final ForkJoinPool queries;
 
   /**
    * Creates the pools.
@@ -34,6 +37,14 @@ public final class FitExecutor implements AutoCloseable {
         });
     coordinators.allowCoreThreadTimeOut(true);
     workers = new ForkJoinPool(trainingThreads);
+    // Its threads start on first use and retire when idle, so a server without batches pays
+    // nothing for it.
+    queries = new ForkJoinPool(trainingThreads);
+  }
+
+  /** Returns the pool batch queries fan out to. */
+  public ForkJoinPool queries() {
+    return queries;
   }
 
   /** Returns the pool solvers fan out to. */
@@ -60,9 +71,11 @@ public final class FitExecutor implements AutoCloseable {
   public void close() {
     coordinators.shutdownNow();
     workers.shutdownNow();
+    queries.shutdownNow();
     try {
       coordinators.awaitTermination(10, TimeUnit.SECONDS);
       workers.awaitTermination(10, TimeUnit.SECONDS);
+      queries.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

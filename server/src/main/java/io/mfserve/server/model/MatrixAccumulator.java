@@ -265,7 +265,9 @@ public final class MatrixAccumulator implements AutoCloseable {
       int[] c = Arrays.copyOf(colIdx, size);
       rowIdx = null;
       colIdx = null;
-      reservation.shrink(reservation.bytes() - size * perEntry - indexBytes);
+      // The built indexes are at most the builders' size (a compact IdIndex.Range, less).
+      reservation.shrink(reservation.bytes() - size * perEntry - rowIndex.memoryBytes()
+          - colIndex.memoryBytes());
       result = PreparedMatrix.sparse(rowIndex, colIndex, r, c, v, reservation);
     }
     values = null;

@@ -14,11 +14,9 @@ import io.mfserve.solver.TrainingMatrix;
 import jakarta.inject.Inject;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -40,7 +38,7 @@ public final class ModelService {
   public static final long DEFAULT_SEED = 42;
   /** The largest rank a fit may ask for. */
   public static final int MAX_FACTORS = 1024;
-  /** The number of items Recommend returns when a request gives no k. */
+  /** The number of items Recommend returns when a request gives no k (see ModelQueries). */
   public static final int DEFAULT_K = 10;
 
   private static final Logger LOG = Logger.getLogger(ModelService.class.getName());
@@ -173,7 +171,8 @@ public final class ModelService {
         * (vf > 0 ? 2 : 1) + (vf > 0 ? (long) (nnz * vf * 1.2) * 12 : 0);
     long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), k, true)
         + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
-        + matrix.colIndex().memoryBytes();
+        + matrix.colIndex().memoryBytes()
+        + FactorNorms.estimateBytes(matrix.rows(), matrix.cols());
     long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz, config);
 
     String modelId = cmd.modelId();
@@ -273,11 +272,12 @@ public final class ModelService {
             provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
             split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(), version,
             matrix.fingerprint());
+        FactorNorms norms = FactorNorms.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
-            + matrix.colIndex().memoryBytes();
+            + matrix.colIndex().memoryBytes() + norms.memoryBytes();
         reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
-            meta, reservation);
+            norms, meta, config, reservation);
         models.complete(model);
         LOG.info(() -> String.format("model %s: %s, %d × %d, k=%d, %d iterations, RMSE %.4f,"
             + " %.2f s", id, provider.name(), matrix.rows(), matrix.cols(), config.numFactors(),
@@ -404,50 +404,6 @@ public final class ModelService {
       }
     }
     return out;
-  }
-
-  /**
-   * Returns the top {@code k} items for one user, best first; ties go to the lower position.
-   *
-   * @param user the user, a single id or key
-   * @param k 0 for the default; more than the catalogue returns all of it
-   */
-  public List<ScoredIndex> recommend(String modelId, IdRefs user, int k, boolean excludeSeen) {
-    ServedModel m = getModel(modelId);
-    if (k < 0) {
-      throw new InvalidRequestException("k", "is " + k + "; it must be at least 0 (0 means "
-          + DEFAULT_K + ")");
-    }
-    if (user.size() != 1) {
-      throw new InvalidRequestException("user", "is not set; give user_id or user_key");
-    }
-    int u = resolve(user, m.users(), "user", UnknownIdPolicy.ERROR)[0];
-    int want = k == 0 ? DEFAULT_K : k;
-    FactorModel f = m.factors();
-    float[] scores = new float[f.numItems()];
-    f.scoreAllItems(u, scores);
-    // A min-heap of the best so far: the root is the worst kept, evicted by anything better.
-    PriorityQueue<ScoredIndex> heap = new PriorityQueue<>(Math.min(want, f.numItems()) + 1,
-        (a, b) -> a.score() != b.score() ? Float.compare(a.score(), b.score())
-            : Integer.compare(b.item(), a.item()));
-    for (int i = 0; i < scores.length; i++) {
-      if (excludeSeen && m.seen().contains(u, i)) {
-        continue;
-      }
-      if (heap.size() < want) {
-        heap.add(new ScoredIndex(i, scores[i]));
-      } else {
-        ScoredIndex worst = heap.peek();
-        if (scores[i] > worst.score()) {
-          heap.poll();
-          heap.add(new ScoredIndex(i, scores[i]));
-        }
-      }
-    }
-    ScoredIndex[] best = heap.toArray(new ScoredIndex[0]);
-    Arrays.sort(best, (a, b) -> a.score() != b.score() ? Float.compare(b.score(), a.score())
-        : Integer.compare(a.item(), b.item()));
-    return List.of(best);
   }
 
   private static int[] resolve(IdRefs refs, IdIndex index, String side, UnknownIdPolicy policy) {

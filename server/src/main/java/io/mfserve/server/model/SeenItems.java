@@ -39,6 +39,16 @@ public final class SeenItems {
     return Arrays.binarySearch(cols, rowPtr[u], rowPtr[u + 1], i) >= 0;
   }
 
+  /** Returns a copy of user {@code u}'s items, ascending. */
+  public int[] items(int u) {
+    return Arrays.copyOfRange(cols, rowPtr[u], rowPtr[u + 1]);
+  }
+
+  /** Returns the number of (user, item) entries held. */
+  public long entries() {
+    return cols.length;
+  }
+
   /** Returns how many items user {@code u} has. */
   public int count(int u) {
     return rowPtr[u + 1] - rowPtr[u];

@@ -1,27 +1,34 @@
 package io.mfserve.server.model;
 
 import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.SolverConfig;
 
 /**
  * A trained model as the server holds it: the factors, the id maps of both sides, the seen
- * items for exclusion, and the metadata. Immutable, so reads need no locks; a request that got
- * a reference before a delete completes on it.
+ * items for exclusion, the factor norms for cosine similarity, the metadata, and the solver
+ * configuration it was trained with (what a fold-in needs to call the solver again). Immutable,
+ * so reads need no locks; a request that got a reference before a delete completes on it.
  */
 public final class ServedModel {
   private final FactorModel factors;
   private final IdIndex users;
   private final IdIndex items;
   private final SeenItems seen;
+  private final FactorNorms norms;
   private final ModelMetadata metadata;
+  private final SolverConfig config;
   private final MemoryBudget.Reservation reservation;
 
   ServedModel(FactorModel factors, IdIndex users, IdIndex items, SeenItems seen,
-      ModelMetadata metadata, MemoryBudget.Reservation reservation) {
+      FactorNorms norms, ModelMetadata metadata, SolverConfig config,
+      MemoryBudget.Reservation reservation) {
     this.factors = factors;
     this.users = users;
     this.items = items;
     this.seen = seen;
+    this.norms = norms;
     this.metadata = metadata;
+    this.config = config;
     this.reservation = reservation;
   }
 
@@ -45,6 +52,16 @@ public final class ServedModel {
     return seen;
   }
 
+  /** Returns the norms of the factor vectors. */
+  public FactorNorms norms() {
+    return norms;
+  }
+
+  /** Returns the configuration the solver trained this model with. */
+  public SolverConfig config() {
+    return config;
+  }
+
   /** Returns the provenance and training summary. */
   public ModelMetadata metadata() {
     return metadata;
@@ -55,7 +72,7 @@ public final class ServedModel {
     return metadata.modelId();
   }
 
-  /** Returns the bytes held for this model (factors, id maps, seen items). */
+  /** Returns the bytes held for this model (factors, id maps, seen items, norms). */
   public long memoryBytes() {
     return reservation.bytes();
   }

@@ -235,8 +235,7 @@ class FitRpcTest {
       futures.add(pool.submit(() -> {
         for (int n = 0; n < 200; n++) {
           try {
-            stub.recommend(io.mfserve.proto.v1.RecommendRequest.newBuilder().setModelId("m")
-                .setUserId(1000).setK(5).build());
+            readOnce(stub, n % 7);
             ok.incrementAndGet();
           } catch (StatusRuntimeException x) {
             if (x.getStatus().getCode() != Status.Code.NOT_FOUND) {
@@ -255,6 +254,29 @@ class FitRpcTest {
     pool.shutdown();
     assertTrue(unexpected.isEmpty(), unexpected.toString());
     assertTrue(ok.get() > 0);
+  }
+
+  /** One of the read RPCs against model "m" (user 1000, items 50, 53, ...). */
+  private static void readOnce(MatrixFactorizationBlockingStub stub, int which) {
+    io.mfserve.proto.v1.UserHistory history = io.mfserve.proto.v1.UserHistory.newBuilder()
+        .addItemIds(50).addValues(4).addItemIds(53).addValues(2).build();
+    switch (which) {
+      case 0 -> stub.recommend(io.mfserve.proto.v1.RecommendRequest.newBuilder().setModelId("m")
+          .setUserId(1000).setK(5).build());
+      case 1 -> stub.recommendBatch(io.mfserve.proto.v1.RecommendBatchRequest.newBuilder()
+          .setModelId("m").addUserIds(1000).addUserIds(1007).addUserIds(1014).build())
+          .forEachRemaining(r -> { });
+      case 2 -> stub.similarItems(io.mfserve.proto.v1.SimilarItemsRequest.newBuilder()
+          .setModelId("m").setItemId(50).build());
+      case 3 -> stub.similarUsers(io.mfserve.proto.v1.SimilarUsersRequest.newBuilder()
+          .setModelId("m").setUserId(1000).build());
+      case 4 -> stub.predictRow(io.mfserve.proto.v1.PredictRowRequest.newBuilder()
+          .setModelId("m").setUserId(1007).build());
+      case 5 -> stub.foldIn(io.mfserve.proto.v1.FoldInRequest.newBuilder().setModelId("m")
+          .setUserHistory(history).build());
+      default -> stub.recommend(io.mfserve.proto.v1.RecommendRequest.newBuilder()
+          .setModelId("m").setUserHistory(history).build());
+    }
   }
 
   @Test

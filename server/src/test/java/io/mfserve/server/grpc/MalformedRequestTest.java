@@ -13,13 +13,19 @@ import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
 import io.mfserve.proto.v1.PredictRequest;
+import io.mfserve.proto.v1.PredictRowRequest;
+import io.mfserve.proto.v1.RecommendBatchRequest;
 import io.mfserve.proto.v1.RecommendRequest;
+import io.mfserve.proto.v1.SimilarItemsRequest;
+import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.proto.v1.UserHistory;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
 import java.util.ArrayList;
@@ -161,6 +167,93 @@ class MalformedRequestTest {
         .newBuilder().setModelId("ok").setUserId(1).setK(-1).build())));
     c.add(new Case("recommend unknown model", Status.Code.NOT_FOUND, null, s -> s.recommend(
         RecommendRequest.newBuilder().setModelId("nope").setUserId(1).build())));
+    c.addAll(queryCases());
+    return c;
+  }
+
+  /** Bad requests to the query RPCs of issue 6; model "ok" has users and items 0..4. */
+  private static List<Case> queryCases() {
+    List<Case> c = new ArrayList<>();
+    Status.Code bad = Status.Code.INVALID_ARGUMENT;
+    Status.Code notFound = Status.Code.NOT_FOUND;
+    RecommendRequest.Builder rec = RecommendRequest.newBuilder().setModelId("ok").setUserId(1);
+    UserHistory.Builder history = UserHistory.newBuilder().addItemIds(1).addValues(4);
+    c.add(new Case("recommend negative offset", bad, "offset", s -> s.recommend(rec.clone()
+        .setOffset(-1).build())));
+    c.add(new Case("recommend unknown allowed item", bad, "allowed_item_ids[1]",
+        s -> s.recommend(rec.clone().addAllowedItemIds(1).addAllowedItemIds(77).build())));
+    c.add(new Case("recommend unknown denied item", bad, "denied_item_ids[0]",
+        s -> s.recommend(rec.clone().addDeniedItemIds(-1).build())));
+    c.add(new Case("recommend allowed keys on an id model", bad, "allowed_item_keys",
+        s -> s.recommend(rec.clone().addAllowedItemKeys("a").build())));
+    c.add(new Case("recommend allowed ids and keys", bad, "allowed_item_keys",
+        s -> s.recommend(rec.clone().addAllowedItemIds(1).addAllowedItemKeys("a").build())));
+    c.add(new Case("recommend user key on an id model", bad, "user_key", s -> s.recommend(
+        RecommendRequest.newBuilder().setModelId("ok").setUserKey("ann").build())));
+    c.add(new Case("recommend empty history", bad, "user_history.item_ids", s -> s.recommend(
+        rec.clone().setUserHistory(UserHistory.getDefaultInstance()).build())));
+    c.add(new Case("recommend history unknown item", bad, "user_history.item_ids[1]",
+        s -> s.recommend(rec.clone().setUserHistory(history.clone().addItemIds(99)
+            .addValues(1)).build())));
+    c.add(new Case("recommend history repeated item", bad, "user_history.item_ids[1]",
+        s -> s.recommend(rec.clone().setUserHistory(history.clone().addItemIds(1)
+            .addValues(1)).build())));
+    c.add(new Case("recommend history too few values", bad, "user_history.values",
+        s -> s.recommend(rec.clone().setUserHistory(history.clone().addItemIds(2)).build())));
+    c.add(new Case("recommend history NaN value", bad, "user_history.values[1]",
+        s -> s.recommend(rec.clone().setUserHistory(history.clone().addItemIds(2)
+            .addValues(Float.NaN)).build())));
+    c.add(new Case("recommend history keys on an id model", bad, "user_history.item_keys",
+        s -> s.recommend(rec.clone().setUserHistory(UserHistory.newBuilder().addItemKeys("a")
+            .addValues(1)).build())));
+    c.add(new Case("batch no users", bad, "user_ids", s -> s.recommendBatch(
+        RecommendBatchRequest.newBuilder().setModelId("ok").build()).hasNext()));
+    c.add(new Case("batch unknown user", bad, "user_ids[2]", s -> s.recommendBatch(
+        RecommendBatchRequest.newBuilder().setModelId("ok").addUserIds(0).addUserIds(1)
+            .addUserIds(42).build()).hasNext()));
+    c.add(new Case("batch negative k", bad, "k", s -> s.recommendBatch(RecommendBatchRequest
+        .newBuilder().setModelId("ok").addUserIds(0).setK(-2).build()).hasNext()));
+    c.add(new Case("batch unknown denied item", bad, "denied_item_ids[0]", s -> s
+        .recommendBatch(RecommendBatchRequest.newBuilder().setModelId("ok").addUserIds(0)
+            .addDeniedItemIds(5).build()).hasNext()));
+    c.add(new Case("batch unknown model", notFound, null, s -> s.recommendBatch(
+        RecommendBatchRequest.newBuilder().setModelId("nope").addUserIds(0).build())
+        .hasNext()));
+    c.add(new Case("similar items no item", bad, "item", s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("ok").build())));
+    c.add(new Case("similar items unknown item", bad, "item_id", s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("ok").setItemId(5).build())));
+    c.add(new Case("similar items key on an id model", bad, "item_key", s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("ok").setItemKey("x").build())));
+    c.add(new Case("similar items negative k", bad, "k", s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("ok").setItemId(1).setK(-1).build())));
+    c.add(new Case("similar items unknown similarity", bad, "similarity", s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("ok").setItemId(1).setSimilarityValue(9)
+            .build())));
+    c.add(new Case("similar items unknown model", notFound, null, s -> s.similarItems(
+        SimilarItemsRequest.newBuilder().setModelId("nope").setItemId(1).build())));
+    c.add(new Case("similar users no user", bad, "user", s -> s.similarUsers(
+        SimilarUsersRequest.newBuilder().setModelId("ok").build())));
+    c.add(new Case("similar users unknown user", bad, "user_id", s -> s.similarUsers(
+        SimilarUsersRequest.newBuilder().setModelId("ok").setUserId(-3).build())));
+    c.add(new Case("similar users empty model id", bad, "model_id", s -> s.similarUsers(
+        SimilarUsersRequest.newBuilder().setUserId(1).build())));
+    c.add(new Case("predict row no user", bad, "user", s -> s.predictRow(
+        PredictRowRequest.newBuilder().setModelId("ok").build())));
+    c.add(new Case("predict row unknown user", bad, "user_id", s -> s.predictRow(
+        PredictRowRequest.newBuilder().setModelId("ok").setUserId(8).build())));
+    c.add(new Case("predict row bad history", bad, "user_history.values[0]",
+        s -> s.predictRow(PredictRowRequest.newBuilder().setModelId("ok").setUserHistory(
+            UserHistory.newBuilder().addItemIds(1).addValues(Float.POSITIVE_INFINITY)).build())));
+    c.add(new Case("predict row unknown model", notFound, null, s -> s.predictRow(
+        PredictRowRequest.newBuilder().setModelId("nope").setUserId(1).build())));
+    c.add(new Case("fold in no history", bad, "user_history", s -> s.foldIn(
+        FoldInRequest.newBuilder().setModelId("ok").build())));
+    c.add(new Case("fold in ids and keys", bad, "user_history.item_keys", s -> s.foldIn(
+        FoldInRequest.newBuilder().setModelId("ok").setUserHistory(history.clone()
+            .addItemKeys("a")).build())));
+    c.add(new Case("fold in unknown model", notFound, null, s -> s.foldIn(
+        FoldInRequest.newBuilder().setModelId("nope").setUserHistory(history).build())));
     return c;
   }
 

@@ -84,7 +84,7 @@ class QueryRpcTest {
     AssembledFactors f = AssembledFactors.read(stub, "m");
     int u = 4;
     RecommendResponse r = stub.recommend(RecommendRequest.newBuilder().setModelId("m")
-        .setUserId(f.userIds.get(u)).setK(5).build());
+        .setUserId(f.userIds.get(u)).setK(5).setExcludeSeen(false).build());
     assertEquals(5, r.getItemsCount());
     List<double[]> all = new ArrayList<>();
     for (int i = 0; i < f.items.size(); i++) {
@@ -118,12 +118,15 @@ class QueryRpcTest {
     assertEquals(12, r.getItems(0).getItemId());
     assertEquals(0, stub.recommend(RecommendRequest.newBuilder().setModelId("m").setUserId(3)
         .setExcludeSeen(true).build()).getItemsCount());
+    // Unset, exclude_seen is on for a model of ratings (absent entries unknown).
+    assertEquals(0, stub.recommend(RecommendRequest.newBuilder().setModelId("m").setUserId(3)
+        .build()).getItemsCount());
     // k larger than the catalogue returns the whole catalogue.
     assertEquals(3, stub.recommend(RecommendRequest.newBuilder().setModelId("m").setUserId(3)
-        .setK(1000).build()).getItemsCount());
+        .setK(1000).setExcludeSeen(false).build()).getItemsCount());
     // k unset means 10 (here: all 3).
     assertEquals(3, stub.recommend(RecommendRequest.newBuilder().setModelId("m").setUserId(3)
-        .build()).getItemsCount());
+        .setExcludeSeen(false).build()).getItemsCount());
   }
 
   @Test
@@ -142,7 +145,7 @@ class QueryRpcTest {
     stub.fit(FitRequest.newBuilder().setModelId("k").setNumFactors(2)
         .setMatrix(Matrix.newBuilder().setSparse(s)).build());
     RecommendResponse r = stub.recommend(RecommendRequest.newBuilder().setModelId("k")
-        .setUserKey("bob").setK(2).build());
+        .setUserKey("bob").setK(2).setExcludeSeen(false).build());
     assertEquals(2, r.getItemsCount());
     assertTrue(r.getItems(0).getItemKey().startsWith("sku-"));
     float p = stub.predict(PredictRequest.newBuilder().setModelId("k").addUserKeys("bob")

@@ -1,0 +1,47 @@
+package io.mfserve.server.model;
+
+/**
+ * Maps the ids or keys a query names to positions in a model, refusing the wrong id form and
+ * unknown ids with INVALID_ARGUMENT naming the field (and index) at fault. Stateless.
+ */
+final class IdResolver {
+  private IdResolver() { }
+
+  /**
+   * Resolves every id of {@code refs}.
+   *
+   * @param side "user" or "item", for messages
+   * @param indexed whether the field is a list, so a violation names {@code field[j]}
+   */
+  static int[] resolve(IdRefs refs, IdIndex index, String side, boolean indexed) {
+    boolean byIds = index.form() == IdForm.INT64;
+    if (byIds && refs.keys().length > 0 || !byIds && refs.ids().length > 0) {
+      throw new InvalidRequestException(byIds ? refs.keysField() : refs.idsField(),
+          "this model names " + side + "s by " + (byIds ? "int64 ids; use " + refs.idsField()
+              : "string keys; use " + refs.keysField()));
+    }
+    int n = refs.size();
+    int[] out = new int[n];
+    for (int j = 0; j < n; j++) {
+      int p = byIds ? index.indexOf(refs.ids()[j]) : index.indexOf(refs.keys()[j]);
+      if (p < 0) {
+        String field = (byIds ? refs.idsField() : refs.keysField()) + (indexed ? "[" + j + "]"
+            : "");
+        throw new InvalidRequestException(field, "unknown " + side + " " + (byIds
+            ? Long.toString(refs.ids()[j]) : "'" + abbreviate(refs.keys()[j]) + "'")
+            + " (the model has " + index.size() + " " + side + "s)");
+      }
+      out[j] = p;
+    }
+    return out;
+  }
+
+  /** The field a side's refs came in, in the model's form, for messages. */
+  static String field(IdRefs refs, IdIndex index) {
+    return index.form() == IdForm.INT64 ? refs.idsField() : refs.keysField();
+  }
+
+  static String abbreviate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 61) + "...";
+  }
+}

@@ -1,8 +1,13 @@
 package io.mfserve.solver.nmf;
 
 import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FoldedUser;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.ParameterSpec;
+import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
@@ -146,6 +151,36 @@ public final class NmfSolverProvider implements SolverProvider {
         ? RandomizedSvd.workingBytes(k, rows, cols) : 0;
     // Arrays headers, the history list and the like.
     return scratch + grams + svd + 16 * 1024;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For NMF this is the W half of a training sweep for one new row, with the model's own
+   * loss and penalty on W: non-negative least squares ({@link NnlsFoldIn}) for the Frobenius
+   * loss, the Kullback–Leibler multiplicative update to convergence ({@link KlFoldIn}) for
+   * {@code kl}. Absent entries mean what they meant in training: zeros (the items not given
+   * count as 0, as a document's absent terms do) or unknown. For a topic model the result is
+   * the new document's topic mixture.
+   *
+   * @throws InvalidParameterException naming {@code "values"} if a value is negative
+   */
+  @Override
+  public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
+      float[] values) {
+    if (!supportedAbsentEntries().contains(config.absentEntries())) {
+      throw new UnsupportedOperationException("nmf cannot fold users into a model trained with"
+          + " absent entries meaning " + config.absentEntries());
+    }
+    Parameters p = config.parameters();
+    Penalty penalty = Penalty.of(p.getDouble(ParameterSpec.REGULARIZATION),
+        p.getDouble(ALPHA_W), p.getDouble(ALPHA_H), p.getDouble(L1_RATIO), model.numUsers(),
+        model.numItems());
+    if (Loss.of(p.getChoice(LOSS)) == Loss.KL) {
+      return KlFoldIn.solve(model, config.absentEntries(), penalty, items, values);
+    }
+    // NnlsFoldIn solves the L2-penalised problem; an L1 share on W is not part of it.
+    return NnlsFoldIn.solve(model, config.absentEntries(), penalty.l2W(), items, values);
   }
 
   /**

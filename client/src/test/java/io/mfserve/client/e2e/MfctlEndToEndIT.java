@@ -203,6 +203,44 @@ class MfctlEndToEndIT {
   }
 
   @Test
+  void fitWithProgressThenPlot_realServer_everyIterationArrivesAndPngsAreWritten()
+      throws Exception {
+    Ratings r = new Ratings();
+    Random rnd = new Random(3);
+    for (int u = 0; u < 80; u++) {
+      for (int i = 0; i < 50; i++) {
+        if (rnd.nextDouble() < 0.3) {
+          r.add(u, i, 1 + rnd.nextInt(5));
+        }
+      }
+    }
+    ManagedChannel ch = ManagedChannelBuilder.forTarget(server.target()).usePlaintext().build();
+    List<io.mfserve.proto.v1.FitProgress> events = new ArrayList<>();
+    try (MatrixFactorization model = new MatrixFactorization(ch, r, 3).maxIterations(6)
+        .validationFraction(0.2).modelId("curves")) {
+      ModelInfo info = model.fit(events::add);
+      assertEquals(info.getIterations(), events.size());
+      for (int i = 0; i < events.size(); i++) {
+        assertEquals(i + 1, events.get(i).getIteration());
+        assertTrue(events.get(i).hasValidationRmse());
+      }
+    } finally {
+      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    Path loss = dir.resolve("loss.png");
+    Path items = dir.resolve("items.png");
+    Run plot = ok("plot", "curves", "--loss", loss.toString(), "--embedding", items.toString());
+    assertEquals("", plot.err());
+    for (Path png : List.of(loss, items)) {
+      byte[] bytes = Files.readAllBytes(png);
+      assertTrue(bytes.length > 5_000, png + ": " + bytes.length + " bytes");
+      assertEquals("PNG", new String(bytes, 1, 3, StandardCharsets.US_ASCII));
+    }
+    // Not a terminal: fit draws no progress bars, stderr stays empty.
+    assertEquals("", ok("fit", seedCsv().toString(), "--format", "dense-csv").err());
+  }
+
+  @Test
   void largeUpload_aMillionRatings_goThroughTheDefaultMessageLimit() throws Exception {
     Ratings r = new Ratings();
     for (int n = 0; n < 1_000_000; n++) {

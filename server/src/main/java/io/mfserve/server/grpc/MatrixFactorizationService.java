@@ -17,6 +17,8 @@ import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetModelResponse;
+import io.mfserve.proto.v1.GetTopicsRequest;
+import io.mfserve.proto.v1.GetTopicsResponse;
 import io.mfserve.proto.v1.ListModelsRequest;
 import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
@@ -34,6 +36,7 @@ import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarItemsResponse;
 import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SimilarUsersResponse;
+import io.mfserve.proto.v1.Topic;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.model.IdRefs;
@@ -46,6 +49,7 @@ import io.mfserve.server.model.Ranked;
 import io.mfserve.server.model.RecommendQuery;
 import io.mfserve.server.model.UserHistory;
 import io.mfserve.server.model.ServedModel;
+import io.mfserve.server.model.Topics;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.function.Supplier;
@@ -332,6 +336,19 @@ public final class MatrixFactorizationService
     unary(responses, () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
         request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
             "user_history") : null)));
+  }
+
+  @Override
+  public void getTopics(GetTopicsRequest request, StreamObserver<GetTopicsResponse> responses) {
+    unary(responses, () -> {
+      GetTopicsResponse.Builder b = GetTopicsResponse.newBuilder();
+      for (Topics.Topic t : Topics.of(models.getModel(request.getModelId()),
+          request.getNumTerms(), request.getTopicsList())) {
+        b.addTopics(Topic.newBuilder().setIndex(t.index())
+            .addAllTerms(ProtoMapper.scoredItems(t.terms())));
+      }
+      return b.build();
+    });
   }
 
   @Override

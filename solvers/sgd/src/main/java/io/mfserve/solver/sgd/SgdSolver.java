@@ -5,67 +5,92 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
 import io.mfserve.solver.FitContext;
 import io.mfserve.solver.FitDivergedException;
+import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
-import io.mfserve.solver.ValidationSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Fits a biased matrix factorisation by stochastic gradient descent over the observed entries
- * (Funk 2006; Koren, Bell and Volinsky, "Matrix Factorization Techniques for Recommender
- * Systems", IEEE Computer 42(8), 2009, equations 4–5 and the SGD rule that follows them).
+ * Fits a biased matrix factorisation by stochastic gradient descent, block-parallel as in LibMF
+ * (Chin, Zhuang, Juan and Lin 2015), with LibMF's adaptive per-row learning rates (Chin, Yuan,
+ * Zhuang and Lin 2015), to the observed entries (squared loss) or to implicit feedback (BPR).
  *
  * <h2>Model and objective</h2>
- * The prediction is {@code r̂(u, i) = mu + b_u + b_i + p_u·q_i}, with mu the mean of the observed
- * entries, held fixed (it is the least-squares intercept, so learning it would only slow the
- * biases down). Over the set K of observed entries the solver minimises, as in the paper,
+ * The prediction is {@code r̂(u, i) = mu + b_u + b_i + p_u·q_i} (Koren, Bell and Volinsky,
+ * IEEE Computer 42(8), 2009), with mu the mean of the observed entries, held fixed: it is the
+ * least-squares intercept, so learning it would only slow the biases down. With the squared
+ * loss the solver minimises, over the set K of observed entries,
  * <pre>
  *   L = Σ_{(u,i)∈K} [ (r_ui − r̂_ui)² + λ(‖p_u‖² + ‖q_i‖²) + λ_b(b_u² + b_i²) ]
- *     = Σ_K (r_ui − r̂_ui)² + λ(Σ_u n_u‖p_u‖² + Σ_i n_i‖q_i‖²)
- *       + λ_b(Σ_u n_u b_u² + Σ_i n_i b_i²)
+ *     = Σ_K (r_ui − r̂_ui)² + λ(Σ_u n_u‖p_u‖² + Σ_i n_i‖q_i‖²) + λ_b(Σ_u n_u b_u² + Σ_i n_i b_i²)
  * </pre>
- * where n_u and n_i count the observed entries of user u and item i. The penalty sits inside
- * the sum because that is the objective the per-entry update below descends: each visit of an
- * entry shrinks the factors it touches, so a user with many ratings is shrunk more often. This
- * {@code L}, computed exactly after each epoch from the current parameters and accumulated in
- * double, is the {@link IterationProgress#loss()} reported.
+ * where n_u and n_i count the observed entries of user u and item i: the penalty sits inside
+ * the sum because that is the objective the per-entry update descends. With BPR (implicit
+ * feedback) the model is {@code b_i + p_u·q_i} and the objective the sum of −ln σ(x_uij) over
+ * each positive and its sampled negative, with the same penalty on p, q and b_i; see
+ * {@link BprKernel}.
  *
- * <h2>Update rule</h2>
- * Each epoch visits every observed entry once, in an order drawn afresh from the seeded random
- * stream, and for entry (u, i) with error {@code e = r_ui − r̂_ui} and step γ applies
- * <pre>
- *   b_u ← b_u + γ(e − λ_b b_u)        b_i ← b_i + γ(e − λ_b b_i)
- *   p_u ← p_u + γ(e q_i − λ p_u)      q_i ← q_i + γ(e p_u − λ q_i)
- * </pre>
- * with both factor updates reading the old p_u and q_i. γ starts at {@code learning_rate} and is
- * multiplied by {@code learning_rate_decay} after every epoch. The factors start from
- * N(0, init_std²) and the biases from 0. With init_std = 0 the factors' gradients are products
- * of zeros, so they stay zero and the result is the regularised bias-only baseline.
+ * <h2>Standardised units</h2>
+ * As LibMF does, the squared loss trains on {@code r' = (r − mu) / s}, s the standard
+ * deviation of the observed values, with factors p' = p/√s and biases b' = b/s, and λ' = λ/s
+ * so that the objective is exactly L / s². The model returned is converted back. This makes one
+ * learning rate and one init_std work for 1–5 stars and 0–100 scores alike.
+ *
+ * <h2>Schedules</h2>
+ * {@code schedule=adagrad} (default) scales each row's step by the inverse square root of the
+ * squared gradients it has accumulated (per row, as LibMF, not per coordinate);
+ * {@code schedule=fixed} takes the same step for every update. Either way the base rate is
+ * multiplied by {@code learning_rate_decay} after each epoch. See {@link SquaredKernel}.
+ *
+ * <h2>Parallelism</h2>
+ * {@code parallel=blocks} (default) splits the matrix into an nb × nb grid after relabelling
+ * rows and columns by a seeded permutation (once per fit), and runs each epoch as nb strata of
+ * blocks that share no row and no column, on {@link FitContext#pool()} without locks;
+ * {@code parallel=hogwild} lets the threads update a shuffled list of entries concurrently and
+ * accepts the races. nb is {@code blocks}, or max(16, 4 × threads) when that is 0. See
+ * {@link EpochRunner} and {@link BlockGrid}. Within a block the entries are visited by user, in
+ * the same order every epoch; the strata are drawn afresh every epoch.
+ *
+ * <h2>Determinism</h2>
+ * With {@code parallel=blocks} the model is a function of the data, the parameters, the seed
+ * and nb only: the same bits for one thread or many, because the blocks that run at once touch
+ * disjoint rows, columns and accumulators, negatives are drawn from a stream seeded per block
+ * and epoch, and losses are summed in block order. The automatic nb is 16 for up to 4 threads,
+ * so on machines with up to 4 training threads one seed gives one model; set {@code blocks}
+ * to get the same model on any machine. {@code parallel=hogwild} is deterministic with one
+ * thread only.
+ *
+ * <h2>Progress, validation, early stopping</h2>
+ * After each epoch the solver reports the loss and, when the context has held-out entries, the
+ * validation RMSE (squared loss) — with BPR the RMSE means nothing and is reported as NaN. The
+ * loss reported is the objective above with the error terms as they were met during the epoch
+ * (each entry's error just before its update, or for BPR against its sampled negative) and the
+ * penalty at the end of the epoch: measuring it exactly would cost another pass over the
+ * entries. With {@code early_stopping_rounds} = n &gt; 0 the fit stops once the validation error
+ * (RMSE, or 1 − AUC for BPR; see {@link Validator}) has not improved for n epochs, and returns
+ * the model of its best epoch, with the history up to that epoch; the progress already reported
+ * for the later epochs stays reported.
  *
  * <h2>Guards</h2>
- * After each epoch the solver reports progress (with the validation RMSE when the context has a
- * validation set) and then checks for cancellation; within an epoch it checks every 2^17
- * updates, so a cancel on a large matrix is seen within milliseconds. If the loss becomes
- * non-finite or exceeds 1000 times the loss of the initial parameters,
- * the step is too large for the data's scale and the fit fails with a
- * {@link FitDivergedException} that says to lower {@code learning_rate}.
- *
- * <h2>Threading and determinism</h2>
- * One thread does all the work; the same seed, data and parameters give the same model bit for
- * bit. Block-parallel SGD (FPSGD, Chin et al. 2015) is left for later. A solver serves one fit.
+ * Cancellation is checked before each run of at most {@value EpochRunner#CHUNK} entries, so a
+ * cancel is seen within milliseconds. If the loss becomes non-finite or exceeds
+ * {@value #DIVERGENCE_FACTOR} times the loss of the initial parameters, or a factor becomes
+ * non-finite, the fit fails with a {@link FitDivergedException} that says to lower
+ * {@code learning_rate}. No update allocates; a fit allocates its grid, its state, and (with
+ * early stopping) one copy of the state for the best epoch. A solver serves one fit.
  */
 public final class SgdSolver implements Solver {
   /** The loss may grow to this multiple of the initial loss before the fit counts as diverged. */
   static final double DIVERGENCE_FACTOR = 1e3;
 
-  /** Checks for cancellation and divergence every this many updates within an epoch (2^17). */
-  private static final int CHECK_MASK = (1 << 17) - 1;
+  /** The loss functions. */
+  enum Loss { SQUARED, BPR }
 
   private final int numFactors;
   private final long seed;
@@ -75,12 +100,18 @@ public final class SgdSolver implements Solver {
   private final double biasRegularization;
   private final double initStd;
   private final double learningRateDecay;
+  private final boolean adaptive;
+  private final Loss loss;
+  private final boolean hogwild;
+  private final int blocks;
+  private final int earlyStoppingRounds;
 
   /**
    * Creates a solver for one fit.
    *
    * @param config the rank, seed and parameters, already resolved against
    *     {@link SgdSolverProvider#parameters()}
+   * @throws InvalidParameterException if {@code loss} does not suit the absent entries
    */
   public SgdSolver(SolverConfig config) {
     Parameters p = config.parameters();
@@ -92,129 +123,168 @@ public final class SgdSolver implements Solver {
     this.biasRegularization = p.getDouble(SgdSolverProvider.BIAS_REGULARIZATION);
     this.initStd = p.getDouble(SgdSolverProvider.INIT_STD);
     this.learningRateDecay = p.getDouble(SgdSolverProvider.LEARNING_RATE_DECAY);
+    this.adaptive = p.getChoice(SgdSolverProvider.SCHEDULE).equals("adagrad");
+    this.hogwild = p.getChoice(SgdSolverProvider.PARALLEL).equals("hogwild");
+    this.blocks = p.getInt(SgdSolverProvider.BLOCKS);
+    this.earlyStoppingRounds = p.getInt(SgdSolverProvider.EARLY_STOPPING_ROUNDS);
+    this.loss = resolveLoss(p.getChoice(SgdSolverProvider.LOSS), config.absentEntries());
+  }
+
+  private static Loss resolveLoss(String name, AbsentEntries absent) {
+    boolean implicit = absent == AbsentEntries.IMPLICIT;
+    switch (name) {
+      case "auto":
+        return implicit ? Loss.BPR : Loss.SQUARED;
+      case "squared":
+        if (implicit) {
+          throw new InvalidParameterException(SgdSolverProvider.LOSS, "loss 'squared' fits the"
+              + " observed entries and needs absent entries UNKNOWN; with IMPLICIT absent"
+              + " entries use loss 'bpr' (or 'auto')");
+        }
+        return Loss.SQUARED;
+      case "bpr":
+        if (!implicit) {
+          throw new InvalidParameterException(SgdSolverProvider.LOSS, "loss 'bpr' ranks"
+              + " observed entries above absent ones and needs absent entries IMPLICIT (a"
+              + " sparse matrix of clicks or plays); got " + absent);
+        }
+        return Loss.BPR;
+      default:
+        throw new AssertionError(name);
+    }
+  }
+
+  /** Returns nb for a fit on {@code threads} threads: the blocks per side of the grid. */
+  static int gridSize(int blocksParameter, int threads) {
+    return blocksParameter > 0 ? blocksParameter : Math.max(16, 4 * threads);
   }
 
   /**
    * {@inheritDoc}
    *
-   * @throws IllegalArgumentException if {@code data} is sparse and its absent entries are not
-   *     {@link AbsentEntries#UNKNOWN}: this solver fits observed entries only
+   * @throws IllegalArgumentException if the data's absent entries do not suit the loss: the
+   *     squared loss needs a dense matrix or unknown absent entries, BPR a sparse matrix with
+   *     implicit ones
+   * @throws InvalidParameterException if {@code early_stopping_rounds} is set but the context
+   *     holds no validation entries
    */
   @Override
   public FactorModel fit(TrainingMatrix data, FitContext context) {
     long start = System.nanoTime();
-    if (!data.isDense() && data.absentEntries() != AbsentEntries.UNKNOWN) {
-      throw new IllegalArgumentException("the sgd solver treats absent entries as unknown; got "
-          + data.absentEntries());
+    checkData(data);
+    if (earlyStoppingRounds > 0 && context.validation().isEmpty()) {
+      throw new InvalidParameterException(SgdSolverProvider.EARLY_STOPPING_ROUNDS,
+          "early_stopping_rounds needs held-out entries: set validation_fraction above 0 or"
+              + " early_stopping_rounds to 0");
     }
     context.throwIfCancelled(0);
     int rows = data.rows();
     int cols = data.cols();
     int k = numFactors;
-    int nnz = data.nnz();
+    boolean squared = loss == Loss.SQUARED;
+    double mu = squared ? data.mean() : 0;
+    double scale = squared ? standardDeviation(data, mu) : 1;
+    int threads = Math.max(1, context.parallelism());
 
     SplittableRandom rnd = new SplittableRandom(seed);
-    float[] p = new float[Math.multiplyExact(rows, k)];
-    float[] q = new float[Math.multiplyExact(cols, k)];
-    if (initStd > 0) {
-      for (int n = 0; n < p.length; n++) {
-        p[n] = (float) (rnd.nextGaussian() * initStd);
-      }
-      for (int n = 0; n < q.length; n++) {
-        q[n] = (float) (rnd.nextGaussian() * initStd);
-      }
-    }
-    float[] bu = new float[rows];
-    float[] bi = new float[cols];
-    double mu = data.mean();
+    BlockGrid grid = hogwild ? BlockGrid.shuffled(data, rnd, mu, scale, squared)
+        : BlockGrid.blocked(data, gridSize(blocks, threads), rnd, mu, scale, squared);
+    int[] rowCounts = grid.rowCounts(data);
+    int[] colCounts = grid.colCounts(data);
+    FactorState state = new FactorState(rows, cols, k, initStd, rowCounts, colCounts, rnd);
+    double lambda = regularization / scale;
+    Kernel kernel = squared
+        ? new SquaredKernel(adaptive, grid, state, lambda, biasRegularization)
+        : new BprKernel(adaptive, data, grid, state, lambda, biasRegularization);
+    EpochRunner runner = new EpochRunner(grid, kernel, context, threads, seed, hogwild);
+    Validator validator = squared
+        ? Validator.rmse(context.validation(), grid, state, mu, scale)
+        : Validator.auc(context.validation(), data, grid, state, seed);
+    Objective objective = new Objective(state, rowCounts, colCounts, lambda,
+        biasRegularization, scale * scale, squared);
 
-    // A private copy of the entries as (row, column, value) triplets, shuffled in place each
-    // epoch: the update loop then walks three arrays in order and touches memory at random
-    // only for the factors, with no permutation to chase and nothing allocated per update.
-    int[] entryRow = new int[nnz];
-    int[] entryCol = new int[nnz];
-    float[] entryVal = new float[nnz];
-    for (int r = 0; r < rows; r++) {
-      for (int pos = data.rowStart(r); pos < data.rowEnd(r); pos++) {
-        entryRow[pos] = r;
-        entryCol[pos] = data.rowColumn(pos);
-        entryVal[pos] = data.rowValue(pos);
-      }
-    }
-
-    Model m = new Model(k, mu, p, q, bu, bi);
-    ValidationSet validation = context.validation();
     // The reference for the divergence guard is the loss before any update, not after the
     // first epoch: a step that is far too large can blow up within that first epoch.
-    double initialLoss = loss(data, m);
+    double initialLoss = objective.of(kernel.evaluate(0, grid.nnz()));
     double divergenceLimit = DIVERGENCE_FACTOR * initialLoss;
 
     List<IterationProgress> history = new ArrayList<>(Math.min(maxIterations, 1024));
-    double step = learningRate;
+    float[][] best = null;
+    double bestError = Double.POSITIVE_INFINITY;
+    int bestEpoch = 0;
+    double rate = learningRate;
     for (int epoch = 1; epoch <= maxIterations; epoch++) {
-      shuffle(entryRow, entryCol, entryVal, rnd);
-      runEpoch(entryRow, entryCol, entryVal, m, step, epoch, context);
-      double loss = loss(data, m);
-      if (!Double.isFinite(loss) || loss > divergenceLimit) {
-        throw diverged(epoch, Double.isFinite(loss)
-            ? "the loss grew from " + initialLoss + " before training to " + loss
-            : "the loss became " + loss);
+      kernel.setLearningRate(rate);
+      double sum = runner.run(epoch);
+      switch (runner.outcome()) {
+        case CANCELLED:
+          throw new FitCancelledException(epoch - 1);
+        case NON_FINITE:
+          throw diverged(epoch, "the loss became non-finite during the epoch");
+        default:
+          break;
       }
-      double validationRmse = validation.isEmpty() ? Double.NaN : validation.rmse(m::predict);
-      IterationProgress progress =
-          new IterationProgress(epoch, loss, System.nanoTime() - start, validationRmse);
+      double lossNow = objective.of(sum);
+      if (!Double.isFinite(lossNow) || lossNow > divergenceLimit || !state.allFinite()) {
+        throw diverged(epoch, !Double.isFinite(lossNow) || lossNow > divergenceLimit
+            ? "the loss grew from " + initialLoss + " before training to " + lossNow
+            : "a factor became non-finite");
+      }
+      double error = validator.error();
+      IterationProgress progress = new IterationProgress(epoch, lossNow,
+          System.nanoTime() - start, validator.reportedRmse(error));
       history.add(progress);
       context.report(progress);
+      if (earlyStoppingRounds > 0) {
+        if (error < bestError) {
+          bestError = error;
+          bestEpoch = epoch;
+          best = state.snapshot(best);
+        } else if (epoch - bestEpoch >= earlyStoppingRounds) {
+          state.restore(best);
+          history = history.subList(0, bestEpoch);
+          break;
+        }
+      }
       context.throwIfCancelled(epoch);
-      step *= learningRateDecay;
+      rate *= learningRateDecay;
     }
+
+    float[] p = new float[Math.multiplyExact(rows, k)];
+    float[] q = new float[Math.multiplyExact(cols, k)];
+    float[] bu = new float[rows];
+    float[] bi = new float[cols];
+    double root = Math.sqrt(scale);
+    state.extract(true, grid.rowLabel, root, scale, p, bu);
+    state.extract(false, grid.colLabel, root, scale, q, bi);
     return new FactorModel(rows, cols, k, p, q, new FactorModel.Biases(mu, bu, bi), history);
   }
 
-  /** One pass of the update rule over the entries in their current order. */
-  private void runEpoch(int[] entryRow, int[] entryCol, float[] entryVal, Model m, double step,
-      int epoch, FitContext context) {
-    final int k = m.k;
-    final float[] p = m.p;
-    final float[] q = m.q;
-    final float[] bu = m.bu;
-    final float[] bi = m.bi;
-    final double mu = m.mu;
-    // (1 − γλ) p + γ e q is the factor update regrouped so that the inner loop does two
-    // multiply-adds per factor and per side.
-    final float shrink = (float) (1 - step * regularization);
-    final double biasShrink = 1 - step * biasRegularization;
-    double squaredErrors = 0;
-    for (int n = 0, nnz = entryVal.length; n < nnz; n++) {
-      int u = entryRow[n];
-      int i = entryCol[n];
-      int a = u * k;
-      int b = i * k;
-      float dot = 0;
-      for (int f = 0; f < k; f++) {
-        dot += p[a + f] * q[b + f];
-      }
-      double e = entryVal[n] - (mu + bu[u] + bi[i] + dot);
-      squaredErrors += e * e;
-      bu[u] = (float) (biasShrink * bu[u] + step * e);
-      bi[i] = (float) (biasShrink * bi[i] + step * e);
-      float g = (float) (step * e);
-      for (int f = 0; f < k; f++) {
-        float pf = p[a + f];
-        float qf = q[b + f];
-        p[a + f] = shrink * pf + g * qf;
-        q[b + f] = shrink * qf + g * pf;
-      }
-      if ((n & CHECK_MASK) == CHECK_MASK) {
-        if (context.isCancelled()) {
-          throw new FitCancelledException(epoch - 1);
-        }
-        // Once a number overflows the rest of the epoch only spreads NaN; stop early.
-        if (!Double.isFinite(squaredErrors)) {
-          throw diverged(epoch, "the error became non-finite after " + (n + 1) + " updates");
-        }
+  private void checkData(TrainingMatrix data) {
+    if (loss == Loss.SQUARED && !data.isDense()
+        && data.absentEntries() != AbsentEntries.UNKNOWN) {
+      throw new IllegalArgumentException("the sgd solver's squared loss treats absent entries"
+          + " as unknown; got " + data.absentEntries());
+    }
+    if (loss == Loss.BPR && (data.isDense() || data.absentEntries() != AbsentEntries.IMPLICIT)) {
+      throw new IllegalArgumentException("the sgd solver's bpr loss needs a sparse matrix with"
+          + " IMPLICIT absent entries to draw negatives from");
+    }
+    if (data.nnz() == 0) {
+      throw new IllegalArgumentException("the training matrix has no entries");
+    }
+  }
+
+  /** The standard deviation of the stored values around {@code mu}, at least 1e-4. */
+  private static double standardDeviation(TrainingMatrix data, double mu) {
+    double sum = 0;
+    for (int r = 0; r < data.rows(); r++) {
+      for (int p = data.rowStart(r); p < data.rowEnd(r); p++) {
+        double d = data.rowValue(p) - mu;
+        sum += d * d;
       }
     }
+    return Math.max(1e-4, Math.sqrt(sum / data.nnz()));
   }
 
   private FitDivergedException diverged(int epoch, String what) {
@@ -222,86 +292,34 @@ public final class SgdSolver implements Solver {
         + "; lower learning_rate (now " + learningRate + ") or raise regularization");
   }
 
-  /** Fisher–Yates over the three parallel arrays, drawing from the fit's seeded stream. */
-  private static void shuffle(int[] row, int[] col, float[] val, SplittableRandom rnd) {
-    for (int n = val.length - 1; n > 0; n--) {
-      int j = rnd.nextInt(n + 1);
-      int r = row[n];
-      row[n] = row[j];
-      row[j] = r;
-      int c = col[n];
-      col[n] = col[j];
-      col[j] = c;
-      float v = val[n];
-      val[n] = val[j];
-      val[j] = v;
-    }
-  }
+  /** The objective of the class Javadoc from an epoch's summed per-entry losses. */
+  private static final class Objective {
+    private final FactorState state;
+    private final int[] rowCounts;
+    private final int[] colCounts;
+    private final double lambda;
+    private final double biasLambda;
+    private final double unitsSquared;
+    private final boolean userBiases;
 
-  /**
-   * The objective L of the class Javadoc at the current parameters, walking the matrix by rows
-   * (sequential reads) rather than in the shuffled order. Accumulates in double.
-   */
-  private double loss(TrainingMatrix data, Model m) {
-    int k = m.k;
-    double errors = 0;
-    double userPenalty = 0;
-    double userBiasPenalty = 0;
-    for (int u = 0; u < data.rows(); u++) {
-      for (int pos = data.rowStart(u); pos < data.rowEnd(u); pos++) {
-        double e = data.rowValue(pos) - m.predict(u, data.rowColumn(pos));
-        errors += e * e;
-      }
-      int count = data.rowLength(u);
-      userPenalty += count * squaredNorm(m.p, u * k, k);
-      userBiasPenalty += count * (double) m.bu[u] * m.bu[u];
-    }
-    double itemPenalty = 0;
-    double itemBiasPenalty = 0;
-    for (int i = 0; i < data.cols(); i++) {
-      int count = data.colLength(i);
-      itemPenalty += count * squaredNorm(m.q, i * k, k);
-      itemBiasPenalty += count * (double) m.bi[i] * m.bi[i];
-    }
-    return errors + regularization * (userPenalty + itemPenalty)
-        + biasRegularization * (userBiasPenalty + itemBiasPenalty);
-  }
-
-  private static double squaredNorm(float[] x, int from, int k) {
-    double s = 0;
-    for (int f = from; f < from + k; f++) {
-      s += (double) x[f] * x[f];
-    }
-    return s;
-  }
-
-  /** The parameters being trained, and the prediction the update rule and the loss share. */
-  private static final class Model {
-    final int k;
-    final double mu;
-    final float[] p;
-    final float[] q;
-    final float[] bu;
-    final float[] bi;
-
-    Model(int k, double mu, float[] p, float[] q, float[] bu, float[] bi) {
-      this.k = k;
-      this.mu = mu;
-      this.p = p;
-      this.q = q;
-      this.bu = bu;
-      this.bi = bi;
+    Objective(FactorState state, int[] rowCounts, int[] colCounts, double lambda,
+        double biasLambda, double unitsSquared, boolean userBiases) {
+      this.state = state;
+      this.rowCounts = rowCounts;
+      this.colCounts = colCounts;
+      this.lambda = lambda;
+      this.biasLambda = biasLambda;
+      this.unitsSquared = unitsSquared;
+      this.userBiases = userBiases;
     }
 
-    /** Returns mu + b_u + b_i + p_u·q_i, the dot product summed in float as in the update. */
-    double predict(int u, int i) {
-      int a = u * k;
-      int b = i * k;
-      float dot = 0;
-      for (int f = 0; f < k; f++) {
-        dot += p[a + f] * q[b + f];
-      }
-      return mu + bu[u] + bi[i] + dot;
+    /** Returns the objective in the data's units, L = s² × the standardised objective. */
+    double of(double entryLosses) {
+      double factors = state.weightedFactorNorm(true, rowCounts)
+          + state.weightedFactorNorm(false, colCounts);
+      double biases = (userBiases ? state.weightedBiasNorm(true, rowCounts) : 0)
+          + state.weightedBiasNorm(false, colCounts);
+      return unitsSquared * (entryLosses + lambda * factors + biasLambda * biases);
     }
   }
 }

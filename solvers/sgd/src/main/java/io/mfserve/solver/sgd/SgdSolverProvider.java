@@ -1,5 +1,6 @@
 package io.mfserve.solver.sgd;
 
+import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
@@ -8,7 +9,9 @@ import io.mfserve.solver.RidgeFoldIn;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The {@code "sgd"} solver: biased matrix factorisation trained by stochastic gradient descent
@@ -16,30 +19,38 @@ import java.util.List;
  * Update: Try This at Home", 2006) and written down by Koren, Bell and Volinsky, "Matrix
  * Factorization Techniques for Recommender Systems", IEEE Computer 42(8), 2009.
  *
- * <p>The model is {@code r̂(u, i) = mu + b_u + b_i + p_u·q_i}; see {@link SgdSolver} for the
- * objective and the update rule. Absent entries are always unknown (ratings): the loss covers
- * the observed entries only.
+ * <p>The model is {@code r̂(u, i) = mu + b_u + b_i + p_u·q_i}, trained block-parallel with
+ * LibMF's adaptive per-row learning rates (Chin et al., ACM TIST 2015 and PAKDD 2015); see
+ * {@link SgdSolver} for the objective, the schedules, the parallel scheme and what is
+ * deterministic. With absent entries {@link AbsentEntries#UNKNOWN} (ratings) the loss is the
+ * squared error on the observed entries; with {@link AbsentEntries#IMPLICIT} (clicks, plays)
+ * it is Bayesian personalised ranking (Rendle et al., UAI 2009) of observed over sampled
+ * absent items.
  *
  * <h2>Parameters</h2>
- * The defaults follow the classic Funk/Koren recipe for 1–5 star ratings, tuned for 20 epochs:
- * Surprise's {@code SVD} uses learning rate 0.005 and regularisation 0.02, which leaves a
- * MovieLens-100K-sized problem visibly short of converged after 20 epochs. Twice the step gets
- * further in the same epochs, and the stronger factor regularisation (0.05) keeps that progress
- * from turning into over-fitting on users and items with few ratings. On a synthetic matrix
- * shaped like MovieLens-100K (943 × 1682, 100k power-law distributed 1–5 ratings, 80/20 split)
- * and k = 100, these defaults gave a held-out RMSE of 0.964 against 0.999 for Surprise's
- * settings and 1.152 for the global mean (not measured on the real data set). A per-epoch
- * decay below 1 was worse at 20 epochs, so the default keeps the step constant.
  * <ul>
  *   <li>{@code max_iterations} — epochs (full passes over the observed entries), default 20.
- *   <li>{@code regularization} — λ, the L2 weight on the factors, default 0.05.
- *   <li>{@code learning_rate} — γ, the step of the first epoch, default 0.01.
+ *   <li>{@code regularization} — λ, the L2 weight on the factors per update, default 0.1.
+ *   <li>{@code learning_rate} — AdaGrad's η (or the fixed step γ), default 0.1.
  *   <li>{@code bias_regularization} — λ_b, the L2 weight on the biases, default 0.02.
- *   <li>{@code init_std} — standard deviation of the Gaussian the factors start from, default
- *       0.1; 0 keeps the factors at zero and gives a bias-only model.
- *   <li>{@code learning_rate_decay} — the step is multiplied by this after each epoch, default 1
- *       (constant); values below 1 help long runs settle.
+ *   <li>{@code init_std} — standard deviation of the Gaussian the factors start from, in units
+ *       of the ratings' standard deviation, default 0.1; 0 gives a bias-only model.
+ *   <li>{@code learning_rate_decay} — the rate is multiplied by this after each epoch, default
+ *       1 (AdaGrad shrinks the steps by itself).
+ *   <li>{@code schedule} — {@code adagrad} (default) or {@code fixed}.
+ *   <li>{@code loss} — {@code auto} (default: bpr for implicit feedback, else squared),
+ *       {@code squared} or {@code bpr}.
+ *   <li>{@code parallel} — {@code blocks} (default; FPSGD's grid, deterministic) or
+ *       {@code hogwild}.
+ *   <li>{@code blocks} — blocks per side of the grid, default 0: max(16, 4 × threads).
+ *   <li>{@code early_stopping_rounds} — patience on the validation error, default 0 (off).
  * </ul>
+ * The defaults were tuned on MovieLens 100K (u1 split) and on the shared synthetic sets, k = 10
+ * and 20 epochs. λ is the main knob: real ratings with many light users want 0.1 or more
+ * (u1, k = 10: test RMSE 0.954 at λ = 0.05, 0.926 at 0.1; k = 40: 0.965 and 0.925), the dense
+ * synthetic sets less (1M: 0.702 at 0.05, 0.726 at 0.1); the default leans to real data. The
+ * AdaGrad rate 0.1 is LibMF's and, the ratings being standardised, needs no retuning between
+ * rating scales.
  *
  * <p>Stateless and thread-safe, as {@link SolverProvider} requires.
  */
@@ -52,22 +63,50 @@ public final class SgdSolverProvider implements SolverProvider {
   public static final String INIT_STD = "init_std";
   /** The name of the per-epoch learning-rate multiplier parameter. */
   public static final String LEARNING_RATE_DECAY = "learning_rate_decay";
+  /** The name of the learning-rate schedule parameter: adagrad or fixed. */
+  public static final String SCHEDULE = "schedule";
+  /** The name of the loss parameter: auto, squared or bpr. */
+  public static final String LOSS = "loss";
+  /** The name of the parallel-update parameter: blocks or hogwild. */
+  public static final String PARALLEL = "parallel";
+  /** The name of the grid-size parameter (blocks per side; 0 picks one). */
+  public static final String BLOCKS = "blocks";
+  /** The name of the early-stopping patience parameter. */
+  public static final String EARLY_STOPPING_ROUNDS = "early_stopping_rounds";
 
   // Built once: ParameterSpec is immutable, and checking the defaults against their ranges at
   // class load turns a bad default into a start-up failure rather than a failed request.
   private static final List<ParameterSpec> PARAMETERS = List.of(
       ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 20, 1, 100_000,
-          "Epochs: full passes over the observed entries in a fresh random order."),
-      ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.05, 0, Double.POSITIVE_INFINITY,
+          "Epochs: full passes over the observed entries."),
+      ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.1, 0, Double.POSITIVE_INFINITY,
           "L2 weight on the user and item factors, applied at every update of an entry."),
-      ParameterSpec.ofPositiveDouble(ParameterSpec.LEARNING_RATE, 0.01, 10,
-          "Step size of the first epoch. Lower it if the fit diverges."),
+      ParameterSpec.ofPositiveDouble(ParameterSpec.LEARNING_RATE, 0.1, 100,
+          "Base step size: AdaGrad's eta, or the fixed step with schedule=fixed (try 0.01"
+              + " there). Lower it if the fit diverges."),
       ParameterSpec.ofDouble(BIAS_REGULARIZATION, 0.02, 0, Double.POSITIVE_INFINITY,
           "L2 weight on the user and item biases, applied at every update of an entry."),
       ParameterSpec.ofDouble(INIT_STD, 0.1, 0, 10,
-          "Standard deviation of the Gaussian the factors start from; 0 trains biases only."),
+          "Standard deviation of the Gaussian the factors start from, in units of the"
+              + " ratings' standard deviation; 0 trains biases only (squared loss)."),
       ParameterSpec.ofPositiveDouble(LEARNING_RATE_DECAY, 1.0, 1,
-          "The learning rate is multiplied by this after every epoch; 1 keeps it constant."));
+          "The learning rate is multiplied by this after every epoch; 1 keeps it constant."),
+      ParameterSpec.ofChoice(SCHEDULE, "adagrad", List.of("adagrad", "fixed"),
+          "adagrad: each row's step shrinks with the squared gradients it has seen (LibMF,"
+              + " Chin et al. 2015); fixed: one step for every update."),
+      ParameterSpec.ofChoice(LOSS, "auto", List.of("auto", "squared", "bpr"),
+          "squared: squared error on the observed entries (absent entries UNKNOWN); bpr:"
+              + " Bayesian personalised ranking of observed over sampled absent items (absent"
+              + " entries IMPLICIT); auto: bpr for IMPLICIT, else squared."),
+      ParameterSpec.ofChoice(PARALLEL, "blocks", List.of("blocks", "hogwild"),
+          "blocks: threads update blocks that share no row or column (FPSGD), deterministic"
+              + " for a seed; hogwild: threads update shared factors without coordination."),
+      ParameterSpec.ofInt(BLOCKS, 0, 0, 1024,
+          "Blocks per side of the grid with parallel=blocks; 0 picks max(16, 4 x threads)."
+              + " The model depends on it, not on the thread count."),
+      ParameterSpec.ofInt(EARLY_STOPPING_ROUNDS, 0, 0, 100_000,
+          "Stop once the validation error has not improved for this many epochs and keep the"
+              + " best epoch's model; needs validation_fraction > 0. 0 turns it off."));
 
   /** Creates the provider. Never throws, as {@link java.util.ServiceLoader} requires. */
   public SgdSolverProvider() {
@@ -80,10 +119,11 @@ public final class SgdSolverProvider implements SolverProvider {
 
   @Override
   public String description() {
-    return "Biased matrix factorization (mu + b_u + b_i + p_u.q_i) fitted to the observed "
-        + "entries by stochastic gradient descent, after Funk's Netflix Prize SVD (2006) and "
-        + "Koren, Bell & Volinsky, 'Matrix Factorization Techniques for Recommender Systems' "
-        + "(IEEE Computer, 2009).";
+    return "Biased matrix factorization (mu + b_u + b_i + p_u.q_i) by stochastic gradient"
+        + " descent after Funk's Netflix Prize SVD (2006) and Koren, Bell & Volinsky (IEEE"
+        + " Computer, 2009), block-parallel with per-row adaptive learning rates as in LibMF"
+        + " (Chin et al. 2015); squared loss on ratings or BPR (Rendle et al. 2009) on"
+        + " implicit feedback.";
   }
 
   @Override
@@ -91,15 +131,28 @@ public final class SgdSolverProvider implements SolverProvider {
     return PARAMETERS;
   }
 
+  @Override
+  public Set<AbsentEntries> supportedAbsentEntries() {
+    return EnumSet.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT);
+  }
+
   /**
-   * Returns the bytes of the solver's own copy of the entries, which it shuffles in place each
-   * epoch: a row index, a column index and a value per entry (12 bytes). The update needs no
-   * other buffer, and the factors and biases it trains become the returned model, which the
-   * server accounts for separately ({@link io.mfserve.solver.FactorModel#estimateBytes}).
+   * Returns the bytes the solver allocates beyond the training matrix and the returned model:
+   * its copy of the entries (a row, a column and a value per entry, 12 bytes; 8 for BPR, which
+   * ignores values), the relabelling permutations, the working factors with their biases and
+   * AdaGrad accumulators ((rows + cols) × (k + 3) floats), the per-row counts, and with early
+   * stopping one more copy of the working factors.
    */
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
-    return nnz * (Integer.BYTES + Integer.BYTES + Float.BYTES);
+    Parameters p = config.parameters();
+    int k = config.numFactors();
+    boolean values = config.absentEntries() != AbsentEntries.IMPLICIT;
+    long state = FactorState.estimateBytes(rows, cols, k);
+    int nb = SgdSolver.gridSize(p.getInt(BLOCKS), Runtime.getRuntime().availableProcessors());
+    return BlockGrid.estimateBytes(rows, cols, nnz, nb, values) + state
+        + (rows + (long) cols) * Integer.BYTES
+        + (p.getInt(EARLY_STOPPING_ROUNDS) > 0 ? state : 0);
   }
 
   /**
@@ -107,10 +160,17 @@ public final class SgdSolverProvider implements SolverProvider {
    * with μ and the item biases and factors fixed: the exact minimiser, for that user alone, of
    * the objective the epochs descend (see {@link SgdSolver}), penalties λ on the factors and
    * {@code bias_regularization} on the bias, each per entry. See {@link RidgeFoldIn}.
+   *
+   * @throws UnsupportedOperationException for a model trained with BPR (implicit feedback):
+   *     its scores are not ratings, so a least-squares fold-in would not match its objective
    */
   @Override
   public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
       float[] values) {
+    if (config.absentEntries() != AbsentEntries.UNKNOWN) {
+      throw new UnsupportedOperationException("solver 'sgd' cannot fold users into a model"
+          + " trained with absent entries meaning " + config.absentEntries() + " (BPR)");
+    }
     Parameters p = config.parameters();
     return RidgeFoldIn.solve(model, items, values, p.getDouble(ParameterSpec.REGULARIZATION),
         p.getDouble(BIAS_REGULARIZATION), true);

@@ -35,9 +35,10 @@ class SgdSolverProviderTest {
     assertTrue(provider.description().contains("Funk"), provider.description());
     List<String> names = provider.parameters().stream().map(ParameterSpec::name).toList();
     assertEquals(List.of(ParameterSpec.MAX_ITERATIONS, ParameterSpec.REGULARIZATION,
-        ParameterSpec.LEARNING_RATE, "bias_regularization", "init_std", "learning_rate_decay"),
-        names);
-    assertEquals(Set.of(AbsentEntries.UNKNOWN), provider.supportedAbsentEntries());
+        ParameterSpec.LEARNING_RATE, "bias_regularization", "init_std", "learning_rate_decay",
+        "schedule", "loss", "parallel", "blocks", "early_stopping_rounds"), names);
+    assertEquals(Set.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT),
+        provider.supportedAbsentEntries());
     assertEquals(AbsentEntries.UNKNOWN, provider.defaultAbsentEntries());
   }
 
@@ -45,19 +46,26 @@ class SgdSolverProviderTest {
   void resolve_noValues_givesDefaults() {
     Parameters p = Parameters.resolve(provider.parameters(), Map.of());
     assertEquals(20, p.getInt(ParameterSpec.MAX_ITERATIONS));
-    assertEquals(0.01, p.getDouble(ParameterSpec.LEARNING_RATE));
-    assertEquals(0.05, p.getDouble(ParameterSpec.REGULARIZATION));
-    double decay = p.getDouble("learning_rate_decay");
-    assertTrue(decay > 0 && decay <= 1, "decay " + decay);
+    assertEquals(0.1, p.getDouble(ParameterSpec.LEARNING_RATE));
+    assertEquals(0.1, p.getDouble(ParameterSpec.REGULARIZATION));
+    assertEquals(1.0, p.getDouble("learning_rate_decay"));
     assertEquals(0.1, p.getDouble("init_std"));
+    assertEquals("adagrad", p.getChoice("schedule"));
+    assertEquals("auto", p.getChoice("loss"));
+    assertEquals("blocks", p.getChoice("parallel"));
+    assertEquals(0, p.getInt("blocks"));
+    assertEquals(0, p.getInt("early_stopping_rounds"));
   }
 
   @Test
   void resolve_badParameterText_namesTheParameter() {
     for (Map<String, String> bad : List.of(Map.of("learning_rate", "0"),
-        Map.of("learning_rate", "11"), Map.of("regularization", "-0.1"),
+        Map.of("learning_rate", "101"), Map.of("regularization", "-0.1"),
         Map.of("init_std", "abc"), Map.of("learning_rate_decay", "1.5"),
-        Map.of("learning_rate_decay", "0"), Map.of("max_iterations", "0"))) {
+        Map.of("learning_rate_decay", "0"), Map.of("max_iterations", "0"),
+        Map.of("schedule", "adam"), Map.of("loss", "hinge"), Map.of("parallel", "gpu"),
+        Map.of("blocks", "-1"), Map.of("blocks", "1025"),
+        Map.of("early_stopping_rounds", "-1"))) {
       InvalidParameterException e = assertThrows(InvalidParameterException.class,
           () -> Parameters.resolve(provider.parameters(), bad));
       String name = bad.keySet().iterator().next();
@@ -67,9 +75,29 @@ class SgdSolverProviderTest {
   }
 
   @Test
-  void estimateWorkingBytes_growsWithEntries() {
-    SolverConfig config = new SolverConfig(8, 1, AbsentEntries.UNKNOWN,
+  void create_lossThatDoesNotSuitAbsentEntries_throwsNamingLoss() {
+    for (Map.Entry<String, AbsentEntries> bad : List.of(
+        Map.entry("bpr", AbsentEntries.UNKNOWN), Map.entry("squared", AbsentEntries.IMPLICIT))) {
+      SolverConfig config = new SolverConfig(2, 1, bad.getValue(),
+          Parameters.resolve(provider.parameters(), Map.of("loss", bad.getKey())));
+      InvalidParameterException e = assertThrows(InvalidParameterException.class,
+          () -> provider.create(config));
+      assertEquals("loss", e.parameter());
+    }
+  }
+
+  @Test
+  void estimateWorkingBytes_entriesStateAndEarlyStoppingCopy_areCounted() {
+    SolverConfig plain = new SolverConfig(8, 1, AbsentEntries.UNKNOWN,
         Parameters.resolve(provider.parameters(), Map.of()));
-    assertEquals(12L * 1_000_000, provider.estimateWorkingBytes(100, 200, 1_000_000, config));
+    SolverConfig early = new SolverConfig(8, 1, AbsentEntries.UNKNOWN,
+        Parameters.resolve(provider.parameters(), Map.of("early_stopping_rounds", "3")));
+    long state = (100L + 200) * (8 + 3) * Float.BYTES;
+    long small = provider.estimateWorkingBytes(100, 200, 1_000, plain);
+    long large = provider.estimateWorkingBytes(100, 200, 1_000_000, plain);
+    // 12 bytes per entry (row, column, value), plus the working factors and accumulators.
+    assertEquals(12L * 999_000, large - small);
+    assertTrue(small >= 12L * 1_000 + state, "estimate " + small);
+    assertEquals(state, provider.estimateWorkingBytes(100, 200, 1_000, early) - small);
   }
 }

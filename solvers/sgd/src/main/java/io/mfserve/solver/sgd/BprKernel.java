@@ -1,0 +1,162 @@
+package io.mfserve.solver.sgd;
+
+import io.mfserve.solver.TrainingMatrix;
+
+/**
+ * Bayesian personalised ranking (Rendle, Freudenthaler, Gantner and Schmidt-Thieme, "BPR:
+ * Bayesian Personalized Ranking from Implicit Feedback", UAI 2009) for implicit feedback.
+ *
+ * <p>Every stored entry (u, i) is a positive. For each one the kernel draws a negative item j
+ * that u has no entry for, uniformly from the columns of the current block (so that i and j
+ * belong to the same thread, as LibMF does for its one-class losses; over an epoch every
+ * column block is visited, so j is uniform over all items), and takes a step on
+ * <pre>
+ *   −ln σ(x_uij),   x_uij = (b_i + p_u·q_i) − (b_j + p_u·q_j)
+ * </pre>
+ * With {@code g = σ(−x_uij)} the descent directions are
+ * <pre>
+ *   g_p = g (q_i − q_j) − λ p_u    g_qi = g p_u − λ q_i    g_qj = −g p_u − λ q_j
+ *   g_bi = g − λ_b b_i              g_bj = −g − λ_b b_j
+ * </pre>
+ * under the same AdaGrad or fixed schedule as {@link SquaredKernel}. User biases and the mean
+ * cancel in x_uij, so they stay zero. The entry's value is ignored.
+ *
+ * <p>Negatives come from SplitMix64 seeded per run of entries, so the draws depend only on the
+ * fit's seed and the schedule, not on which thread runs the block. A draw that hits a positive
+ * or i itself is redrawn up to {@value #ATTEMPTS} times; a user who owns nearly every item of
+ * the block gets no update for that entry rather than an endless loop.
+ */
+final class BprKernel extends Kernel {
+  /** Draws per entry before the entry is skipped. */
+  static final int ATTEMPTS = 16;
+
+  private final boolean adaptive;
+  private final TrainingMatrix data;
+  private final int[] rowOrig;
+  private final int[] colOrig;
+  private final int[] entryRow;
+  private final int[] entryCol;
+  private final float[] users;
+  private final float[] items;
+  private final int k;
+  private final int stride;
+  private final float lambda;
+  private final float biasLambda;
+  private float rate;
+
+  /** Creates the kernel; {@code data} answers whether a drawn (u, j) is a positive. */
+  BprKernel(boolean adaptive, TrainingMatrix data, BlockGrid grid, FactorState state,
+      double lambda, double biasLambda) {
+    this.adaptive = adaptive;
+    this.data = data;
+    this.rowOrig = grid.rowOrig;
+    this.colOrig = grid.colOrig;
+    this.entryRow = grid.entryRow;
+    this.entryCol = grid.entryCol;
+    this.users = state.users;
+    this.items = state.items;
+    this.k = state.k;
+    this.stride = state.stride;
+    this.lambda = (float) lambda;
+    this.biasLambda = (float) biasLambda;
+  }
+
+  @Override
+  void setLearningRate(double rate) {
+    this.rate = (float) rate;
+  }
+
+  @Override
+  double run(int from, int to, int colFrom, int colTo, long rngSeed) {
+    final int k = this.k;
+    final int s = this.stride;
+    final float[] users = this.users;
+    final float[] items = this.items;
+    final float lambda = this.lambda;
+    final float biasLambda = this.biasLambda;
+    final float eta = rate;
+    final float invK = 1f / k;
+    final long range = colTo - colFrom;
+    long state = rngSeed;
+    double loss = 0;
+    for (int n = from; n < to; n++) {
+      final int u = entryRow[n];
+      final int i = entryCol[n];
+      int j = -1;
+      for (int t = 0; t < ATTEMPTS; t++) {
+        state += GOLDEN;
+        int c = colFrom + (int) (((mix(state) >>> 32) * range) >>> 32);
+        if (c != i && !data.contains(rowOrig[u], colOrig[c])) {
+          j = c;
+          break;
+        }
+      }
+      if (j < 0) {
+        continue;
+      }
+      final int a = u * s;
+      final int b = i * s;
+      final int c = j * s;
+      float x = items[b + k] - items[c + k];
+      for (int f = 0; f < k; f++) {
+        x += users[a + f] * (items[b + f] - items[c + f]);
+      }
+      // −ln σ(x) = ln(1 + e^−x), written to stay finite for large |x|.
+      loss += x > 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
+      final float g = (float) (1 / (1 + Math.exp(x)));
+      if (adaptive) {
+        float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
+        float stepI = eta / (float) Math.sqrt(items[b + k + 1]);
+        float stepJ = eta / (float) Math.sqrt(items[c + k + 1]);
+        float sumP = 0;
+        float sumI = 0;
+        float sumJ = 0;
+        for (int f = 0; f < k; f++) {
+          float p = users[a + f];
+          float qi = items[b + f];
+          float qj = items[c + f];
+          float gp = g * (qi - qj) - lambda * p;
+          float gi = g * p - lambda * qi;
+          float gj = -g * p - lambda * qj;
+          sumP += gp * gp;
+          sumI += gi * gi;
+          sumJ += gj * gj;
+          users[a + f] = p + stepP * gp;
+          items[b + f] = qi + stepI * gi;
+          items[c + f] = qj + stepJ * gj;
+        }
+        users[a + k + 1] += sumP * invK;
+        items[b + k + 1] += sumI * invK;
+        items[c + k + 1] += sumJ * invK;
+        float gbi = g - biasLambda * items[b + k];
+        float gbj = -g - biasLambda * items[c + k];
+        items[b + k] += eta / (float) Math.sqrt(items[b + k + 2]) * gbi;
+        items[c + k] += eta / (float) Math.sqrt(items[c + k + 2]) * gbj;
+        items[b + k + 2] += gbi * gbi;
+        items[c + k + 2] += gbj * gbj;
+      } else {
+        for (int f = 0; f < k; f++) {
+          float p = users[a + f];
+          float qi = items[b + f];
+          float qj = items[c + f];
+          users[a + f] = p + eta * (g * (qi - qj) - lambda * p);
+          items[b + f] = qi + eta * (g * p - lambda * qi);
+          items[c + f] = qj + eta * (-g * p - lambda * qj);
+        }
+        items[b + k] += eta * (g - biasLambda * items[b + k]);
+        items[c + k] += eta * (-g - biasLambda * items[c + k]);
+      }
+    }
+    return loss;
+  }
+
+  /**
+   * Returns the BPR loss every entry would have against a tie, n ln 2: at the start the scores
+   * are near zero, and drawing negatives just to measure the reference would move the seeded
+   * stream for nothing.
+   */
+  @Override
+  double evaluate(int from, int to) {
+    return (to - from) * Math.log(2);
+  }
+}

@@ -1,0 +1,220 @@
+package io.mfserve.solver.sgd;
+
+import io.mfserve.solver.FitContext;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs epochs of a {@link Kernel} over a {@link BlockGrid} on the fit's threads, in one of two
+ * ways.
+ *
+ * <h2>Blocks (FPSGD-style, deterministic)</h2>
+ * An epoch visits the nb × nb blocks as nb strata of nb blocks each: stratum s holds the
+ * blocks (π(t), ρ((t + σ(s)) mod nb)) for t = 0..nb−1, with the permutations π, ρ and σ drawn
+ * afresh each epoch from the fit's seed. The blocks of a stratum share no row and no column, so
+ * the threads take them in any order, without locks, and the result does not depend on which
+ * thread ran which block or how many threads there were: the model is a function of the seed,
+ * the data, the parameters and nb alone. Between strata the threads join (a fork/join
+ * barrier, which waits by helping rather than blocking, so fits sharing the pool cannot
+ * deadlock). With nb ≥ 4 × threads each thread gets several blocks per stratum and the wait at
+ * the barrier stays a small part of the epoch. This is the stratified schedule of DSGD
+ * (Gemulla et al., KDD 2011) on FPSGD's grid; FPSGD's own scheduler lets a thread take any free
+ * block without a barrier, which saves that wait but makes the order, and the model, depend on
+ * timing.
+ *
+ * <h2>Hogwild</h2>
+ * One block of entries in a random order, cut into one contiguous run per thread; the threads
+ * update the shared factors without locks and without caring for conflicts (Niu et al. 2011).
+ * Not deterministic with more than one thread.
+ *
+ * <p>Every run of at most {@value #CHUNK} entries starts with a cancellation check and ends with
+ * a check that its loss is finite; either stops all threads at their next check. Used by one
+ * fit, from one thread at a time.
+ */
+final class EpochRunner {
+  /** Entries per kernel call: the granularity of cancellation and divergence checks. */
+  static final int CHUNK = 1 << 16;
+
+  /** Why an epoch stopped early. */
+  enum Outcome { COMPLETED, CANCELLED, NON_FINITE }
+
+  private final BlockGrid grid;
+  private final Kernel kernel;
+  private final FitContext context;
+  private final int threads;
+  private final long seed;
+  private final boolean hogwild;
+  private final int nb;
+  /** Loss per block (or per Hogwild run), summed in index order so the sum is reproducible. */
+  private final double[] partLoss;
+  /** This epoch's blocks, stratum by stratum. */
+  private final int[] schedule;
+  private final AtomicInteger next = new AtomicInteger();
+  private volatile Outcome outcome = Outcome.COMPLETED;
+  private int epoch;
+
+  /**
+   * Creates a runner.
+   *
+   * @param threads how many threads to keep busy; 1 runs everything on the calling thread
+   * @param hogwild Hogwild over a {@link BlockGrid#shuffled} grid instead of the block schedule
+   */
+  EpochRunner(BlockGrid grid, Kernel kernel, FitContext context, int threads, long seed,
+      boolean hogwild) {
+    this.grid = grid;
+    this.kernel = kernel;
+    this.context = context;
+    this.threads = threads;
+    this.seed = seed;
+    this.hogwild = hogwild;
+    this.nb = grid.nb;
+    this.partLoss = new double[hogwild ? threads : nb * nb];
+    this.schedule = new int[nb * nb];
+  }
+
+  /** Returns the outcome of the last {@link #run}. */
+  Outcome outcome() {
+    return outcome;
+  }
+
+  /**
+   * Runs one epoch and returns the sum of the kernel's losses; check {@link #outcome()} before
+   * trusting it.
+   */
+  double run(int epochNumber) {
+    this.epoch = epochNumber;
+    outcome = Outcome.COMPLETED;
+    java.util.Arrays.fill(partLoss, 0);
+    if (!hogwild) {
+      drawSchedule();
+    }
+    if (threads == 1) {
+      if (hogwild) {
+        runHogwildPart(0);
+      } else {
+        for (int s = 0; s < nb && outcome == Outcome.COMPLETED; s++) {
+          for (int t = 0; t < nb && outcome == Outcome.COMPLETED; t++) {
+            runBlock(schedule[s * nb + t]);
+          }
+        }
+      }
+    } else {
+      context.pool().invoke(new EpochTask());
+    }
+    double sum = 0;
+    for (double part : partLoss) {
+      sum += part;
+    }
+    return sum;
+  }
+
+  /** Draws this epoch's strata from a stream that depends only on the seed and the epoch. */
+  private void drawSchedule() {
+    SplittableRandom rnd = new SplittableRandom(Kernel.mix(seed ^ (epoch * Kernel.GOLDEN)));
+    int[] rowPerm = permutation(nb, rnd);
+    int[] colPerm = permutation(nb, rnd);
+    int[] shift = permutation(nb, rnd);
+    for (int s = 0; s < nb; s++) {
+      for (int t = 0; t < nb; t++) {
+        schedule[s * nb + t] = rowPerm[t] * nb + colPerm[(t + shift[s]) % nb];
+      }
+    }
+  }
+
+  private static int[] permutation(int n, SplittableRandom rnd) {
+    int[] p = new int[n];
+    for (int x = 0; x < n; x++) {
+      p[x] = x;
+    }
+    for (int x = n - 1; x > 0; x--) {
+      int y = rnd.nextInt(x + 1);
+      int tmp = p[x];
+      p[x] = p[y];
+      p[y] = tmp;
+    }
+    return p;
+  }
+
+  private void runBlock(int block) {
+    int from = grid.blockStart[block];
+    int to = grid.blockStart[block + 1];
+    int bc = block % nb;
+    partLoss[block] = runRange(from, to, grid.colBlockStart[bc], grid.colBlockStart[bc + 1],
+        block);
+  }
+
+  private void runHogwildPart(int part) {
+    long nnz = grid.nnz();
+    int from = (int) (nnz * part / threads);
+    int to = (int) (nnz * (part + 1) / threads);
+    partLoss[part] = runRange(from, to, 0, grid.cols, part);
+  }
+
+  /** Runs [from, to) in chunks, checking for cancellation and divergence between them. */
+  private double runRange(int from, int to, int colFrom, int colTo, int part) {
+    double loss = 0;
+    long base = Kernel.mix(seed + Kernel.mix(((long) epoch << 32) ^ part));
+    for (int c = from; c < to; c += CHUNK) {
+      if (outcome != Outcome.COMPLETED) {
+        return loss;
+      }
+      if (context.isCancelled()) {
+        outcome = Outcome.CANCELLED;
+        return loss;
+      }
+      loss += kernel.run(c, Math.min(to, c + CHUNK), colFrom, colTo, base + c);
+      if (!Double.isFinite(loss)) {
+        outcome = Outcome.NON_FINITE;
+        return loss;
+      }
+    }
+    return loss;
+  }
+
+  /** One epoch on the pool: a fork/join round per stratum (or one round for Hogwild). */
+  private final class EpochTask extends RecursiveAction {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected void compute() {
+      if (hogwild) {
+        List<RecursiveAction> parts = new ArrayList<>(threads);
+        for (int t = 0; t < threads; t++) {
+          int part = t;
+          parts.add(action(() -> runHogwildPart(part)));
+        }
+        ForkJoinTask.invokeAll(parts);
+        return;
+      }
+      int workers = Math.min(threads, nb);
+      for (int s = 0; s < nb && outcome == Outcome.COMPLETED; s++) {
+        int stratum = s;
+        next.set(0);
+        List<RecursiveAction> tasks = new ArrayList<>(workers);
+        for (int w = 0; w < workers; w++) {
+          tasks.add(action(() -> {
+            for (int t; (t = next.getAndIncrement()) < nb && outcome == Outcome.COMPLETED; ) {
+              runBlock(schedule[stratum * nb + t]);
+            }
+          }));
+        }
+        ForkJoinTask.invokeAll(tasks);
+      }
+    }
+  }
+
+  private static RecursiveAction action(Runnable body) {
+    return new RecursiveAction() {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected void compute() {
+        body.run();
+      }
+    };
+  }
+}

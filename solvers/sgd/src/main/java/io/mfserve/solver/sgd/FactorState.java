@@ -1,0 +1,148 @@
+package io.mfserve.solver.sgd;
+
+import java.util.SplittableRandom;
+
+/**
+ * The parameters being trained, one side (users or items) per array, in the relabelled order
+ * of a {@link BlockGrid} and in the standardised units of {@link SgdSolver}.
+ *
+ * <p>Each row keeps everything one update touches next to each other, so that an update reads
+ * one or two cache lines per side instead of four scattered ones:
+ * <pre>
+ *   [ f_0 … f_{k−1} | bias | G (factor gradients) | G_b (bias gradients) ]   stride k + 3
+ * </pre>
+ * G and G_b are the AdaGrad accumulators of {@link Kernel}; they start at 1, as in LibMF, so the
+ * first step is the learning rate itself rather than a division by a tiny number.
+ *
+ * <p>Not thread-safe by itself: the block schedule guarantees that no two threads touch one
+ * row at once (Hogwild accepts the races on purpose).
+ */
+final class FactorState {
+  /** Offset of the bias within a row. */
+  final int biasAt;
+  /** Offset of the factor-gradient accumulator within a row. */
+  final int gradAt;
+  /** Offset of the bias-gradient accumulator within a row. */
+  final int biasGradAt;
+  /** Floats per row. */
+  final int stride;
+  final int k;
+  final float[] users;
+  final float[] items;
+
+  /**
+   * Allocates the state and draws the initial factors from N(0, initStd²), users first, in
+   * relabelled order; rows without entries keep zero factors (they get no gradient, so random
+   * factors would only add noise to their predictions).
+   */
+  FactorState(int rows, int cols, int k, double initStd, int[] rowCounts, int[] colCounts,
+      SplittableRandom rnd) {
+    this.k = k;
+    this.biasAt = k;
+    this.gradAt = k + 1;
+    this.biasGradAt = k + 2;
+    this.stride = k + 3;
+    this.users = new float[Math.multiplyExact(rows, stride)];
+    this.items = new float[Math.multiplyExact(cols, stride)];
+    init(users, rows, rowCounts, initStd, rnd);
+    init(items, cols, colCounts, initStd, rnd);
+  }
+
+  private void init(float[] a, int n, int[] counts, double initStd, SplittableRandom rnd) {
+    for (int r = 0, at = 0; r < n; r++, at += stride) {
+      for (int f = 0; f < k; f++) {
+        // Drawn even for empty rows so that the stream, and thus every other row, does not
+        // depend on which rows are empty.
+        float v = (float) (rnd.nextGaussian() * initStd);
+        a[at + f] = counts[r] > 0 ? v : 0f;
+      }
+      a[at + gradAt] = 1f;
+      a[at + biasGradAt] = 1f;
+    }
+  }
+
+  /** Returns the bytes of a state for this shape. */
+  static long estimateBytes(long rows, long cols, int k) {
+    return (rows + cols) * (k + 3L) * Float.BYTES;
+  }
+
+  /** Returns a copy of both arrays, for early stopping's best epoch. */
+  float[][] snapshot(float[][] into) {
+    if (into == null) {
+      into = new float[][] {new float[users.length], new float[items.length]};
+    }
+    System.arraycopy(users, 0, into[0], 0, users.length);
+    System.arraycopy(items, 0, into[1], 0, items.length);
+    return into;
+  }
+
+  /** Restores a {@link #snapshot}. */
+  void restore(float[][] from) {
+    System.arraycopy(from[0], 0, users, 0, users.length);
+    System.arraycopy(from[1], 0, items, 0, items.length);
+  }
+
+  /** Returns b + b' + p·q for relabelled user u and item i, in standardised units. */
+  float score(int u, int i) {
+    int a = u * stride;
+    int b = i * stride;
+    return users[a + biasAt] + items[b + biasAt] + SquaredKernel.dot(users, a, items, b, k);
+  }
+
+  /** Returns Σ_r counts[r]·‖f_r‖² over one side. */
+  double weightedFactorNorm(boolean userSide, int[] counts) {
+    float[] a = userSide ? users : items;
+    double s = 0;
+    for (int r = 0, at = 0; r < counts.length; r++, at += stride) {
+      double row = 0;
+      for (int f = 0; f < k; f++) {
+        row += (double) a[at + f] * a[at + f];
+      }
+      s += counts[r] * row;
+    }
+    return s;
+  }
+
+  /** Returns Σ_r counts[r]·b_r² over one side. */
+  double weightedBiasNorm(boolean userSide, int[] counts) {
+    float[] a = userSide ? users : items;
+    double s = 0;
+    for (int r = 0, at = biasAt; r < counts.length; r++, at += stride) {
+      s += counts[r] * (double) a[at] * a[at];
+    }
+    return s;
+  }
+
+  /** Returns whether every factor and bias is finite (accumulators may overflow harmlessly). */
+  boolean allFinite() {
+    return finite(users) && finite(items);
+  }
+
+  private boolean finite(float[] a) {
+    for (int at = 0; at < a.length; at += stride) {
+      for (int f = 0; f <= k; f++) {
+        if (!Float.isFinite(a[at + f])) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Writes one side out in the original order and units: {@code factors[r]} =
+   * {@code factorScale}·f of relabelled row {@code relabel[r]}, {@code biases[r]} =
+   * {@code biasScale}·bias.
+   */
+  void extract(boolean userSide, int[] relabel, double factorScale, double biasScale,
+      float[] factors, float[] biases) {
+    float[] a = userSide ? users : items;
+    for (int r = 0; r < relabel.length; r++) {
+      int at = relabel[r] * stride;
+      for (int f = 0; f < k; f++) {
+        factors[r * k + f] = (float) (factorScale * a[at + f]);
+      }
+      biases[r] = (float) (biasScale * a[at + biasAt]);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package io.mfserve.solver.sgd;
+
+/**
+ * The update rule applied to a run of entries: one loss (squared error or BPR) under one
+ * learning-rate schedule (AdaGrad or fixed). Subclasses hold references to the entry arrays and
+ * the {@link FactorState} and allocate nothing per update.
+ *
+ * <p>Thread-safety: {@link #run} may be called by several threads at once on runs of entries
+ * that share no row and no column (the block schedule) or, for Hogwild, on any runs, accepting
+ * lost updates. {@link #setLearningRate} is called between epochs only; the fork that starts
+ * an epoch's work publishes it to the workers.
+ */
+abstract class Kernel {
+  /** Sets the learning rate (AdaGrad's η or the fixed step γ) for the coming epoch. */
+  abstract void setLearningRate(double rate);
+
+  /**
+   * Applies the update to entries [from, to) in order.
+   *
+   * @param colFrom first relabelled column negatives may be drawn from (ranking losses)
+   * @param colTo one past the last such column
+   * @param rngSeed seeds the negative sampling of this run
+   * @return the sum of the per-entry losses, each measured just before its update
+   */
+  abstract double run(int from, int to, int colFrom, int colTo, long rngSeed);
+
+  /** Returns the sum of the per-entry losses at the current parameters, changing nothing. */
+  abstract double evaluate(int from, int to);
+
+  /** SplitMix64's finaliser: a well-mixed 64-bit value from any input. */
+  static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  /** SplitMix64's increment. */
+  static final long GOLDEN = 0x9E3779B97F4A7C15L;
+}

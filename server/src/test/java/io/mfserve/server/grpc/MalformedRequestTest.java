@@ -123,6 +123,22 @@ class MalformedRequestTest {
         .setLearningRate(0.1).build())));
     c.add(new Case("zero learning rate for SGD", bad, "learning_rate", s -> s.fit(good()
         .setSolver("sgd").setLearningRate(0).build())));
+    c.add(new Case("SGD learning rate above 100", bad, "learning_rate", s -> s.fit(good()
+        .setSolver("sgd").setLearningRate(101).build())));
+    c.add(new Case("SGD unknown schedule", bad, "params.schedule", s -> s.fit(good()
+        .setSolver("sgd").putParams("schedule", "adam").build())));
+    c.add(new Case("SGD unknown parallel mode", bad, "params.parallel", s -> s.fit(good()
+        .setSolver("sgd").putParams("parallel", "gpu").build())));
+    c.add(new Case("SGD grid too fine", bad, "params.blocks", s -> s.fit(good()
+        .setSolver("sgd").putParams("blocks", "5000").build())));
+    c.add(new Case("SGD BPR on ratings", bad, "params.loss", s -> s.fit(good()
+        .setSolver("sgd").putParams("loss", "bpr").build())));
+    c.add(new Case("SGD squared loss on implicit feedback", bad, "params.loss", s -> s.fit(
+        good().setSolver("sgd").setMatrix(Requests.sparseRatings(5, 5, 0.5, 1))
+            .setAbsentEntries(io.mfserve.proto.v1.AbsentEntries.ABSENT_ENTRIES_IMPLICIT)
+            .putParams("loss", "squared").build())));
+    c.add(new Case("SGD early stopping without validation", bad, "early_stopping_rounds",
+        s -> s.fit(good().setSolver("sgd").putParams("early_stopping_rounds", "3").build())));
     c.add(new Case("typed field and params disagree", bad, "params.max_iterations",
         s -> s.fit(good().setMaxIterations(5).putParams("max_iterations", "6").build())));
     c.add(new Case("unsupported absent entries", bad, "absent_entries", s -> s.fit(good()

@@ -17,6 +17,8 @@ import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
+import io.mfserve.proto.v1.FoldInRequest;
+import io.mfserve.proto.v1.FoldInResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.ListModelsRequest;
@@ -27,8 +29,14 @@ import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.PredictRequest;
 import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.PredictRowRequest;
+import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SimilarItemsRequest;
+import io.mfserve.proto.v1.SimilarItemsResponse;
+import io.mfserve.proto.v1.SimilarUsersRequest;
+import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
@@ -563,6 +571,52 @@ public final class MfClient {
   public List<Recommendation> recommend(String modelId, String user, int k, boolean excludeSeen) {
     return toList(recommend(RecommendRequest.newBuilder().setModelId(modelId).setUserKey(user)
         .setK(k).setExcludeSeen(excludeSeen).build()));
+  }
+
+  /**
+   * Returns the items most similar to an item (cosine by default, or dot product).
+   *
+   * @param request the model, the item, k and the similarity
+   * @return the items, most similar first, the query item never among them
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown item
+   */
+  public SimilarItemsResponse similarItems(SimilarItemsRequest request) {
+    return call(() -> stub(deadline(callDeadline)).similarItems(request));
+  }
+
+  /**
+   * Returns the users most similar to a user (cosine by default, or dot product).
+   *
+   * @param request the model, the user, k and the similarity
+   * @return the users, most similar first, the query user never among them
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown user
+   */
+  public SimilarUsersResponse similarUsers(SimilarUsersRequest request) {
+    return call(() -> stub(deadline(callDeadline)).similarUsers(request));
+  }
+
+  /**
+   * Returns the predicted score of every item for one user, known or folded in from a history.
+   *
+   * @param request the model and the user (an id, a key, or a history)
+   * @return one score per item with the item ids or keys, in the model's item order
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown user or a bad history
+   */
+  public PredictRowResponse predictRow(PredictRowRequest request) {
+    return call(() -> stub(deadline(callDeadline)).predictRow(request));
+  }
+
+  /**
+   * Solves for a new user's factors from their entries, against the model's fixed item factors
+   * with the model's own method; the model is unchanged.
+   *
+   * @param request the model and the user's (item, value) entries
+   * @return the user's factors (and bias, for models with biases)
+   * @throws MfServeException {@code INVALID_ARGUMENT} for a bad history, {@code UNIMPLEMENTED}
+   *     if the model's solver cannot fold in users
+   */
+  public FoldInResponse foldIn(FoldInRequest request) {
+    return call(() -> stub(deadline(callDeadline)).foldIn(request));
   }
 
   /**

@@ -416,6 +416,90 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     response.onCompleted();
   }
 
+  public final List<io.mfserve.proto.v1.SimilarItemsRequest> similarItemRequests =
+      new CopyOnWriteArrayList<>();
+  public final List<io.mfserve.proto.v1.SimilarUsersRequest> similarUserRequests =
+      new CopyOnWriteArrayList<>();
+  public final List<io.mfserve.proto.v1.PredictRowRequest> predictRows =
+      new CopyOnWriteArrayList<>();
+
+  /** Items 2 and 0 (or keys "b", "a"), scores 0.75 and 0.5 (dot: 3 and 2). */
+  @Override
+  public void similarItems(io.mfserve.proto.v1.SimilarItemsRequest request,
+      StreamObserver<io.mfserve.proto.v1.SimilarItemsResponse> response) {
+    checkDeadline("SimilarItems");
+    similarItemRequests.add(request);
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      boolean keys = info.getItemIdForm() == IdForm.ID_FORM_STRING;
+      boolean dot = request.getSimilarity() == io.mfserve.proto.v1.Similarity.SIMILARITY_DOT;
+      response.onNext(io.mfserve.proto.v1.SimilarItemsResponse.newBuilder()
+          .addItems(ScoredItem.newBuilder().setItemId(keys ? 0 : 2).setItemKey(keys ? "b" : "")
+              .setScore(dot ? 3f : 0.75f))
+          .addItems(ScoredItem.newBuilder().setItemId(0).setItemKey(keys ? "a" : "")
+              .setScore(dot ? 2f : 0.5f))
+          .build());
+      response.onCompleted();
+    }
+  }
+
+  /** User 7 (or key "zed"), score 0.25. */
+  @Override
+  public void similarUsers(io.mfserve.proto.v1.SimilarUsersRequest request,
+      StreamObserver<io.mfserve.proto.v1.SimilarUsersResponse> response) {
+    checkDeadline("SimilarUsers");
+    similarUserRequests.add(request);
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      boolean keys = info.getUserIdForm() == IdForm.ID_FORM_STRING;
+      response.onNext(io.mfserve.proto.v1.SimilarUsersResponse.newBuilder()
+          .addUsers(io.mfserve.proto.v1.ScoredUser.newBuilder().setUserId(keys ? 0 : 7)
+              .setUserKey(keys ? "zed" : "").setScore(0.25f))
+          .build());
+      response.onCompleted();
+    }
+  }
+
+  /** Item i (ids 0..n-1, or keys "i0".."i{n-1}") scores i / 10. */
+  @Override
+  public void predictRow(io.mfserve.proto.v1.PredictRowRequest request,
+      StreamObserver<io.mfserve.proto.v1.PredictRowResponse> response) {
+    checkDeadline("PredictRow");
+    predictRows.add(request);
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      io.mfserve.proto.v1.PredictRowResponse.Builder b =
+          io.mfserve.proto.v1.PredictRowResponse.newBuilder();
+      for (int i = 0; i < info.getNumItems(); i++) {
+        b.addScores(i / 10f);
+        if (info.getItemIdForm() == IdForm.ID_FORM_STRING) {
+          b.addItemKeys("i" + i);
+        } else {
+          b.addItemIds(i);
+        }
+      }
+      response.onNext(b.build());
+      response.onCompleted();
+    }
+  }
+
+  /** Factors 1, 2, ... k and bias 0.5. */
+  @Override
+  public void foldIn(io.mfserve.proto.v1.FoldInRequest request,
+      StreamObserver<io.mfserve.proto.v1.FoldInResponse> response) {
+    checkDeadline("FoldIn");
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      io.mfserve.proto.v1.FoldInResponse.Builder b =
+          io.mfserve.proto.v1.FoldInResponse.newBuilder().setBias(0.5f);
+      for (int f = 0; f < info.getNumFactors(); f++) {
+        b.addFactors(f + 1);
+      }
+      response.onNext(b.build());
+      response.onCompleted();
+    }
+  }
+
   @Override
   public void getModel(GetModelRequest request, StreamObserver<GetModelResponse> response) {
     checkDeadline("GetModel");

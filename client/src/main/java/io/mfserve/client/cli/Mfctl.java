@@ -49,7 +49,7 @@ import picocli.CommandLine.Spec;
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {FitCommand.class, EvalCommand.class, FactorsCommand.class, PredictCommand.class,
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
-        SolversCommand.class, PlotCommand.class})
+        SolversCommand.class, PlotCommand.class, SimilarCommand.class, LoadtestCommand.class})
 public final class Mfctl implements Callable<Integer> {
   /** The server used when neither {@code --target} nor {@code MFSERVE_TARGET} says otherwise. */
   public static final String DEFAULT_TARGET = "localhost:50051";
@@ -71,6 +71,8 @@ public final class Mfctl implements Callable<Integer> {
   private static final String[] FOOTER = {"", "Examples:",
       "  mfctl fit ml-100k/u.data --factors 20 --model-id ml100k",
       "  mfctl recommend ml100k --user 196 -k 5 --exclude-seen",
+      "  mfctl similar ml100k --item 50 -k 5",
+      "  mfctl loadtest --rpc recommend --model ml100k --concurrency 32 --duration 30s",
       "  mfctl --json models",
       "  mfctl plot ml100k --loss loss.png --embedding items.png",
       "", "Exit codes: 0 ok, 1 server error, 2 usage or input file error, 3 server unreachable."};
@@ -207,6 +209,15 @@ public final class Mfctl implements Callable<Integer> {
       }
     }
     return client;
+  }
+
+  /**
+   * A new channel to {@code --target} from the same factory as {@link #client()}'s, owned (and
+   * shut down) by the caller: loadtest spreads its calls over several.
+   */
+  ManagedChannel newChannel() {
+    client();
+    return channels.apply(target);
   }
 
   boolean json() {

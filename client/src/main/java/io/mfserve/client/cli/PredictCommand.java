@@ -5,6 +5,8 @@ import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.PredictRequest;
 import io.mfserve.proto.v1.PredictResponse;
+import io.mfserve.proto.v1.PredictRowRequest;
+import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.UnknownIdPolicy;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -24,10 +26,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code mfctl predict MODEL}: scores (user, item) pairs. */
+/** {@code mfctl predict MODEL}: scores (user, item) pairs, or every item for one user. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Scores (user, item) pairs.",
-        "Give pairs as --user U --item I (repeatable, matched in order) or in a file."})
+        "Give pairs as --user U --item I (repeatable, matched in order) or in a file.",
+        "With --row, scores every item for one user: --user U, or a new user's ratings with"
+            + " --history FILE (folded in; the model is unchanged)."})
 final class PredictCommand implements Callable<Integer> {
   @ParentCommand
   Mfctl mfctl;
@@ -51,6 +55,14 @@ final class PredictCommand implements Callable<Integer> {
           + "# starts a comment).")
   Path pairs;
 
+  @Option(names = "--row",
+      description = "Score every item for one user (--user U or --history FILE).")
+  boolean row;
+
+  @Option(names = "--history", paramLabel = "FILE",
+      description = "With --row: a new user's ratings, 'item value' per line, folded in.")
+  Path history;
+
   @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error",
       description = "What an unknown user or item gets: error, global-mean or nan "
           + "(default: ${DEFAULT-VALUE}).")
@@ -65,6 +77,9 @@ final class PredictCommand implements Callable<Integer> {
       default -> throw new ParameterException(spec.commandLine(),
           "--unknown '" + unknown + "': expected one of error, global-mean, nan");
     };
+    if (row || history != null) {
+      return row();
+    }
     if (users.size() != items.size()) {
       throw new ParameterException(spec.commandLine(), users.size() + " --user but "
           + items.size() + " --item options; give one --item for each --user");
@@ -111,6 +126,55 @@ final class PredictCommand implements Callable<Integer> {
     Table t = new Table("USER", "ITEM", "SCORE");
     for (int n = 0; n < r.getScoresCount(); n++) {
       t.add(us.get(n), is.get(n), Fmt.score(r.getScores(n)));
+    }
+    t.print(mfctl.out(), "");
+    return Mfctl.EXIT_OK;
+  }
+
+  /** {@code --row}: every item's score for one user, in the model's item order. */
+  private Integer row() {
+    if (!row) {
+      throw new ParameterException(spec.commandLine(), "--history needs --row: it scores every"
+          + " item for the new user");
+    }
+    if (!items.isEmpty() || pairs != null || users.size() + (history != null ? 1 : 0) != 1) {
+      throw new ParameterException(spec.commandLine(), "--row takes exactly one --user USER or"
+          + " --history FILE, and no --item or --pairs");
+    }
+    ModelInfo model = mfctl.model(modelId);
+    PredictRowRequest.Builder b = PredictRowRequest.newBuilder().setModelId(modelId);
+    if (history != null) {
+      b.setUserHistory(UserFiles.history(history, model.getItemIdForm()));
+    } else if (model.getUserIdForm() == IdForm.ID_FORM_STRING) {
+      b.setUserKey(users.get(0));
+    } else {
+      b.setUserId(Ids.parse(spec, "--user", users.get(0), modelId, "users"));
+    }
+    PredictRowResponse r = mfctl.client().predictRow(b.build());
+    boolean keys = model.getItemIdForm() == IdForm.ID_FORM_STRING;
+    if (mfctl.json()) {
+      Json j = new Json().beginObject().field("model_id", modelId);
+      if (history != null) {
+        j.field("history_entries", b.getUserHistory().getValuesCount());
+      } else {
+        Ids.json(j.name("user"), users.get(0), model.getUserIdForm());
+      }
+      j.name("predictions").beginArray();
+      for (int n = 0; n < r.getScoresCount(); n++) {
+        j.beginObject();
+        if (keys) {
+          j.field("item", r.getItemKeys(n));
+        } else {
+          j.field("item", r.getItemIds(n));
+        }
+        j.name("score").value(r.getScores(n)).endObject();
+      }
+      mfctl.out().println(j.endArray().endObject());
+      return Mfctl.EXIT_OK;
+    }
+    Table t = new Table("ITEM", "SCORE");
+    for (int n = 0; n < r.getScoresCount(); n++) {
+      t.add(keys ? r.getItemKeys(n) : Long.toString(r.getItemIds(n)), Fmt.score(r.getScores(n)));
     }
     t.print(mfctl.out(), "");
     return Mfctl.EXIT_OK;

@@ -92,7 +92,7 @@ class MfctlTest {
   void help_listsTheCommands() {
     assertEquals(0, mfctl("--help"));
     for (String c : List.of("fit", "factors", "predict", "recommend", "models", "model",
-        "delete", "solvers")) {
+        "delete", "solvers", "similar", "loadtest")) {
       assertTrue(out.contains("\n  " + c + " "), c + " missing from:\n" + out);
     }
   }
@@ -197,7 +197,8 @@ class MfctlTest {
     assertEquals(Mfctl.EXIT_USAGE, mfctl("recommend", "m"));
 
     assertOneErrorLine();
-    assertTrue(err.startsWith("mfctl recommend: Missing required option: '--user=USER'"), err);
+    assertTrue(err.startsWith("mfctl recommend: give exactly one of --user USER, --history"
+        + " FILE or --users FILE"), err);
   }
 
   @Test

@@ -14,83 +14,99 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One fit of explicit-feedback alternating least squares with weighted-λ regularisation (Y.
- * Zhou, D. Wilkinson, R. Schreiber and R. Pan, "Large-scale Parallel Collaborative Filtering for
- * the Netflix Prize", AAIM 2008).
+ * One fit of alternating least squares, for explicit ratings (Zhou, Wilkinson, Schreiber and
+ * Pan 2008) or implicit feedback (Hu, Koren and Volinsky 2008).
  *
- * <h2>What it minimises</h2>
+ * <h2>Explicit feedback: what it minimises</h2>
  * <pre>
- *   f(U, V) = Σ_{(u,i) observed} (r_ui − u·v_i)² + Σ_u λ_u ‖u‖² + Σ_i λ_i ‖v_i‖²
+ *   f = Σ_{(u,i) observed} (r_ui − μ − b_u − b_i − x_u·y_i)² + Σ_u (λ_u ‖x_u‖² + λ_b b_u²)
+ *       + Σ_i (λ_i ‖y_i‖² + λ_b b_i²)
  * </pre>
  * with λ_u = λ·n_u and λ_i = λ·n_i (n = number of observed entries of the row or column) when
- * {@code weighted_lambda} is true, else λ_u = λ_i = λ. There are no bias terms.
+ * {@code weighted_lambda} is true, else λ_u = λ_i = λ, and λ_b = {@code bias_regularization}
+ * (not scaled by the count: a bias is one number, shrunk like a baseline predictor's). Without
+ * biases μ = b = 0; with them μ is
+ * the training mean (fixed) and each half-sweep solves the augmented system for (x_u, b_u)
+ * against (y_i, 1), a (k + 1) × (k + 1) system.
+ *
+ * <h2>Implicit feedback: what it minimises</h2>
+ * <pre>
+ *   f = Σ_{all (u,i)} c_ui (p_ui − x_u·y_i)² + Σ_u λ_u ‖x_u‖² + Σ_i λ_i ‖y_i‖²
+ * </pre>
+ * with p_ui = 1 where r_ui &gt; 0 (else 0), c_ui = 1 + α·|r_ui| (or 1 + α·log(1 + |r_ui|/ε))
+ * for an observed entry and c_ui = 1 for every absent one. Each row's normal equations
+ * (YᵀY + Σ_{i observed} (c_ui − 1) y_i y_iᵀ + λ_u I) x_u = Σ_i c_ui p_ui y_i use YᵀY computed
+ * once per half-sweep; they are solved by a few conjugate-gradient steps warm-started from the
+ * row's previous factors (Takács, Pilászy and Tikk 2011), or exactly by Cholesky.
  *
  * <h2>Algorithm</h2>
- * Item factors V are drawn from N(0, σ²) with σ² = rms(r)/k, so that u·v starts at the data's
- * magnitude (too small a start lets the penalty pull every factor to zero); U needs no start
- * because the first half-sweep solves it from V alone. Each iteration (sweep) then
- * <ol>
- *   <li>fixes V and, for every user u, solves the normal equations
- *       (Σ_{i ∈ I_u} v_i v_iᵀ + λ_u I) u = Σ_{i ∈ I_u} r_ui v_i, and
- *   <li>fixes U and solves the same for every item.
- * </ol>
- * Each k × k system is accumulated in double and solved by Cholesky. Each half-sweep minimises f
- * exactly over one side, so f never rises (up to float32 rounding of the stored factors). A row
- * with no observed entries gets zero factors (its term of f does not depend on them). Should a
- * system be singular to working precision (possible only with λ = 0), a ridge of 10⁻¹⁰ times its
- * mean diagonal, grown a hundredfold per retry, is added until it factors; failing that, the
- * row gets zero factors.
+ * Item factors are drawn from N(0, σ²) (|N| for non-negative factors); user factors start at
+ * zero, since the first half-sweep solves them from the items. Each sweep solves every user row
+ * with the items fixed, then every item row with the users fixed. The explicit Gram matrices
+ * are accumulated in float32 per chunk of a few thousand entries and summed in double (see
+ * {@link Gram}); each system is solved in double by {@link Cholesky}, or by {@link Nnls} for
+ * non-negative factors. Exact block minimisation never raises f (up to the float32 rounding of
+ * the stored factors); three CG steps need not reach the block minimum, so an implicit loss may
+ * fall more slowly. Rows with no entries get zero factors. A singular explicit system (λ = 0)
+ * is retried with a growing ridge; failing that, the row gets zero factors.
  *
- * <h2>Progress</h2>
- * After each sweep it reports, as {@link IterationProgress#loss()}, f(U, V) divided by the number
- * of observed entries (so that the number reads as a mean squared error plus penalty, comparable
- * across data sizes), and the RMSE on {@link FitContext#validation()} when that is non-empty.
+ * <h2>Progress, validation and early stopping</h2>
+ * After each sweep it reports f divided by the number of observed entries as the loss (for
+ * implicit feedback the sum over all pairs is formed exactly as ⟨UᵀU, VᵀV⟩ plus corrections on
+ * the observed entries). With a validation set it reports the validation RMSE of explicit
+ * models; for implicit models RMSE is meaningless and NaN is reported, and early stopping
+ * watches a sampled ranking error instead: the fraction of (held-out positive, random item)
+ * pairs the model orders wrongly (1 − AUC, four seeded negatives per positive). With
+ * {@code early_stopping_rounds} = n &gt; 0 it stops once the metric has not improved for n
+ * sweeps and returns the factors of the best sweep; the history keeps every sweep that ran.
  *
  * <h2>Threads and determinism</h2>
  * The rows of each half-sweep are independent, so they are solved on {@link FitContext#pool()}
- * by one task per worker, each owning its scratch buffers for the whole fit and claiming blocks
- * of rows until none are left. Every row's result depends only on the seed and the other side's
- * factors, and the loss is summed per fixed block and then in block order, so the model and the
- * reported losses are bit-for-bit the same for a seed whatever the number of threads. An
- * instance serves one fit and is used by one thread.
+ * by one task per worker, each owning its scratch buffers for the whole fit and claiming
+ * blocks of rows until none are left; nothing is allocated per row. Every row's result depends
+ * only on the seed and the other side's factors, and sums are formed per fixed block and then
+ * in block order, so the model and the reported losses are bit-for-bit the same for a seed
+ * whatever the number of threads. An instance serves one fit and is used by one thread.
  */
 public final class AlsSolver implements Solver {
   /** Rows claimed at a time by a worker: enough to amortise the claim, few enough to balance. */
   static final int BLOCK_ROWS = 64;
+  /**
+   * Bytes of packed fixed-side vectors per chunk: the chunk of a row's entries gathered and
+   * accumulated at a time holds this many bytes of factors (within [256, 4096] entries), so it
+   * stays in the L2 cache while the Gram, the right-hand side and the loss read it.
+   */
+  static final int CHUNK_BYTES = 256 * 1024;
+  /** Rows per partial sum of YᵀY for implicit feedback; fixed, so sums do not depend on threads. */
+  static final int GRAM_ROWS = 2048;
+  /** Sampled negatives per held-out positive in the implicit early-stopping metric. */
+  static final int NEGATIVES = 4;
 
   private final int numFactors;
   private final long seed;
-  private final int maxIterations;
-  private final double lambda;
-  private final boolean weightedLambda;
+  private final AlsOptions options;
 
   /**
    * Creates a solver for one fit; {@link AlsSolverProvider#create} is the public way in.
    *
    * @param numFactors k
-   * @param seed seeds the initial item factors
-   * @param maxIterations sweeps to run
-   * @param lambda λ, at least 0
-   * @param weightedLambda whether λ is scaled by each row's number of observed entries
+   * @param seed seeds the initial item factors (and the implicit validation negatives)
+   * @param options the resolved parameters
    */
-  AlsSolver(int numFactors, long seed, int maxIterations, double lambda,
-      boolean weightedLambda) {
-    // k² doubles must fit in one scratch array.
-    if (numFactors < 1 || numFactors > 46_340 || maxIterations < 1 || !(lambda >= 0)
-        || Double.isInfinite(lambda)) {
-      throw new IllegalArgumentException("bad ALS configuration: k=" + numFactors
-          + ", iterations=" + maxIterations + ", λ=" + lambda);
+  AlsSolver(int numFactors, long seed, AlsOptions options) {
+    // (k + 1)² doubles must fit in one scratch array.
+    if (numFactors < 1 || numFactors > 46_339) {
+      throw new IllegalArgumentException("bad ALS rank k=" + numFactors);
     }
     this.numFactors = numFactors;
     this.seed = seed;
-    this.maxIterations = maxIterations;
-    this.lambda = lambda;
-    this.weightedLambda = weightedLambda;
+    this.options = Objects.requireNonNull(options, "options");
   }
 
   /** Returns the number of blocks {@code n} rows are split into. */
@@ -98,65 +114,665 @@ public final class AlsSolver implements Solver {
     return (int) (((long) n + BLOCK_ROWS - 1) / BLOCK_ROWS);
   }
 
+  /** Returns the number of partial sums of YᵀY for {@code n} rows. */
+  static int gramBlockCount(int n) {
+    return (int) (((long) n + GRAM_ROWS - 1) / GRAM_ROWS);
+  }
+
+  /** Returns the number of entries per chunk for rank {@code k}. */
+  static int chunkEntries(int k) {
+    return Math.max(256, Math.min(4096, CHUNK_BYTES / (k * Float.BYTES)));
+  }
+
   /** Returns the bytes of one worker's scratch buffers for rank {@code k}. */
   static long scratchBytes(int k) {
-    return (2L * k * k + 3L * k) * Double.BYTES + 128;
+    long w = k + 1L;
+    long chunk = chunkEntries(k);
+    return k * (long) k * Float.BYTES + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
+        + chunk * (k + 4L) * Float.BYTES + 256;
   }
 
   /**
-   * Fits U and V to the observed entries of {@code data}; see the class comment for the
-   * objective and the reported loss.
+   * Fits the model; see the class comment for the objective and the reported loss.
    *
-   * @throws IllegalArgumentException if {@code data} is sparse and its absent entries do not
-   *     mean {@link AbsentEntries#UNKNOWN}, or a factor array would exceed a Java array
+   * @throws IllegalArgumentException if {@code data} is sparse and its absent entries mean
+   *     {@link AbsentEntries#ZERO}, or a factor array would exceed a Java array
    */
   @Override
   public FactorModel fit(TrainingMatrix data, FitContext context) {
     Objects.requireNonNull(data, "data");
     Objects.requireNonNull(context, "context");
-    if (!data.isDense() && data.absentEntries() != AbsentEntries.UNKNOWN) {
-      throw new IllegalArgumentException("the als solver supports absent entries UNKNOWN only, got "
-          + data.absentEntries());
+    if (!data.isDense() && data.absentEntries() == AbsentEntries.ZERO) {
+      throw new IllegalArgumentException("the als solver supports absent entries UNKNOWN and"
+          + " IMPLICIT, got " + data.absentEntries());
     }
-    long start = System.nanoTime();
-    int k = numFactors;
-    float[] userFactors = new float[factorLength(data.rows(), k, "users")];
-    float[] itemFactors = new float[factorLength(data.cols(), k, "items")];
-    initialise(data, itemFactors);
+    return new Fit(data, context).run();
+  }
 
-    int workers = Math.max(1, Math.min(context.parallelism(),
-        Math.max(blockCount(data.rows()), blockCount(data.cols()))));
-    Scratch[] scratch = new Scratch[workers];
-    for (int w = 0; w < workers; w++) {
-      scratch[w] = new Scratch(k);
-    }
-    double[] userTerms = new double[blockCount(data.rows())];
-    double[] itemTerms = new double[blockCount(data.cols())];
-    ValidationSet validation = context.validation();
-    List<IterationProgress> history = new ArrayList<>(Math.min(maxIterations, 1024));
+  /** The state of one fit: factors, scratch and bookkeeping. */
+  private final class Fit {
+    private final TrainingMatrix data;
+    private final FitContext context;
+    private final int k = numFactors;
+    private final boolean implicit = options.implicit();
+    private final boolean biases = options.biases() && !options.implicit();
+    /** Unknowns per row: the factors, plus the bias when there are biases. */
+    private final int w = biases ? numFactors + 1 : numFactors;
+    private final double mu;
+    private final float[] userFactors;
+    private final float[] itemFactors;
+    private final float[] userBias;
+    private final float[] itemBias;
+    /** c − 1 per entry, in row and in column order (implicit feedback only). */
+    private final float[] rowConfidence;
+    private final float[] colConfidence;
+    private final Scratch[] scratch;
+    private final double[] userTerms;
+    private final double[] itemTerms;
+    private final double[] userGram;
+    private final double[] itemGram;
+    private final double[] gramParts;
+    private final long start = System.nanoTime();
 
-    for (int iter = 1; iter <= maxIterations; iter++) {
-      context.throwIfCancelled(iter - 1);
-      halfSweep(true, data, context, scratch, userFactors, itemFactors, userTerms, iter - 1);
-      context.throwIfCancelled(iter - 1);
-      halfSweep(false, data, context, scratch, itemFactors, userFactors, itemTerms, iter - 1);
-
-      double loss = (sum(userTerms) + sum(itemTerms)) / Math.max(1, data.nnz());
-      if (!Double.isFinite(loss)) {
-        throw new FitDivergedException("als diverged at iteration " + iter + ": the training loss"
-            + " is " + loss + "; raise " + ParameterSpec.REGULARIZATION + " (now " + lambda
-            + ") or lower the number of factors");
+    Fit(TrainingMatrix data, FitContext context) {
+      this.data = data;
+      this.context = context;
+      userFactors = new float[factorLength(data.rows(), k, "users")];
+      itemFactors = new float[factorLength(data.cols(), k, "items")];
+      mu = biases ? data.mean() : 0;
+      userBias = biases ? new float[data.rows()] : null;
+      itemBias = biases ? new float[data.cols()] : null;
+      rowConfidence = implicit ? confidences(true) : null;
+      colConfidence = implicit ? confidences(false) : null;
+      int workers = Math.max(1, Math.min(context.parallelism(),
+          Math.max(blockCount(data.rows()), blockCount(data.cols()))));
+      scratch = new Scratch[workers];
+      for (int t = 0; t < workers; t++) {
+        scratch[t] = new Scratch(k, w);
       }
-      double validationRmse = validation.isEmpty() ? Double.NaN
-          : validation.rmse((r, c) -> dot(userFactors, r, itemFactors, c, k));
-      IterationProgress progress =
-          new IterationProgress(iter, loss, System.nanoTime() - start, validationRmse);
-      history.add(progress);
-      context.report(progress);
+      userTerms = new double[blockCount(data.rows())];
+      itemTerms = new double[blockCount(data.cols())];
+      userGram = implicit ? new double[k * k] : null;
+      itemGram = implicit ? new double[k * k] : null;
+      gramParts = implicit
+          ? new double[Math.max(gramBlockCount(data.rows()), gramBlockCount(data.cols())) * k * k]
+          : null;
     }
-    // The caller may have given up during the last sweep; it then wants no model.
-    context.throwIfCancelled(maxIterations);
-    return new FactorModel(data.rows(), data.cols(), k, userFactors, itemFactors, null, history);
+
+    FactorModel run() {
+      initialise();
+      ValidationSet validation = context.validation();
+      int rounds = options.earlyStoppingRounds();
+      boolean earlyStopping = rounds > 0 && !validation.isEmpty();
+      List<IterationProgress> history = new ArrayList<>(Math.min(options.maxIterations(), 1024));
+      Snapshot best = null;
+      double bestMetric = Double.POSITIVE_INFINITY;
+      int bestIteration = 0;
+      int iterations = options.maxIterations();
+      if (implicit) {
+        gram(itemFactors, data.cols(), itemGram, 0);
+      }
+      for (int iter = 1; iter <= iterations; iter++) {
+        context.throwIfCancelled(iter - 1);
+        halfSweep(true, iter - 1);
+        if (implicit) {
+          gram(userFactors, data.rows(), userGram, iter - 1);
+        }
+        halfSweep(false, iter - 1);
+        double allPairs = 0;
+        if (implicit) {
+          gram(itemFactors, data.cols(), itemGram, iter - 1);
+          allPairs = frobenius(userGram, itemGram);
+        }
+        double loss = (sum(userTerms) + sum(itemTerms) + allPairs) / Math.max(1, data.nnz());
+        if (!Double.isFinite(loss)) {
+          throw new FitDivergedException("als diverged at iteration " + iter + ": the training"
+              + " loss is " + loss + "; raise " + ParameterSpec.REGULARIZATION + " (now "
+              + options.lambda() + ") or lower the number of factors");
+        }
+        double validationRmse = implicit || validation.isEmpty() ? Double.NaN
+            : validation.rmse(this::predict);
+        IterationProgress progress =
+            new IterationProgress(iter, loss, System.nanoTime() - start, validationRmse);
+        history.add(progress);
+        context.report(progress);
+        if (earlyStopping) {
+          double metric = implicit ? rankingError(validation) : validationRmse;
+          if (metric < bestMetric) {
+            bestMetric = metric;
+            bestIteration = iter;
+            best = Snapshot.take(best, userFactors, itemFactors, userBias, itemBias);
+          } else if (iter - bestIteration >= rounds) {
+            break;
+          }
+        }
+      }
+      // The caller may have given up during the last sweep; it then wants no model.
+      context.throwIfCancelled(history.size());
+      if (best != null && bestIteration != history.size()) {
+        best.restore(userFactors, itemFactors, userBias, itemBias);
+      }
+      FactorModel.Biases b = biases ? new FactorModel.Biases(mu, userBias, itemBias) : null;
+      return new FactorModel(data.rows(), data.cols(), k, userFactors, itemFactors, b, history);
+    }
+
+    /**
+     * Draws V from N(0, σ²) with σ² = rms/k (rms of the values, or of the values less their
+     * mean with biases; 1 for implicit preferences), so that u·v starts at the data's
+     * magnitude: too small a start lets the penalty pull every factor to zero.
+     */
+    private void initialise() {
+      double rms = 1;
+      if (!implicit && data.nnz() > 0) {
+        double sumSquares = 0;
+        for (int p = 0; p < data.nnz(); p++) {
+          double r = data.rowValue(p) - mu;
+          sumSquares += r * r;
+        }
+        rms = Math.sqrt(sumSquares / data.nnz());
+      }
+      double sigma = Math.sqrt((rms > 0 ? rms : 1) / k);
+      Random random = new Random(seed);
+      for (int n = 0; n < itemFactors.length; n++) {
+        double v = random.nextGaussian() * sigma;
+        itemFactors[n] = (float) (options.nonnegative() ? Math.abs(v) : v);
+      }
+    }
+
+    private float[] confidences(boolean rows) {
+      float[] c = new float[data.nnz()];
+      double alpha = options.alpha();
+      double epsilon = options.epsilon();
+      for (int p = 0; p < c.length; p++) {
+        double r = Math.abs(rows ? data.rowValue(p) : data.colValue(p));
+        c[p] = (float) (options.logConfidence() ? alpha * Math.log1p(r / epsilon) : alpha * r);
+      }
+      return c;
+    }
+
+    private double predict(int r, int c) {
+      double d = Gram.dot(userFactors, r * k, itemFactors, c * k, k);
+      return biases ? mu + userBias[r] + itemBias[c] + d : d;
+    }
+
+    /**
+     * Returns the fraction of (held-out positive, seeded random item) pairs scored in the wrong
+     * order, ties counting half: a sampled 1 − AUC. Lower is better.
+     */
+    private double rankingError(ValidationSet validation) {
+      double wrong = 0;
+      long pairs = 0;
+      int cols = data.cols();
+      for (int n = 0; n < validation.size(); n++) {
+        if (!(validation.value(n) > 0)) {
+          continue;
+        }
+        int r = validation.row(n);
+        double positive = predict(r, validation.col(n));
+        SplittableRandom random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (n + 1)));
+        for (int s = 0; s < NEGATIVES; s++) {
+          int c = random.nextInt(cols);
+          if (c == validation.col(n)) {
+            continue;
+          }
+          double negative = predict(r, c);
+          wrong += negative > positive ? 1 : negative == positive ? 0.5 : 0;
+          pairs++;
+        }
+      }
+      return pairs == 0 ? Double.NaN : wrong / pairs;
+    }
+
+    /** Computes YᵀY (upper triangle, double) of the n × k {@code factors} into {@code out}. */
+    private void gram(float[] factors, int n, double[] out, int completed) {
+      int kk = k * k;
+      int blocks = gramBlockCount(n);
+      Arrays.fill(gramParts, 0, blocks * kk, 0);
+      runBlocks(blocks, (s, b) -> {
+        int from = b * GRAM_ROWS;
+        int to = Math.min(n, from + GRAM_ROWS);
+        int chunkSize = s.offsets.length;
+        for (int chunk = from; chunk < to; chunk += chunkSize) {
+          int cn = Math.min(chunkSize, to - chunk);
+          for (int q = 0; q < cn; q++) {
+            s.gramOffsets[q] = (chunk + q) * k;
+            s.weights[q] = 1f;
+          }
+          Gram.accumulateUpper(factors, k, s.gramOffsets, s.weights, cn, s.a);
+          Gram.drainUpper(s.a, k, gramParts, b * kk, k);
+        }
+        return 0;
+      }, null, completed);
+      Arrays.fill(out, 0);
+      for (int b = 0; b < blocks; b++) {
+        for (int e = 0; e < kk; e++) {
+          out[e] += gramParts[b * kk + e];
+        }
+      }
+    }
+
+    /**
+     * Solves every row of one side in parallel, writing each block's share of the loss into
+     * the side's terms. Throws FitCancelledException if cancelled meanwhile.
+     *
+     * @param users true to solve U (walking rows), false to solve V (walking columns)
+     */
+    private void halfSweep(boolean users, int completed) {
+      int n = users ? data.rows() : data.cols();
+      runBlocks(blockCount(n), (s, b) -> {
+        int from = b * BLOCK_ROWS;
+        int to = Math.min(n, from + BLOCK_ROWS);
+        double blockTerm = 0;
+        for (int r = from; r < to; r++) {
+          blockTerm += implicit ? implicitRow(users, r, s) : explicitRow(users, r, s);
+        }
+        return blockTerm;
+      }, users ? userTerms : itemTerms, completed);
+    }
+
+    /**
+     * Runs {@code body} for every block on the pool, one task per worker claiming blocks in
+     * turn, and stores each block's result in {@code terms} (when not null).
+     */
+    private void runBlocks(int blocks, BlockBody body, double[] terms, int completed) {
+      AtomicInteger nextBlock = new AtomicInteger();
+      int tasks = Math.min(scratch.length, blocks);
+      ForkJoinPool pool = context.pool();
+      ForkJoinTask<?>[] running = new ForkJoinTask<?>[tasks];
+      for (int t = 0; t < tasks; t++) {
+        Scratch s = scratch[t];
+        running[t] = pool.submit(() -> {
+          int b;
+          // Checking the flag once per block keeps a cancelled fit from finishing a long sweep.
+          while (!context.isCancelled() && (b = nextBlock.getAndIncrement()) < blocks) {
+            double term = body.run(s, b);
+            if (terms != null) {
+              terms[b] = term;
+            }
+          }
+        });
+      }
+      // Join every task before rethrowing, so that none still writes into the factors after
+      // fit returns or throws.
+      RuntimeException failure = null;
+      for (ForkJoinTask<?> task : running) {
+        try {
+          task.join();
+        } catch (RuntimeException e) {
+          if (failure == null) {
+            failure = e;
+          } else {
+            failure.addSuppressed(e);
+          }
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+      context.throwIfCancelled(completed);
+    }
+
+    /**
+     * Gathers entries [chunk, chunk + cn) of a row into the worker's packed buffer: the fixed
+     * side's vectors one after another, and per entry the target (explicit: r − μ − b_j;
+     * implicit: c·p) and the Gram weight (explicit: 1; implicit: c − 1). Copying first and
+     * computing after lets the processor overlap the cache misses of the scattered vectors.
+     */
+    private void pack(boolean users, int chunk, int cn, Scratch s, float[] fixed,
+        float[] fixedBias, float[] confidence) {
+      float[] packed = s.packed;
+      for (int q = 0; q < cn; q++) {
+        int p = chunk + q;
+        int j = users ? data.rowColumn(p) : data.colRow(p);
+        float value = users ? data.rowValue(p) : data.colValue(p);
+        int o = j * k;
+        int d = q * k;
+        // A plain loop: System.arraycopy's call overhead dominates a copy of k ≈ 10 floats.
+        for (int f = 0; f < k; f++) {
+          packed[d + f] = fixed[o + f];
+        }
+        if (implicit) {
+          float c1 = confidence[p];
+          s.weights[q] = c1;
+          s.targets[q] = value > 0 ? 1f + c1 : 0f;
+        } else {
+          s.weights[q] = 1f;
+          s.targets[q] = (float) (value - mu - (biases ? fixedBias[j] : 0));
+        }
+      }
+    }
+
+    /**
+     * Adds the packed chunk's Gram matrix into the upper triangle of {@code s.m} and Σ t·y into
+     * {@code s.b} (and, with biases, Σ y into {@code s.sums} and Σ t into {@code b[k]}).
+     */
+    private void accumulate(Scratch s, int cn) {
+      float[] packed = s.packed;
+      double[] b = s.b;
+      for (int q = 0; q < cn; q++) {
+        double t = s.targets[q];
+        int o = q * k;
+        if (t != 0) {
+          for (int f = 0; f < k; f++) {
+            b[f] += t * packed[o + f];
+          }
+        }
+      }
+      if (biases) {
+        double[] sums = s.sums;
+        for (int q = 0; q < cn; q++) {
+          b[k] += s.targets[q];
+          int o = q * k;
+          for (int f = 0; f < k; f++) {
+            sums[f] += packed[o + f];
+          }
+        }
+      }
+      Gram.accumulateUpper(packed, k, s.offsets, s.weights, cn, s.a);
+      Gram.drainUpper(s.a, k, s.m, 0, w);
+    }
+
+    /**
+     * Solves one explicit row's normal equations and stores its factors (and bias).
+     *
+     * @return the row's term of f: λ_r‖x‖² + λ_b b², plus, on the item side, the squared errors
+     *     of the column's entries (U being final for this sweep by then)
+     */
+    private double explicitRow(boolean users, int r, Scratch s) {
+      float[] solved = users ? userFactors : itemFactors;
+      float[] fixed = users ? itemFactors : userFactors;
+      float[] solvedBias = users ? userBias : itemBias;
+      float[] fixedBias = users ? itemBias : userBias;
+      int base = r * k;
+      int from = users ? data.rowStart(r) : data.colStart(r);
+      int to = users ? data.rowEnd(r) : data.colEnd(r);
+      if (from == to) {
+        Arrays.fill(solved, base, base + k, 0f);
+        if (biases) {
+          solvedBias[r] = 0f;
+        }
+        return 0;
+      }
+      Arrays.fill(s.m, 0);
+      Arrays.fill(s.b, 0);
+      Arrays.fill(s.sums, 0);
+      int chunkSize = s.offsets.length;
+      for (int chunk = from; chunk < to; chunk += chunkSize) {
+        int cn = Math.min(chunkSize, to - chunk);
+        pack(users, chunk, cn, s, fixed, fixedBias, null);
+        accumulate(s, cn);
+      }
+      int count = to - from;
+      if (biases) {
+        for (int f = 0; f < k; f++) {
+          s.m[f * w + k] = s.sums[f];
+        }
+        s.m[k * w + k] = count;
+      }
+      double reg = options.weightedLambda() ? options.lambda() * count : options.lambda();
+      solveSystem(s, reg, solved, base, biases ? solvedBias : null, r);
+      double term = reg * storedNorm2(solved, base, null, r)
+          + (biases ? options.biasLambda() * solvedBias[r] * solvedBias[r] : 0);
+      if (!users) {
+        double ownBias = biases ? itemBias[r] : 0;
+        if (count <= chunkSize) {
+          // The packed chunk still holds the whole column: no second gather.
+          for (int q = 0; q < count; q++) {
+            double e = s.targets[q] - ownBias - Gram.dot(s.packed, q * k, itemFactors, base, k);
+            term += e * e;
+          }
+        } else {
+          for (int p = from; p < to; p++) {
+            int u = data.colRow(p);
+            double e = data.colValue(p) - mu - (biases ? userBias[u] + ownBias : 0)
+                - Gram.dot(userFactors, u * k, itemFactors, base, k);
+            term += e * e;
+          }
+        }
+      }
+      return term;
+    }
+
+    /**
+     * Adds {@code reg} to the diagonal of the system in {@code s.m} / {@code s.b}, solves it
+     * (Cholesky, with a ridge retry; or NNLS warm-started from the stored row) and stores the
+     * result as float32.
+     */
+    private void solveSystem(Scratch s, double reg, float[] solved, int base, float[] bias,
+        int r) {
+      double[] m = s.m;
+      double[] x = s.x;
+      for (int f = 0; f < w; f++) {
+        m[f * w + f] += f < k ? reg : options.biasLambda();
+        s.diag[f] = m[f * w + f];
+      }
+      if (options.nonnegative()) {
+        for (int f = 0; f < k; f++) {
+          x[f] = solved[base + f];
+        }
+        if (w > k) {
+          x[k] = bias[r];
+        }
+        Nnls.solve(m, s.b, x, s.g, w, k);
+      } else {
+        System.arraycopy(m, 0, s.m2, 0, w * w);
+        if (Cholesky.factor(m, w, s.diag) || factorWithRidge(s)) {
+          Cholesky.solve(m, s.b, x, w);
+        } else {
+          Arrays.fill(x, 0, w, 0);
+        }
+      }
+      for (int f = 0; f < k; f++) {
+        solved[base + f] = (float) x[f];
+      }
+      if (w > k) {
+        bias[r] = (float) x[k];
+      }
+    }
+
+    /**
+     * Retries the factorisation with a growing ridge on the diagonal; only a singular system
+     * (λ = 0 and fewer independent entries than unknowns) gets here.
+     */
+    private boolean factorWithRidge(Scratch s) {
+      double trace = 0;
+      for (int f = 0; f < w; f++) {
+        trace += s.diag[f];
+      }
+      double mean = trace / w;
+      if (!(mean > 0) || Double.isInfinite(mean)) {
+        return false;
+      }
+      for (double ridge = 1e-10 * mean; ridge <= 1e-2 * mean; ridge *= 100) {
+        System.arraycopy(s.m2, 0, s.m, 0, w * w);
+        for (int f = 0; f < w; f++) {
+          s.m[f * w + f] += ridge;
+        }
+        if (Cholesky.factor(s.m, w, s.diag)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /**
+     * Solves one implicit row and stores its factors.
+     *
+     * @return the row's term of f: λ_r‖x‖², plus, on the item side, Σ over the column's
+     *     observed entries of c(p − s)² − s² (s the score), the all-pairs part Σ s² being
+     *     added per sweep as ⟨UᵀU, VᵀV⟩
+     */
+    private double implicitRow(boolean users, int r, Scratch s) {
+      float[] solved = users ? userFactors : itemFactors;
+      float[] fixed = users ? itemFactors : userFactors;
+      float[] confidence = users ? rowConfidence : colConfidence;
+      double[] gram = users ? itemGram : userGram;
+      int base = r * k;
+      int from = users ? data.rowStart(r) : data.colStart(r);
+      int to = users ? data.rowEnd(r) : data.colEnd(r);
+      if (from == to) {
+        // Every entry is absent (p = 0, c = 1), so x = 0 minimises the row's terms.
+        Arrays.fill(solved, base, base + k, 0f);
+        return 0;
+      }
+      int count = to - from;
+      int chunkSize = s.offsets.length;
+      double reg = options.weightedLambda() ? options.lambda() * count : options.lambda();
+      if (options.cholesky() || options.nonnegative()) {
+        Arrays.fill(s.m, 0);
+        Arrays.fill(s.b, 0);
+        for (int chunk = from; chunk < to; chunk += chunkSize) {
+          int cn = Math.min(chunkSize, to - chunk);
+          pack(users, chunk, cn, s, fixed, null, confidence);
+          accumulate(s, cn);
+        }
+        for (int e = 0; e < k * k; e++) {
+          s.m[e] += gram[e];
+        }
+        solveSystem(s, reg, solved, base, null, r);
+      } else {
+        conjugateGradient(users, s, from, to, reg, solved, fixed, confidence, gram, base);
+      }
+      double term = reg * storedNorm2(solved, base, null, r);
+      if (!users) {
+        if (count <= chunkSize) {
+          // The packed chunk still holds the whole column (packed by the solve above).
+          for (int q = 0; q < count; q++) {
+            double score = Gram.dot(s.packed, q * k, itemFactors, base, k);
+            double c1 = s.weights[q];
+            double e = (s.targets[q] > 0 ? 1 : 0) - score;
+            term += (1.0 + c1) * e * e - score * score;
+          }
+        } else {
+          for (int p = from; p < to; p++) {
+            double score = Gram.dot(userFactors, data.colRow(p) * k, itemFactors, base, k);
+            double e = (data.colValue(p) > 0 ? 1 : 0) - score;
+            term += (1.0 + confidence[p]) * e * e - score * score;
+          }
+        }
+      }
+      return term;
+    }
+
+    /**
+     * Takes {@code cg_steps} conjugate-gradient steps on the row's implicit normal equations
+     * from its stored factors, applying A·v = YᵀY v + λ_r v + Σ (c − 1)(y·v) y without forming
+     * A (Takács, Pilászy and Tikk 2011), and stores the result. A row that fits one chunk is
+     * packed once for all steps.
+     */
+    private void conjugateGradient(boolean users, Scratch s, int from, int to, double reg,
+        float[] solved, float[] fixed, float[] confidence, double[] gram, int base) {
+      double[] x = s.x;
+      double[] res = s.b;
+      double[] dir = s.dir;
+      double[] ad = s.g;
+      int chunkSize = s.offsets.length;
+      boolean single = to - from <= chunkSize;
+      if (single) {
+        pack(users, from, to - from, s, fixed, null, confidence);
+      }
+      for (int f = 0; f < k; f++) {
+        x[f] = solved[base + f];
+      }
+      // res = b − A x = Σ c p y − YᵀY x − λ x − Σ (c − 1)(y·x) y.
+      Gram.symmetricTimes(gram, x, res, k);
+      for (int f = 0; f < k; f++) {
+        res[f] = -res[f] - reg * x[f];
+      }
+      float[] packed = s.packed;
+      for (int chunk = from; chunk < to; chunk += chunkSize) {
+        int cn = Math.min(chunkSize, to - chunk);
+        if (!single) {
+          pack(users, chunk, cn, s, fixed, null, confidence);
+        }
+        for (int q = 0; q < cn; q++) {
+          int o = q * k;
+          double score = 0;
+          for (int f = 0; f < k; f++) {
+            score += x[f] * packed[o + f];
+          }
+          double coef = s.targets[q] - s.weights[q] * score;
+          for (int f = 0; f < k; f++) {
+            res[f] += coef * packed[o + f];
+          }
+        }
+      }
+      double rsOld = 0;
+      for (int f = 0; f < k; f++) {
+        dir[f] = res[f];
+        rsOld += res[f] * res[f];
+      }
+      for (int step = 0; step < options.cgSteps() && rsOld > 1e-20; step++) {
+        Gram.symmetricTimes(gram, dir, ad, k);
+        for (int f = 0; f < k; f++) {
+          ad[f] += reg * dir[f];
+        }
+        for (int chunk = from; chunk < to; chunk += chunkSize) {
+          int cn = Math.min(chunkSize, to - chunk);
+          if (!single) {
+            pack(users, chunk, cn, s, fixed, null, confidence);
+          }
+          for (int q = 0; q < cn; q++) {
+            int o = q * k;
+            double dy = 0;
+            for (int f = 0; f < k; f++) {
+              dy += dir[f] * packed[o + f];
+            }
+            double coef = s.weights[q] * dy;
+            for (int f = 0; f < k; f++) {
+              ad[f] += coef * packed[o + f];
+            }
+          }
+        }
+        double dad = 0;
+        for (int f = 0; f < k; f++) {
+          dad += dir[f] * ad[f];
+        }
+        if (!(dad > 0)) {
+          break;
+        }
+        double stepSize = rsOld / dad;
+        double rsNew = 0;
+        for (int f = 0; f < k; f++) {
+          x[f] += stepSize * dir[f];
+          res[f] -= stepSize * ad[f];
+          rsNew += res[f] * res[f];
+        }
+        double beta = rsNew / rsOld;
+        for (int f = 0; f < k; f++) {
+          dir[f] = res[f] + beta * dir[f];
+        }
+        rsOld = rsNew;
+      }
+      for (int f = 0; f < k; f++) {
+        solved[base + f] = (float) x[f];
+      }
+    }
+
+    /** Returns ‖stored row‖² (with its bias when {@code bias} is not null), in double. */
+    private double storedNorm2(float[] solved, int base, float[] bias, int r) {
+      double norm2 = 0;
+      for (int f = 0; f < k; f++) {
+        double v = solved[base + f];
+        norm2 += v * v;
+      }
+      if (bias != null) {
+        norm2 += (double) bias[r] * bias[r];
+      }
+      return norm2;
+    }
+
+    /** Returns Σ_{x,c} A[x][c]·B[x][c] for symmetric A and B given by their upper triangles. */
+    private double frobenius(double[] a, double[] b) {
+      double total = 0;
+      for (int x = 0; x < k; x++) {
+        total += a[x * k + x] * b[x * k + x];
+        for (int c = x + 1; c < k; c++) {
+          total += 2 * a[x * k + c] * b[x * k + c];
+        }
+      }
+      return total;
+    }
   }
 
   private static int factorLength(int n, int k, String side) {
@@ -169,169 +785,6 @@ public final class AlsSolver implements Solver {
     return (int) length;
   }
 
-  /**
-   * Draws V from N(0, rms/k): then u·v, a sum of k products, has roughly the data's magnitude
-   * from the first sweep on.
-   */
-  private void initialise(TrainingMatrix data, float[] itemFactors) {
-    double sumSquares = 0;
-    for (int p = 0; p < data.nnz(); p++) {
-      double r = data.rowValue(p);
-      sumSquares += r * r;
-    }
-    double rms = data.nnz() == 0 ? 0 : Math.sqrt(sumSquares / data.nnz());
-    double sigma = Math.sqrt((rms > 0 ? rms : 1) / numFactors);
-    Random random = new Random(seed);
-    for (int n = 0; n < itemFactors.length; n++) {
-      itemFactors[n] = (float) (random.nextGaussian() * sigma);
-    }
-  }
-
-  /**
-   * Solves every row of one side in parallel, writing each block's share of the loss into
-   * {@code terms}. Throws FitCancelledException if cancelled meanwhile.
-   *
-   * @param users true to solve U (walking rows), false to solve V (walking columns)
-   */
-  private void halfSweep(boolean users, TrainingMatrix data, FitContext context,
-      Scratch[] scratch, float[] solved, float[] fixed, double[] terms, int completed) {
-    int n = users ? data.rows() : data.cols();
-    int blocks = blockCount(n);
-    AtomicInteger nextBlock = new AtomicInteger();
-    int tasks = Math.min(scratch.length, blocks);
-    ForkJoinPool pool = context.pool();
-    ForkJoinTask<?>[] running = new ForkJoinTask<?>[tasks];
-    for (int t = 0; t < tasks; t++) {
-      Scratch s = scratch[t];
-      running[t] = pool.submit(() -> {
-        int b;
-        // Checking the flag once per block keeps a cancelled fit from finishing a long sweep.
-        while (!context.isCancelled() && (b = nextBlock.getAndIncrement()) < blocks) {
-          int from = b * BLOCK_ROWS;
-          int to = Math.min(n, from + BLOCK_ROWS);
-          double blockTerm = 0;
-          for (int r = from; r < to; r++) {
-            blockTerm += solveRow(users, data, r, s, solved, fixed);
-          }
-          terms[b] = blockTerm;
-        }
-      });
-    }
-    // Join every task before rethrowing, so that none still writes into the factors after
-    // fit returns or throws.
-    RuntimeException failure = null;
-    for (ForkJoinTask<?> task : running) {
-      try {
-        task.join();
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
-    context.throwIfCancelled(completed);
-  }
-
-  /**
-   * Solves one row's normal equations and stores its factors as float32.
-   *
-   * @return the row's term of the objective: λ_r‖x‖², plus, on the item side, the squared
-   *     errors of the column's entries (U being final for this sweep by then)
-   */
-  private double solveRow(boolean users, TrainingMatrix data, int r, Scratch s, float[] solved,
-      float[] fixed) {
-    int k = numFactors;
-    int base = r * k;
-    int from = users ? data.rowStart(r) : data.colStart(r);
-    int to = users ? data.rowEnd(r) : data.colEnd(r);
-    if (from == to) {
-      Arrays.fill(solved, base, base + k, 0f);
-      return 0;
-    }
-    double[] a = s.a;
-    double[] b = s.b;
-    Arrays.fill(a, 0);
-    Arrays.fill(b, 0);
-    // A = Σ y yᵀ (lower triangle only) and b = Σ r y over the row's entries, y the fixed side.
-    for (int p = from; p < to; p++) {
-      int j = users ? data.rowColumn(p) : data.colRow(p);
-      double value = users ? data.rowValue(p) : data.colValue(p);
-      int jb = j * k;
-      for (int x = 0; x < k; x++) {
-        double fx = fixed[jb + x];
-        b[x] += value * fx;
-        int xr = x * k;
-        for (int y = 0; y <= x; y++) {
-          a[xr + y] += fx * fixed[jb + y];
-        }
-      }
-    }
-    double reg = weightedLambda ? lambda * (to - from) : lambda;
-    for (int x = 0; x < k; x++) {
-      a[x * k + x] += reg;
-    }
-    double[] x = s.x;
-    if (Cholesky.factor(a, s.l, k) || factorWithRidge(a, s)) {
-      Cholesky.solve(s.l, b, x, k);
-    } else {
-      Arrays.fill(x, 0);
-    }
-    double norm2 = 0;
-    for (int f = 0; f < k; f++) {
-      float xf = (float) x[f];
-      solved[base + f] = xf;
-      norm2 += (double) xf * xf;
-    }
-    double term = reg * norm2;
-    if (!users) {
-      for (int p = from; p < to; p++) {
-        double e = data.colValue(p) - dot(fixed, data.colRow(p), solved, r, k);
-        term += e * e;
-      }
-    }
-    return term;
-  }
-
-  /**
-   * Retries the factorisation with a growing ridge on the diagonal; only a singular system (λ =
-   * 0 and fewer independent entries than factors) gets here.
-   */
-  private boolean factorWithRidge(double[] a, Scratch s) {
-    int k = numFactors;
-    double trace = 0;
-    for (int x = 0; x < k; x++) {
-      s.diag[x] = a[x * k + x];
-      trace += s.diag[x];
-    }
-    double mean = trace / k;
-    if (!(mean > 0) || Double.isInfinite(mean)) {
-      return false;
-    }
-    boolean ok = false;
-    for (double ridge = 1e-10 * mean; !ok && ridge <= 1e-2 * mean; ridge *= 100) {
-      for (int x = 0; x < k; x++) {
-        a[x * k + x] = s.diag[x] + ridge;
-      }
-      ok = Cholesky.factor(a, s.l, k);
-    }
-    return ok;
-  }
-
-  private static double dot(float[] left, int l, float[] right, int r, int k) {
-    int lb = l * k;
-    int rb = r * k;
-    double d = 0;
-    for (int f = 0; f < k; f++) {
-      d += (double) left[lb + f] * right[rb + f];
-    }
-    return d;
-  }
-
   /** Sums in index order, so that the total does not depend on which thread wrote what. */
   private static double sum(double[] terms) {
     double total = 0;
@@ -341,20 +794,89 @@ public final class AlsSolver implements Solver {
     return total;
   }
 
+  /** Work on one block of rows with one worker's scratch; returns the block's loss term. */
+  @FunctionalInterface
+  private interface BlockBody {
+    double run(Scratch s, int block);
+  }
+
+  /** The factors of the best sweep so far, for early stopping. */
+  private static final class Snapshot {
+    private final float[] user;
+    private final float[] item;
+    private final float[] userBias;
+    private final float[] itemBias;
+
+    private Snapshot(float[] user, float[] item, float[] userBias, float[] itemBias) {
+      this.user = user;
+      this.item = item;
+      this.userBias = userBias;
+      this.itemBias = itemBias;
+    }
+
+    /** Copies the current factors into {@code into} (allocated on first use) and returns it. */
+    static Snapshot take(Snapshot into, float[] user, float[] item, float[] userBias,
+        float[] itemBias) {
+      Snapshot s = into != null ? into : new Snapshot(new float[user.length],
+          new float[item.length], userBias == null ? null : new float[userBias.length],
+          itemBias == null ? null : new float[itemBias.length]);
+      System.arraycopy(user, 0, s.user, 0, user.length);
+      System.arraycopy(item, 0, s.item, 0, item.length);
+      if (userBias != null) {
+        System.arraycopy(userBias, 0, s.userBias, 0, userBias.length);
+        System.arraycopy(itemBias, 0, s.itemBias, 0, itemBias.length);
+      }
+      return s;
+    }
+
+    void restore(float[] user, float[] item, float[] userBias, float[] itemBias) {
+      System.arraycopy(this.user, 0, user, 0, user.length);
+      System.arraycopy(this.item, 0, item, 0, item.length);
+      if (userBias != null) {
+        System.arraycopy(this.userBias, 0, userBias, 0, userBias.length);
+        System.arraycopy(this.itemBias, 0, itemBias, 0, itemBias.length);
+      }
+    }
+  }
+
   /** One worker's buffers, allocated once per fit so that the row loop allocates nothing. */
   private static final class Scratch {
-    final double[] a;
-    final double[] l;
+    final float[] a;
+    final double[] m;
+    final double[] m2;
     final double[] b;
     final double[] x;
+    final double[] g;
+    final double[] dir;
     final double[] diag;
+    final double[] sums;
+    /** q·k for every q: the packed chunk's vector offsets, fixed for the fit. */
+    final int[] offsets;
+    /** Scratch offsets for {@code gram}, which reads the factor array in place. */
+    final int[] gramOffsets;
+    final float[] weights;
+    final float[] targets;
+    final float[] packed;
 
-    Scratch(int k) {
-      a = new double[k * k];
-      l = new double[k * k];
-      b = new double[k];
-      x = new double[k];
-      diag = new double[k];
+    Scratch(int k, int w) {
+      int chunk = chunkEntries(k);
+      offsets = new int[chunk];
+      for (int q = 0; q < chunk; q++) {
+        offsets[q] = q * k;
+      }
+      gramOffsets = new int[chunk];
+      weights = new float[chunk];
+      targets = new float[chunk];
+      packed = new float[chunk * k];
+      a = new float[k * k];
+      m = new double[w * w];
+      m2 = new double[w * w];
+      b = new double[w];
+      x = new double[w];
+      g = new double[w];
+      dir = new double[w];
+      diag = new double[w];
+      sums = new double[w];
     }
   }
 }

@@ -1,6 +1,8 @@
 package io.mfserve.solver.als;
 
 import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
@@ -11,48 +13,108 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The {@code als} solver: explicit-feedback alternating least squares with weighted-λ
- * regularisation, after Y. Zhou, D. Wilkinson, R. Schreiber and R. Pan, "Large-scale Parallel
- * Collaborative Filtering for the Netflix Prize", AAIM 2008.
+ * The {@code als} solver: alternating least squares for explicit ratings, with weighted-λ
+ * regularisation and optional biases (Y. Zhou, D. Wilkinson, R. Schreiber and R. Pan,
+ * "Large-scale Parallel Collaborative Filtering for the Netflix Prize", AAIM 2008), and for
+ * implicit feedback (Y. Hu, Y. Koren and C. Volinsky, "Collaborative Filtering for Implicit
+ * Feedback Datasets", ICDM 2008) with a conjugate-gradient inner solver (G. Takács, I. Pilászy
+ * and D. Tikk, "Applications of the Conjugate Gradient Method for Implicit Feedback
+ * Collaborative Filtering", RecSys 2011).
  *
- * <p>It minimises, over user factors U and item factors V,
+ * <p>Explicit feedback (absent entries {@link AbsentEntries#UNKNOWN}) minimises
  * <pre>
- *   Σ_{(u,i) observed} (r_ui − u·v_i)² + λ (Σ_u n_u ‖u‖² + Σ_i n_i ‖v_i‖²)
+ *   Σ_{(u,i) observed} (r_ui − μ − b_u − b_i − x_u·y_i)² + λ (Σ_u n_u ‖x_u‖² + Σ_i n_i ‖y_i‖²)
+ *       + λ_b (Σ_u b_u² + Σ_i b_i²)
  * </pre>
- * where n_u and n_i count the observed entries of user u and item i. With
- * {@code weighted_lambda=false} the weights n_u and n_i are dropped (plain ridge). See
- * {@link AlsSolver} for the algorithm.
+ * where n_u and n_i count the observed entries of user u and item i (dropped with
+ * {@code weighted_lambda=false}) and μ, b are zero unless {@code biases=true}. Implicit
+ * feedback (absent entries {@link AbsentEntries#IMPLICIT}) minimises
+ * Σ_{all (u,i)} c_ui (p_ui − x_u·y_i)² + the same penalty without biases, with p = 1 where
+ * r &gt; 0 and confidence c = 1 + α|r| ({@code confidence=linear}) or 1 + α·log(1 + |r|/ε)
+ * ({@code confidence=log}) on observed entries, c = 1 on absent ones. See {@link AlsSolver}
+ * for the algorithm, the reported loss and early stopping.
  *
  * <h2>Parameters</h2>
  * <ul>
- *   <li>{@value ParameterSpec#MAX_ITERATIONS}: sweeps (a user half and an item half each),
- *       default 10, in [1, 10000].
+ *   <li>{@value ParameterSpec#MAX_ITERATIONS}: sweeps, default 10, in [1, 10000].
  *   <li>{@value ParameterSpec#REGULARIZATION}: λ, default 0.1, in [0, inf).
- *   <li>{@value #WEIGHTED_LAMBDA}: whether λ is scaled by each row's and column's number of
- *       observed entries, default true.
+ *   <li>{@value #WEIGHTED_LAMBDA}: scale λ by each row's count, default true.
+ *   <li>{@value #BIASES}: fit μ + b_u + b_i (explicit only), default false.
+ *   <li>{@value #BIAS_REGULARIZATION}: λ_b on each squared bias, default 1, in [0, inf).
+ *   <li>{@value #ALPHA}: the confidence scale α (implicit only), default 1, in [0, inf).
+ *   <li>{@value #CONFIDENCE}: linear or log (implicit only), default linear.
+ *   <li>{@value #EPSILON}: ε of the log confidence, default 1, in (0, inf).
+ *   <li>{@value #IMPLICIT_SOLVER}: cg or cholesky (implicit only), default cg.
+ *   <li>{@value #CG_STEPS}: conjugate-gradient steps per row and sweep, default 3, in [1, 100].
+ *   <li>{@value #NONNEGATIVE}: constrain the factors to be non-negative, default false.
+ *   <li>{@value #EARLY_STOPPING_ROUNDS}: stop after this many sweeps without a better
+ *       validation metric and keep the best sweep's factors; 0 (default) is off.
  * </ul>
- * Absent entries must mean {@link AbsentEntries#UNKNOWN} (ratings): the loss covers the
- * observed entries only.
  *
  * <p>Stateless and thread-safe, as {@link SolverProvider} requires.
  */
 public final class AlsSolverProvider implements SolverProvider {
   /** The name of the parameter that switches between weighted-λ and plain-λ regularisation. */
   public static final String WEIGHTED_LAMBDA = "weighted_lambda";
+  /** The name of the parameter that adds a global mean and user and item biases. */
+  public static final String BIASES = "biases";
+  /** The name of λ_b, the penalty on each squared bias. */
+  public static final String BIAS_REGULARIZATION = "bias_regularization";
+  /** The name of the implicit-feedback confidence scale α. */
+  public static final String ALPHA = "alpha";
+  /** The name of the implicit-feedback confidence form, linear or log. */
+  public static final String CONFIDENCE = "confidence";
+  /** The name of ε in the log confidence 1 + α·log(1 + r/ε). */
+  public static final String EPSILON = "epsilon";
+  /** The name of the implicit-feedback inner solver, cg or cholesky. */
+  public static final String IMPLICIT_SOLVER = "implicit_solver";
+  /** The name of the number of conjugate-gradient steps per row and sweep. */
+  public static final String CG_STEPS = "cg_steps";
+  /** The name of the parameter that constrains the factors to be non-negative. */
+  public static final String NONNEGATIVE = "nonnegative";
+  /** The name of the early-stopping patience, in sweeps. */
+  public static final String EARLY_STOPPING_ROUNDS = "early_stopping_rounds";
 
   /** The stable name of this solver, stored with every model it trains. */
   public static final String NAME = "als";
 
   private static final List<ParameterSpec> PARAMETERS = List.of(
       ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 10, 1, 10_000,
-          "Number of sweeps; each solves every user row, then every item row, exactly."),
+          "Number of sweeps; each solves every user row, then every item row."),
       ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.1, 0, Double.POSITIVE_INFINITY,
           "Regularisation strength λ. With weighted_lambda it is multiplied by each row's and"
               + " column's number of observed entries (Zhou et al. 2008)."),
       ParameterSpec.ofBool(WEIGHTED_LAMBDA, true,
           "true: penalise λ·n_u‖u‖² and λ·n_i‖v‖² (weighted-λ, as in Zhou et al. 2008 and"
               + " Spark MLlib), so λ needs little retuning as the data grows; false: plain λ‖u‖²"
-              + " and λ‖v‖²."));
+              + " and λ‖v‖²."),
+      ParameterSpec.ofBool(BIASES, false,
+          "Explicit feedback only: predict μ + b_u + b_i + u·v, with μ the training mean and the"
+              + " biases solved jointly with the factors. Ignored for implicit feedback."),
+      ParameterSpec.ofDouble(BIAS_REGULARIZATION, 1.0, 0, Double.POSITIVE_INFINITY,
+          "With biases: λ_b in the penalty λ_b·b² on each user and item bias (not scaled by the"
+              + " row's count)."),
+      ParameterSpec.ofDouble(ALPHA, 1.0, 0, Double.POSITIVE_INFINITY,
+          "Implicit feedback only: confidence scale α in c = 1 + α·|r| (Hu, Koren and Volinsky"
+              + " 2008)."),
+      ParameterSpec.ofChoice(CONFIDENCE, "linear", List.of("linear", "log"),
+          "Implicit feedback only: linear, c = 1 + α·|r|; log, c = 1 + α·log(1 + |r|/ε)."),
+      ParameterSpec.ofPositiveDouble(EPSILON, 1.0, Double.POSITIVE_INFINITY,
+          "Implicit feedback only: ε of the log confidence."),
+      ParameterSpec.ofChoice(IMPLICIT_SOLVER, "cg", List.of("cg", "cholesky"),
+          "Implicit feedback only: cg, a few conjugate-gradient steps per row warm-started from"
+              + " the previous sweep (Takács et al. 2011); cholesky, an exact solve per row."),
+      ParameterSpec.ofInt(CG_STEPS, 3, 1, 100,
+          "Implicit feedback with implicit_solver=cg: conjugate-gradient steps per row and"
+              + " sweep."),
+      ParameterSpec.ofBool(NONNEGATIVE, false,
+          "Constrain the factors (not the biases) to be non-negative: each row is solved by"
+              + " non-negative least squares (projected coordinate descent) instead of"
+              + " Cholesky."),
+      ParameterSpec.ofInt(EARLY_STOPPING_ROUNDS, 0, 0, 10_000,
+          "With a validation fraction: stop once the validation metric (RMSE; for implicit"
+              + " feedback a sampled 1 − AUC) has not improved for this many sweeps, and keep"
+              + " the best sweep's factors. 0 turns early stopping off."));
 
   /** Creates the provider. Never throws, as {@link java.util.ServiceLoader} requires. */
   public AlsSolverProvider() {
@@ -65,10 +127,11 @@ public final class AlsSolverProvider implements SolverProvider {
 
   @Override
   public String description() {
-    return "Alternating least squares for explicit feedback with weighted-λ regularisation"
-        + " (Zhou, Wilkinson, Schreiber and Pan, 'Large-scale Parallel Collaborative Filtering"
-        + " for the Netflix Prize', AAIM 2008): each sweep solves every user's and then every"
-        + " item's k × k normal equations exactly, by Cholesky, in parallel.";
+    return "Alternating least squares: explicit ratings with weighted-λ regularisation and"
+        + " optional biases (Zhou, Wilkinson, Schreiber and Pan, AAIM 2008), or implicit"
+        + " feedback with confidence weights (Hu, Koren and Volinsky, ICDM 2008) solved by"
+        + " conjugate gradient (Takács, Pilászy and Tikk, RecSys 2011); optional non-negative"
+        + " factors and early stopping; every row solved in parallel.";
   }
 
   @Override
@@ -78,7 +141,7 @@ public final class AlsSolverProvider implements SolverProvider {
 
   @Override
   public Set<AbsentEntries> supportedAbsentEntries() {
-    return EnumSet.of(AbsentEntries.UNKNOWN);
+    return EnumSet.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT);
   }
 
   @Override
@@ -88,22 +151,54 @@ public final class AlsSolverProvider implements SolverProvider {
 
   /**
    * Returns the solver's scratch memory: one set of k × k buffers per worker thread (the pool's
-   * width is not known here, so this assumes it is no wider than the machine's processor count)
-   * and two doubles per block of rows and of columns for the loss. The factors themselves belong
-   * to the model and are not counted.
+   * width is not known here, so this assumes it is no wider than the machine's processor
+   * count), a double per block of rows for the loss, and, where they apply, the confidences of
+   * implicit feedback (two floats per entry), the partial sums of YᵀY, and a copy of the
+   * factors for early stopping. The factors themselves belong to the model and are not
+   * counted.
    */
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
+    int k = config.numFactors();
+    Parameters p = config.parameters();
     long workers = Runtime.getRuntime().availableProcessors();
     long blocks = AlsSolver.blockCount(rows) + AlsSolver.blockCount(cols);
-    return workers * AlsSolver.scratchBytes(config.numFactors()) + blocks * Double.BYTES;
+    long bytes = workers * AlsSolver.scratchBytes(k) + blocks * Double.BYTES;
+    if (config.absentEntries() == AbsentEntries.IMPLICIT) {
+      bytes += 2 * nnz * Float.BYTES
+          + (Math.max(AlsSolver.gramBlockCount(rows), AlsSolver.gramBlockCount(cols)) + 2L)
+          * k * k * Double.BYTES;
+    }
+    if (p.getInt(EARLY_STOPPING_ROUNDS) > 0) {
+      bytes += FactorModel.estimateBytes(rows, cols, k, true);
+    }
+    return bytes;
+  }
+
+  /**
+   * Folds a new user in with the user half-sweep the model was trained with (see
+   * {@link AlsFoldIn}): weighted or plain λ, the unscaled bias penalty, NNLS for non-negative
+   * models, and the confidence-weighted system over every item for implicit feedback.
+   */
+  @Override
+  public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
+      float[] values) {
+    return AlsFoldIn.solve(model, options(config), items, values);
   }
 
   @Override
   public Solver create(SolverConfig config) {
+    return new AlsSolver(config.numFactors(), config.seed(), options(config));
+  }
+
+  /** Turns the resolved parameters into the solver's options. */
+  static AlsOptions options(SolverConfig config) {
     Parameters p = config.parameters();
-    return new AlsSolver(config.numFactors(), config.seed(),
-        p.getInt(ParameterSpec.MAX_ITERATIONS), p.getDouble(ParameterSpec.REGULARIZATION),
-        p.getBool(WEIGHTED_LAMBDA));
+    return new AlsOptions(p.getInt(ParameterSpec.MAX_ITERATIONS),
+        p.getDouble(ParameterSpec.REGULARIZATION), p.getBool(WEIGHTED_LAMBDA),
+        config.absentEntries() == AbsentEntries.IMPLICIT, p.getBool(BIASES),
+        p.getDouble(BIAS_REGULARIZATION), p.getDouble(ALPHA), p.getChoice(CONFIDENCE).equals("log"), p.getDouble(EPSILON),
+        p.getChoice(IMPLICIT_SOLVER).equals("cholesky"), p.getInt(CG_STEPS),
+        p.getBool(NONNEGATIVE), p.getInt(EARLY_STOPPING_ROUNDS));
   }
 }

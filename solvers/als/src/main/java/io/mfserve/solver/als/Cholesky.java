@@ -1,13 +1,17 @@
 package io.mfserve.solver.als;
 
 /**
- * Dense Cholesky factorisation and solve for the small symmetric positive-definite k × k
- * systems of ALS, on caller-owned row-major {@code double[k * k]} buffers, allocating nothing.
+ * Dense Cholesky factorisation A = RᵀR and solve for the small symmetric positive-definite
+ * w × w systems of ALS, in place on caller-owned row-major {@code double[]} buffers, allocating
+ * nothing.
  *
- * <p>Hand-written rather than taken from a library because the systems are tiny (k is the rank,
- * typically 5 to 200), solved millions of times, and must not allocate: a general-purpose
- * decomposition object per call would cost more than the arithmetic. Not thread-safe per buffer;
- * each worker owns its buffers.
+ * <p>Hand-written rather than taken from EJML: the systems are tiny (w is the rank, typically 5
+ * to 200), solved millions of times, and must not allocate; the JMH benchmark in
+ * {@code solvers/bench} ({@code CholeskyBenchmark}) measured this against EJML's
+ * {@code CholeskyDecompositionInner_DDRM} with a reused {@code LinearSolverChol_DDRM}. It is the
+ * right-looking (outer-product) form on the upper triangle, so every inner loop is a contiguous
+ * multiply-add over one row that C2 vectorises. Not thread-safe per buffer; each worker owns
+ * its buffers.
  */
 final class Cholesky {
   /**
@@ -21,58 +25,62 @@ final class Cholesky {
   }
 
   /**
-   * Factors A = L Lᵀ, reading only the lower triangle of {@code a} and writing L into the lower
-   * triangle of {@code l} ({@code a} is left unchanged, so a caller can retry with a larger
-   * diagonal).
+   * Overwrites the upper triangle of {@code m} (row-major w × w) with R, where A = RᵀR; the
+   * lower triangle is neither read nor written.
    *
+   * @param diag A's diagonal before elimination: a pivot that falls to at most
+   *     {@link #RELATIVE_PIVOT_TOLERANCE} times its entry counts as zero
    * @return false if A is not positive definite to working precision (or holds a non-finite
-   *     number); {@code l} is then garbage
+   *     number); {@code m} is then garbage and must be rebuilt before a retry
    */
-  static boolean factor(double[] a, double[] l, int k) {
-    for (int j = 0; j < k; j++) {
-      int jr = j * k;
-      double d = a[jr + j];
-      for (int m = 0; m < j; m++) {
-        d -= l[jr + m] * l[jr + m];
-      }
+  static boolean factor(double[] m, int w, double[] diag) {
+    for (int j = 0; j < w; j++) {
+      int jr = j * w;
+      double d = m[jr + j];
       // Written as !(d > tol) so that a NaN pivot fails too.
-      if (!(d > RELATIVE_PIVOT_TOLERANCE * a[jr + j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
+      if (!(d > RELATIVE_PIVOT_TOLERANCE * diag[j]) || !(d > 0)
+          || d == Double.POSITIVE_INFINITY) {
         return false;
       }
-      double ljj = Math.sqrt(d);
-      l[jr + j] = ljj;
-      double inv = 1 / ljj;
-      for (int i = j + 1; i < k; i++) {
-        int ir = i * k;
-        double s = a[ir + j];
-        for (int m = 0; m < j; m++) {
-          s -= l[ir + m] * l[jr + m];
+      double rjj = Math.sqrt(d);
+      m[jr + j] = rjj;
+      double inv = 1 / rjj;
+      for (int c = j + 1; c < w; c++) {
+        m[jr + c] *= inv;
+      }
+      for (int i = j + 1; i < w; i++) {
+        double f = m[jr + i];
+        if (f != 0) {
+          int ir = i * w;
+          for (int c = i; c < w; c++) {
+            m[ir + c] -= f * m[jr + c];
+          }
         }
-        l[ir + j] = s * inv;
       }
     }
     return true;
   }
 
   /**
-   * Solves L Lᵀ x = b given the factor from {@link #factor}, by forward then back substitution.
-   * {@code x} may be the same array as {@code b}.
+   * Solves RᵀR x = b given R from {@link #factor}: forward substitution with Rᵀ (as
+   * contiguous row updates), then back substitution with R. {@code b} is overwritten.
    */
-  static void solve(double[] l, double[] b, double[] x, int k) {
-    for (int i = 0; i < k; i++) {
-      int ir = i * k;
-      double s = b[i];
-      for (int m = 0; m < i; m++) {
-        s -= l[ir + m] * x[m];
+  static void solve(double[] r, double[] b, double[] x, int w) {
+    for (int j = 0; j < w; j++) {
+      int jr = j * w;
+      double z = b[j] / r[jr + j];
+      b[j] = z;
+      for (int c = j + 1; c < w; c++) {
+        b[c] -= z * r[jr + c];
       }
-      x[i] = s / l[ir + i];
     }
-    for (int i = k - 1; i >= 0; i--) {
-      double s = x[i];
-      for (int m = i + 1; m < k; m++) {
-        s -= l[m * k + i] * x[m];
+    for (int j = w - 1; j >= 0; j--) {
+      int jr = j * w;
+      double s = b[j];
+      for (int c = j + 1; c < w; c++) {
+        s -= r[jr + c] * x[c];
       }
-      x[i] = s / l[i * k + i];
+      x[j] = s / r[jr + j];
     }
   }
 }

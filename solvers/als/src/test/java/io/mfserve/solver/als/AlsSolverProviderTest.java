@@ -1,6 +1,7 @@
 package io.mfserve.solver.als;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,8 @@ import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class AlsSolverProviderTest {
   @Test
@@ -33,8 +36,16 @@ class AlsSolverProviderTest {
     assertEquals(10, defaults.getInt(ParameterSpec.MAX_ITERATIONS));
     assertEquals(0.1, defaults.getDouble(ParameterSpec.REGULARIZATION));
     assertTrue(defaults.getBool(AlsSolverProvider.WEIGHTED_LAMBDA));
-    assertEquals(3, defaults.asText().size());
-    assertEquals(Set.of(AbsentEntries.UNKNOWN), new AlsSolverProvider().supportedAbsentEntries());
+    assertFalse(defaults.getBool(AlsSolverProvider.BIASES));
+    assertEquals(1.0, defaults.getDouble(AlsSolverProvider.ALPHA));
+    assertEquals("linear", defaults.getChoice(AlsSolverProvider.CONFIDENCE));
+    assertEquals("cg", defaults.getChoice(AlsSolverProvider.IMPLICIT_SOLVER));
+    assertEquals(3, defaults.getInt(AlsSolverProvider.CG_STEPS));
+    assertFalse(defaults.getBool(AlsSolverProvider.NONNEGATIVE));
+    assertEquals(0, defaults.getInt(AlsSolverProvider.EARLY_STOPPING_ROUNDS));
+    assertEquals(12, defaults.asText().size());
+    assertEquals(Set.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT),
+        new AlsSolverProvider().supportedAbsentEntries());
     assertTrue(new AlsSolverProvider().description().contains("Zhou"));
   }
 
@@ -45,6 +56,35 @@ class AlsSolverProviderTest {
             Map.of(ParameterSpec.REGULARIZATION, "-1")));
 
     assertEquals(ParameterSpec.REGULARIZATION, e.parameter());
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({"alpha, -1", "regularization, -0.5", "max_iterations, 0", "cg_steps, 0",
+      "epsilon, 0", "implicit_solver, lu", "confidence, exp", "early_stopping_rounds, -1",
+      "bias_regularization, -1"})
+  void parameters_outOfRange_rejectedNamingIt(String name, String value) {
+    InvalidParameterException e = assertThrows(InvalidParameterException.class,
+        () -> Parameters.resolve(new AlsSolverProvider().parameters(), Map.of(name, value)));
+
+    assertEquals(name, e.parameter());
+  }
+
+  @Test
+  void estimateWorkingBytes_implicitAndEarlyStopping_larger() {
+    AlsSolverProvider provider = new AlsSolverProvider();
+    Parameters plain = Parameters.resolve(provider.parameters(), Map.of());
+    Parameters early = Parameters.resolve(provider.parameters(),
+        Map.of(AlsSolverProvider.EARLY_STOPPING_ROUNDS, "2"));
+
+    long explicit = provider.estimateWorkingBytes(1000, 1000, 10_000,
+        new SolverConfig(5, 1, AbsentEntries.UNKNOWN, plain));
+    long implicit = provider.estimateWorkingBytes(1000, 1000, 10_000,
+        new SolverConfig(5, 1, AbsentEntries.IMPLICIT, plain));
+    long stopping = provider.estimateWorkingBytes(1000, 1000, 10_000,
+        new SolverConfig(5, 1, AbsentEntries.UNKNOWN, early));
+
+    assertTrue(implicit >= explicit + 2 * 10_000 * Float.BYTES);
+    assertTrue(stopping > explicit);
   }
 
   @Test

@@ -119,6 +119,17 @@ class MalformedRequestTest {
         .setRegularization(Double.NaN).build())));
     c.add(new Case("zero iterations", bad, "max_iterations", s -> s.fit(good()
         .setMaxIterations(0).build())));
+    c.add(new Case("ALS negative alpha", bad, "params.alpha", s -> s.fit(good()
+        .setAbsentEntries(io.mfserve.proto.v1.AbsentEntries.ABSENT_ENTRIES_IMPLICIT)
+        .putParams("alpha", "-1").build())));
+    c.add(new Case("ALS zero CG steps", bad, "params.cg_steps", s -> s.fit(good()
+        .putParams("cg_steps", "0").build())));
+    c.add(new Case("ALS unknown implicit solver", bad, "params.implicit_solver", s -> s.fit(
+        good().putParams("implicit_solver", "lu").build())));
+    c.add(new Case("ALS zero epsilon", bad, "params.epsilon", s -> s.fit(good()
+        .putParams("epsilon", "0").build())));
+    c.add(new Case("ALS negative early stopping", bad, "params.early_stopping_rounds",
+        s -> s.fit(good().putParams("early_stopping_rounds", "-2").build())));
     c.add(new Case("learning rate for ALS", bad, "learning_rate", s -> s.fit(good()
         .setLearningRate(0.1).build())));
     c.add(new Case("zero learning rate for SGD", bad, "learning_rate", s -> s.fit(good()

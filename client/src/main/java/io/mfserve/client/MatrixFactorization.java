@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
  * #maxIterations}, {@link #regularization}, {@link #learningRate}, {@link #seed}, {@link #param},
  * {@link #absentEntries}, {@link #validationFraction}, {@link #modelId}; unset options take the
  * server's defaults. Large matrices are uploaded in chunks automatically (see {@link MfClient}).
+ * {@link #fit(FitListener)} trains the same way and reports each iteration (loss, validation RMSE,
+ * ETA) and each uploaded chunk as they happen; throwing from the listener cancels the fit.
  *
  * <p>Constructed from a target ({@code "host:port"}), it opens a plaintext channel and closes it
  * in {@link #close()}; constructed from a {@link Channel} or an {@link MfClient}, the caller keeps

@@ -18,7 +18,12 @@ import java.util.concurrent.ForkJoinPool;
  * while H is. One sweep costs O(nnz·k + (rows + cols)·k²·passes).
  */
 final class FullUpdater extends Updater {
+  /** Rows (or columns) of a dense X multiplied together, sharing each load of the factor. */
+  private static final int GROUP = 4;
+
   private final int kk;
+  /** Where in a block's scratch a dense group's GROUP right-hand sides go. */
+  private final int groupAt;
   private final double[] gramW;
   private final double[] gramH;
   private final double xNormSq;
@@ -27,8 +32,10 @@ final class FullUpdater extends Updater {
 
   FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
       float[] w, float[] h, ForkJoinPool pool) {
-    super(x, k, penalty, method, innerSweeps, w, h, pool, (int) scratchPerBlock(k));
+    super(x, k, penalty, method, innerSweeps, w, h, pool,
+        (int) (scratchPerBlock(k) + GROUP * (long) k));
     this.kk = k * k;
+    this.groupAt = (int) scratchPerBlock(k);
     this.gramW = new double[kk];
     this.gramH = new double[kk];
     double sq = 0;
@@ -65,12 +72,19 @@ final class FullUpdater extends Updater {
       double[] s = scratch[b];
       Arrays.fill(s, 0, kk, 0);
       s[sumAt] = 0;
-      for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
-        Arrays.fill(s, kk, kk + k, 0);
+      int start = rowBlocks.start(b);
+      int end = rowBlocks.end(b);
+      for (int i = start; i < end; i++) {
         int from = x.rowStart(i);
         int to = x.rowEnd(i);
-        for (int p = from; p < to; p++) {
-          accumulate(s, kk, x.rowValue(p), h, x.rowColumn(p) * k);
+        int g = (i - start) % GROUP;
+        if (!x.isDense() || i - g + GROUP > end) {
+          rowTimes(i, h, s, kk);
+        } else {
+          if (g == 0) {
+            denseRowTimes(i, h, s, groupAt);
+          }
+          System.arraycopy(s, groupAt + g * k, s, kk, k);
         }
         step(w, i * k, gramH, s, l1, l2, (long) (to - from) * k);
         addOuter(w, i * k, s);
@@ -92,12 +106,19 @@ final class FullUpdater extends Updater {
       Arrays.fill(s, 0, kk, 0);
       s[sumAt] = 0;
       s[crossAt] = 0;
-      for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
-        Arrays.fill(s, kk, kk + k, 0);
+      int start = colBlocks.start(b);
+      int end = colBlocks.end(b);
+      for (int j = start; j < end; j++) {
         int from = x.colStart(j);
         int to = x.colEnd(j);
-        for (int q = from; q < to; q++) {
-          accumulate(s, kk, x.colValue(q), w, x.colRow(q) * k);
+        int g = (j - start) % GROUP;
+        if (!x.isDense() || j - g + GROUP > end) {
+          colTimes(j, w, s, kk);
+        } else {
+          if (g == 0) {
+            denseColTimes(j, w, s, groupAt);
+          }
+          System.arraycopy(s, groupAt + g * k, s, kk, k);
         }
         step(h, j * k, gramW, s, l1, l2, (long) (to - from) * k);
         addOuter(h, j * k, s);
@@ -138,24 +159,234 @@ final class FullUpdater extends Updater {
       hals(f, base, gram, 0, s, kk, kk + k, l1, l2, passes(setupCost));
       return;
     }
-    // MU: f ← f ∘ a / (f G + l2 f + l1); the denominator goes into the spare k doubles.
+    // MU: f ← f ∘ a / (G f + l2 f + l1); the denominator goes into the spare k doubles, G f
+    // summed a row of G at a time (G is symmetric) for the reason hals() gives.
     for (int t = 0; t < k; t++) {
-      double den = l2 * f[base + t] + l1;
-      for (int r = 0; r < k; r++) {
-        den += gram[t * k + r] * f[base + r];
+      s[kk + k + t] = l2 * f[base + t] + l1;
+    }
+    for (int r = 0; r < k; r++) {
+      double fr = f[base + r];
+      if (fr != 0) {
+        for (int t = 0; t < k; t++) {
+          s[kk + k + t] += gram[r * k + t] * fr;
+        }
       }
-      s[kk + k + t] = den;
     }
     muRow(f, base, k, s, kk, kk + k);
   }
 
-  /** {@code s[off..off+k) += v · f[base..base+k)}; a zero entry adds nothing, so skip it. */
-  private void accumulate(double[] s, int off, float v, float[] f, int base) {
-    if (v == 0) {
-      return;
+  /**
+   * {@code s[off..off+k) = Σ_p x_ip f_{c(p)}}, row i of X F over the row's stored entries.
+   * Four coordinates at a time, each summed in a local: the JIT keeps the four in registers, so
+   * the loop is loads and multiply-adds with no stores, about twice as fast as adding each entry
+   * into the k doubles of s (measured on MovieLens 100K, k = 10 and 50). The entries are walked
+   * once per four coordinates; they and f's rows stay in cache between walks.
+   */
+  private void rowTimes(int i, float[] f, double[] s, int off) {
+    int from = x.rowStart(i);
+    int to = x.rowEnd(i);
+    int t = 0;
+    for (; t + 3 < k; t += 4) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      for (int p = from; p < to; p++) {
+        double v = x.rowValue(p);
+        int base = x.rowColumn(p) * k + t;
+        a0 += v * f[base];
+        a1 += v * f[base + 1];
+        a2 += v * f[base + 2];
+        a3 += v * f[base + 3];
+      }
+      s[off + t] = a0;
+      s[off + t + 1] = a1;
+      s[off + t + 2] = a2;
+      s[off + t + 3] = a3;
     }
-    for (int t = 0; t < k; t++) {
-      s[off + t] += v * (double) f[base + t];
+    for (; t < k; t++) {
+      double a = 0;
+      for (int p = from; p < to; p++) {
+        a += x.rowValue(p) * f[x.rowColumn(p) * k + t];
+      }
+      s[off + t] = a;
+    }
+  }
+
+  /**
+   * Rows i..i+3 of X F for a dense X, into {@code s[off..off+4k)}: a 4 × 4 register block of
+   * sums (four rows by four coordinates), so each value of X and of F loaded feeds four
+   * multiply-adds. About three times the speed of {@link #rowTimes} on a dense matrix (measured:
+   * 2,000 × 1,000 times 1,000 × 20 in 7.5 ms instead of 23 ms on one core).
+   */
+  private void denseRowTimes(int i, float[] f, double[] s, int off) {
+    int m = x.cols();
+    int b0 = x.rowStart(i);
+    int b1 = x.rowStart(i + 1);
+    int b2 = x.rowStart(i + 2);
+    int b3 = x.rowStart(i + 3);
+    int t = 0;
+    for (; t + 3 < k; t += 4) {
+      double a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+      double a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+      for (int j = 0, fb = t; j < m; j++, fb += k) {
+        double f0 = f[fb];
+        double f1 = f[fb + 1];
+        double f2 = f[fb + 2];
+        double f3 = f[fb + 3];
+        double x0 = x.rowValue(b0 + j);
+        double x1 = x.rowValue(b1 + j);
+        double x2 = x.rowValue(b2 + j);
+        double x3 = x.rowValue(b3 + j);
+        a00 += x0 * f0;
+        a01 += x0 * f1;
+        a02 += x0 * f2;
+        a03 += x0 * f3;
+        a10 += x1 * f0;
+        a11 += x1 * f1;
+        a12 += x1 * f2;
+        a13 += x1 * f3;
+        a20 += x2 * f0;
+        a21 += x2 * f1;
+        a22 += x2 * f2;
+        a23 += x2 * f3;
+        a30 += x3 * f0;
+        a31 += x3 * f1;
+        a32 += x3 * f2;
+        a33 += x3 * f3;
+      }
+      store4(s, off + t, k, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30,
+          a31, a32, a33);
+    }
+    for (; t < k; t++) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      for (int j = 0, fb = t; j < m; j++, fb += k) {
+        double fv = f[fb];
+        a0 += x.rowValue(b0 + j) * fv;
+        a1 += x.rowValue(b1 + j) * fv;
+        a2 += x.rowValue(b2 + j) * fv;
+        a3 += x.rowValue(b3 + j) * fv;
+      }
+      s[off + t] = a0;
+      s[off + k + t] = a1;
+      s[off + 2 * k + t] = a2;
+      s[off + 3 * k + t] = a3;
+    }
+  }
+
+  /** Columns j..j+3 of Xᵀ F for a dense X, as {@link #denseRowTimes} over the CSC form. */
+  private void denseColTimes(int j, float[] f, double[] s, int off) {
+    int m = x.rows();
+    int b0 = x.colStart(j);
+    int b1 = x.colStart(j + 1);
+    int b2 = x.colStart(j + 2);
+    int b3 = x.colStart(j + 3);
+    int t = 0;
+    for (; t + 3 < k; t += 4) {
+      double a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+      double a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+      for (int i = 0, fb = t; i < m; i++, fb += k) {
+        double f0 = f[fb];
+        double f1 = f[fb + 1];
+        double f2 = f[fb + 2];
+        double f3 = f[fb + 3];
+        double x0 = x.colValue(b0 + i);
+        double x1 = x.colValue(b1 + i);
+        double x2 = x.colValue(b2 + i);
+        double x3 = x.colValue(b3 + i);
+        a00 += x0 * f0;
+        a01 += x0 * f1;
+        a02 += x0 * f2;
+        a03 += x0 * f3;
+        a10 += x1 * f0;
+        a11 += x1 * f1;
+        a12 += x1 * f2;
+        a13 += x1 * f3;
+        a20 += x2 * f0;
+        a21 += x2 * f1;
+        a22 += x2 * f2;
+        a23 += x2 * f3;
+        a30 += x3 * f0;
+        a31 += x3 * f1;
+        a32 += x3 * f2;
+        a33 += x3 * f3;
+      }
+      store4(s, off + t, k, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30,
+          a31, a32, a33);
+    }
+    for (; t < k; t++) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      for (int i = 0, fb = t; i < m; i++, fb += k) {
+        double fv = f[fb];
+        a0 += x.colValue(b0 + i) * fv;
+        a1 += x.colValue(b1 + i) * fv;
+        a2 += x.colValue(b2 + i) * fv;
+        a3 += x.colValue(b3 + i) * fv;
+      }
+      s[off + t] = a0;
+      s[off + k + t] = a1;
+      s[off + 2 * k + t] = a2;
+      s[off + 3 * k + t] = a3;
+    }
+  }
+
+  /** Writes a 4 × 4 block: row r of it to {@code s[at + r·k .. at + r·k + 4)}. */
+  private static void store4(double[] s, int at, int k, double a00, double a01, double a02,
+      double a03, double a10, double a11, double a12, double a13, double a20, double a21,
+      double a22, double a23, double a30, double a31, double a32, double a33) {
+    s[at] = a00;
+    s[at + 1] = a01;
+    s[at + 2] = a02;
+    s[at + 3] = a03;
+    s[at + k] = a10;
+    s[at + k + 1] = a11;
+    s[at + k + 2] = a12;
+    s[at + k + 3] = a13;
+    s[at + 2 * k] = a20;
+    s[at + 2 * k + 1] = a21;
+    s[at + 2 * k + 2] = a22;
+    s[at + 2 * k + 3] = a23;
+    s[at + 3 * k] = a30;
+    s[at + 3 * k + 1] = a31;
+    s[at + 3 * k + 2] = a32;
+    s[at + 3 * k + 3] = a33;
+  }
+
+  /** {@code s[off..off+k) = Σ_q x_qj f_{r(q)}}: column j of Xᵀ F, as {@link #rowTimes}. */
+  private void colTimes(int j, float[] f, double[] s, int off) {
+    int from = x.colStart(j);
+    int to = x.colEnd(j);
+    int t = 0;
+    for (; t + 3 < k; t += 4) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      for (int q = from; q < to; q++) {
+        double v = x.colValue(q);
+        int base = x.colRow(q) * k + t;
+        a0 += v * f[base];
+        a1 += v * f[base + 1];
+        a2 += v * f[base + 2];
+        a3 += v * f[base + 3];
+      }
+      s[off + t] = a0;
+      s[off + t + 1] = a1;
+      s[off + t + 2] = a2;
+      s[off + t + 3] = a3;
+    }
+    for (; t < k; t++) {
+      double a = 0;
+      for (int q = from; q < to; q++) {
+        a += x.colValue(q) * f[x.colRow(q) * k + t];
+      }
+      s[off + t] = a;
     }
   }
 

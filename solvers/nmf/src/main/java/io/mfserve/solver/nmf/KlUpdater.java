@@ -146,10 +146,7 @@ final class KlUpdater extends Updater {
    */
   private void addRatio(double[] s, float v, float[] f, int fBase, float[] g, int gBase) {
     if (v > 0) {
-      double y = 0;
-      for (int t = 0; t < k; t++) {
-        y += (double) f[fBase + t] * g[gBase + t];
-      }
+      double y = dot(f, fBase, g, gBase, k);
       double ratio = v / Math.max(y, yMin);
       for (int t = 0; t < k; t++) {
         s[t] += ratio * g[gBase + t];

@@ -41,7 +41,7 @@ import java.util.Set;
  *       + ½ alpha_w (1 − l1_ratio) cols ‖W‖²} and the same for H with rows; unlike there,
  *       alpha_h does not default to alpha_w;
  *   <li>{@code inner_sweeps} (int, 0, [0, 100]): HALS passes over a row per update, 0 choosing
- *       per row (up to 10).
+ *       per row (up to 50).
  * </ul>
  * Stateless and thread-safe; the no-argument constructor never throws.
  */
@@ -95,7 +95,7 @@ public final class NmfSolverProvider implements SolverProvider {
       ParameterSpec.ofInt(INNER_SWEEPS, 0, 0, 100,
           "HALS passes over each row per update (at most; they stop once a pass moves the row"
               + " by under 10% of the first); 1 is plain HALS (scikit-learn's cd), 0 chooses"
-              + " per row from its cost, up to 10."));
+              + " per row from its cost (Gillis & Glineur 2012), up to 50."));
 
   /** Creates the provider; never throws. */
   public NmfSolverProvider() {

@@ -21,6 +21,8 @@ import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.FoldInResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
+import io.mfserve.proto.v1.GetTopicsRequest;
+import io.mfserve.proto.v1.GetTopicsResponse;
 import io.mfserve.proto.v1.ListModelsRequest;
 import io.mfserve.proto.v1.ListSolversRequest;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
@@ -617,6 +619,19 @@ public final class MfClient {
    */
   public FoldInResponse foldIn(FoldInRequest request) {
     return call(() -> stub(deadline(callDeadline)).foldIn(request));
+  }
+
+  /**
+   * The top items (terms) of each factor (topic) of a model, heaviest first, as gensim's
+   * {@code show_topics}: for NMF topic models of a document × term matrix.
+   *
+   * @param request the model, terms per topic, and which topics (empty for all)
+   * @return one topic per factor asked for, in order
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for a negative count or a topic index out of range
+   */
+  public GetTopicsResponse getTopics(GetTopicsRequest request) {
+    return call(() -> stub(deadline(callDeadline)).getTopics(request));
   }
 
   /**

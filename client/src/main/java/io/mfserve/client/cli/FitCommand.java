@@ -36,15 +36,23 @@ final class FitCommand implements Callable<Integer> {
   Path file;
 
   @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "auto",
-      description = {"auto, movielens, csv or dense-csv (default: ${DEFAULT-VALUE}).",
+      description = {"auto, movielens, csv, dense-csv, mtx or bow (default: ${DEFAULT-VALUE}).",
           "movielens: 'user item rating [timestamp]' per line, tab, ::, comma or space "
               + "separated (MovieLens u.data, ratings.dat);",
           "csv: a header line (e.g. userId,movieId,rating,timestamp); the user, item and rating "
               + "columns are found by name, else the first three are used; non-integer ids are "
               + "sent as string keys;",
           "dense-csv: numbers only, one row per user, ids are positions;",
-          "auto: a header means csv, tabs or :: mean movielens, else dense-csv."})
+          "mtx: MatrixMarket coordinate (real, integer or pattern, general), 1-based ids;",
+          "bow: a bag of words, 'doc term count' per line (UCI's header lines allowed);",
+          "auto: %%MatrixMarket means mtx, a header means csv, tabs or :: mean movielens, "
+              + "else dense-csv."})
   String format;
+
+  @Option(names = "--vocab", paramLabel = "FILE",
+      description = "Words for the integer term ids of an mtx or bow file (one per line, line "
+          + "n naming id n, or 'id word' lines): the columns are sent as string keys.")
+  Path vocab;
 
   @Option(names = "--solver", paramLabel = "NAME", defaultValue = "als",
       description = "Solver: als, sgd, nmf or a plugin (see: mfctl solvers). "
@@ -136,7 +144,8 @@ final class FitCommand implements Callable<Integer> {
     Progress progress = mfctl.progress(quiet.quiet);
     Parsed parsed;
     try (Progress.Reading reading = progress.reading(file)) {
-      parsed = InputFiles.read(reading.source(), f);
+      parsed = InputFiles.read(reading.source(), f,
+          vocab == null ? null : InputFiles.file(vocab));
     }
     FitRequest request = b.setMatrix(parsed.matrix()).build();
     ModelInfo info;

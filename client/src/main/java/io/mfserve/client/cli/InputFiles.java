@@ -30,10 +30,22 @@ import java.util.regex.Pattern;
  *       as int64 ids, anything else as string keys.
  *   <li>{@code dense-csv}: numbers only, one matrix row per line (users), separated by commas or
  *       spaces; ids are positions.
- *   <li>{@code auto}: a first line with a non-numeric field is a header ({@code csv}); a line
- *       with tabs or {@code ::} is {@code movielens}; anything else {@code dense-csv}. A
- *       headerless comma-separated list of triples needs {@code --format movielens}.
+ *   <li>{@code mtx}: MatrixMarket coordinate format ({@code %%MatrixMarket matrix coordinate
+ *       real|integer|pattern general}), a size line {@code rows cols entries}, then
+ *       {@code row col value} with 1-based indices, which are sent as the int64 ids.
+ *   <li>{@code bow}: a bag of words, {@code doc term count} per line, separated by spaces or
+ *       tabs, optionally after UCI's three header lines (documents, words, entries). Integer
+ *       document and term ids are sent as int64 ids, anything else as string keys.
+ *   <li>{@code auto}: a file starting with {@code %%MatrixMarket} is {@code mtx}; a first line
+ *       with a non-numeric field is a header ({@code csv}); a line with tabs or {@code ::} is
+ *       {@code movielens}; anything else {@code dense-csv}. A headerless comma-separated list
+ *       of triples needs {@code --format movielens}, a bag of words {@code --format bow}.
  * </ul>
+ *
+ * <p>A vocabulary ({@code --vocab}) names the integer term ids of an {@code mtx} or {@code bow}
+ * file, whose columns are then sent as string keys (the words): either one word per line, line
+ * n naming term n (UCI's {@code vocab.*.txt}, 1-based like its word ids), or {@code id word}
+ * per line. A term id the vocabulary lacks is an error.
  *
  * <p>Blank lines and lines starting with {@code #} are skipped. Every error names the file and
  * the line number.
@@ -48,7 +60,9 @@ final class InputFiles {
     AUTO("auto"),
     MOVIELENS("movielens"),
     CSV("csv"),
-    DENSE_CSV("dense-csv");
+    DENSE_CSV("dense-csv"),
+    MTX("mtx"),
+    BOW("bow");
 
     final String label;
 
@@ -63,7 +77,7 @@ final class InputFiles {
         }
       }
       throw new IllegalArgumentException("unknown format '" + s
-          + "'; expected one of auto, movielens, csv, dense-csv");
+          + "'; expected one of auto, movielens, csv, dense-csv, mtx, bow");
     }
   }
 
@@ -126,20 +140,44 @@ final class InputFiles {
    * @throws InputException if the file is missing, unreadable or malformed
    */
   static Parsed read(Source source, Format format) {
+    return read(source, format, null);
+  }
+
+  /**
+   * Reads a file in the given format, naming its term ids with a vocabulary.
+   *
+   * @param vocab the vocabulary of an mtx or bow file's columns, or null for none
+   * @throws InputException if a file is missing, unreadable or malformed, or a vocabulary is
+   *     given for a format that has no term ids
+   */
+  static Parsed read(Source source, Format format, Source vocab) {
+    Source reading = source;
     try {
       Format f = format == Format.AUTO ? detect(source) : format;
+      if (vocab != null && f != Format.MTX && f != Format.BOW) {
+        throw new InputException("a vocabulary names the columns of an mtx or bow file; "
+            + source.name() + " is read as " + f.label);
+      }
+      Vocabulary words = null;
+      if (vocab != null) {
+        reading = vocab;
+        words = Vocabulary.read(vocab);
+        reading = source;
+      }
       return switch (f) {
         case MOVIELENS -> readMovieLens(source);
         case CSV -> readCsv(source);
         case DENSE_CSV -> readDense(source);
+        case MTX -> readMtx(source, words);
+        case BOW -> readBow(source, words);
         case AUTO -> throw new AssertionError();
       };
     } catch (NoSuchFileException e) {
-      throw new InputException("cannot read " + source.name() + ": no such file");
+      throw new InputException("cannot read " + reading.name() + ": no such file");
     } catch (java.nio.charset.MalformedInputException e) {
-      throw new InputException("cannot read " + source.name() + ": it is not UTF-8 text");
+      throw new InputException("cannot read " + reading.name() + ": it is not UTF-8 text");
     } catch (IOException | UncheckedIOException e) {
-      throw new InputException("cannot read " + source.name() + ": " + e.getMessage());
+      throw new InputException("cannot read " + reading.name() + ": " + e.getMessage());
     }
   }
 
@@ -148,6 +186,9 @@ final class InputFiles {
       String line;
       while ((line = r.readLine()) != null) {
         String t = line.strip();
+        if (t.startsWith("%%MatrixMarket")) {
+          return Format.MTX;
+        }
         if (t.isEmpty() || t.startsWith("#")) {
           continue;
         }
@@ -427,6 +468,211 @@ final class InputFiles {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /**
+   * Reads a MatrixMarket coordinate file (real, integer or pattern values, general symmetry).
+   * Indices are checked against the size line, and the number of entries against it too.
+   */
+  static Parsed readMtx(Source source, Vocabulary vocab) throws IOException {
+    Ratings ratings = new Ratings();
+    try (BufferedReader r = source.open()) {
+      String line = r.readLine();
+      int n = 1;
+      String banner = line == null ? "" : line.strip().toLowerCase(Locale.ROOT);
+      String[] h = WHITESPACE.split(banner);
+      if (h.length < 5 || !h[0].equals("%%matrixmarket") || !h[1].equals("matrix")) {
+        throw new InputException(at(source, 1) + "expected a MatrixMarket header such as "
+            + "'%%MatrixMarket matrix coordinate real general'");
+      }
+      if (!h[2].equals("coordinate")) {
+        throw new InputException(at(source, 1) + "'" + h[2] + "' format: only 'coordinate'"
+            + " (sparse) MatrixMarket files are read; use --format dense-csv for a dense matrix");
+      }
+      boolean pattern = h[3].equals("pattern");
+      if (!pattern && !h[3].equals("real") && !h[3].equals("integer")) {
+        throw new InputException(at(source, 1) + "'" + h[3] + "' values: only real, integer and"
+            + " pattern are read");
+      }
+      if (!h[4].equals("general")) {
+        throw new InputException(at(source, 1) + "'" + h[4] + "' symmetry: only 'general' is"
+            + " read; write every entry of the matrix");
+      }
+      long rows = -1;
+      long cols = -1;
+      long declared = -1;
+      long count = 0;
+      while ((line = r.readLine()) != null) {
+        n++;
+        String t = line.strip();
+        if (t.isEmpty() || t.startsWith("%")) {
+          continue;
+        }
+        String[] f = WHITESPACE.split(t);
+        if (rows < 0) {
+          if (f.length != 3) {
+            throw new InputException(at(source, n) + "expected the size line 'rows cols entries'"
+                + " but found '" + clip(t) + "'");
+          }
+          rows = parseCount(source, n, "rows", f[0]);
+          cols = parseCount(source, n, "cols", f[1]);
+          declared = parseCount(source, n, "entries", f[2]);
+          continue;
+        }
+        if (f.length != (pattern ? 2 : 3)) {
+          throw new InputException(at(source, n) + "expected 'row col" + (pattern ? "" : " value")
+              + "' but found '" + clip(t) + "'");
+        }
+        long row = parseIndex(source, n, "row", f[0], rows);
+        long col = parseIndex(source, n, "column", f[1], cols);
+        float value = pattern ? 1f : parseValue(source, n, "value", f[2]);
+        if (vocab != null) {
+          ratings.add(row, vocab.word(source, n, col), value);
+        } else {
+          ratings.add(row, col, value);
+        }
+        count++;
+      }
+      if (rows < 0) {
+        throw new InputException(source.name() + " has no size line 'rows cols entries'");
+      }
+      if (count != declared) {
+        throw new InputException(source.name() + " declares " + declared + " entries but holds "
+            + count);
+      }
+      if (count == 0) {
+        throw new InputException(source.name() + " holds no entries");
+      }
+    }
+    return new Parsed(ratings.toMatrix(), Format.MTX, ratings.size());
+  }
+
+  /**
+   * Reads a bag of words: {@code doc term count} per line, after UCI's optional three header
+   * lines (each a single integer).
+   */
+  static Parsed readBow(Source source, Vocabulary vocab) throws IOException {
+    Ratings ratings = new Ratings();
+    try (BufferedReader r = source.open()) {
+      String line;
+      int n = 0;
+      boolean entries = false;
+      int header = 0;
+      while ((line = r.readLine()) != null) {
+        n++;
+        String t = line.strip();
+        if (t.isEmpty() || t.startsWith("#")) {
+          continue;
+        }
+        String[] f = WHITESPACE.split(t);
+        if (!entries && f.length == 1 && header < 3 && canonicalLong(f[0]) != null) {
+          header++;
+          continue;
+        }
+        entries = true;
+        if (f.length != 3) {
+          throw new InputException(at(source, n) + "expected 'doc term count' but found "
+              + f.length + " field" + (f.length == 1 ? "" : "s") + ": '" + clip(t) + "'");
+        }
+        float count = parseValue(source, n, "count", f[2]);
+        Long doc = canonicalLong(f[0]);
+        Long term = canonicalLong(f[1]);
+        String word = null;
+        if (vocab != null) {
+          if (term == null) {
+            throw new InputException(at(source, n) + "term '" + clip(f[1]) + "' is not an"
+                + " integer id, so --vocab cannot name it");
+          }
+          word = vocab.word(source, n, term);
+        } else if (term == null) {
+          word = f[1];
+        }
+        if (doc != null && word != null) {
+          ratings.add(doc, word, count);
+        } else if (doc != null) {
+          ratings.add(doc, term, count);
+        } else if (word != null) {
+          ratings.add(f[0], word, count);
+        } else {
+          ratings.add(f[0], term, count);
+        }
+      }
+    }
+    if (ratings.size() == 0) {
+      throw new InputException(source.name() + " holds no 'doc term count' lines");
+    }
+    return new Parsed(ratings.toMatrix(), Format.BOW, ratings.size());
+  }
+
+  /** Term id → word, from {@code --vocab}. */
+  static final class Vocabulary {
+    private final Source source;
+    private final java.util.Map<Long, String> words;
+
+    private Vocabulary(Source source, java.util.Map<Long, String> words) {
+      this.source = source;
+      this.words = words;
+    }
+
+    /** Reads one word per line (line n is id n) or {@code id word} per line. */
+    static Vocabulary read(Source source) throws IOException {
+      java.util.Map<Long, String> words = new java.util.HashMap<>();
+      try (BufferedReader r = source.open()) {
+        String line;
+        int n = 0;
+        while ((line = r.readLine()) != null) {
+          n++;
+          String t = line.strip();
+          if (t.isEmpty()) {
+            continue;
+          }
+          String[] f = WHITESPACE.split(t, 2);
+          long id = n;
+          String word = t;
+          if (f.length == 2 && canonicalLong(f[0]) != null) {
+            id = canonicalLong(f[0]);
+            word = f[1].strip();
+          }
+          String before = words.putIfAbsent(id, word);
+          if (before != null) {
+            throw new InputException(at(source, n) + "term id " + id + " is named twice ('"
+                + clip(before) + "' and '" + clip(word) + "')");
+          }
+        }
+      }
+      if (words.isEmpty()) {
+        throw new InputException(source.name() + " is empty: expected one word per line");
+      }
+      return new Vocabulary(source, words);
+    }
+
+    /** Returns the word of term {@code id}, met on line {@code n} of {@code file}. */
+    String word(Source file, int n, long id) {
+      String w = words.get(id);
+      if (w == null) {
+        throw new InputException(at(file, n) + "term id " + id + " is not in the vocabulary "
+            + source.name() + " (" + words.size() + " words)");
+      }
+      return w;
+    }
+  }
+
+  private static long parseCount(Source source, int n, String what, String s) {
+    Long v = canonicalLong(s);
+    if (v == null || v < 0) {
+      throw new InputException(at(source, n) + what + " '" + clip(s)
+          + "' is not a non-negative integer");
+    }
+    return v;
+  }
+
+  private static long parseIndex(Source source, int n, String what, String s, long max) {
+    Long v = canonicalLong(s);
+    if (v == null || v < 1 || v > max) {
+      throw new InputException(at(source, n) + what + " index '" + clip(s) + "' is not in [1, "
+          + max + "] (MatrixMarket indices are 1-based)");
+    }
+    return v;
+  }
 
   /** Splits on {@code ::}, tabs, commas or runs of spaces, whichever the line uses. */
   private static String[] splitAny(String t) {

@@ -49,7 +49,8 @@ import picocli.CommandLine.Spec;
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {FitCommand.class, EvalCommand.class, FactorsCommand.class, PredictCommand.class,
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
-        SolversCommand.class, PlotCommand.class, SimilarCommand.class, LoadtestCommand.class})
+        SolversCommand.class, PlotCommand.class, SimilarCommand.class, LoadtestCommand.class,
+        TopicsCommand.class})
 public final class Mfctl implements Callable<Integer> {
   /** The server used when neither {@code --target} nor {@code MFSERVE_TARGET} says otherwise. */
   public static final String DEFAULT_TARGET = "localhost:50051";

@@ -328,4 +328,21 @@ class NmfSolverTest {
     }
     return sum;
   }
+
+  /** Asserts every entry of both factors is ≥ 0 and finite. */
+  static void assertNonNegativeFactors(FactorModel model) {
+    assertNonNegative(model);
+  }
+
+  /** Counts the factor entries (both sides) below {@code eps}. */
+  static int countBelow(FactorModel model, float eps) {
+    int n = 0;
+    for (float f : model.copyUserFactors(0, model.numUsers())) {
+      n += f < eps ? 1 : 0;
+    }
+    for (float f : model.copyItemFactors(0, model.numItems())) {
+      n += f < eps ? 1 : 0;
+    }
+    return n;
+  }
 }

@@ -177,39 +177,89 @@ final class FullUpdater extends Updater {
 
   /**
    * {@code s[off..off+k) = Σ_p x_ip f_{c(p)}}, row i of X F over the row's stored entries.
-   * Four coordinates at a time, each summed in a local: the JIT keeps the four in registers, so
-   * the loop is loads and multiply-adds with no stores, about twice as fast as adding each entry
-   * into the k doubles of s (measured on MovieLens 100K, k = 10 and 50). The entries are walked
-   * once per four coordinates; they and f's rows stay in cache between walks.
+   * Eight coordinates at a time (then four, then the last one to three), each summed in a
+   * local: the JIT keeps them in registers, so the loop is loads and multiply-adds with no
+   * stores and no dependent chain longer than one sum per entry. About twice as fast as adding
+   * each entry into the k doubles of s (measured on MovieLens 100K, k = 10 and 50). The
+   * entries are walked once per block of coordinates; they and f's rows stay in cache.
    */
   private void rowTimes(int i, float[] f, double[] s, int off) {
     int from = x.rowStart(i);
     int to = x.rowEnd(i);
     int t = 0;
-    for (; t + 3 < k; t += 4) {
+    for (; t + 7 < k; t += 8) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      double a4 = 0;
+      double a5 = 0;
+      double a6 = 0;
+      double a7 = 0;
+      for (int p = from; p < to; p++) {
+        double v = x.rowValue(p);
+        int b = x.rowColumn(p) * k + t;
+        a0 += v * f[b];
+        a1 += v * f[b + 1];
+        a2 += v * f[b + 2];
+        a3 += v * f[b + 3];
+        a4 += v * f[b + 4];
+        a5 += v * f[b + 5];
+        a6 += v * f[b + 6];
+        a7 += v * f[b + 7];
+      }
+      s[off + t] = a0;
+      s[off + t + 1] = a1;
+      s[off + t + 2] = a2;
+      s[off + t + 3] = a3;
+      s[off + t + 4] = a4;
+      s[off + t + 5] = a5;
+      s[off + t + 6] = a6;
+      s[off + t + 7] = a7;
+    }
+    if (t + 3 < k) {
       double a0 = 0;
       double a1 = 0;
       double a2 = 0;
       double a3 = 0;
       for (int p = from; p < to; p++) {
         double v = x.rowValue(p);
-        int base = x.rowColumn(p) * k + t;
-        a0 += v * f[base];
-        a1 += v * f[base + 1];
-        a2 += v * f[base + 2];
-        a3 += v * f[base + 3];
+        int b = x.rowColumn(p) * k + t;
+        a0 += v * f[b];
+        a1 += v * f[b + 1];
+        a2 += v * f[b + 2];
+        a3 += v * f[b + 3];
       }
       s[off + t] = a0;
       s[off + t + 1] = a1;
       s[off + t + 2] = a2;
       s[off + t + 3] = a3;
+      t += 4;
     }
-    for (; t < k; t++) {
-      double a = 0;
+    int rest = k - t;
+    if (rest > 0) {
+      // The last one to three coordinates in one walk, each in its own sum.
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
       for (int p = from; p < to; p++) {
-        a += x.rowValue(p) * f[x.rowColumn(p) * k + t];
+        double v = x.rowValue(p);
+        int b = x.rowColumn(p) * k + t;
+        a0 += v * f[b];
+        if (rest > 1) {
+          a1 += v * f[b + 1];
+          if (rest > 2) {
+            a2 += v * f[b + 2];
+          }
+        }
       }
-      s[off + t] = a;
+      s[off + t] = a0;
+      if (rest > 1) {
+        s[off + t + 1] = a1;
+      }
+      if (rest > 2) {
+        s[off + t + 2] = a2;
+      }
     }
   }
 
@@ -363,30 +413,79 @@ final class FullUpdater extends Updater {
     int from = x.colStart(j);
     int to = x.colEnd(j);
     int t = 0;
-    for (; t + 3 < k; t += 4) {
+    for (; t + 7 < k; t += 8) {
       double a0 = 0;
       double a1 = 0;
       double a2 = 0;
       double a3 = 0;
-      for (int q = from; q < to; q++) {
-        double v = x.colValue(q);
-        int base = x.colRow(q) * k + t;
-        a0 += v * f[base];
-        a1 += v * f[base + 1];
-        a2 += v * f[base + 2];
-        a3 += v * f[base + 3];
+      double a4 = 0;
+      double a5 = 0;
+      double a6 = 0;
+      double a7 = 0;
+      for (int p = from; p < to; p++) {
+        double v = x.colValue(p);
+        int b = x.colRow(p) * k + t;
+        a0 += v * f[b];
+        a1 += v * f[b + 1];
+        a2 += v * f[b + 2];
+        a3 += v * f[b + 3];
+        a4 += v * f[b + 4];
+        a5 += v * f[b + 5];
+        a6 += v * f[b + 6];
+        a7 += v * f[b + 7];
       }
       s[off + t] = a0;
       s[off + t + 1] = a1;
       s[off + t + 2] = a2;
       s[off + t + 3] = a3;
+      s[off + t + 4] = a4;
+      s[off + t + 5] = a5;
+      s[off + t + 6] = a6;
+      s[off + t + 7] = a7;
     }
-    for (; t < k; t++) {
-      double a = 0;
-      for (int q = from; q < to; q++) {
-        a += x.colValue(q) * f[x.colRow(q) * k + t];
+    if (t + 3 < k) {
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      double a3 = 0;
+      for (int p = from; p < to; p++) {
+        double v = x.colValue(p);
+        int b = x.colRow(p) * k + t;
+        a0 += v * f[b];
+        a1 += v * f[b + 1];
+        a2 += v * f[b + 2];
+        a3 += v * f[b + 3];
       }
-      s[off + t] = a;
+      s[off + t] = a0;
+      s[off + t + 1] = a1;
+      s[off + t + 2] = a2;
+      s[off + t + 3] = a3;
+      t += 4;
+    }
+    int rest = k - t;
+    if (rest > 0) {
+      // The last one to three coordinates in one walk, each in its own sum.
+      double a0 = 0;
+      double a1 = 0;
+      double a2 = 0;
+      for (int p = from; p < to; p++) {
+        double v = x.colValue(p);
+        int b = x.colRow(p) * k + t;
+        a0 += v * f[b];
+        if (rest > 1) {
+          a1 += v * f[b + 1];
+          if (rest > 2) {
+            a2 += v * f[b + 2];
+          }
+        }
+      }
+      s[off + t] = a0;
+      if (rest > 1) {
+        s[off + t + 1] = a1;
+      }
+      if (rest > 2) {
+        s[off + t + 2] = a2;
+      }
     }
   }
 

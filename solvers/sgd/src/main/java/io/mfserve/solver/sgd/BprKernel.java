@@ -101,9 +101,11 @@ final class BprKernel extends Kernel {
       for (int f = 0; f < k; f++) {
         x += users[a + f] * (items[b + f] - items[c + f]);
       }
-      // −ln σ(x) = ln(1 + e^−x), written to stay finite for large |x|.
-      loss += x > 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
-      final float g = (float) (1 / (1 + Math.exp(x)));
+      // With t = e^−|x| (never overflows): −ln σ(x) = max(−x, 0) + ln(1 + t), and
+      // g = σ(−x) = t / (1 + t) for x > 0, else 1 / (1 + t). One exponential serves both.
+      final double t = Math.exp(-Math.abs(x));
+      loss += (x > 0 ? 0 : -x) + Math.log1p(t);
+      final float g = (float) ((x > 0 ? t : 1) / (1 + t));
       if (adaptive) {
         float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
         float stepI = eta / (float) Math.sqrt(items[b + k + 1]);

@@ -5,10 +5,10 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.SolverConfig;
+import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.ValidationSet;
 import io.mfserve.solver.sgd.SgdSolverProvider;
-import io.mfserve.solver.testing.TestFitContext;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.SplittableRandom;
 
 /**
@@ -31,6 +32,7 @@ import java.util.SplittableRandom;
  * <pre>
  * java -cp ... io.mfserve.bench.sgd.SgdBench --train u1.base --test u1.test --k 40 \
  *     --threads 2 --runs 3 [--set max_iterations=40 ...] [--implicit 4 --eval-users 20000]
+ *     [--solver als] [--popularity true] [--verbose true] [--watch-test true]
  * </pre>
  *
  * <p>Files are {@code user item rating [anything]}, tab- or space-separated. Fit time is the
@@ -90,11 +92,22 @@ public final class SgdBench {
         d.train().cols(), d.train().nnz(), d.testVal().length, (System.nanoTime() - t0) / 1e9,
         k, threads, implicit ? " implicit >= " + threshold : "");
 
-    SgdSolverProvider provider = new SgdSolverProvider();
+    if (implicit && Boolean.parseBoolean(opts.getOrDefault("popularity", "false"))) {
+      double[] r = ranking(popularity(d.train()), d.train(), d, topK, evalUsers, seed);
+      System.out.printf(Locale.ROOT, "popularity baseline: precision@%d %.4f, ndcg@%d %.4f%n",
+          topK, r[0], topK, r[1]);
+    }
+    // Another solver on the class path (e.g. --solver als with the ALS jar) runs under the same
+    // loading, split and metrics, for a side-by-side figure.
+    String solver = opts.getOrDefault("solver", SgdSolverProvider.NAME);
+    SolverProvider provider = ServiceLoader.load(SolverProvider.class).stream()
+        .map(ServiceLoader.Provider::get).filter(p -> p.name().equals(solver)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no solver " + solver));
     for (Map<String, String> params : cases) {
       double[] seconds = new double[runs];
       double[] quality = new double[runs];
       double[] second = new double[runs];
+      double[] perEpoch = new double[runs];
       int epochs = 0;
       for (int run = 0; run < runs; run++) {
         TrainingMatrix train = d.train();
@@ -109,16 +122,18 @@ public final class SgdBench {
         SolverConfig config = new SolverConfig(k, seed, implicit ? AbsentEntries.IMPLICIT
             : AbsentEntries.UNKNOWN, Parameters.resolve(provider.parameters(), params));
         FactorModel model;
-        try (TestFitContext context = new TestFitContext(threads, held)) {
-          if (verbose) {
-            context.onReport(p -> System.out.printf(Locale.ROOT,
-                "  epoch %d loss %.6g val %.4f %.3f s%n", p.iteration(), p.loss(),
-                p.validationRmse(), p.elapsedNanos() / 1e9));
-          }
+        java.util.function.Consumer<IterationProgress> print = !verbose ? p -> { }
+            : p -> System.out.printf(Locale.ROOT, "  epoch %d loss %.6g val %.4f %.3f s%n",
+                p.iteration(), p.loss(), p.validationRmse(), p.elapsedNanos() / 1e9);
+        try (BenchFitContext context = new BenchFitContext(threads, held, print)) {
           long start = System.nanoTime();
           model = provider.create(config).fit(train, context);
           seconds[run] = (System.nanoTime() - start) / 1e9;
-          epochs = context.reports().size();
+          List<IterationProgress> reports = context.reports();
+          epochs = reports.size();
+          // Steady state: the epochs after the first, which also pays for building the grid.
+          perEpoch[run] = epochs < 2 ? seconds[run] : (reports.get(epochs - 1).elapsedNanos()
+              - reports.get(0).elapsedNanos()) / 1e9 / (epochs - 1);
         }
         if (implicit) {
           double[] r = ranking(model, train, d, topK, evalUsers, seed);
@@ -138,13 +153,14 @@ public final class SgdBench {
       }
       double med = median(seconds);
       if (implicit) {
-        System.out.printf(Locale.ROOT, "%s: fit %.3f s (median of %d; runs %s), %.4f s/epoch,"
-            + " precision@%d %.4f, ndcg@%d %.4f%n", params, med, runs, fmt(seconds),
-            med / epochs, topK, median(quality), topK, median(second));
+        System.out.printf(Locale.ROOT, "%s: fit %.3f s (median of %d; runs %s), %d epochs,"
+            + " %.4f s/epoch after the first, precision@%d %.4f, ndcg@%d %.4f%n", params, med,
+            runs, fmt(seconds), epochs, median(perEpoch), topK, median(quality), topK,
+            median(second));
       } else {
-        System.out.printf(Locale.ROOT, "%s: fit %.3f s (median of %d; runs %s), %.4f s/epoch,"
-            + " test RMSE %.4f%n", params, med, runs, fmt(seconds), med / epochs,
-            median(quality));
+        System.out.printf(Locale.ROOT, "%s: fit %.3f s (median of %d; runs %s), %d epochs,"
+            + " %.4f s/epoch after the first, test RMSE %.4f%n", params, med, runs,
+            fmt(seconds), epochs, median(perEpoch), median(quality));
       }
     }
   }
@@ -190,6 +206,17 @@ public final class SgdBench {
     }
     return ValidationSet.of(Arrays.copyOf(t.r, t.n), Arrays.copyOf(t.c, t.n),
         Arrays.copyOf(t.v, t.n));
+  }
+
+  /** A model that scores every item by its number of training entries, for every user. */
+  static FactorModel popularity(TrainingMatrix train) {
+    float[] counts = new float[train.cols()];
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = train.colLength(i);
+    }
+    return new FactorModel(train.rows(), train.cols(), 1, new float[train.rows()],
+        new float[train.cols()], new FactorModel.Biases(0, new float[train.rows()], counts),
+        List.of());
   }
 
   /** Growable coordinate lists. */

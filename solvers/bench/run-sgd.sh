@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the bench module (-Pbench) and runs mfserve's sgd solver (io.mfserve.bench.sgd.SgdBench)
+# on the figures LibMF is compared on, then BPR beside implicit ALS.
+#   solvers/bench/run-sgd.sh            # the whole suite (about 3 minutes of lock time)
+#   solvers/bench/run-sgd.sh ARGS...    # one SgdBench run with these arguments
+# Data: ML_100K (default /work/shared/data/ml-100k) and SYNTH (default /tmp/synth) holding
+# synth-1m.* and synth-10m.* from shared/bench/gen_synth.py. Every run takes /tmp/bench.lock.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  (cd "$root" && mvn -B -q -o -Pbench -pl solvers/bench package -DskipTests)
+fi
+cp="$(cat "$here/target/classpath.txt"):$here/target/classes"
+run() {
+  flock /tmp/bench.lock java "-Xmx${HEAP:-6g}" -cp "$cp" io.mfserve.bench.sgd.SgdBench "$@"
+}
+if [[ $# -gt 0 ]]; then
+  run "$@"
+  exit
+fi
+ml="${ML_100K:-/work/shared/data/ml-100k}"
+synth="${SYNTH:-/tmp/synth}"
+u1=(--train "$ml/u1.base" --test "$ml/u1.test" --threads 2)
+s1=(--train "$synth/synth-1m.train.tsv" --test "$synth/synth-1m.test.tsv" --k 10 --threads 2)
+s10=(--train "$synth/synth-10m.train.tsv" --test "$synth/synth-10m.test.tsv" --k 10)
+
+# MovieLens 100K u1 (LibMF: k 10, 20 it: 0.09 s, 0.932; k 50: 0.17 s, 0.920).
+run "${u1[@]}" --k 10 --runs 5 --set max_iterations=20
+run "${u1[@]}" --k 50 --runs 5 --set max_iterations=20
+grid=()
+for it in 20 50; do
+  for reg in 0.08 0.1 0.12 0.15; do
+    grid+=(--set max_iterations=$it --set regularization=$reg --case)
+  done
+done
+run "${u1[@]}" --k 40 "${grid[@]:0:${#grid[@]}-1}"
+# Synthetic 1M (LibMF: 100 it, -l2 0.05: 3.2 s, 0.727).
+run "${s1[@]}" --runs 3 --set max_iterations=100 --set regularization=0.05 --case \
+  --set max_iterations=20
+# Synthetic 10M (LibMF: 20 it: 4.8 s = 0.24 s/epoch, 0.887; 100 it, -l2 0.05: 23.4 s, 0.695).
+run "${s10[@]}" --threads 2 --runs 3 --set max_iterations=20
+run "${s10[@]}" --threads 2 --set max_iterations=100 --set regularization=0.05
+# Block schedule against Hogwild, one thread against two.
+for t in 1 2; do
+  run "${s10[@]}" --threads $t --runs 3 --set max_iterations=10 --case \
+    --set max_iterations=5 --set parallel=hogwild
+done
+# Implicit feedback: ratings >= 4 are the positives; BPR beside implicit ALS and popularity.
+imp=(--implicit 4 --eval-users 20000 --threads 2)
+run "${s10[@]}" "${imp[@]}" --popularity true --set max_iterations=20 --case \
+  --set max_iterations=20 --set bias_regularization=0
+run "${s10[@]}" "${imp[@]}" --solver als --set max_iterations=10

@@ -679,23 +679,12 @@ public final class AlsSolver implements Solver {
       for (int f = 0; f < k; f++) {
         res[f] = -res[f] - reg * x[f];
       }
-      float[] packed = s.packed;
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         if (!single) {
           pack(users, chunk, cn, s, fixed, null, confidence);
         }
-        for (int q = 0; q < cn; q++) {
-          int o = q * k;
-          double score = 0;
-          for (int f = 0; f < k; f++) {
-            score += x[f] * packed[o + f];
-          }
-          double coef = s.targets[q] - s.weights[q] * score;
-          for (int f = 0; f < k; f++) {
-            res[f] += coef * packed[o + f];
-          }
-        }
+        confidenceTimes(s, cn, x, res, true);
       }
       double rsOld = 0;
       for (int f = 0; f < k; f++) {
@@ -712,17 +701,7 @@ public final class AlsSolver implements Solver {
           if (!single) {
             pack(users, chunk, cn, s, fixed, null, confidence);
           }
-          for (int q = 0; q < cn; q++) {
-            int o = q * k;
-            double dy = 0;
-            for (int f = 0; f < k; f++) {
-              dy += dir[f] * packed[o + f];
-            }
-            double coef = s.weights[q] * dy;
-            for (int f = 0; f < k; f++) {
-              ad[f] += coef * packed[o + f];
-            }
-          }
+          confidenceTimes(s, cn, dir, ad, false);
         }
         double dad = 0;
         for (int f = 0; f < k; f++) {
@@ -746,6 +725,56 @@ public final class AlsSolver implements Solver {
       }
       for (int f = 0; f < k; f++) {
         solved[base + f] = (float) x[f];
+      }
+    }
+
+    /**
+     * Over the packed chunk, adds Σ_q coef_q y_q to {@code out}, where coef_q = (c_q − 1)(v·y_q)
+     * (the observed part of A·v), or, with {@code residual}, coef_q = c_q p_q − (c_q − 1)(v·y_q)
+     * (the observed part of b − A·v). Four entries at a time, so that the four dot products run
+     * side by side and each element of {@code out} is loaded and stored once per four entries.
+     */
+    private void confidenceTimes(Scratch s, int cn, double[] v, double[] out, boolean residual) {
+      float[] packed = s.packed;
+      float[] weights = s.weights;
+      float[] targets = s.targets;
+      double sign = residual ? -1 : 1;
+      int q = 0;
+      for (; q + 4 <= cn; q += 4) {
+        int o0 = q * k;
+        int o1 = o0 + k;
+        int o2 = o1 + k;
+        int o3 = o2 + k;
+        double d0 = 0;
+        double d1 = 0;
+        double d2 = 0;
+        double d3 = 0;
+        for (int f = 0; f < k; f++) {
+          double vf = v[f];
+          d0 += vf * packed[o0 + f];
+          d1 += vf * packed[o1 + f];
+          d2 += vf * packed[o2 + f];
+          d3 += vf * packed[o3 + f];
+        }
+        double c0 = sign * weights[q] * d0 + (residual ? targets[q] : 0);
+        double c1 = sign * weights[q + 1] * d1 + (residual ? targets[q + 1] : 0);
+        double c2 = sign * weights[q + 2] * d2 + (residual ? targets[q + 2] : 0);
+        double c3 = sign * weights[q + 3] * d3 + (residual ? targets[q + 3] : 0);
+        for (int f = 0; f < k; f++) {
+          out[f] += c0 * packed[o0 + f] + c1 * packed[o1 + f] + c2 * packed[o2 + f]
+              + c3 * packed[o3 + f];
+        }
+      }
+      for (; q < cn; q++) {
+        int o = q * k;
+        double d = 0;
+        for (int f = 0; f < k; f++) {
+          d += v[f] * packed[o + f];
+        }
+        double c = sign * weights[q] * d + (residual ? targets[q] : 0);
+        for (int f = 0; f < k; f++) {
+          out[f] += c * packed[o + f];
+        }
       }
     }
 

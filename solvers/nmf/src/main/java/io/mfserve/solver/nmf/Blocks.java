@@ -18,10 +18,22 @@ final class Blocks {
 
   private final int n;
   private final int count;
+  private final int align;
+  private final int units;
 
   Blocks(int n) {
+    this(n, 1);
+  }
+
+  /**
+   * A partition whose blocks start at multiples of {@code align} (all but the last hold a
+   * multiple of it), for kernels that take {@code align} rows at a time.
+   */
+  Blocks(int n, int align) {
     this.n = n;
-    this.count = Math.max(1, Math.min(n, MAX_BLOCKS));
+    this.align = align;
+    this.units = (n + align - 1) / align;
+    this.count = Math.max(1, Math.min(units, MAX_BLOCKS));
   }
 
   /** Returns the number of blocks. */
@@ -31,12 +43,12 @@ final class Blocks {
 
   /** Returns the first index of block {@code b}. */
   int start(int b) {
-    return (int) ((long) n * b / count);
+    return (int) Math.min(n, (long) align * ((long) units * b / count));
   }
 
   /** Returns the index just past block {@code b}. */
   int end(int b) {
-    return (int) ((long) n * (b + 1) / count);
+    return b + 1 == count ? n : start(b + 1);
   }
 
   /**

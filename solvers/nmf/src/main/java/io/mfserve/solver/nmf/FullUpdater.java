@@ -32,8 +32,10 @@ final class FullUpdater extends Updater {
 
   FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
       float[] w, float[] h, ForkJoinPool pool) {
+    // A dense X is multiplied GROUP rows at a time: blocks of whole groups keep every row on
+    // the fast path.
     super(x, k, penalty, method, innerSweeps, w, h, pool,
-        (int) (scratchPerBlock(k) + GROUP * (long) k));
+        (int) (scratchPerBlock(k) + GROUP * (long) k), x.isDense() ? GROUP : 1);
     this.kk = k * k;
     this.groupAt = (int) scratchPerBlock(k);
     this.gramW = new double[kk];

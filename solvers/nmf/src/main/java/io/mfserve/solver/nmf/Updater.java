@@ -53,6 +53,12 @@ abstract class Updater {
 
   Updater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps, float[] w,
       float[] h, ForkJoinPool pool, int scratchPerBlock) {
+    this(x, k, penalty, method, innerSweeps, w, h, pool, scratchPerBlock, 1);
+  }
+
+  /** As above, with blocks of rows and columns starting at multiples of {@code align}. */
+  Updater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps, float[] w,
+      float[] h, ForkJoinPool pool, int scratchPerBlock, int align) {
     this.x = x;
     this.k = k;
     this.penalty = penalty;
@@ -61,8 +67,8 @@ abstract class Updater {
     this.w = w;
     this.h = h;
     this.pool = pool;
-    this.rowBlocks = new Blocks(x.rows());
-    this.colBlocks = new Blocks(x.cols());
+    this.rowBlocks = new Blocks(x.rows(), align);
+    this.colBlocks = new Blocks(x.cols(), align);
     this.scratch = new double[Math.max(rowBlocks.count(), colBlocks.count())][scratchPerBlock];
   }
 

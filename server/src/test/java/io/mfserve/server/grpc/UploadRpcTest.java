@@ -128,10 +128,11 @@ class UploadRpcTest {
 
   @Test
   void budget_uploadOverBudget_isResourceExhausted_andMemoryIsGivenBack() throws Exception {
-    ServerConfig small = InProcessMfServer.testConfig().withMemoryBudget(64 << 10);
+    // Room for a small fit (solvers reserve per-thread scratch) but not for 60,000 entries.
+    ServerConfig small = InProcessMfServer.testConfig().withMemoryBudget(512 << 10);
     MatrixFactorizationBlockingStub stub = server.start(small, null);
     Exception e = assertThrows(StatusRuntimeException.class, () -> upload(List.of(
-        sparseChunk(0, 5000), sparseChunk(5000, 10000))));
+        sparseChunk(0, 30000), sparseChunk(30000, 60000))));
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, ((StatusRuntimeException) e).getStatus()
         .getCode());
     assertTrue(((StatusRuntimeException) e).getStatus().getDescription()

@@ -12,8 +12,9 @@ import java.util.SplittableRandom;
  * popular items evenly, then cut into an {@code nb × nb} grid of blocks of consecutive labels.
  * Two blocks in different block-rows and block-columns share no row and no column, so two
  * threads may update them at once without locks. Within a block the entries are stored by
- * increasing user label: consecutive updates mostly reuse the same user row, and the block's
- * users and items are contiguous slices of the factor arrays that stay in cache.
+ * increasing user label, then column (LibMF's order): consecutive updates mostly reuse the
+ * same user row, and the block's users and items are contiguous slices of the factor arrays
+ * that stay in cache.
  *
  * <p>{@link #shuffled} is the layout for Hogwild (Niu, Recht, Ré and Wright, NIPS 2011): one
  * block holding every entry in a seeded random order, labels unchanged.
@@ -25,6 +26,8 @@ import java.util.SplittableRandom;
 final class BlockGrid {
   /** Blocks per side; 1 for Hogwild. */
   final int nb;
+  /** Whether each block's entries are sorted by relabelled row (not for Hogwild). */
+  final boolean sortedByRow;
   final int rows;
   final int cols;
   /** Original row → relabelled row. */
@@ -44,9 +47,10 @@ final class BlockGrid {
   /** Standardised values, or null when the loss ignores them. */
   final float[] entryVal;
 
-  private BlockGrid(int nb, int rows, int cols, int[] rowOrig, int[] colOrig, int nnz,
-      boolean values) {
+  private BlockGrid(int nb, boolean sortedByRow, int rows, int cols, int[] rowOrig,
+      int[] colOrig, int nnz, boolean values) {
     this.nb = nb;
+    this.sortedByRow = sortedByRow;
     this.rows = rows;
     this.cols = cols;
     this.rowOrig = rowOrig;
@@ -79,8 +83,8 @@ final class BlockGrid {
       double scale, boolean values) {
     int rows = data.rows();
     int cols = data.cols();
-    BlockGrid g = new BlockGrid(nb, rows, cols, permutation(rows, rnd), permutation(cols, rnd),
-        data.nnz(), values);
+    BlockGrid g = new BlockGrid(nb, true, rows, cols, permutation(rows, rnd),
+        permutation(cols, rnd), data.nnz(), values);
     int[] rowBlock = blockOf(rows, nb);
     int[] colBlock = blockOf(cols, nb);
     int[] start = g.blockStart;
@@ -109,7 +113,44 @@ final class BlockGrid {
         }
       }
     }
+    g.sortRunsByColumn();
     return g;
+  }
+
+  /**
+   * Sorts each user's run of entries within a block by column: the item factors are then read
+   * in increasing address order, and a ranking loss can binary-search a user's positives.
+   * Sorting packs (column, value bits) into one long per entry, so nothing is boxed.
+   */
+  private void sortRunsByColumn() {
+    long[] buffer = new long[16];
+    for (int b = 0; b < nb * nb; b++) {
+      int end = blockStart[b + 1];
+      for (int from = blockStart[b]; from < end; ) {
+        int to = from + 1;
+        while (to < end && entryRow[to] == entryRow[from]) {
+          to++;
+        }
+        int len = to - from;
+        if (len > 1) {
+          if (buffer.length < len) {
+            buffer = new long[Math.max(len, buffer.length * 2)];
+          }
+          for (int x = 0; x < len; x++) {
+            long bits = entryVal == null ? 0 : Float.floatToRawIntBits(entryVal[from + x]);
+            buffer[x] = ((long) entryCol[from + x] << 32) | (bits & 0xFFFFFFFFL);
+          }
+          java.util.Arrays.sort(buffer, 0, len);
+          for (int x = 0; x < len; x++) {
+            entryCol[from + x] = (int) (buffer[x] >>> 32);
+            if (entryVal != null) {
+              entryVal[from + x] = Float.intBitsToFloat((int) buffer[x]);
+            }
+          }
+        }
+        from = to;
+      }
+    }
   }
 
   /**
@@ -120,8 +161,8 @@ final class BlockGrid {
       boolean values) {
     int rows = data.rows();
     int cols = data.cols();
-    BlockGrid g = new BlockGrid(1, rows, cols, identity(rows), identity(cols), data.nnz(),
-        values);
+    BlockGrid g = new BlockGrid(1, false, rows, cols, identity(rows), identity(cols),
+        data.nnz(), values);
     g.blockStart[1] = data.nnz();
     for (int r = 0; r < rows; r++) {
       for (int p = data.rowStart(r); p < data.rowEnd(r); p++) {

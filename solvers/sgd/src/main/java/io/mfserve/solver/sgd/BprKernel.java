@@ -31,6 +31,7 @@ final class BprKernel extends Kernel {
   static final int ATTEMPTS = 16;
 
   private final boolean adaptive;
+  private final boolean sortedByRow;
   private final TrainingMatrix data;
   private final int[] rowOrig;
   private final int[] colOrig;
@@ -48,6 +49,7 @@ final class BprKernel extends Kernel {
   BprKernel(boolean adaptive, TrainingMatrix data, BlockGrid grid, FactorState state,
       double lambda, double biasLambda) {
     this.adaptive = adaptive;
+    this.sortedByRow = grid.sortedByRow;
     this.data = data;
     this.rowOrig = grid.rowOrig;
     this.colOrig = grid.colOrig;
@@ -67,7 +69,8 @@ final class BprKernel extends Kernel {
   }
 
   @Override
-  double run(int from, int to, int colFrom, int colTo, long rngSeed) {
+  double run(int from, int to, int blockFrom, int blockTo, int colFrom, int colTo,
+      long rngSeed) {
     final int k = this.k;
     final int s = this.stride;
     final float[] users = this.users;
@@ -79,14 +82,33 @@ final class BprKernel extends Kernel {
     final long range = colTo - colFrom;
     long state = rngSeed;
     double loss = 0;
+    // In the block layout, the user's positives among the block's columns, which are the only
+    // candidates for j, are the user's run of entries in the block, sorted by column: checking
+    // a draw looks at a few entries in cache instead of searching the user's row of the whole
+    // matrix.
+    int runUser = -1;
+    int runFrom = 0;
+    int runTo = 0;
     for (int n = from; n < to; n++) {
       final int u = entryRow[n];
       final int i = entryCol[n];
+      if (sortedByRow && u != runUser) {
+        runUser = u;
+        runFrom = n;
+        while (runFrom > blockFrom && entryRow[runFrom - 1] == u) {
+          runFrom--;
+        }
+        runTo = n + 1;
+        while (runTo < blockTo && entryRow[runTo] == u) {
+          runTo++;
+        }
+      }
       int j = -1;
       for (int t = 0; t < ATTEMPTS; t++) {
         state += GOLDEN;
         int c = colFrom + (int) (((mix(state) >>> 32) * range) >>> 32);
-        if (c != i && !data.contains(rowOrig[u], colOrig[c])) {
+        if (c != i && !(sortedByRow ? inRun(c, runFrom, runTo)
+            : data.contains(rowOrig[u], colOrig[c]))) {
           j = c;
           break;
         }
@@ -150,6 +172,19 @@ final class BprKernel extends Kernel {
       }
     }
     return loss;
+  }
+
+  /** Whether the user's run [runFrom, runTo), sorted by column, holds {@code col}. */
+  private boolean inRun(int col, int runFrom, int runTo) {
+    if (runTo - runFrom > 8) {
+      return java.util.Arrays.binarySearch(entryCol, runFrom, runTo, col) >= 0;
+    }
+    for (int x = runFrom; x < runTo && entryCol[x] <= col; x++) {
+      if (entryCol[x] == col) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

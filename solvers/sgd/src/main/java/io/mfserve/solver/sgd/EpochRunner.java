@@ -166,7 +166,7 @@ final class EpochRunner {
         outcome = Outcome.CANCELLED;
         return loss;
       }
-      loss += kernel.run(c, Math.min(to, c + CHUNK), colFrom, colTo, base + c);
+      loss += kernel.run(c, Math.min(to, c + CHUNK), from, to, colFrom, colTo, base + c);
       if (!Double.isFinite(loss)) {
         outcome = Outcome.NON_FINITE;
         return loss;

@@ -17,12 +17,15 @@ abstract class Kernel {
   /**
    * Applies the update to entries [from, to) in order.
    *
+   * @param blockFrom first entry of the block holding [from, to)
+   * @param blockTo one past the block's last entry
    * @param colFrom first relabelled column negatives may be drawn from (ranking losses)
    * @param colTo one past the last such column
    * @param rngSeed seeds the negative sampling of this run
    * @return the sum of the per-entry losses, each measured just before its update
    */
-  abstract double run(int from, int to, int colFrom, int colTo, long rngSeed);
+  abstract double run(int from, int to, int blockFrom, int blockTo, int colFrom, int colTo,
+      long rngSeed);
 
   /** Returns the sum of the per-entry losses at the current parameters, changing nothing. */
   abstract double evaluate(int from, int to);

@@ -59,7 +59,8 @@ final class SquaredKernel extends Kernel {
   }
 
   @Override
-  double run(int from, int to, int colFrom, int colTo, long rngSeed) {
+  double run(int from, int to, int blockFrom, int blockTo, int colFrom, int colTo,
+      long rngSeed) {
     return adaptive ? runAdaGrad(from, to) : runFixed(from, to);
   }
 

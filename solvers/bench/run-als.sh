@@ -34,7 +34,8 @@ ml="${ML_100K:-$root/../shared/data/ml-100k}"
 [[ -d "$ml" ]] || ml=/work/shared/data/ml-100k
 synth="${SYNTH:-/tmp/synth}"
 "${lock[@]}" "${java_cmd[@]}" --dataset ml-100k-u1 --train "$ml/u1.base" --test "$ml/u1.test" \
-  --rank 10 --iterations 20 --reg 0.1 --param biases=true --spark-blocks 2
+  --rank 10 --iterations 20 --reg 0.14 --param biases=true --param bias_regularization=2 \
+  --spark-blocks 2 --repeat 5
 "${lock[@]}" "${java_cmd[@]}" --dataset synth-1m --train "$synth/synth-1m.train.tsv" \
   --test "$synth/synth-1m.test.tsv" --rank 10 --iterations 20 --reg 0.1
 "${lock[@]}" "${java_cmd[@]}" --dataset synth-10m --train "$synth/synth-10m.train.tsv" \

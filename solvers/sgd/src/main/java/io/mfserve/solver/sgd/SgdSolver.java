@@ -200,6 +200,12 @@ public final class SgdSolver implements Solver {
     Validator validator = squared
         ? Validator.rmse(context.validation(), grid, state, mu, scale)
         : Validator.auc(context.validation(), data, grid, state, seed);
+    if (earlyStoppingRounds > 0 && validator.isEmpty()) {
+      // BPR keeps only the held-out positives it found a negative for; none is left.
+      throw new InvalidParameterException(SgdSolverProvider.EARLY_STOPPING_ROUNDS,
+          "early_stopping_rounds found no held-out entry to validate on; raise"
+              + " validation_fraction or set early_stopping_rounds to 0");
+    }
     Objective objective = new Objective(state, rowCounts, colCounts, lambda,
         biasRegularization, scale * scale, squared);
 

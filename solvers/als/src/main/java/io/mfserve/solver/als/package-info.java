@@ -1,9 +1,12 @@
 /**
- * The {@code als} solver plugin: explicit-feedback alternating least squares with
- * weighted-λ regularisation (Zhou, Wilkinson, Schreiber and Pan 2008). It alternates exact
- * least-squares solves for every user row and every item row, each a small k × k system
- * factored by Cholesky, spread over the pool the server lends the fit. It depends on the solver
- * SPI ({@link io.mfserve.solver}) only and is found by {@link java.util.ServiceLoader} through
- * {@link io.mfserve.solver.als.AlsSolverProvider}.
+ * The {@code als} solver plugin: alternating least squares for explicit ratings (weighted-λ
+ * regularisation after Zhou, Wilkinson, Schreiber and Pan 2008, optional user and item biases)
+ * and for implicit feedback (Hu, Koren and Volinsky 2008, with a conjugate-gradient inner solver
+ * after Takács, Pilászy and Tikk 2011, or exact Cholesky), with optional non-negative factors
+ * and early stopping. Each sweep solves every user row and then every item row on the pool the
+ * server lends the fit; the per-row kernels ({@link io.mfserve.solver.als.Gram},
+ * {@link io.mfserve.solver.als.Cholesky}, {@link io.mfserve.solver.als.Nnls}) allocate nothing.
+ * It depends on the solver SPI ({@link io.mfserve.solver}) only and is found by
+ * {@link java.util.ServiceLoader} through {@link io.mfserve.solver.als.AlsSolverProvider}.
  */
 package io.mfserve.solver.als;

@@ -81,7 +81,7 @@ final class FullUpdater extends Updater {
         int to = x.rowEnd(i);
         int g = (i - start) % GROUP;
         if (!x.isDense() || i - g + GROUP > end) {
-          rowTimes(i, h, s, kk);
+          Products.rowTimes(x, i, h, k, s, kk);
         } else {
           if (g == 0) {
             denseRowTimes(i, h, s, groupAt);
@@ -115,7 +115,7 @@ final class FullUpdater extends Updater {
         int to = x.colEnd(j);
         int g = (j - start) % GROUP;
         if (!x.isDense() || j - g + GROUP > end) {
-          colTimes(j, w, s, kk);
+          Products.colTimes(x, j, w, k, s, kk);
         } else {
           if (g == 0) {
             denseColTimes(j, w, s, groupAt);
@@ -178,97 +178,9 @@ final class FullUpdater extends Updater {
   }
 
   /**
-   * {@code s[off..off+k) = Σ_p x_ip f_{c(p)}}, row i of X F over the row's stored entries.
-   * Eight coordinates at a time (then four, then the last one to three), each summed in a
-   * local: the JIT keeps them in registers, so the loop is loads and multiply-adds with no
-   * stores and no dependent chain longer than one sum per entry. About twice as fast as adding
-   * each entry into the k doubles of s (measured on MovieLens 100K, k = 10 and 50). The
-   * entries are walked once per block of coordinates; they and f's rows stay in cache.
-   */
-  private void rowTimes(int i, float[] f, double[] s, int off) {
-    int from = x.rowStart(i);
-    int to = x.rowEnd(i);
-    int t = 0;
-    for (; t + 7 < k; t += 8) {
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      double a3 = 0;
-      double a4 = 0;
-      double a5 = 0;
-      double a6 = 0;
-      double a7 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.rowValue(p);
-        int b = x.rowColumn(p) * k + t;
-        a0 += v * f[b];
-        a1 += v * f[b + 1];
-        a2 += v * f[b + 2];
-        a3 += v * f[b + 3];
-        a4 += v * f[b + 4];
-        a5 += v * f[b + 5];
-        a6 += v * f[b + 6];
-        a7 += v * f[b + 7];
-      }
-      s[off + t] = a0;
-      s[off + t + 1] = a1;
-      s[off + t + 2] = a2;
-      s[off + t + 3] = a3;
-      s[off + t + 4] = a4;
-      s[off + t + 5] = a5;
-      s[off + t + 6] = a6;
-      s[off + t + 7] = a7;
-    }
-    if (t + 3 < k) {
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      double a3 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.rowValue(p);
-        int b = x.rowColumn(p) * k + t;
-        a0 += v * f[b];
-        a1 += v * f[b + 1];
-        a2 += v * f[b + 2];
-        a3 += v * f[b + 3];
-      }
-      s[off + t] = a0;
-      s[off + t + 1] = a1;
-      s[off + t + 2] = a2;
-      s[off + t + 3] = a3;
-      t += 4;
-    }
-    int rest = k - t;
-    if (rest > 0) {
-      // The last one to three coordinates in one walk, each in its own sum.
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.rowValue(p);
-        int b = x.rowColumn(p) * k + t;
-        a0 += v * f[b];
-        if (rest > 1) {
-          a1 += v * f[b + 1];
-          if (rest > 2) {
-            a2 += v * f[b + 2];
-          }
-        }
-      }
-      s[off + t] = a0;
-      if (rest > 1) {
-        s[off + t + 1] = a1;
-      }
-      if (rest > 2) {
-        s[off + t + 2] = a2;
-      }
-    }
-  }
-
-  /**
    * Rows i..i+3 of X F for a dense X, into {@code s[off..off+4k)}: a 4 × 4 register block of
    * sums (four rows by four coordinates), so each value of X and of F loaded feeds four
-   * multiply-adds. About three times the speed of {@link #rowTimes} on a dense matrix (measured:
+   * multiply-adds. About three times the speed of {@link Products#rowTimes} on a dense matrix (measured:
    * 2,000 × 1,000 times 1,000 × 20 in 7.5 ms instead of 23 ms on one core).
    */
   private void denseRowTimes(int i, float[] f, double[] s, int off) {
@@ -408,87 +320,6 @@ final class FullUpdater extends Updater {
     s[at + 3 * k + 1] = a31;
     s[at + 3 * k + 2] = a32;
     s[at + 3 * k + 3] = a33;
-  }
-
-  /** {@code s[off..off+k) = Σ_q x_qj f_{r(q)}}: column j of Xᵀ F, as {@link #rowTimes}. */
-  private void colTimes(int j, float[] f, double[] s, int off) {
-    int from = x.colStart(j);
-    int to = x.colEnd(j);
-    int t = 0;
-    for (; t + 7 < k; t += 8) {
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      double a3 = 0;
-      double a4 = 0;
-      double a5 = 0;
-      double a6 = 0;
-      double a7 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.colValue(p);
-        int b = x.colRow(p) * k + t;
-        a0 += v * f[b];
-        a1 += v * f[b + 1];
-        a2 += v * f[b + 2];
-        a3 += v * f[b + 3];
-        a4 += v * f[b + 4];
-        a5 += v * f[b + 5];
-        a6 += v * f[b + 6];
-        a7 += v * f[b + 7];
-      }
-      s[off + t] = a0;
-      s[off + t + 1] = a1;
-      s[off + t + 2] = a2;
-      s[off + t + 3] = a3;
-      s[off + t + 4] = a4;
-      s[off + t + 5] = a5;
-      s[off + t + 6] = a6;
-      s[off + t + 7] = a7;
-    }
-    if (t + 3 < k) {
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      double a3 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.colValue(p);
-        int b = x.colRow(p) * k + t;
-        a0 += v * f[b];
-        a1 += v * f[b + 1];
-        a2 += v * f[b + 2];
-        a3 += v * f[b + 3];
-      }
-      s[off + t] = a0;
-      s[off + t + 1] = a1;
-      s[off + t + 2] = a2;
-      s[off + t + 3] = a3;
-      t += 4;
-    }
-    int rest = k - t;
-    if (rest > 0) {
-      // The last one to three coordinates in one walk, each in its own sum.
-      double a0 = 0;
-      double a1 = 0;
-      double a2 = 0;
-      for (int p = from; p < to; p++) {
-        double v = x.colValue(p);
-        int b = x.colRow(p) * k + t;
-        a0 += v * f[b];
-        if (rest > 1) {
-          a1 += v * f[b + 1];
-          if (rest > 2) {
-            a2 += v * f[b + 2];
-          }
-        }
-      }
-      s[off + t] = a0;
-      if (rest > 1) {
-        s[off + t + 1] = a1;
-      }
-      if (rest > 2) {
-        s[off + t + 2] = a2;
-      }
-    }
   }
 
   /** Adds the outer product of row {@code f[base..]} with itself to s's upper triangle. */

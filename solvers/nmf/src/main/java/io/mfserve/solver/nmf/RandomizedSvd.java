@@ -27,11 +27,12 @@ final class RandomizedSvd {
   /** Extra columns beyond k; Halko et al. recommend 5 to 10. */
   static final int OVERSAMPLING = 10;
   /**
-   * Rounds of subspace iteration. Each costs two passes over X; two are plenty for an NMF
-   * start, which only needs the leading directions roughly right (scikit-learn's 4 to 7 buy
-   * accuracy the iterations that follow would throw away).
+   * Rounds of subspace iteration. Each costs two passes over X; one is enough for an NMF start,
+   * which only needs the leading directions roughly right (scikit-learn's 4 to 7 buy accuracy
+   * the iterations that follow throw away: on the 20,000 × 10,000 planted-topic benchmark one
+   * and two rounds give the same fit, in the same sweeps).
    */
-  static final int POWER_ITERATIONS = 2;
+  static final int POWER_ITERATIONS = 1;
 
   /** The rank-k result: U (rows × k) and V (cols × k) row-major, σ largest first. */
   record Result(float[] u, double[] sigma, float[] v) { }
@@ -119,14 +120,7 @@ final class RandomizedSvd {
     rowBlocks.forEach(pool, b -> {
       double[] acc = new double[l];
       for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
-        Arrays.fill(acc, 0);
-        for (int p = x.rowStart(i); p < x.rowEnd(i); p++) {
-          double v = x.rowValue(p);
-          int base = x.rowColumn(p) * l;
-          for (int t = 0; t < l; t++) {
-            acc[t] += v * in[base + t];
-          }
-        }
+        Products.rowTimes(x, i, in, l, acc, 0);
         for (int t = 0; t < l; t++) {
           out[i * l + t] = (float) acc[t];
         }
@@ -139,14 +133,7 @@ final class RandomizedSvd {
     colBlocks.forEach(pool, b -> {
       double[] acc = new double[l];
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
-        Arrays.fill(acc, 0);
-        for (int q = x.colStart(j); q < x.colEnd(j); q++) {
-          double v = x.colValue(q);
-          int base = x.colRow(q) * l;
-          for (int t = 0; t < l; t++) {
-            acc[t] += v * in[base + t];
-          }
-        }
+        Products.colTimes(x, j, in, l, acc, 0);
         for (int t = 0; t < l; t++) {
           out[j * l + t] = (float) acc[t];
         }

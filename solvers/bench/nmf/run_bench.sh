@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The NMF benchmark: scikit-learn 1.2 (cd, mu; init='nndsvda') and gensim 4.2 Nmf against
+# mfserve's nmf through the server (the Fit RPC alone, as a client times it, on an uploaded
+# matrix), on MovieLens 100K u.data as a 943 x 1682 matrix with zeros (rank 10 and 50), a dense
+# 2,000 x 1,000 low-rank-plus-noise matrix (rank 20) and, with 'topics', a 20,000 x 10,000
+# planted-topic count matrix (rank 20). Median of 3 after one warm-up fit; every timed part
+# runs under flock /tmp/bench.lock.
+#
+#   solvers/bench/nmf/run_bench.sh            # u.data and dense
+#   solvers/bench/nmf/run_bench.sh topics     # the planted-topic corpus
+#
+# Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
+# 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
+# Environment: UDATA (default /work/shared/data/ml-100k/u.data), PORT (50987), SERVER_JAR,
+# MFCTL_JAR.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+UDATA=${UDATA:-/work/shared/data/ml-100k/u.data}
+PORT=${PORT:-50987}
+SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/mfserve-server.jar}
+MFCTL_JAR=${MFCTL_JAR:-$ROOT/client/target/mfctl.jar}
+WHAT=${1:-ratings}
+
+cd "$HERE"
+[ -f /tmp/nmf-bench-dense-2000x1000.f32 ] && [ -f /tmp/nmf-bench-topics-20000x10000.mtx ] \
+  || /usr/bin/python3 nmf_data.py
+
+java -Xmx8g -jar "$SERVER_JAR" --port "$PORT" --max-inbound-message-size 64m \
+  > /tmp/nmf-bench-server.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER' EXIT
+for _ in $(seq 60); do
+  grep -q "listening on port" /tmp/nmf-bench-server.log && break
+  sleep 0.5
+done
+
+bench() { java -cp "$MFCTL_JAR" "$HERE/NmfFitBench.java" --target "localhost:$PORT" "$@"; }
+export -f bench
+export MFCTL_JAR HERE PORT UDATA
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$WHAT" = topics ]; then
+  flock /tmp/bench.lock bash -c '
+    /usr/bin/python3 bench_peers.py --topics
+    T="--mtx /tmp/nmf-bench-topics-20000x10000.mtx --topics /tmp/nmf-bench-topics-planted-20x10000.f32 --k 20"
+    bench $T --label "topics mfserve-default"
+    bench $T --label "topics mfserve-kl" --param loss=kl
+  '
+else
+  flock /tmp/bench.lock bash -c '
+    /usr/bin/python3 bench_peers.py --udata "$UDATA" --dense
+    U="--udata $UDATA"
+    D="--dense /tmp/nmf-bench-dense-2000x1000.f32 --rows 2000 --cols 1000 --k 20"
+    bench $U --k 10 --label "udata mfserve-default"
+    bench $U --k 10 --label "udata mfserve-tuned" --param init=random --param tolerance=0 \
+      --param max_iterations=50
+    bench $U --k 50 --label "udata mfserve-default"
+    bench $U --k 50 --label "udata mfserve-tuned" --param init=random --param tolerance=0 \
+      --param max_iterations=90
+    bench $D --label "dense mfserve-default"
+    bench $D --label "dense mfserve-tuned" --param init=random --param tolerance=0 \
+      --param max_iterations=6 --param inner_sweeps=100
+  '
+fi
+echo "# load after $(cut -d' ' -f1-3 /proc/loadavg)"

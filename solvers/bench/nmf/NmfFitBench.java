@@ -34,6 +34,7 @@ import java.util.Map;
  *       --target localhost:50051 --dense /tmp/nmf-bench-dense-2000x1000.f32 --rows 2000
  *       --cols 1000 --k 20
  *   java -cp ... --mtx counts.mtx --k 20 [--topics planted.f32] (planted topics, rank × cols)
+ *   (--seed S sets the fit's seed; the server's default is 42)
  * </pre>
  * Prints one tab-separated line: label, k, median seconds, the three times, relative error,
  * iterations (and, with --topics, the mean best-match cosine of the found topics).
@@ -78,8 +79,12 @@ public final class NmfFitBench {
       for (int run = -warmups; run < repeats; run++) {
         String modelId = "bench-" + label.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + k + "-"
             + (run + warmups);
-        FitRequest req = FitRequest.newBuilder().setSolver("nmf").setNumFactors(k)
-            .setMatrixId(matrixId).setModelId(modelId).putAllParams(params).build();
+        FitRequest.Builder rb = FitRequest.newBuilder().setSolver("nmf").setNumFactors(k)
+            .setMatrixId(matrixId).setModelId(modelId).putAllParams(params);
+        if (opt.containsKey("seed")) {
+          rb.setSeed(Long.parseLong(opt.get("seed")));
+        }
+        FitRequest req = rb.build();
         long t0 = System.nanoTime();
         ModelInfo info = client.fit(req);
         double s = (System.nanoTime() - t0) / 1e9;

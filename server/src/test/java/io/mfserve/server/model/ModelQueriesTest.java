@@ -299,7 +299,8 @@ class ModelQueriesTest {
   @Test
   void badQueries_nameTheField() {
     put("m", tiedModel(17, false), seen(17, 0.2), AbsentEntries.UNKNOWN, "als");
-    put("i", tiedModel(17, false), seen(17, 0.2), AbsentEntries.IMPLICIT, "als");
+    // SGD cannot fold users into a BPR (implicit) model; ALS can, so it is not the example.
+    put("i", tiedModel(17, false), seen(17, 0.2), AbsentEntries.IMPLICIT, "sgd");
     UserHistory dup = new UserHistory(ids("user_history.item_ids", 1, 2, 1),
         new float[] {1, 2, 3}, "user_history.values");
     assertEquals("user_history.item_ids[2]", field(() -> queries.foldIn("m", dup)));

@@ -180,8 +180,8 @@ final class FullUpdater extends Updater {
   /**
    * Rows i..i+3 of X F for a dense X, into {@code s[off..off+4k)}: a 4 × 4 register block of
    * sums (four rows by four coordinates), so each value of X and of F loaded feeds four
-   * multiply-adds. About three times the speed of {@link Products#rowTimes} on a dense matrix (measured:
-   * 2,000 × 1,000 times 1,000 × 20 in 7.5 ms instead of 23 ms on one core).
+   * multiply-adds. About three times the speed of {@link Products#rowTimes} on a dense matrix
+   * (measured: 2,000 × 1,000 times 1,000 × 20 in 7.5 ms instead of 23 ms on one core).
    */
   private void denseRowTimes(int i, float[] f, double[] s, int off) {
     int m = x.cols();

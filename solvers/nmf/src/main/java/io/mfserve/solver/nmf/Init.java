@@ -18,7 +18,7 @@ enum Init {
   NNDSVD,
   /** NNDSVD with its zeros filled with the mean of X (better for HALS and MU alike). */
   NNDSVDA,
-  /** NNDSVD with its zeros filled with small seeded random values, {@code mean · |N(0,1)| / 100}. */
+  /** NNDSVD with its zeros set to small seeded random values, {@code mean · |N(0,1)| / 100}. */
   NNDSVDAR;
 
   /**

@@ -8,9 +8,9 @@ import java.util.concurrent.ForkJoinPool;
  * Multiplicative updates for the generalised Kullback–Leibler divergence, the loss for count
  * data (Poisson noise):
  *
- * <pre>  L = Σ (x log(x / y) − x + y) + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖²,  y = W Hᵀ,</pre>
+ * <pre>  L = Σ (x log(x / y) − x + y) + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖²</pre>
  *
- * summed over every entry when every entry counts (dense, or absent entries are zeros) and over
+ * with y = W Hᵀ, summed over every entry when every entry counts (dense, or absent entries are zeros) and over
  * the observed ones when absent entries are unknown. The update is D. D. Lee and H. S. Seung,
  * "Algorithms for non-negative matrix factorization", NIPS 13, 2001, eq. (3), with the penalty
  * in the denominator as scikit-learn's {@code beta_loss='kullback-leibler'} has it:

@@ -8,7 +8,8 @@ import java.util.concurrent.ForkJoinPool;
  * Sweeps for weighted NMF, where absent entries are unknown (ratings) and the Frobenius loss
  * covers the observed set Ω only:
  *
- * <pre>  L = ½ Σ_{(i,j) ∈ Ω} (x_ij − w_i · h_j)² + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖².</pre>
+ * <pre>  L = ½ Σ_{(i,j) ∈ Ω} (x_ij − w_i · h_j)²
+ *      + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖².</pre>
  *
  * <p>Each row of W is its own non-negative least-squares problem over the columns it observes
  * (and each row of H over the rows that observe it), so rows are updated independently from the

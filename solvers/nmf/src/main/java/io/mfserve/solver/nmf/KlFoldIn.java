@@ -4,7 +4,6 @@ import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
-import io.mfserve.solver.RidgeFoldIn;
 
 /**
  * Folds a new row into an NMF model trained with the Kullback–Leibler loss: with H fixed,
@@ -33,13 +32,7 @@ final class KlFoldIn {
    */
   static FoldedUser solve(FactorModel model, AbsentEntries absent, Penalty penalty, int[] items,
       float[] values) {
-    RidgeFoldIn.check(model, items, values);
-    for (int j = 0; j < values.length; j++) {
-      if (!(values[j] >= 0)) {
-        throw new InvalidParameterException("values", "values[" + j + "] is " + values[j]
-            + "; an nmf model takes non-negative values only");
-      }
-    }
+    FoldIns.checkRow(model, items, values);
     int k = model.numFactors();
     int n = items.length;
     float[] h = new float[n * k];
@@ -101,10 +94,6 @@ final class KlFoldIn {
         break;
       }
     }
-    float[] factors = new float[k];
-    for (int t = 0; t < k; t++) {
-      factors[t] = (float) w[t];
-    }
-    return new FoldedUser(factors, 0f);
+    return FoldIns.toFolded(w);
   }
 }

@@ -4,7 +4,6 @@ import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
-import io.mfserve.solver.RidgeFoldIn;
 
 /**
  * Folds a new row into a trained NMF model: the non-negative least-squares problem the W half of
@@ -38,13 +37,7 @@ final class NnlsFoldIn {
    */
   static FoldedUser solve(FactorModel model, AbsentEntries absent, double lambda, int[] items,
       float[] values) {
-    RidgeFoldIn.check(model, items, values);
-    for (int j = 0; j < values.length; j++) {
-      if (!(values[j] >= 0)) {
-        throw new InvalidParameterException("values", "values[" + j + "] is " + values[j]
-            + "; an nmf model takes non-negative values only");
-      }
-    }
+    FoldIns.checkRow(model, items, values);
     int k = model.numFactors();
     double[] g = absent == AbsentEntries.ZERO ? model.itemGram() : new double[k * k];
     double[] b = new double[k];
@@ -91,10 +84,6 @@ final class NnlsFoldIn {
         break;
       }
     }
-    float[] factors = new float[k];
-    for (int t = 0; t < k; t++) {
-      factors[t] = (float) w[t];
-    }
-    return new FoldedUser(factors, 0f);
+    return FoldIns.toFolded(w);
   }
 }

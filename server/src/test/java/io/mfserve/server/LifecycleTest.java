@@ -21,10 +21,7 @@ import io.mfserve.server.inject.ModelModule;
 import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
 import io.mfserve.server.testing.InProcessMfServer;
-import io.mfserve.solver.FactorModel;
-import io.mfserve.solver.ParameterSpec;
-import io.mfserve.solver.Solver;
-import io.mfserve.solver.SolverConfig;
+import io.mfserve.server.testing.ZeroFactorProvider;
 import io.mfserve.solver.SolverProvider;
 import java.util.List;
 import java.util.Map;
@@ -39,33 +36,9 @@ class LifecycleTest {
   final InProcessMfServer server = new InProcessMfServer();
 
   /** A provider that only exists to test registration. */
-  static final class NamedProvider implements SolverProvider {
-    private final String name;
-
+  static final class NamedProvider extends ZeroFactorProvider {
     NamedProvider(String name) {
-      this.name = name;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public String description() {
-      return "test";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-      return List.of();
-    }
-
-    @Override
-    public Solver create(SolverConfig config) {
-      return (data, context) -> new FactorModel(data.rows(), data.cols(), config.numFactors(),
-          new float[data.rows() * config.numFactors()],
-          new float[data.cols() * config.numFactors()], null, List.of());
+      super(name, "test");
     }
   }
 

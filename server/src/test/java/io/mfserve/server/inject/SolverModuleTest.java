@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.inject.Guice;
 import com.google.inject.Key;
 import com.google.inject.TypeLiteral;
-import io.mfserve.solver.FactorModel;
-import io.mfserve.solver.ParameterSpec;
-import io.mfserve.solver.Solver;
-import io.mfserve.solver.SolverConfig;
+import io.mfserve.server.testing.ZeroFactorProvider;
 import io.mfserve.solver.SolverProvider;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -25,27 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 class SolverModuleTest {
   /** A plugin that is registered only by the services file of a jar the test writes. */
-  public static final class PluginOnlyProvider implements SolverProvider {
-    @Override
-    public String name() {
-      return "from-plugin-dir";
-    }
-
-    @Override
-    public String description() {
-      return "found through --plugins-dir";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-      return List.of();
-    }
-
-    @Override
-    public Solver create(SolverConfig config) {
-      return (data, context) -> new FactorModel(data.rows(), data.cols(), config.numFactors(),
-          new float[data.rows() * config.numFactors()],
-          new float[data.cols() * config.numFactors()], null, List.of());
+  public static final class PluginOnlyProvider extends ZeroFactorProvider {
+    /** The no-argument constructor {@link java.util.ServiceLoader} calls. */
+    public PluginOnlyProvider() {
+      super("from-plugin-dir", "found through --plugins-dir");
     }
   }
 

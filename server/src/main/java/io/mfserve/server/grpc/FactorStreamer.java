@@ -13,48 +13,36 @@ import io.mfserve.solver.FactorModel;
  * item rows, each chunk with those rows' ids and biases. Writes only while the transport is
  * ready (outbound flow control), so a slow reader never makes the server buffer a whole model.
  */
-final class FactorStreamer {
+final class FactorStreamer extends FlowControlledStreamer<GetFactorsResponse> {
   /** Target serialised size of one chunk: well under gRPC's default 4 MiB message limit. */
   static final int CHUNK_BYTES = 1 << 20;
 
   private final ServedModel model;
-  private final ServerCallStreamObserver<GetFactorsResponse> call;
   private int nextUser;
   private int nextItem;
   private boolean first = true;
-  private boolean done;
 
   FactorStreamer(ServedModel model, ServerCallStreamObserver<GetFactorsResponse> call) {
+    super(call);
     this.model = model;
-    this.call = call;
   }
 
-  void start() {
-    call.setOnCancelHandler(() -> {
-      synchronized (this) {
-        done = true;
-      }
-    });
-    call.setOnReadyHandler(this::drain);
-    drain();
+  @Override
+  boolean finished() {
+    return nextUser == model.users().size() && nextItem == model.items().size();
   }
 
-  private synchronized void drain() {
-    try {
-      while (!done && call.isReady()) {
-        call.onNext(nextChunk());
-        if (nextUser == model.users().size() && nextItem == model.items().size()) {
-          done = true;
-          call.onCompleted();
-        }
-      }
-    } catch (RuntimeException e) {
-      // Cancelled while writing: stop quietly.
-      done = true;
+  @Override
+  void failed(Throwable e) {
+    if (e instanceof OutOfMemoryError oom) {
+      // Not this stream's to handle: it propagates, as any error does.
+      throw oom;
     }
+    // Cancelled while writing: stop quietly.
   }
 
-  private GetFactorsResponse nextChunk() {
+  @Override
+  GetFactorsResponse nextMessage() {
     FactorModel f = model.factors();
     int k = f.numFactors();
     GetFactorsResponse.Builder b = GetFactorsResponse.newBuilder();

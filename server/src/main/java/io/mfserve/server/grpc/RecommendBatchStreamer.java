@@ -13,58 +13,45 @@ import io.mfserve.server.model.Ranked;
  * reader holds back the computing instead of making the server buffer every answer. Stops at
  * once when the client cancels.
  */
-final class RecommendBatchStreamer {
+final class RecommendBatchStreamer extends FlowControlledStreamer<RecommendBatchResponse> {
   /** Users computed at a time: enough to keep every core busy, few enough to hold. */
   static final int WINDOW = 256;
 
   private final ModelQueries.Batch batch;
   private final RecommendBatchRequest request;
-  private final ServerCallStreamObserver<RecommendBatchResponse> call;
   private Ranked[] window = new Ranked[0];
   private int windowStart;
   private int next;
-  private boolean done;
 
   RecommendBatchStreamer(ModelQueries.Batch batch, RecommendBatchRequest request,
       ServerCallStreamObserver<RecommendBatchResponse> call) {
+    super(call);
     this.batch = batch;
     this.request = request;
-    this.call = call;
   }
 
-  void start() {
-    call.setOnCancelHandler(() -> {
-      synchronized (this) {
-        done = true;
-      }
-    });
-    call.setOnReadyHandler(this::drain);
-    drain();
+  @Override
+  RecommendBatchResponse nextMessage() {
+    if (next == windowStart + window.length) {
+      windowStart = next;
+      window = batch.compute(next, Math.min(batch.size(), next + WINDOW));
+    }
+    RecommendBatchResponse message = message(next, window[next - windowStart]);
+    next++;
+    return message;
   }
 
-  private synchronized void drain() {
+  @Override
+  boolean finished() {
+    return next == batch.size();
+  }
+
+  @Override
+  void failed(Throwable e) {
     try {
-      while (!done && call.isReady()) {
-        if (next == windowStart + window.length) {
-          windowStart = next;
-          window = batch.compute(next, Math.min(batch.size(), next + WINDOW));
-        }
-        call.onNext(message(next, window[next - windowStart]));
-        next++;
-        if (next == batch.size()) {
-          done = true;
-          call.onCompleted();
-        }
-      }
-    } catch (RuntimeException | OutOfMemoryError e) {
-      if (!done) {
-        done = true;
-        try {
-          call.onError(StatusMapper.toStatus(e));
-        } catch (RuntimeException cancelled) {
-          // Cancelled while failing: there is no one to tell.
-        }
-      }
+      call().onError(StatusMapper.toStatus(e));
+    } catch (RuntimeException cancelled) {
+      // Cancelled while failing: there is no one to tell.
     }
   }
 

@@ -8,56 +8,27 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.mfserve.client.FakeMfServer;
-import io.mfserve.client.GrpcCleanupExtension;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.RecommendRequest;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code mfctl eval} end to end against the in-process fake server. */
 class EvalCommandTest {
-  @RegisterExtension
-  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
-
   @TempDir
   Path dir;
 
   private final FakeMfServer fake = new FakeMfServer();
-  private String serverName;
-  private String out;
-  private String err;
-
-  @BeforeEach
-  void start() throws IOException {
-    serverName = InProcessServerBuilder.generateName();
-    grpc.register(InProcessServerBuilder.forName(serverName).directExecutor().addService(fake)
-        .build().start());
-  }
-
-  private int mfctl(String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = Mfctl.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8),
-        target -> InProcessChannelBuilder.forName(serverName).directExecutor().build());
-    out = o.toString(StandardCharsets.UTF_8);
-    err = e.toString(StandardCharsets.UTF_8);
-    return code;
-  }
+  @RegisterExtension
+  final MfctlHarness cli = MfctlHarness.direct(fake);
 
   /** 20 ratings: users 1..5 each rate items 1..4, ratings 1..5. */
   private Path ratings() throws IOException {
@@ -100,10 +71,10 @@ class EvalCommandTest {
 
   @Test
   void eval_kFoldGrid_uploadsOncePerFoldAndPrintsRankedTable() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--folds", "4", "--grid",
+    int code = cli.mfctl("eval", ratings().toString(), "--folds", "4", "--grid",
         "regularization=0.05,0.1 factors=2,3", "--iterations", "3");
 
-    assertEquals(0, code, err);
+    assertEquals(0, code, cli.err());
     assertOneUploadPerFoldAndCleanedUp(4, 4);
     for (int fold = 0; fold < 4; fold++) {
       // Every setting of one fold fits the same upload, in grid order.
@@ -114,41 +85,41 @@ class EvalCommandTest {
       assertEquals(List.of(2, 3, 2, 3), perFold.stream().map(FitRequest::getNumFactors).toList());
       perFold.forEach(f -> assertEquals(3, f.getMaxIterations()));
     }
-    List<String> lines = out.lines().toList();
+    List<String> lines = cli.out().lines().toList();
     String header = lines.get(0);
     for (String column : List.of("rank", "regularization", "factors", "fit s", "RMSE", "MAE")) {
       assertTrue(header.contains(column), column + " missing from: " + header);
     }
-    assertTrue(lines.get(1).startsWith("*"), out);
-    assertEquals(1, lines.stream().filter(l -> l.startsWith("*")).count(), out);
-    assertTrue(lines.subList(1, 5).stream().allMatch(l -> l.contains(" ± ")), out);
+    assertTrue(lines.get(1).startsWith("*"), cli.out());
+    assertEquals(1, lines.stream().filter(l -> l.startsWith("*")).count(), cli.out());
+    assertTrue(lines.subList(1, 5).stream().allMatch(l -> l.contains(" ± ")), cli.out());
     assertTrue(lines.get(lines.size() - 1).startsWith("best by RMSE: regularization=0.05 "
-        + "factors=2: RMSE "), out);
+        + "factors=2: RMSE "), cli.out());
     // The ± signs of one column line up.
     assertEquals(1, lines.subList(1, 5).stream().map(l -> l.indexOf('±')).distinct().count());
-    assertTrue(err.contains("fold 4/4"), err);
+    assertTrue(cli.err().contains("fold 4/4"), cli.err());
   }
 
   @Test
   void eval_holdoutGrid_printsValuesWithoutSpread() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--split", "0.25", "--grid", "factors=2,3",
+    int code = cli.mfctl("eval", ratings().toString(), "--split", "0.25", "--grid", "factors=2,3",
         "-q");
 
-    assertEquals(0, code, err);
+    assertEquals(0, code, cli.err());
     assertOneUploadPerFoldAndCleanedUp(1, 2);
-    assertFalse(out.contains("±"), out);
-    assertTrue(out.lines().reduce((a, b) -> b).orElseThrow()
-        .matches("best by RMSE: factors=2: RMSE \\d\\.\\d{4}"), out);
+    assertFalse(cli.out().contains("±"), cli.out());
+    assertTrue(cli.out().lines().reduce((a, b) -> b).orElseThrow()
+        .matches("best by RMSE: factors=2: RMSE \\d\\.\\d{4}"), cli.out());
   }
 
   @Test
   void eval_json_hasPerFoldAndAggregatedResults() throws IOException {
-    int code = mfctl("--json", "eval", ratings().toString(), "--folds", "5", "--grid",
+    int code = cli.mfctl("--json", "eval", ratings().toString(), "--folds", "5", "--grid",
         "factors=2,3", "--quiet");
 
-    assertEquals(0, code, err);
-    assertEquals("", err);
-    Struct doc = json(out);
+    assertEquals(0, code, cli.err());
+    assertEquals("", cli.err());
+    Struct doc = json(cli.out());
     assertEquals("kfold", obj(doc.getFieldsOrThrow("protocol")).getFieldsOrThrow("kind")
         .getStringValue());
     List<Value> folds = list(doc, "folds");
@@ -181,11 +152,11 @@ class EvalCommandTest {
     Path train = Files.writeString(dir.resolve("train"), "1\t1\t5\n1\t2\t3\n2\t1\t4\n");
     Path test = Files.writeString(dir.resolve("test"), "2\t2\t2\n9\t1\t1\n1\t7\t4\n");
 
-    int code = mfctl("--json", "eval", "--train", train.toString(), "--test", test.toString(),
+    int code = cli.mfctl("--json", "eval", "--train", train.toString(), "--test", test.toString(),
         "-q");
 
-    assertEquals(0, code, err);
-    Struct fold = obj(list(json(out), "folds").get(0));
+    assertEquals(0, code, cli.err());
+    Struct fold = obj(list(json(cli.out()), "folds").get(0));
     assertEquals(2, fold.getFieldsOrThrow("cold_test_pairs").getNumberValue());
     assertEquals(1, fake.predicts.size());
     assertEquals(io.mfserve.proto.v1.UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN,
@@ -193,7 +164,7 @@ class EvalCommandTest {
     assertEquals(List.of(2L, 9L, 1L), fake.predicts.get(0).getUserIdsList());
     // The fake scores user + item / 10: errors 0.2, 8.1, -2.3.
     double rmse = Math.sqrt((0.2 * 0.2 + 8.1 * 8.1 + 2.3 * 2.3) / 3);
-    double got = obj(list(obj(list(json(out), "results").get(0)), "folds").get(0))
+    double got = obj(list(obj(list(json(cli.out()), "results").get(0)), "folds").get(0))
         .getFieldsOrThrow("rmse").getNumberValue();
     assertEquals(rmse, got, 1e-5);
     assertOneUploadPerFoldAndCleanedUp(1, 1);
@@ -201,30 +172,30 @@ class EvalCommandTest {
 
   @Test
   void eval_singleSettingFolds_printsSurpriseStyleFoldTable() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--folds", "3", "-q");
+    int code = cli.mfctl("eval", ratings().toString(), "--folds", "3", "-q");
 
-    assertEquals(0, code, err);
-    List<String> lines = out.lines().toList();
-    assertTrue(lines.get(0).matches("\\s+fold 1\\s+fold 2\\s+fold 3\\s+mean\\s+std"), out);
-    assertTrue(lines.get(1).startsWith("fit s"), out);
-    assertTrue(lines.get(2).startsWith("RMSE"), out);
-    assertTrue(lines.get(3).startsWith("MAE"), out);
-    assertTrue(lines.get(lines.size() - 1).startsWith("RMSE "), out);
-    assertTrue(lines.get(lines.size() - 1).endsWith("(mean ± std over 3 folds)"), out);
+    assertEquals(0, code, cli.err());
+    List<String> lines = cli.out().lines().toList();
+    assertTrue(lines.get(0).matches("\\s+fold 1\\s+fold 2\\s+fold 3\\s+mean\\s+std"), cli.out());
+    assertTrue(lines.get(1).startsWith("fit s"), cli.out());
+    assertTrue(lines.get(2).startsWith("RMSE"), cli.out());
+    assertTrue(lines.get(3).startsWith("MAE"), cli.out());
+    assertTrue(lines.get(lines.size() - 1).startsWith("RMSE "), cli.out());
+    assertTrue(lines.get(lines.size() - 1).endsWith("(mean ± std over 3 folds)"), cli.out());
   }
 
   @Test
   void eval_ranking_excludesSeenAndFallsBackToRecommendWithoutBatch() throws IOException {
-    int code = mfctl("--json", "eval", ratings().toString(), "--split", "0.25", "--ranking",
+    int code = cli.mfctl("--json", "eval", ratings().toString(), "--split", "0.25", "--ranking",
         "-k", "2", "--relevant-threshold", "3", "-q");
 
-    assertEquals(0, code, err);
+    assertEquals(0, code, cli.err());
     assertFalse(fake.recommends.isEmpty());
     for (RecommendRequest r : fake.recommends) {
       assertTrue(r.getExcludeSeen());
       assertEquals(2, r.getK());
     }
-    Struct doc = json(out);
+    Struct doc = json(cli.out());
     assertEquals("ndcg", doc.getFieldsOrThrow("primary").getStringValue());
     Struct mean = obj(obj(list(doc, "results").get(0)).getFieldsOrThrow("mean"));
     for (String m : List.of("rmse", "precision", "recall", "map", "ndcg")) {
@@ -234,21 +205,21 @@ class EvalCommandTest {
 
   @Test
   void eval_ranking_usesRecommendBatchWhenServedWithTheSameScores() throws IOException {
-    mfctl("--json", "eval", ratings().toString(), "--split", "0.5", "--ranking", "-q");
-    Struct fallback = obj(obj(list(json(out), "results").get(0)).getFieldsOrThrow("mean"));
+    cli.mfctl("--json", "eval", ratings().toString(), "--split", "0.5", "--ranking", "-q");
+    Struct fallback = obj(obj(list(json(cli.out()), "results").get(0)).getFieldsOrThrow("mean"));
     int perUser = fake.recommends.size();
     fake.recommends.clear();
     fake.serveRecommendBatch = true;
 
-    int code = mfctl("--json", "eval", ratings().toString(), "--split", "0.5", "--ranking",
+    int code = cli.mfctl("--json", "eval", ratings().toString(), "--split", "0.5", "--ranking",
         "-q");
 
-    assertEquals(0, code, err);
+    assertEquals(0, code, cli.err());
     assertEquals(1, fake.recommendBatches.size());
     assertTrue(fake.recommends.isEmpty());
     assertEquals(perUser, fake.recommendBatches.get(0).getUserIdsCount());
     assertTrue(fake.recommendBatches.get(0).getExcludeSeen());
-    Struct batched = obj(obj(list(json(out), "results").get(0)).getFieldsOrThrow("mean"));
+    Struct batched = obj(obj(list(json(cli.out()), "results").get(0)).getFieldsOrThrow("mean"));
     for (String m : List.of("precision", "recall", "map", "ndcg")) {
       assertEquals(fallback.getFieldsOrThrow(m), batched.getFieldsOrThrow(m), m);
     }
@@ -256,13 +227,13 @@ class EvalCommandTest {
 
   @Test
   void eval_gridSettingRejected_isMarkedFailedAndTheSearchGoesOn() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--folds", "2", "--grid", "factors=0,2",
+    int code = cli.mfctl("eval", ratings().toString(), "--folds", "2", "--grid", "factors=0,2",
         "-q");
 
-    assertEquals(0, code, err);
-    assertTrue(out.lines().anyMatch(l -> l.contains("failed: INVALID_ARGUMENT")), out);
-    assertTrue(out.lines().reduce((a, b) -> b).orElseThrow()
-        .startsWith("best by RMSE: factors=2: "), out);
+    assertEquals(0, code, cli.err());
+    assertTrue(cli.out().lines().anyMatch(l -> l.contains("failed: INVALID_ARGUMENT")), cli.out());
+    assertTrue(cli.out().lines().reduce((a, b) -> b).orElseThrow()
+        .startsWith("best by RMSE: factors=2: "), cli.out());
     // The failed setting is skipped on fold 2: 2 fits for factors=2, 1 for factors=0.
     assertEquals(3, fake.fits.size());
     assertEquals(2, fake.deletedMatrices.size());
@@ -271,20 +242,20 @@ class EvalCommandTest {
   @Test
   void eval_fitRejectedWithoutGrid_exitsWithServerErrorAndDeletesTheUpload()
       throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--folds", "2", "--factors", "0", "-q");
+    int code = cli.mfctl("eval", ratings().toString(), "--folds", "2", "--factors", "0", "-q");
 
     assertEquals(Mfctl.EXIT_SERVER, code);
-    assertEquals(1, err.lines().count(), err);
+    assertEquals(1, cli.err().lines().count(), cli.err());
     assertEquals(1, fake.uploads.size());
     assertEquals(1, fake.deletedMatrices.size());
   }
 
   @Test
   void eval_badGridToken_isAUsageErrorNamingIt() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--grid", "factors=2 regularization");
+    int code = cli.mfctl("eval", ratings().toString(), "--grid", "factors=2 regularization");
 
     assertEquals(Mfctl.EXIT_USAGE, code);
-    assertTrue(err.contains("'regularization'"), err);
+    assertTrue(cli.err().contains("'regularization'"), cli.err());
     assertTrue(fake.uploads.isEmpty());
   }
 
@@ -304,28 +275,29 @@ class EvalCommandTest {
         List.of("eval", data, "-k", "0"),
         List.of("eval", data, "--absent", "sometimes"));
     for (List<String> args : bad) {
-      assertEquals(Mfctl.EXIT_USAGE, mfctl(args.toArray(new String[0])), args + ": " + err);
-      assertEquals(1, err.lines().count(), args + ": " + err);
+      assertEquals(Mfctl.EXIT_USAGE, cli.mfctl(args.toArray(new String[0])),
+          args + ": " + cli.err());
+      assertEquals(1, cli.err().lines().count(), args + ": " + cli.err());
     }
     assertTrue(fake.fits.isEmpty());
   }
 
   @Test
   void help_describesEval() {
-    assertEquals(0, mfctl("eval", "--help"));
+    assertEquals(0, cli.mfctl("eval", "--help"));
 
     for (String flag : List.of("--folds", "--split", "--train", "--test", "--grid", "--ranking",
         "--relevant-threshold", "-k", "--keep-models", "--sort-by", "--seed")) {
-      assertTrue(out.contains(flag), flag + " missing from:\n" + out);
+      assertTrue(cli.out().contains(flag), flag + " missing from:\n" + cli.out());
     }
   }
 
   @Test
   void eval_keepModels_leavesOneModelPerSettingAndFold() throws IOException {
-    int code = mfctl("eval", ratings().toString(), "--folds", "2", "--grid", "factors=2,3",
+    int code = cli.mfctl("eval", ratings().toString(), "--folds", "2", "--grid", "factors=2,3",
         "--keep-models", "-q");
 
-    assertEquals(0, code, err);
+    assertEquals(0, code, cli.err());
     assertEquals(4, fake.fits.size());
     assertFalse(fake.models.isEmpty());
   }

@@ -7,10 +7,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.mfserve.client.FakeMfServer;
-import io.mfserve.client.GrpcCleanupExtension;
 import io.mfserve.client.Ratings;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.IdForm;
@@ -24,41 +21,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class MfctlTest {
-  @RegisterExtension
-  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
-
   @TempDir
   Path dir;
 
   private final FakeMfServer fake = new FakeMfServer();
-  private String serverName;
-  private String out;
-  private String err;
-
-  @BeforeEach
-  void start() throws IOException {
-    serverName = InProcessServerBuilder.generateName();
-    grpc.register(InProcessServerBuilder.forName(serverName).directExecutor().addService(fake)
-        .build().start());
-  }
-
-  /** Runs mfctl against the fake; mfctl shuts its channel down itself. */
-  private int mfctl(String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = Mfctl.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8),
-        target -> InProcessChannelBuilder.forName(serverName).directExecutor().build());
-    out = o.toString(StandardCharsets.UTF_8);
-    err = e.toString(StandardCharsets.UTF_8);
-    return code;
-  }
+  @RegisterExtension
+  final MfctlHarness cli = MfctlHarness.direct(fake);
 
   private Path uData() throws IOException {
     return Files.writeString(dir.resolve("u.data"),
@@ -79,39 +52,40 @@ class MfctlTest {
 
   /** A "key   value" line of the model description, keys padded to one width. */
   private void assertLine(String key, String value) {
-    assertTrue(out.lines().anyMatch(l -> l.matches(java.util.regex.Pattern.quote(key) + " {2,}"
-        + java.util.regex.Pattern.quote(value))), key + " = " + value + " not in:\n" + out);
+    assertTrue(cli.out().lines().anyMatch(
+        l -> l.matches(java.util.regex.Pattern.quote(key) + " {2,}"
+        + java.util.regex.Pattern.quote(value))), key + " = " + value + " not in:\n" + cli.out());
   }
 
   private void assertOneErrorLine() {
-    assertEquals(1, err.lines().count(), err);
-    assertTrue(out.isEmpty(), out);
+    assertEquals(1, cli.err().lines().count(), cli.err());
+    assertTrue(cli.out().isEmpty(), cli.out());
   }
 
   @Test
   void help_listsTheCommands() {
-    assertEquals(0, mfctl("--help"));
+    assertEquals(0, cli.mfctl("--help"));
     for (String c : List.of("fit", "factors", "predict", "recommend", "models", "model",
         "delete", "solvers", "similar", "loadtest")) {
-      assertTrue(out.contains("\n  " + c + " "), c + " missing from:\n" + out);
+      assertTrue(cli.out().contains("\n  " + c + " "), c + " missing from:\n" + cli.out());
     }
   }
 
   @Test
   void fit_movieLensFile_sendsOptionsAndPrintsModelInfo() throws IOException {
-    int code = mfctl("fit", uData().toString(), "--factors", "4", "--model-id", "ml",
+    int code = cli.mfctl("fit", uData().toString(), "--factors", "4", "--model-id", "ml",
         "--iterations", "3", "--param", "alpha=2", "--seed", "7", "--absent", "implicit",
         "--regularization", "0.05", "--solver", "als");
 
-    assertEquals(0, code, err);
-    assertEquals("", err);
+    assertEquals(0, code, cli.err());
+    assertEquals("", cli.err());
     FitRequest sent = fake.fits.get(0);
     assertEquals(4, sent.getNumFactors());
     assertEquals("2", sent.getParamsOrThrow("alpha"));
     assertEquals(7, sent.getSeed());
     assertEquals(0.05, sent.getRegularization());
     assertEquals(5, sent.getMatrix().getSparse().getValuesCount());
-    assertTrue(out.startsWith("read 5 entries from "), out);
+    assertTrue(cli.out().startsWith("read 5 entries from "), cli.out());
     assertLine("model", "ml");
     assertLine("shape", "4 users x 3 items, 5 entries (int64 ids)");
     assertLine("training RMSE", "0.5000");
@@ -122,68 +96,69 @@ class MfctlTest {
 
   @Test
   void fit_json_printsModelInfoInTheProto3JsonMapping() throws IOException {
-    assertEquals(0, mfctl("--json", "fit", uData().toString(), "--model-id", "j"), err);
+    assertEquals(0, cli.mfctl("--json", "fit", uData().toString(), "--model-id", "j"), cli.err());
 
     ModelInfo.Builder parsed = ModelInfo.newBuilder();
-    JsonFormat.parser().merge(out, parsed);
+    JsonFormat.parser().merge(cli.out(), parsed);
     assertEquals("j", parsed.getModelId());
     assertEquals(4, parsed.getNumUsers());
-    assertEquals(1, out.lines().count());
+    assertEquals(1, cli.out().lines().count());
   }
 
   @Test
   void jsonOption_afterTheSubcommand_appliesToo() throws IOException {
-    assertEquals(0, mfctl("fit", uData().toString(), "--json"), err);
+    assertEquals(0, cli.mfctl("fit", uData().toString(), "--json"), cli.err());
 
-    assertEquals("als", json(out).getFieldsOrThrow("solver").getStringValue());
+    assertEquals("als", json(cli.out()).getFieldsOrThrow("solver").getStringValue());
   }
 
   @Test
   void fit_badFactors_exitsOneWithTheFieldViolation() throws IOException {
-    int code = mfctl("fit", uData().toString(), "--factors", "0");
+    int code = cli.mfctl("fit", uData().toString(), "--factors", "0");
 
     assertEquals(Mfctl.EXIT_SERVER, code);
     assertOneErrorLine();
-    assertTrue(err.startsWith("mfctl fit: INVALID_ARGUMENT: num_factors is 0; it must be at "
-        + "least 1 (field num_factors); check the arguments"), err);
+    assertTrue(cli.err().startsWith("mfctl fit: INVALID_ARGUMENT: num_factors is 0; it must be at "
+        + "least 1 (field num_factors); check the arguments"), cli.err());
   }
 
   @Test
   void fit_malformedFile_exitsTwoNamingTheLine() throws IOException {
     Path bad = Files.writeString(dir.resolve("bad.data"), "1\t2\t3\n1\t2\tfive\n");
 
-    int code = mfctl("fit", bad.toString(), "--format", "movielens");
+    int code = cli.mfctl("fit", bad.toString(), "--format", "movielens");
 
     assertEquals(Mfctl.EXIT_USAGE, code);
     assertOneErrorLine();
-    assertTrue(err.contains("bad.data line 2: rating 'five' is not a number"), err);
+    assertTrue(cli.err().contains("bad.data line 2: rating 'five' is not a number"), cli.err());
     assertTrue(fake.fits.isEmpty());
   }
 
   @Test
   void fit_missingFile_exitsTwo() {
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("fit", dir.resolve("nope.csv").toString()));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("fit", dir.resolve("nope.csv").toString()));
     assertOneErrorLine();
-    assertTrue(err.contains("no such file"), err);
+    assertTrue(cli.err().contains("no such file"), cli.err());
   }
 
   @Test
   void recommend_human_printsAnAlignedRankedTable() {
     model("m");
 
-    assertEquals(0, mfctl("recommend", "m", "--user", "1", "-k", "2", "--exclude-seen"), err);
+    assertEquals(0, cli.mfctl("recommend", "m", "--user", "1", "-k", "2", "--exclude-seen"),
+        cli.err());
 
     assertEquals(List.of("RANK  ITEM   SCORE", "   1     3  0.9000", "   2     1  0.5000"),
-        out.lines().toList());
+        cli.out().lines().toList());
   }
 
   @Test
   void recommend_json_listsItemsWithScores() throws IOException {
     model("m");
 
-    assertEquals(0, mfctl("--json", "recommend", "m", "-u", "1"), err);
+    assertEquals(0, cli.mfctl("--json", "recommend", "m", "-u", "1"), cli.err());
 
-    Struct s = json(out);
+    Struct s = json(cli.out());
     assertEquals(1.0, s.getFieldsOrThrow("user").getNumberValue());
     List<Value> items = s.getFieldsOrThrow("items").getListValue().getValuesList();
     assertEquals(3, items.size());
@@ -194,46 +169,46 @@ class MfctlTest {
 
   @Test
   void recommend_missingUser_isAUsageErrorOnOneLine() {
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("recommend", "m"));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("recommend", "m"));
 
     assertOneErrorLine();
-    assertTrue(err.startsWith("mfctl recommend: give exactly one of --user USER, --history"
-        + " FILE or --users FILE"), err);
+    assertTrue(cli.err().startsWith("mfctl recommend: give exactly one of --user USER, --history"
+        + " FILE or --users FILE"), cli.err());
   }
 
   @Test
   void unknownOption_isAUsageError() {
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("models", "--bogus"));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("models", "--bogus"));
     assertOneErrorLine();
   }
 
   @Test
   void unknownModel_isAServerErrorOnOneLineWithAHint() {
-    assertEquals(Mfctl.EXIT_SERVER, mfctl("model", "nope"));
+    assertEquals(Mfctl.EXIT_SERVER, cli.mfctl("model", "nope"));
 
     assertOneErrorLine();
     assertEquals("mfctl model: NOT_FOUND: no model 'nope'; list the models with: mfctl models",
-        err.strip());
+        cli.err().strip());
   }
 
   @Test
   void solvers_human_printsEachSolverWithAParameterTable() {
-    assertEquals(0, mfctl("solvers"), err);
+    assertEquals(0, cli.mfctl("solvers"), cli.err());
 
-    List<String> lines = out.lines().toList();
+    List<String> lines = cli.out().lines().toList();
     assertEquals("als: Alternating least squares.", lines.get(0));
     assertEquals("  absent entries: unknown (default), implicit", lines.get(1));
     assertEquals("  PARAMETER       TYPE    DEFAULT  RANGE       DESCRIPTION", lines.get(2));
     assertEquals("  max_iterations  int          10  [1, 10000]  Number of sweeps.", lines.get(3));
-    assertTrue(out.contains("random|nndsvd"), out);
+    assertTrue(cli.out().contains("random|nndsvd"), cli.out());
   }
 
   @Test
   void solvers_json_isTheListSolversResponse() throws IOException {
-    assertEquals(0, mfctl("solvers", "--json"), err);
+    assertEquals(0, cli.mfctl("solvers", "--json"), cli.err());
 
     ListSolversResponse.Builder parsed = ListSolversResponse.newBuilder();
-    JsonFormat.parser().merge(out, parsed);
+    JsonFormat.parser().merge(cli.out(), parsed);
     assertEquals("nmf", parsed.getSolvers(1).getName());
     assertEquals("nndsvd", parsed.getSolvers(1).getParameters(0).getAllowedValues(1));
   }
@@ -243,16 +218,16 @@ class MfctlTest {
     model("m");
     Path pairs = Files.writeString(dir.resolve("pairs.txt"), "# user item\n3 4\n5,6\n");
 
-    assertEquals(0, mfctl("predict", "m", "--user", "1", "--item", "2", "--pairs",
-        pairs.toString()), err);
+    assertEquals(0, cli.mfctl("predict", "m", "--user", "1", "--item", "2", "--pairs",
+        pairs.toString()), cli.err());
 
     assertEquals(List.of("USER  ITEM   SCORE", "   1     2  1.2000", "   3     4  3.4000",
-        "   5     6  5.6000"), out.lines().toList());
+        "   5     6  5.6000"), cli.out().lines().toList());
   }
 
   @Test
   void predict_unevenPairs_isAUsageError() {
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("predict", "m", "--user", "1"));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("predict", "m", "--user", "1"));
     assertOneErrorLine();
   }
 
@@ -260,24 +235,24 @@ class MfctlTest {
   void factors_modelsAndDelete_humanOutput() throws IOException {
     model("m");
 
-    assertEquals(0, mfctl("factors", "m"), err);
-    assertTrue(out.contains("USER      F0      F1"), out);
-    assertTrue(out.contains("   0  0.0000  0.1000"), out);
+    assertEquals(0, cli.mfctl("factors", "m"), cli.err());
+    assertTrue(cli.out().contains("USER      F0      F1"), cli.out());
+    assertTrue(cli.out().contains("   0  0.0000  0.1000"), cli.out());
 
     Path csv = dir.resolve("f.csv");
-    assertEquals(0, mfctl("factors", "m", "--output", csv.toString()), err);
+    assertEquals(0, cli.mfctl("factors", "m", "--output", csv.toString()), cli.err());
     List<String> lines = Files.readAllLines(csv);
     assertEquals("side,id,f0,f1", lines.get(0));
     assertEquals("user,1,1.0,1.1", lines.get(2));
     assertEquals("item,0,-0.0,-0.1", lines.get(3));
 
-    assertEquals(0, mfctl("models"), err);
-    assertTrue(out.startsWith("MODEL  SOLVER  USERS  ITEMS"), out);
+    assertEquals(0, cli.mfctl("models"), cli.err());
+    assertTrue(cli.out().startsWith("MODEL  SOLVER  USERS  ITEMS"), cli.out());
 
-    assertEquals(0, mfctl("delete", "m"), err);
-    assertEquals("deleted model m (freed 2.0 KiB)", out.strip());
-    assertEquals(0, mfctl("models"), err);
-    assertTrue(out.startsWith("no models"), out);
+    assertEquals(0, cli.mfctl("delete", "m"), cli.err());
+    assertEquals("deleted model m (freed 2.0 KiB)", cli.out().strip());
+    assertEquals(0, cli.mfctl("models"), cli.err());
+    assertTrue(cli.out().startsWith("no models"), cli.out());
   }
 
   @Test
@@ -285,9 +260,9 @@ class MfctlTest {
     fake.models.put("s", ModelInfo.newBuilder().setModelId("s").setNumFactors(1)
         .setUserIdForm(IdForm.ID_FORM_STRING).setItemIdForm(IdForm.ID_FORM_STRING).build());
 
-    assertEquals(0, mfctl("--json", "recommend", "s", "--user", "ann", "-k", "1"), err);
+    assertEquals(0, cli.mfctl("--json", "recommend", "s", "--user", "ann", "-k", "1"), cli.err());
 
-    assertEquals("c", json(out).getFieldsOrThrow("items").getListValue().getValues(0)
+    assertEquals("c", json(cli.out()).getFieldsOrThrow("items").getListValue().getValues(0)
         .getStructValue().getFieldsOrThrow("item").getStringValue());
   }
 

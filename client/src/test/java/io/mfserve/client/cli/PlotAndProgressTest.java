@@ -7,25 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.mfserve.client.FakeMfServer;
-import io.mfserve.client.GrpcCleanupExtension;
 import io.mfserve.client.Ratings;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.ModelInfo;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,39 +27,17 @@ import org.junit.jupiter.api.io.TempDir;
 class PlotAndProgressTest {
   private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-  @RegisterExtension
-  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
-
   @TempDir
   Path dir;
 
   private final FakeMfServer fake = new FakeMfServer();
-  private String serverName;
-  private String out;
-  private String err;
-
-  @BeforeEach
-  void start() throws IOException {
-    serverName = InProcessServerBuilder.generateName();
-    grpc.register(InProcessServerBuilder.forName(serverName).directExecutor().addService(fake)
-        .build().start());
-  }
+  @RegisterExtension
+  final MfctlHarness cli = MfctlHarness.direct(fake);
 
   @AfterEach
   void terminalOff() {
     Progress.forcedWidth = 0;
     Progress.readBarAfter = Duration.ofMillis(500);
-  }
-
-  private int mfctl(String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = Mfctl.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8),
-        target -> InProcessChannelBuilder.forName(serverName).directExecutor().build());
-    out = o.toString(StandardCharsets.UTF_8);
-    err = e.toString(StandardCharsets.UTF_8);
-    return code;
   }
 
   /** A model of 12 users and 30 items, trained for 8 iterations, with or without validation. */
@@ -103,14 +74,14 @@ class PlotAndProgressTest {
     Path loss = dir.resolve("loss.png");
     Path items = dir.resolve("items.png");
 
-    assertEquals(0, mfctl("plot", "v", "--loss", loss.toString(), "--embedding",
-        items.toString()), err);
+    assertEquals(0, cli.mfctl("plot", "v", "--loss", loss.toString(), "--embedding",
+        items.toString()), cli.err());
 
     assertPng(loss, 1000, 650);
     assertPng(items, 1000, 650);
-    assertEquals("", err);
-    assertTrue(out.contains("(8 iterations, with validation RMSE) to " + loss), out);
-    assertTrue(out.contains("wrote 30 items (30 labelled) to " + items), out);
+    assertEquals("", cli.err());
+    assertTrue(cli.out().contains("(8 iterations, with validation RMSE) to " + loss), cli.out());
+    assertTrue(cli.out().contains("wrote 30 items (30 labelled) to " + items), cli.out());
   }
 
   @Test
@@ -118,11 +89,11 @@ class PlotAndProgressTest {
     model("n", false);
     Path loss = dir.resolve("curve.png");
 
-    assertEquals(0, mfctl("plot", "n", "--loss", loss.toString(), "--width", "640",
-        "--height", "400"), err);
+    assertEquals(0, cli.mfctl("plot", "n", "--loss", loss.toString(), "--width", "640",
+        "--height", "400"), cli.err());
 
     assertPng(loss, 640, 400);
-    assertTrue(out.contains("(8 iterations) to " + loss), out);
+    assertTrue(cli.out().contains("(8 iterations) to " + loss), cli.out());
   }
 
   @Test
@@ -130,37 +101,37 @@ class PlotAndProgressTest {
     model("m", false);
     Path items = dir.resolve("e.png");
 
-    assertEquals(0, mfctl("--json", "plot", "m", "--embedding", items.toString(), "--labels",
-        "5"), err);
+    assertEquals(0, cli.mfctl("--json", "plot", "m", "--embedding", items.toString(), "--labels",
+        "5"), cli.err());
 
     assertPng(items, 1000, 650);
-    assertEquals("{\"model_id\":\"m\",\"embedding\":\"" + items + "\"}", out.strip());
+    assertEquals("{\"model_id\":\"m\",\"embedding\":\"" + items + "\"}", cli.out().strip());
   }
 
   @Test
   void plot_nothingAsked_isAUsageError() {
     model("m", false);
 
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("plot", "m"));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("plot", "m"));
 
-    assertEquals(1, err.lines().count(), err);
-    assertTrue(err.startsWith("mfctl plot: nothing to plot"), err);
+    assertEquals(1, cli.err().lines().count(), cli.err());
+    assertTrue(cli.err().startsWith("mfctl plot: nothing to plot"), cli.err());
   }
 
   @Test
   void plot_missingDirectory_isOneErrorLineAndExitTwo() {
     model("m", false);
 
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("plot", "m", "--loss",
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("plot", "m", "--loss",
         dir.resolve("no/such/dir/l.png").toString()));
 
-    assertEquals(1, err.lines().count(), err);
-    assertTrue(err.contains("no such directory"), err);
+    assertEquals(1, cli.err().lines().count(), cli.err());
+    assertTrue(cli.err().contains("no such directory"), cli.err());
   }
 
   @Test
   void plot_unknownModel_isAServerError() {
-    assertEquals(Mfctl.EXIT_SERVER, mfctl("plot", "nope", "--loss",
+    assertEquals(Mfctl.EXIT_SERVER, cli.mfctl("plot", "nope", "--loss",
         dir.resolve("l.png").toString()));
     assertFalse(Files.exists(dir.resolve("l.png")));
   }
@@ -169,10 +140,10 @@ class PlotAndProgressTest {
   void fit_notATerminal_drawsNoProgressAndUsesFitWithProgress() throws IOException {
     assumeTrue(System.console() == null, "the tests run on a terminal");
 
-    assertEquals(0, mfctl("fit", uData().toString(), "--model-id", "a"), err);
+    assertEquals(0, cli.mfctl("fit", uData().toString(), "--model-id", "a"), cli.err());
 
-    assertEquals("", err);
-    assertTrue(out.startsWith("read 5 entries from "), out);
+    assertEquals("", cli.err());
+    assertTrue(cli.out().startsWith("read 5 entries from "), cli.out());
     assertEquals(1, fake.fits.size());
     assertTrue(fake.models.containsKey("a"));
   }
@@ -180,18 +151,18 @@ class PlotAndProgressTest {
   @Test
   void fit_onATerminal_drawsBarsOnStderrAndLeavesStdoutAlone() throws IOException {
     Path data = uData();
-    assertEquals(0, mfctl("fit", data.toString(), "--model-id", "a", "--iterations", "4",
-        "--validation-fraction", "0.2"), err);
-    String plain = out;
+    assertEquals(0, cli.mfctl("fit", data.toString(), "--model-id", "a", "--iterations", "4",
+        "--validation-fraction", "0.2"), cli.err());
+    String plain = cli.out();
     Progress.forcedWidth = 120;
 
-    assertEquals(0, mfctl("fit", data.toString(), "--model-id", "a", "--iterations", "4",
-        "--validation-fraction", "0.2"), err);
+    assertEquals(0, cli.mfctl("fit", data.toString(), "--model-id", "a", "--iterations", "4",
+        "--validation-fraction", "0.2"), cli.err());
 
-    assertEquals(plain, out);
-    assertTrue(err.contains("fit als"), err);
-    assertTrue(err.contains("4/4"), err);
-    assertTrue(err.contains("loss 25, validation RMSE 1.2500"), err);
+    assertEquals(plain, cli.out());
+    assertTrue(cli.err().contains("fit als"), cli.err());
+    assertTrue(cli.err().contains("4/4"), cli.err());
+    assertTrue(cli.err().contains("loss 25, validation RMSE 1.2500"), cli.err());
   }
 
   @Test
@@ -199,9 +170,9 @@ class PlotAndProgressTest {
     Progress.forcedWidth = 120;
     Progress.readBarAfter = Duration.ZERO;
 
-    assertEquals(0, mfctl("fit", uData().toString()), err);
+    assertEquals(0, cli.mfctl("fit", uData().toString()), cli.err());
 
-    assertTrue(err.contains("read u.data 100%"), err);
+    assertTrue(cli.err().contains("read u.data 100%"), cli.err());
   }
 
   @Test
@@ -214,11 +185,11 @@ class PlotAndProgressTest {
     Path big = Files.writeString(dir.resolve("big.csv"), lines);
     Progress.forcedWidth = 120;
 
-    assertEquals(0, mfctl("fit", big.toString(), "--iterations", "2"), err);
+    assertEquals(0, cli.mfctl("fit", big.toString(), "--iterations", "2"), cli.err());
 
-    int upload = err.indexOf("upload 100%");
-    assertTrue(upload >= 0, err);
-    assertTrue(err.indexOf("fit als 100%") > upload, err);
+    int upload = cli.err().indexOf("upload 100%");
+    assertTrue(upload >= 0, cli.err());
+    assertTrue(cli.err().indexOf("fit als 100%") > upload, cli.err());
     assertEquals(1, fake.uploads.size());
     assertEquals(fake.fits.get(0).getMatrixId(), fake.deletedMatrices.get(0));
   }
@@ -228,15 +199,15 @@ class PlotAndProgressTest {
     Path data = uData();
     Progress.forcedWidth = 120;
 
-    assertEquals(0, mfctl("--json", "fit", data.toString(), "--model-id", "j"), err);
-    assertEquals("", err);
+    assertEquals(0, cli.mfctl("--json", "fit", data.toString(), "--model-id", "j"), cli.err());
+    assertEquals("", cli.err());
     ModelInfo.Builder parsed = ModelInfo.newBuilder();
-    JsonFormat.parser().merge(out, parsed);
+    JsonFormat.parser().merge(cli.out(), parsed);
     assertEquals("j", parsed.getModelId());
-    assertEquals(1, out.lines().count());
+    assertEquals(1, cli.out().lines().count());
 
-    assertEquals(0, mfctl("fit", data.toString(), "--quiet", "--model-id", "q"), err);
-    assertEquals("", err);
-    assertTrue(out.startsWith("read 5 entries from "), out);
+    assertEquals(0, cli.mfctl("fit", data.toString(), "--quiet", "--model-id", "q"), cli.err());
+    assertEquals("", cli.err());
+    assertTrue(cli.out().startsWith("read 5 entries from "), cli.out());
   }
 }

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.mfserve.client.GrpcCleanupExtension;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.FoldInResponse;
@@ -22,14 +19,10 @@ import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.ScoredItem;
 import io.mfserve.proto.v1.Topic;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,16 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
 class TopicsCommandTest {
   private static final List<String> WORDS = List.of("cat", "dog", "orbit", "moon");
 
-  @RegisterExtension
-  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
-
   @TempDir
   Path dir;
 
   private final TopicServer fake = new TopicServer();
-  private String serverName;
-  private String out;
-  private String err;
+  @RegisterExtension
+  final MfctlHarness cli = MfctlHarness.direct(fake);
 
   /** A two-topic model over four words: the server side of GetTopics, GetFactors and FoldIn. */
   static final class TopicServer extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
@@ -109,43 +98,27 @@ class TopicsCommandTest {
     }
   }
 
-  @BeforeEach
-  void start() throws IOException {
-    serverName = InProcessServerBuilder.generateName();
-    grpc.register(InProcessServerBuilder.forName(serverName).directExecutor().addService(fake)
-        .build().start());
-  }
-
-  private int mfctl(String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = Mfctl.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8),
-        target -> InProcessChannelBuilder.forName(serverName).directExecutor().build());
-    out = o.toString(StandardCharsets.UTF_8);
-    err = e.toString(StandardCharsets.UTF_8);
-    return code;
-  }
-
   @Test
   void topics_model_printsEachTopicAsWeightedTerms() {
-    assertEquals(Mfctl.EXIT_OK, mfctl("topics", "lda", "-n", "2"), err);
+    assertEquals(Mfctl.EXIT_OK, cli.mfctl("topics", "lda", "-n", "2"), cli.err());
     assertEquals("topic 0: 0.600*\"cat\" + 0.400*\"dog\"\n"
-        + "topic 1: 0.600*\"orbit\" + 0.400*\"moon\"\n", out);
+        + "topic 1: 0.600*\"orbit\" + 0.400*\"moon\"\n", cli.out());
   }
 
   @Test
   void topics_document_foldsInKnownTermsAndPrintsTheMixture() throws IOException {
     Path doc = Files.writeString(dir.resolve("doc.txt"),
         "orbit 2\nmoon\nmoon\n# a comment\nunicorn 4\ncat,1\n");
-    assertEquals(Mfctl.EXIT_OK, mfctl("topics", "lda", "-n", "2", "--document", doc.toString()),
-        err);
+    assertEquals(Mfctl.EXIT_OK, cli.mfctl("topics", "lda", "-n", "2", "--document", doc.toString()),
+        cli.err());
     // Known terms only, repeated ones added up, in first-seen order.
     assertEquals(List.of("orbit", "moon", "cat"),
         fake.lastFoldIn.getUserHistory().getItemKeysList());
     assertEquals(List.of(2f, 2f, 1f), fake.lastFoldIn.getUserHistory().getValuesList());
-    assertTrue(out.contains("document " + doc + ": 3 terms, 1 not in the model left out"), out);
-    String[] lines = out.strip().split("\n");
+    assertTrue(
+        cli.out().contains("document " + doc + ": 3 terms, 1 not in the model left out"),
+        cli.out());
+    String[] lines = cli.out().strip().split("\n");
     // Heaviest topic first: 1.5 of 2.0 is topic 1.
     assertTrue(lines[lines.length - 2].strip().matches("1\\s+0\\.750\\s+1\\.5\\d*\\s+orbit, moon"),
         lines[lines.length - 2]);
@@ -156,22 +129,22 @@ class TopicsCommandTest {
   @Test
   void topics_json_listsTopicsAndMixture() throws IOException {
     Path doc = Files.writeString(dir.resolve("doc.txt"), "moon 3\n");
-    assertEquals(Mfctl.EXIT_OK, mfctl("--json", "topics", "lda", "-n", "1", "--document",
-        doc.toString()), err);
-    assertTrue(out.startsWith("{\"model_id\":\"lda\",\"topics\":[{\"index\":0,\"terms\":"
-        + "[{\"term\":\"cat\",\"weight\":0.6"), out);
-    assertTrue(out.contains("\"shares\":[0.25,0.75]"), out);
+    assertEquals(Mfctl.EXIT_OK, cli.mfctl("--json", "topics", "lda", "-n", "1", "--document",
+        doc.toString()), cli.err());
+    assertTrue(cli.out().startsWith("{\"model_id\":\"lda\",\"topics\":[{\"index\":0,\"terms\":"
+        + "[{\"term\":\"cat\",\"weight\":0.6"), cli.out());
+    assertTrue(cli.out().contains("\"shares\":[0.25,0.75]"), cli.out());
   }
 
   @Test
   void topics_badInput_usageOrServerErrors() throws IOException {
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("topics", "lda", "-n", "0"));
-    assertEquals(Mfctl.EXIT_SERVER, mfctl("topics", "nope"));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("topics", "lda", "-n", "0"));
+    assertEquals(Mfctl.EXIT_SERVER, cli.mfctl("topics", "nope"));
     Path unknown = Files.writeString(dir.resolve("u.txt"), "unicorn 2\n");
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("topics", "lda", "--document", unknown.toString()));
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("topics", "lda", "--document",
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("topics", "lda", "--document", unknown.toString()));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("topics", "lda", "--document",
         dir.resolve("missing.txt").toString()));
     Path bad = Files.writeString(dir.resolve("b.txt"), "moon -1\n");
-    assertEquals(Mfctl.EXIT_USAGE, mfctl("topics", "lda", "--document", bad.toString()));
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("topics", "lda", "--document", bad.toString()));
   }
 }

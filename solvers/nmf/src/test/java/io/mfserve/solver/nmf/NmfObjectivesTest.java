@@ -71,6 +71,7 @@ class NmfObjectivesTest {
     return new float[][] {counts, means};
   }
 
+  /** The non-zero entries of the dense row-major {@code x} as a sparse matrix. */
   static TrainingMatrix nonZeros(float[] x, int rows, int cols, AbsentEntries absent) {
     int nnz = 0;
     for (float v : x) {

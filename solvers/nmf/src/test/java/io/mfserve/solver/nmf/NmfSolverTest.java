@@ -96,27 +96,6 @@ class NmfSolverTest {
     return x;
   }
 
-  private static TrainingMatrix nonZerosOf(float[] x, int rows, int cols, AbsentEntries absent) {
-    int nnz = 0;
-    for (float v : x) {
-      nnz += v != 0 ? 1 : 0;
-    }
-    int[] ri = new int[nnz];
-    int[] ci = new int[nnz];
-    float[] vv = new float[nnz];
-    int n = 0;
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        if (x[r * cols + c] != 0) {
-          ri[n] = r;
-          ci[n] = c;
-          vv[n++] = x[r * cols + c];
-        }
-      }
-    }
-    return TrainingMatrix.fromCoordinates(rows, cols, ri, ci, vv, absent);
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {"hals", "mu"})
   void fit_exactNonNegativeRank2_reconstructsMatrix(String method) {
@@ -175,7 +154,7 @@ class NmfSolverTest {
     int rows = 30;
     int cols = 20;
     float[] x = sparseCounts(rows, cols, 0.25, 17);
-    TrainingMatrix sparse = nonZerosOf(x, rows, cols, AbsentEntries.ZERO);
+    TrainingMatrix sparse = NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.ZERO);
     assertFalse(sparse.isDense());
     TrainingMatrix dense = TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO);
     // A fixed number of HALS passes: by default a row's passes follow its stored entries, and
@@ -212,8 +191,8 @@ class NmfSolverTest {
     float[] x = sparseCounts(rows, cols, 0.4, 3);
     TrainingMatrix m = switch (kind) {
       case "dense" -> TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO);
-      case "sparse-zero" -> nonZerosOf(x, rows, cols, AbsentEntries.ZERO);
-      default -> nonZerosOf(x, rows, cols, AbsentEntries.UNKNOWN);
+      case "sparse-zero" -> NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.ZERO);
+      default -> NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.UNKNOWN);
     };
     FactorModel model = fit(m, 4, 1, "method", method, "regularization", lambda,
         "tolerance", "0", "max_iterations", "100");

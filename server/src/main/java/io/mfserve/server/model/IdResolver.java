@@ -14,12 +14,7 @@ final class IdResolver {
    * @param indexed whether the field is a list, so a violation names {@code field[j]}
    */
   static int[] resolve(IdRefs refs, IdIndex index, String side, boolean indexed) {
-    boolean byIds = index.form() == IdForm.INT64;
-    if (byIds && refs.keys().length > 0 || !byIds && refs.ids().length > 0) {
-      throw new InvalidRequestException(byIds ? refs.keysField() : refs.idsField(),
-          "this model names " + side + "s by " + (byIds ? "int64 ids; use " + refs.idsField()
-              : "string keys; use " + refs.keysField()));
-    }
+    boolean byIds = requireForm(refs, index, side);
     int n = refs.size();
     int[] out = new int[n];
     for (int j = 0; j < n; j++) {
@@ -36,11 +31,28 @@ final class IdResolver {
     return out;
   }
 
+  /**
+   * Refuses refs in the wrong id form for the model: int64 ids where it names {@code side}s by
+   * string keys, or the other way round, naming the field that was set.
+   *
+   * @return whether the model names {@code side}s by int64 ids
+   */
+  static boolean requireForm(IdRefs refs, IdIndex index, String side) {
+    boolean byIds = index.form() == IdForm.INT64;
+    if (byIds && refs.keys().length > 0 || !byIds && refs.ids().length > 0) {
+      throw new InvalidRequestException(byIds ? refs.keysField() : refs.idsField(),
+          "this model names " + side + "s by " + (byIds ? "int64 ids; use " + refs.idsField()
+              : "string keys; use " + refs.keysField()));
+    }
+    return byIds;
+  }
+
   /** The field a side's refs came in, in the model's form, for messages. */
   static String field(IdRefs refs, IdIndex index) {
     return index.form() == IdForm.INT64 ? refs.idsField() : refs.keysField();
   }
 
+  /** {@code s} cut to at most 64 characters, so a huge key or id cannot bloat an error message. */
   static String abbreviate(String s) {
     return s.length() <= 64 ? s : s.substring(0, 61) + "...";
   }

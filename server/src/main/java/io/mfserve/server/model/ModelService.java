@@ -132,7 +132,7 @@ public final class ModelService {
     String solverName = cmd.solver().isEmpty() ? DEFAULT_SOLVER : cmd.solver();
     SolverProvider provider = solvers.get(solverName);
     if (!cmd.modelId().isEmpty() && !MODEL_ID.matcher(cmd.modelId()).matches()) {
-      throw new InvalidRequestException("model_id", "is '" + abbreviate(cmd.modelId())
+      throw new InvalidRequestException("model_id", "is '" + IdResolver.abbreviate(cmd.modelId())
           + "'; use 1 to 128 of A-Z a-z 0-9 . _ -, or leave it empty");
     }
     Parameters params = resolveParameters(provider, cmd.params(), cmd.typedFields());
@@ -407,12 +407,7 @@ public final class ModelService {
   }
 
   private static int[] resolve(IdRefs refs, IdIndex index, String side, UnknownIdPolicy policy) {
-    boolean byIds = index.form() == IdForm.INT64;
-    if (byIds && refs.keys().length > 0 || !byIds && refs.ids().length > 0) {
-      throw new InvalidRequestException(byIds ? refs.keysField() : refs.idsField(),
-          "this model names " + side + "s by " + (byIds ? "int64 ids; use " + refs.idsField()
-              : "string keys; use " + refs.keysField()));
-    }
+    boolean byIds = IdResolver.requireForm(refs, index, side);
     int n = refs.size();
     int[] out = new int[n];
     for (int j = 0; j < n; j++) {
@@ -420,7 +415,7 @@ public final class ModelService {
       if (p < 0 && policy == UnknownIdPolicy.ERROR) {
         String field = (byIds ? refs.idsField() : refs.keysField()) + (n > 1 ? "[" + j + "]" : "");
         throw new InvalidRequestException(field, "unknown " + side + " " + (byIds
-            ? Long.toString(refs.ids()[j]) : "'" + abbreviate(refs.keys()[j]) + "'")
+            ? Long.toString(refs.ids()[j]) : "'" + IdResolver.abbreviate(refs.keys()[j]) + "'")
             + " (the model has " + index.size() + " " + side + "s); set unknown_ids to score"
             + " unknown ids with the global mean or NaN instead");
       }
@@ -434,9 +429,5 @@ public final class ModelService {
       throw new InvalidRequestException(field, "is empty");
     }
     return value;
-  }
-
-  private static String abbreviate(String s) {
-    return s.length() <= 64 ? s : s.substring(0, 61) + "...";
   }
 }

@@ -20,6 +20,8 @@ public final class ParameterSpec {
   public static final String REGULARIZATION = "regularization";
   /** The common name of the learning rate. */
   public static final String LEARNING_RATE = "learning_rate";
+  /** The common name of the early-stopping patience; 0 turns early stopping off. */
+  public static final String EARLY_STOPPING_ROUNDS = "early_stopping_rounds";
 
   private final String name;
   private final ParameterType type;
@@ -47,6 +49,30 @@ public final class ParameterSpec {
     this.doc = Objects.requireNonNull(doc, "doc");
     // A default outside its own range is a plugin bug; fail when the plugin loads.
     parse(formatValue(defaultValue));
+  }
+
+  /**
+   * The iteration limit under its common name {@link #MAX_ITERATIONS}: an integer in
+   * [1, max]. The doc says what one iteration is for the solver (a sweep, an epoch).
+   */
+  public static ParameterSpec maxIterations(int defaultValue, int max, String doc) {
+    return ofInt(MAX_ITERATIONS, defaultValue, 1, max, doc);
+  }
+
+  /**
+   * The regularisation strength under its common name {@link #REGULARIZATION}: a double in
+   * [0, +∞). The doc says what it penalises and how it is scaled, which differs by solver.
+   */
+  public static ParameterSpec regularization(double defaultValue, String doc) {
+    return ofDouble(REGULARIZATION, defaultValue, 0, Double.POSITIVE_INFINITY, doc);
+  }
+
+  /**
+   * The early-stopping patience under its common name {@link #EARLY_STOPPING_ROUNDS}: an
+   * integer in [0, max], default 0 (off). The doc says what is measured and how often.
+   */
+  public static ParameterSpec earlyStoppingRounds(int max, String doc) {
+    return ofInt(EARLY_STOPPING_ROUNDS, 0, 0, max, doc);
   }
 
   /** An integer parameter valid in the closed range [min, max]. */

@@ -73,15 +73,15 @@ public final class AlsSolverProvider implements SolverProvider {
   /** The name of the parameter that constrains the factors to be non-negative. */
   public static final String NONNEGATIVE = "nonnegative";
   /** The name of the early-stopping patience, in sweeps. */
-  public static final String EARLY_STOPPING_ROUNDS = "early_stopping_rounds";
+  public static final String EARLY_STOPPING_ROUNDS = ParameterSpec.EARLY_STOPPING_ROUNDS;
 
   /** The stable name of this solver, stored with every model it trains. */
   public static final String NAME = "als";
 
   private static final List<ParameterSpec> PARAMETERS = List.of(
-      ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 10, 1, 10_000,
+      ParameterSpec.maxIterations(10, 10_000,
           "Number of sweeps; each solves every user row, then every item row."),
-      ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.1, 0, Double.POSITIVE_INFINITY,
+      ParameterSpec.regularization(0.1,
           "Regularisation strength λ. With weighted_lambda it is multiplied by each row's and"
               + " column's number of observed entries (Zhou et al. 2008)."),
       ParameterSpec.ofBool(WEIGHTED_LAMBDA, true,
@@ -111,7 +111,7 @@ public final class AlsSolverProvider implements SolverProvider {
           "Constrain the factors (not the biases) to be non-negative: each row is solved by"
               + " non-negative least squares (projected coordinate descent) instead of"
               + " Cholesky."),
-      ParameterSpec.ofInt(EARLY_STOPPING_ROUNDS, 0, 0, 10_000,
+      ParameterSpec.earlyStoppingRounds(10_000,
           "With a validation fraction: stop once the validation metric (RMSE; for implicit"
               + " feedback a sampled 1 − AUC) has not improved for this many sweeps, and keep"
               + " the best sweep's factors. 0 turns early stopping off."));

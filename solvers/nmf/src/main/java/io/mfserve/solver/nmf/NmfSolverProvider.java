@@ -66,9 +66,9 @@ public final class NmfSolverProvider implements SolverProvider {
   public static final String INNER_SWEEPS = "inner_sweeps";
 
   private static final List<ParameterSpec> PARAMETERS = List.of(
-      ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 200, 1, 100_000,
+      ParameterSpec.maxIterations(200, 100_000,
           "Maximum number of sweeps; each updates all of W, then all of H."),
-      ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.0, 0.0, Double.POSITIVE_INFINITY,
+      ParameterSpec.regularization(0.0,
           "Unscaled L2 penalty lambda on both factors: the loss adds lambda/2 (|W|^2 + |H|^2)."),
       ParameterSpec.ofChoice(METHOD, Method.NAMES.get(0), Method.NAMES,
           "Update rule: hals (coordinate descent, Cichocki & Phan 2009, accelerated as Gillis &"

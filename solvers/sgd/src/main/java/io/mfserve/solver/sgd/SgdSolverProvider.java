@@ -72,14 +72,14 @@ public final class SgdSolverProvider implements SolverProvider {
   /** The name of the grid-size parameter (blocks per side; 0 picks one). */
   public static final String BLOCKS = "blocks";
   /** The name of the early-stopping patience parameter. */
-  public static final String EARLY_STOPPING_ROUNDS = "early_stopping_rounds";
+  public static final String EARLY_STOPPING_ROUNDS = ParameterSpec.EARLY_STOPPING_ROUNDS;
 
   // Built once: ParameterSpec is immutable, and checking the defaults against their ranges at
   // class load turns a bad default into a start-up failure rather than a failed request.
   private static final List<ParameterSpec> PARAMETERS = List.of(
-      ParameterSpec.ofInt(ParameterSpec.MAX_ITERATIONS, 20, 1, 100_000,
+      ParameterSpec.maxIterations(20, 100_000,
           "Epochs: full passes over the observed entries."),
-      ParameterSpec.ofDouble(ParameterSpec.REGULARIZATION, 0.1, 0, Double.POSITIVE_INFINITY,
+      ParameterSpec.regularization(0.1,
           "L2 weight on the user and item factors, applied at every update of an entry."),
       ParameterSpec.ofPositiveDouble(ParameterSpec.LEARNING_RATE, 0.1, 100,
           "Base step size: AdaGrad's eta, or the fixed step with schedule=fixed (try 0.01"
@@ -104,7 +104,7 @@ public final class SgdSolverProvider implements SolverProvider {
       ParameterSpec.ofInt(BLOCKS, 0, 0, 1024,
           "Blocks per side of the grid with parallel=blocks; 0 picks max(16, 4 x threads)."
               + " The model depends on it, not on the thread count."),
-      ParameterSpec.ofInt(EARLY_STOPPING_ROUNDS, 0, 0, 100_000,
+      ParameterSpec.earlyStoppingRounds(100_000,
           "Stop once the validation error has not improved for this many epochs and keep the"
               + " best epoch's model; needs validation_fraction > 0. 0 turns it off."));
 

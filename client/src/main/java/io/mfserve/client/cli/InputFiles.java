@@ -208,14 +208,10 @@ final class InputFiles {
   static Parsed readMovieLens(Source source) throws IOException {
     Ratings ratings = new Ratings();
     try (BufferedReader r = source.open()) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
+      DataLines lines = new DataLines(r);
+      String t;
+      while ((t = lines.next()) != null) {
+        int n = lines.number();
         String[] f = splitAny(t);
         if (f.length < 3) {
           throw new InputException(at(source, n) + "expected 'user item rating [timestamp]' but "
@@ -273,16 +269,12 @@ final class InputFiles {
       throws IOException {
     Ratings ratings = new Ratings();
     try (BufferedReader r = source.open()) {
-      String line;
-      int n = 0;
+      DataLines lines = new DataLines(r);
       int[] cols = null;
       char delimiter = ',';
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
+      String t;
+      while ((t = lines.next()) != null) {
+        int n = lines.number();
         if (cols == null && t.indexOf(',') < 0 && t.indexOf('\t') >= 0) {
           delimiter = '\t';
         }
@@ -421,14 +413,10 @@ final class InputFiles {
     int cols = -1;
     int firstLine = 0;
     try (BufferedReader r = source.open()) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
+      DataLines lines = new DataLines(r);
+      String t;
+      while ((t = lines.next()) != null) {
+        int n = lines.number();
         String[] f = t.contains(",") ? t.split(",", -1) : WHITESPACE.split(t);
         if (cols < 0) {
           cols = f.length;
@@ -553,16 +541,12 @@ final class InputFiles {
   static Parsed readBow(Source source, Vocabulary vocab) throws IOException {
     Ratings ratings = new Ratings();
     try (BufferedReader r = source.open()) {
-      String line;
-      int n = 0;
+      DataLines lines = new DataLines(r);
       boolean entries = false;
       int header = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
+      String t;
+      while ((t = lines.next()) != null) {
+        int n = lines.number();
         String[] f = WHITESPACE.split(t);
         if (!entries && f.length == 1 && header < 3 && canonicalLong(f[0]) != null) {
           header++;

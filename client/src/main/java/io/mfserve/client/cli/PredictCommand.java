@@ -8,11 +8,6 @@ import io.mfserve.proto.v1.PredictResponse;
 import io.mfserve.proto.v1.PredictRowRequest;
 import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.UnknownIdPolicy;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -181,27 +176,14 @@ final class PredictCommand implements Callable<Integer> {
   }
 
   private static void readPairs(Path file, List<String> us, List<String> is) {
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
-        String[] f = t.split("[\\s,]+");
-        if (f.length < 2) {
-          throw new InputException(file + " line " + n + ": expected 'user item' but found '"
-              + t + "'");
-        }
-        us.add(f[0]);
-        is.add(f[1]);
+    DataLines.forEach(file, (n, t) -> {
+      String[] f = t.split("[\\s,]+");
+      if (f.length < 2) {
+        throw new InputException(file + " line " + n + ": expected 'user item' but found '"
+            + t + "'");
       }
-    } catch (NoSuchFileException e) {
-      throw new InputException("cannot read " + file + ": no such file");
-    } catch (IOException e) {
-      throw new InputException("cannot read " + file + ": " + e.getMessage());
-    }
+      us.add(f[0]);
+      is.add(f[1]);
+    });
   }
 }

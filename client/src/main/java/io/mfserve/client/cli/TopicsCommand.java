@@ -133,15 +133,11 @@ final class TopicsCommand implements Callable<Integer> {
   /** Reads 'term [count]' lines into term → total count, in first-seen order. */
   static Map<String, Float> readDocument(Path file) throws IOException {
     Map<String, Float> counts = new LinkedHashMap<>();
-    int n = 0;
     try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
+      DataLines lines = new DataLines(r);
+      String t;
+      while ((t = lines.next()) != null) {
+        int n = lines.number();
         String[] f = SEPARATORS.split(t);
         if (f.length > 2) {
           throw new InputException(file + " line " + n + ": expected 'term [count]' but found "

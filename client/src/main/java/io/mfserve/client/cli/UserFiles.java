@@ -3,11 +3,6 @@ package io.mfserve.client.cli;
 import io.mfserve.client.cli.InputFiles.InputException;
 import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.UserHistory;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,21 +84,6 @@ final class UserFiles {
   }
 
   private static void lines(Path file, Line each) {
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        String t = line.strip();
-        if (t.isEmpty() || t.startsWith("#")) {
-          continue;
-        }
-        each.accept(n, t.split("\\s*,\\s*|\\s+"));
-      }
-    } catch (NoSuchFileException e) {
-      throw new InputException("cannot read " + file + ": no such file");
-    } catch (IOException e) {
-      throw new InputException("cannot read " + file + ": " + e.getMessage());
-    }
+    DataLines.forEach(file, (n, t) -> each.accept(n, t.split("\\s*,\\s*|\\s+")));
   }
 }

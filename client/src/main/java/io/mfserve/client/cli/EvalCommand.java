@@ -13,7 +13,6 @@ import io.mfserve.client.eval.Interactions;
 import io.mfserve.client.eval.Metric;
 import io.mfserve.client.eval.SettingResult;
 import io.mfserve.client.eval.Splits;
-import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.FitRequest;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -220,23 +219,9 @@ final class EvalCommand implements Callable<Integer> {
   // Flags
 
   private EvalOptions options(long seedValue) {
-    FitRequest.Builder b = FitRequest.newBuilder().setSolver(solver).putAllParams(params)
+    FitRequest.Builder b = new FitSettings(solver, factors, iterations, regularization,
+        learningRate, params, absent).toRequest(spec.commandLine())
         .setSeed(seedValue);
-    if (absent != null) {
-      b.setAbsentEntries(absent(absent));
-    }
-    if (factors != null) {
-      b.setNumFactors(factors);
-    }
-    if (iterations != null) {
-      b.setMaxIterations(iterations);
-    }
-    if (regularization != null) {
-      b.setRegularization(regularization);
-    }
-    if (learningRate != null) {
-      b.setLearningRate(learningRate);
-    }
     EvalOptions o = EvalOptions.defaults(b.build());
     boolean rank = o.rankingMetrics() || ranking || k != null || relevantThreshold != null;
     o = o.withRankingMetrics(rank).withRelevantThreshold(relevantThreshold)
@@ -290,16 +275,6 @@ final class EvalCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(),
           "--split must be between 0 and 1 (exclusive), got " + split);
     }
-  }
-
-  private AbsentEntries absent(String s) {
-    return switch (s.toLowerCase(Locale.ROOT)) {
-      case "unknown" -> AbsentEntries.ABSENT_ENTRIES_UNKNOWN;
-      case "zero" -> AbsentEntries.ABSENT_ENTRIES_ZERO;
-      case "implicit" -> AbsentEntries.ABSENT_ENTRIES_IMPLICIT;
-      default -> throw new ParameterException(spec.commandLine(),
-          "--absent '" + s + "': expected one of unknown, zero, implicit");
-    };
   }
 
   /** Runs a parse step, turning its IllegalArgumentException into a usage error. */

@@ -2,12 +2,10 @@ package io.mfserve.client.cli;
 
 import io.mfserve.client.cli.InputFiles.Format;
 import io.mfserve.client.cli.InputFiles.Parsed;
-import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.ModelInfo;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -109,10 +107,8 @@ final class FitCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--format: " + e.getMessage());
     }
-    FitRequest.Builder b = FitRequest.newBuilder().setSolver(solver).putAllParams(params);
-    if (absent != null) {
-      b.setAbsentEntries(absent(absent));
-    }
+    FitRequest.Builder b = new FitSettings(solver, factors, iterations, regularization,
+        learningRate, params, absent).toRequest(spec.commandLine());
     if (seed != null) {
       try {
         b.setSeed(Long.parseUnsignedLong(seed));
@@ -120,18 +116,6 @@ final class FitCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(),
             "--seed '" + seed + "' is not an integer between 0 and 2^64-1");
       }
-    }
-    if (factors != null) {
-      b.setNumFactors(factors);
-    }
-    if (iterations != null) {
-      b.setMaxIterations(iterations);
-    }
-    if (regularization != null) {
-      b.setRegularization(regularization);
-    }
-    if (learningRate != null) {
-      b.setLearningRate(learningRate);
     }
     if (validationFraction != null) {
       b.setValidationFraction(validationFraction);
@@ -161,15 +145,5 @@ final class FitCommand implements Callable<Integer> {
       Views.modelInfo(mfctl.out(), info);
     }
     return Mfctl.EXIT_OK;
-  }
-
-  private AbsentEntries absent(String s) {
-    return switch (s.toLowerCase(Locale.ROOT)) {
-      case "unknown" -> AbsentEntries.ABSENT_ENTRIES_UNKNOWN;
-      case "zero" -> AbsentEntries.ABSENT_ENTRIES_ZERO;
-      case "implicit" -> AbsentEntries.ABSENT_ENTRIES_IMPLICIT;
-      default -> throw new ParameterException(spec.commandLine(),
-          "--absent '" + s + "': expected one of unknown, zero, implicit");
-    };
   }
 }

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -105,13 +106,8 @@ final class EvalCommand implements Callable<Integer> {
       description = "Maximum iterations. Default: the solver's.")
   Integer iterations;
 
-  @Option(names = "--regularization", paramLabel = "LAMBDA",
-      description = "Regularisation strength. Default: the solver's.")
-  Double regularization;
-
-  @Option(names = "--learning-rate", paramLabel = "RATE",
-      description = "Learning rate, for solvers that have one. Default: the solver's.")
-  Double learningRate;
+  @Mixin
+  FitOptions fitOptions;
 
   @Option(names = "--param", paramLabel = "NAME=VALUE",
       description = "A solver-specific parameter (repeatable; see: mfctl solvers).")
@@ -219,9 +215,9 @@ final class EvalCommand implements Callable<Integer> {
   // Flags
 
   private EvalOptions options(long seedValue) {
-    FitRequest.Builder b = new FitSettings(solver, factors, iterations, regularization,
-        learningRate, params, absent).toRequest(spec.commandLine())
-        .setSeed(seedValue);
+    FitRequest.Builder b = new FitSettings(solver, factors, iterations,
+        fitOptions.regularization, fitOptions.learningRate, params, absent)
+        .toRequest(spec.commandLine()).setSeed(seedValue);
     EvalOptions o = EvalOptions.defaults(b.build());
     boolean rank = o.rankingMetrics() || ranking || k != null || relevantThreshold != null;
     o = o.withRankingMetrics(rank).withRelevantThreshold(relevantThreshold)

@@ -65,13 +65,8 @@ final class FitCommand implements Callable<Integer> {
       description = "Maximum iterations (sweeps, epochs). Default: the solver's.")
   Integer iterations;
 
-  @Option(names = "--regularization", paramLabel = "LAMBDA",
-      description = "Regularisation strength. Default: the solver's.")
-  Double regularization;
-
-  @Option(names = "--learning-rate", paramLabel = "RATE",
-      description = "Learning rate, for solvers that have one. Default: the solver's.")
-  Double learningRate;
+  @Mixin
+  FitOptions fitOptions;
 
   @Option(names = "--seed", paramLabel = "SEED",
       description = "Random seed, 0 to 2^64-1. Default: the server's, 42.")
@@ -107,8 +102,9 @@ final class FitCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--format: " + e.getMessage());
     }
-    FitRequest.Builder b = new FitSettings(solver, factors, iterations, regularization,
-        learningRate, params, absent).toRequest(spec.commandLine());
+    FitRequest.Builder b = new FitSettings(solver, factors, iterations,
+        fitOptions.regularization, fitOptions.learningRate, params, absent)
+        .toRequest(spec.commandLine());
     if (seed != null) {
       try {
         b.setSeed(Long.parseUnsignedLong(seed));

@@ -10,8 +10,8 @@ import picocli.CommandLine.ParameterException;
 /**
  * The fit flags that {@code mfctl fit} and {@code mfctl eval} share, as given (null: not given,
  * the server's or solver's default), and the one place that turns them into {@link FitRequest}
- * fields. The flags themselves stay declared on each command because their help text and order
- * differ between the two.
+ * fields. {@link FitOptions} declares the flags whose help is the same for both; the others stay
+ * on each command because their help text or order differ between the two.
  */
 record FitSettings(String solver, Integer factors, Integer iterations, Double regularization,
     Double learningRate, Map<String, String> params, String absent) {

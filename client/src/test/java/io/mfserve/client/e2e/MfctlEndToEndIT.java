@@ -58,7 +58,22 @@ class MfctlEndToEndIT {
     Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
         .start();
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "mfctl " + String.join(" ", args));
-    return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    return new Run(p.exitValue(), Files.readString(out), withoutJvmWarnings(
+        Files.readString(err)));
+  }
+
+  /**
+   * Drops the JVM's own start-up warnings (Java 24+ prints one when protobuf and Netty touch
+   * sun.misc.Unsafe); they are not mfctl's output, and mfctl's stderr is what is checked.
+   */
+  static String withoutJvmWarnings(String stderr) {
+    StringBuilder sb = new StringBuilder();
+    for (String line : stderr.split("\\R", -1)) {
+      if (!line.startsWith("WARNING: ")) {
+        sb.append(line).append('\n');
+      }
+    }
+    return sb.toString().strip().isEmpty() ? "" : sb.toString().strip() + "\n";
   }
 
   private Run ok(String... args) throws IOException, InterruptedException {

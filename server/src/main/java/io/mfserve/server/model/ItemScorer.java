@@ -4,11 +4,12 @@ import io.mfserve.solver.FactorModel;
 
 /**
  * Top-k scoring: walks one side of a model (items, or users for similar users) in blocks of
- * {@value #BLOCK} rows, computes the block's dot products with a query vector
- * ({@link FactorModel#dotItems}: a blocked matrix-vector product over the contiguous float32
- * factors), turns each into a score, skips excluded rows, and offers the rest to a
- * {@link TopK}. The only buffer is one block of doubles, so a request allocates nothing
- * proportional to the catalogue; the caller passes the buffers (see {@link Scratch}).
+ * {@value #BLOCK} rows, computes the block's dot products with a query vector (for items
+ * {@link FactorModel#dotItemBlock}, a SIMD pass over the model's column blocks; for users
+ * {@link FactorModel#dotUsers} over the row-major factors), turns each into a score, skips
+ * excluded rows, and offers the rest to a {@link TopK}. The only buffer is one block of floats,
+ * so a request allocates nothing proportional to the catalogue; the caller passes the buffers
+ * (see {@link Scratch}).
  *
  * <p>Scores are, by {@link Kind}: the model's prediction
  * {@code (float) (base + itemBias(i) + q·v_i)} with {@code base = μ + b_u} (for a known user
@@ -17,8 +18,8 @@ import io.mfserve.solver.FactorModel;
  * model. Stateless; safe for any number of threads, each with its own buffers.
  */
 final class ItemScorer {
-  /** Rows per block: the block's factors (256 × k floats) stay in L1/L2 for the pass. */
-  static final int BLOCK = 256;
+  /** Rows per block: the model's item column block, so a block's scores stay in L1. */
+  static final int BLOCK = FactorModel.ITEM_BLOCK;
 
   /** How a dot product becomes a score. */
   enum Kind {
@@ -67,15 +68,26 @@ final class ItemScorer {
       return users ? model.numUsers() : model.numItems();
     }
 
-    void dots(int from, int to, double[] out) {
+    /** Writes the dot products of the block starting at {@code from}; returns its rows. */
+    int dotBlock(int from, float[] out) {
       if (users) {
+        int to = Math.min(rows(), from + BLOCK);
         model.dotUsers(vector, from, to, out);
+        return to - from;
+      }
+      return model.dotItemBlock(vector, from, out);
+    }
+
+    /** Writes the dot product of one row into {@code out[0]}. */
+    void dotOne(int row, float[] out) {
+      if (users) {
+        model.dotUsers(vector, row, row + 1, out);
       } else {
-        model.dotItems(vector, from, to, out);
+        model.dotItems(vector, row, row + 1, out);
       }
     }
 
-    float score(int row, double dot) {
+    float score(int row, float dot) {
       switch (kind) {
         case PREDICT:
           return (float) (base + (users ? 0 : model.itemBias(row)) + dot);
@@ -94,14 +106,13 @@ final class ItemScorer {
    * Offers every row of the query's side except the excluded ones to {@code top}.
    *
    * @param excluded positions to skip, ascending and distinct; may be empty
-   * @param buffer at least {@value #BLOCK} doubles
+   * @param buffer at least {@value #BLOCK} floats
    */
-  static void scan(Query q, int[] excluded, TopK top, double[] buffer) {
+  static void scan(Query q, int[] excluded, TopK top, float[] buffer) {
     int n = q.rows();
     int e = 0;
     for (int from = 0; from < n; from += BLOCK) {
-      int to = Math.min(n, from + BLOCK);
-      q.dots(from, to, buffer);
+      int to = from + q.dotBlock(from, buffer);
       for (int r = from; r < to; r++) {
         if (e < excluded.length && excluded[e] == r) {
           e++;
@@ -116,9 +127,9 @@ final class ItemScorer {
    * Offers only the {@code candidates} (ascending, distinct) that are not excluded.
    *
    * @param excluded ascending and distinct
-   * @param buffer at least {@value #BLOCK} doubles
+   * @param buffer at least {@value #BLOCK} floats
    */
-  static void scanSubset(Query q, int[] candidates, int[] excluded, TopK top, double[] buffer) {
+  static void scanSubset(Query q, int[] candidates, int[] excluded, TopK top, float[] buffer) {
     int e = 0;
     for (int c : candidates) {
       while (e < excluded.length && excluded[e] < c) {
@@ -127,7 +138,7 @@ final class ItemScorer {
       if (e < excluded.length && excluded[e] == c) {
         continue;
       }
-      q.dots(c, c + 1, buffer);
+      q.dotOne(c, buffer);
       top.offer(c, q.score(c, buffer[0]));
     }
   }
@@ -135,13 +146,12 @@ final class ItemScorer {
   /**
    * Writes the score of every row into {@code out} (a full row of predictions).
    *
-   * @param buffer at least {@value #BLOCK} doubles
+   * @param buffer at least {@value #BLOCK} floats
    */
-  static void scoreAll(Query q, float[] out, double[] buffer) {
+  static void scoreAll(Query q, float[] out, float[] buffer) {
     int n = q.rows();
     for (int from = 0; from < n; from += BLOCK) {
-      int to = Math.min(n, from + BLOCK);
-      q.dots(from, to, buffer);
+      int to = from + q.dotBlock(from, buffer);
       for (int r = from; r < to; r++) {
         out[r] = q.score(r, buffer[r - from]);
       }
@@ -149,7 +159,7 @@ final class ItemScorer {
   }
 
   /**
-   * Per-thread buffers for scoring: a block of doubles, a query vector and a small heap, kept
+   * Per-thread buffers for scoring: a block of floats, a query vector and a small heap, kept
    * so that a request allocates only its result. Heaps of more than {@value #KEEP_HEAP} pairs
    * (a rare, huge k) are allocated per request rather than kept.
    */
@@ -157,7 +167,7 @@ final class ItemScorer {
     static final int KEEP_HEAP = 4096;
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
-    final double[] buffer = new double[BLOCK];
+    final float[] buffer = new float[BLOCK];
     private float[] vector = new float[16];
     private final TopK heap = new TopK(16);
 

@@ -58,15 +58,18 @@ public final class AssembledFactors {
     }
   }
 
-  /** Returns U[u]·V[i] (+ biases when the model has them). */
+  /**
+   * Returns U[u]·V[i] (+ biases when the model has them), with the server's arithmetic: a float
+   * sum of float products in factor order, then added to the biases in double.
+   */
   public double reconstruct(int u, int i) {
-    double dot = 0;
+    float dot = 0;
     for (int f = 0; f < users.get(u).length; f++) {
       dot += users.get(u)[f] * items.get(i)[f];
     }
-    if (!userBiases.isEmpty()) {
-      dot += globalBias + userBiases.get(u) + itemBiases.get(i);
+    if (userBiases.isEmpty()) {
+      return dot;
     }
-    return dot;
+    return globalBias + userBiases.get(u) + itemBiases.get(i) + dot;
   }
 }

@@ -38,29 +38,82 @@ class FactorModelScoringTest {
     for (boolean biased : new boolean[] {false, true}) {
       FactorModel m = random(6, 23, 7, biased, 1);
       float[] q = new float[7];
-      double[] out = new double[20];
+      float[] out = new float[20];
       for (int u = 0; u < 6; u++) {
         m.userVector(u, q);
         m.dotItems(q, 3, 23, out);
         for (int i = 3; i < 23; i++) {
           double score = biased ? m.globalMean() + m.userBias(u) + m.itemBias(i) + out[i - 3]
               : out[i - 3];
-          assertEquals((float) m.predict(u, i), (float) score, "user " + u + " item " + i);
+          assertEquals(m.predict(u, i), score, 0, "user " + u + " item " + i);
         }
       }
     }
   }
 
   @Test
+  void dotItemBlock_acrossSeveralBlocks_equalsDotItemsAndPredict() {
+    int items = 2 * FactorModel.ITEM_BLOCK + 37;
+    FactorModel m = random(3, items, 13, true, 4);
+    float[] q = new float[13];
+    float[] block = new float[FactorModel.ITEM_BLOCK];
+    float[] one = new float[1];
+    for (int u = 0; u < 3; u++) {
+      m.userVector(u, q);
+      int seen = 0;
+      for (int from = 0; from < items; from += FactorModel.ITEM_BLOCK) {
+        int len = m.dotItemBlock(q, from, block);
+        assertEquals(Math.min(FactorModel.ITEM_BLOCK, items - from), len);
+        for (int j = 0; j < len; j++) {
+          int i = from + j;
+          m.dotItems(q, i, i + 1, one);
+          assertEquals(one[0], block[j], 0, "item " + i);
+          assertEquals(m.predict(u, i),
+              m.globalMean() + m.userBias(u) + m.itemBias(i) + block[j], 0, "item " + i);
+          seen++;
+        }
+      }
+      assertEquals(items, seen);
+    }
+    assertThrows(IndexOutOfBoundsException.class, () -> m.dotItemBlock(q, 5, block));
+    assertThrows(IndexOutOfBoundsException.class, () -> m.dotItemBlock(q, items, block));
+  }
+
+  @Test
+  void itemLayout_roundTripsEveryAccessor() {
+    int items = FactorModel.ITEM_BLOCK + 3;
+    int k = 5;
+    float[] v = new float[items * k];
+    for (int n = 0; n < v.length; n++) {
+      v[n] = n;
+    }
+    FactorModel m = new FactorModel(1, items, k, new float[k], v.clone(), null, List.of());
+    float[] row = new float[k];
+    for (int i = 0; i < items; i++) {
+      m.itemVector(i, row);
+      for (int f = 0; f < k; f++) {
+        assertEquals(v[i * k + f], m.itemFactor(i, f));
+        assertEquals(v[i * k + f], row[f]);
+      }
+    }
+    float[] copy = m.copyItemFactors(FactorModel.ITEM_BLOCK - 2, items);
+    for (int n = 0; n < copy.length; n++) {
+      assertEquals(v[(FactorModel.ITEM_BLOCK - 2) * k + n], copy[n]);
+    }
+    assertThrows(IndexOutOfBoundsException.class, () -> m.itemVector(items, row));
+    assertThrows(IndexOutOfBoundsException.class, () -> m.itemFactor(0, k));
+  }
+
+  @Test
   void dotUsers_matchesAPlainLoop() {
     FactorModel m = random(11, 4, 3, false, 2);
     float[] q = {0.5f, -2f, 1f};
-    double[] out = new double[11];
+    float[] out = new float[11];
     m.dotUsers(q, 0, 11, out);
     float[] p = new float[3];
     for (int u = 0; u < 11; u++) {
       m.userVector(u, p);
-      double s = 0;
+      float s = 0;
       for (int f = 0; f < 3; f++) {
         s += q[f] * p[f];
       }

@@ -32,15 +32,24 @@ import java.util.SplittableRandom;
  * <pre>
  * java -cp ... io.mfserve.bench.sgd.SgdBench --train u1.base --test u1.test --k 40 \
  *     --threads 2 --runs 3 [--set max_iterations=40 ...] [--implicit 4 --eval-users 20000]
- *     [--solver als] [--popularity true] [--verbose true] [--watch-test true]
+ *     [--solver als] [--popularity true] [--verbose true] [--watch-test true] [--select 0.1]
  * </pre>
  *
  * <p>Files are {@code user item rating [anything]}, tab- or space-separated. Fit time is the
  * solver's {@code fit} alone, parsing excluded, as LibMF's figures are. Several
  * {@code --set} groups separated by {@code --case} run one after the other on the same loaded
  * data.
+ *
+ * <p>{@code --select F} chooses the epoch count of each case from the training file alone:
+ * it first fits on a seeded {@code 1 − F} of the training entries with early stopping on the
+ * other F ({@code early_stopping_rounds} as set, else 10; {@code max_iterations} is the cap),
+ * then fits the whole training file for the epochs the validation error was best at, and only
+ * that fit is timed and scored on the test file. The test file plays no part in the choice.
  */
 public final class SgdBench {
+  /** The patience {@code --select} uses when the case sets no early_stopping_rounds. */
+  private static final String SELECT_PATIENCE = "10";
+
   private SgdBench() { }
 
   /** A loaded train/test pair with ids mapped to dense positions by first appearance. */
@@ -84,6 +93,7 @@ public final class SgdBench {
     double validation = Double.parseDouble(opts.getOrDefault("validation", "0"));
     // Reports the test RMSE after every epoch (test entries with known ids), for tuning.
     boolean watchTest = Boolean.parseBoolean(opts.getOrDefault("watch-test", "false"));
+    double select = Double.parseDouble(opts.getOrDefault("select", "0"));
 
     long t0 = System.nanoTime();
     Data d = load(Path.of(opts.get("train")), Path.of(opts.get("test")), implicit, threshold);
@@ -103,7 +113,11 @@ public final class SgdBench {
     SolverProvider provider = ServiceLoader.load(SolverProvider.class).stream()
         .map(ServiceLoader.Provider::get).filter(p -> p.name().equals(solver)).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no solver " + solver));
-    for (Map<String, String> params : cases) {
+    for (Map<String, String> caseParams : cases) {
+      Map<String, String> params = caseParams;
+      if (select > 0) {
+        params = selectEpochs(provider, d.train(), k, seed, implicit, threads, select, params);
+      }
       double[] seconds = new double[runs];
       double[] quality = new double[runs];
       double[] second = new double[runs];
@@ -163,6 +177,34 @@ public final class SgdBench {
             fmt(seconds), epochs, median(perEpoch), median(quality));
       }
     }
+  }
+
+  /**
+   * Returns {@code params} with max_iterations set to the epoch count early stopping picks on a
+   * seeded {@code fraction} of the training entries, and early stopping off; prints the choice.
+   */
+  private static Map<String, String> selectEpochs(SolverProvider provider, TrainingMatrix train,
+      int k, long seed, boolean implicit, int threads, double fraction,
+      Map<String, String> params) {
+    Map<String, String> probe = new LinkedHashMap<>(params);
+    probe.putIfAbsent("early_stopping_rounds", SELECT_PATIENCE);
+    TrainingMatrix.Split split = train.split(fraction, seed);
+    SolverConfig config = new SolverConfig(k, seed, implicit ? AbsentEntries.IMPLICIT
+        : AbsentEntries.UNKNOWN, Parameters.resolve(provider.parameters(), probe));
+    FactorModel model;
+    try (BenchFitContext context = new BenchFitContext(threads, split.validation(), p -> { })) {
+      model = provider.create(config).fit(split.train(), context);
+    }
+    List<IterationProgress> h = model.history();
+    int epochs = Math.max(1, h.size());
+    System.out.printf(Locale.ROOT, "%s: --select %.2f picks %d epochs (validation RMSE %.4f on"
+        + " %d held-out training entries)%n", params, fraction, epochs,
+        h.isEmpty() ? Double.NaN : h.get(h.size() - 1).validationRmse(),
+        split.validation().size());
+    Map<String, String> chosen = new LinkedHashMap<>(params);
+    chosen.put("max_iterations", Integer.toString(epochs));
+    chosen.put("early_stopping_rounds", "0");
+    return chosen;
   }
 
   private static String fmt(double[] xs) {

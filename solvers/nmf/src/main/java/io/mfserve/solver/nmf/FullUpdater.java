@@ -29,9 +29,20 @@ final class FullUpdater extends Updater {
   private final double xNormSq;
   private double sumW;
   private double sumH;
+  /** Extrapolation state (null when off): see {@link Extrapolation}. */
+  private final Extrapolation extra;
 
   FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
       float[] w, float[] h, ForkJoinPool pool) {
+    this(x, k, penalty, method, innerSweeps, false, w, h, pool);
+  }
+
+  /**
+   * As above; with {@code extrapolate} (HALS only) each sweep is followed by Ang and Gillis's
+   * extrapolation with restarts (see {@link Extrapolation}).
+   */
+  FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
+      boolean extrapolate, float[] w, float[] h, ForkJoinPool pool) {
     // A dense X is multiplied GROUP rows at a time: blocks of whole groups keep every row on
     // the fast path.
     super(x, k, penalty, method, innerSweeps, w, h, pool,
@@ -60,6 +71,12 @@ final class FullUpdater extends Updater {
     });
     combineGram(colBlocks, gramH);
     sumH = sumSlot(colBlocks, sumAt);
+    this.extra = extrapolate && method == Method.HALS ? new Extrapolation(w, h, kk) : null;
+  }
+
+  @Override
+  boolean rejected() {
+    return extra != null && extra.rejected;
   }
 
   // Scratch layout: [0, k²) partial Gram, [k², k²+k) the row of X H (or Xᵀ W), [k²+k, k²+2k)
@@ -70,6 +87,9 @@ final class FullUpdater extends Updater {
     int sumAt = kk + 2 * k;
     double l1 = penalty.l1W();
     double l2 = penalty.l2W();
+    if (extra != null) {
+      extra.keep(w, h, gramH, sumH);
+    }
     rowBlocks.forEach(pool, b -> {
       double[] s = scratch[b];
       Arrays.fill(s, 0, kk, 0);
@@ -89,6 +109,9 @@ final class FullUpdater extends Updater {
           System.arraycopy(s, groupAt + g * k, s, kk, k);
         }
         step(w, i * k, gramH, s, l1, l2, (long) (to - from) * k);
+        if (extra != null) {
+          extra.extrapolate(w, extra.baseW, i * k, k);
+        }
         addOuter(w, i * k, s);
         s[sumAt] += sum(w, i * k);
       }
@@ -123,6 +146,9 @@ final class FullUpdater extends Updater {
           System.arraycopy(s, groupAt + g * k, s, kk, k);
         }
         step(h, j * k, gramW, s, l1, l2, (long) (to - from) * k);
+        if (extra != null) {
+          extra.extrapolate(h, extra.baseH, j * k, k);
+        }
         addOuter(h, j * k, s);
         s[sumAt] += sum(h, j * k);
         // tr(Wᵀ X H) with the new H, one column of X at a time: h_j · (Xᵀ W)_j.
@@ -135,7 +161,109 @@ final class FullUpdater extends Updater {
     });
     combineGram(colBlocks, gramH);
     sumH = sumSlot(colBlocks, sumAt);
-    return loss(sumSlot(colBlocks, crossAt));
+    double value = loss(sumSlot(colBlocks, crossAt));
+    if (extra == null || !Double.isFinite(value)) {
+      return value;
+    }
+    if (extra.accept(value)) {
+      return value;
+    }
+    // Restart: back to the pair this sweep started from, whose loss is known.
+    sumH = extra.restore(w, h, gramH);
+    return extra.held;
+  }
+
+  /**
+   * HALS with extrapolation and restarts, "HER" of A. M. S. Ang and N. Gillis, "Accelerating
+   * nonnegative matrix factorization algorithms using extrapolation", Neural Computation 31(2),
+   * 2019, Algorithm 2: after a row is updated to r, it is replaced by
+   * {@code max(0, r + β (r − r_prev))}, r_prev being the row's plain HALS iterate of the previous
+   * sweep, and the next half-sweep works from the extrapolated rows. β starts at ½ and grows by
+   * 5% per sweep that lowers the loss, up to a cap β̄ ≤ 1 that itself grows by 1%; a sweep that
+   * raises the loss is undone (the pair goes back to where the sweep started, the loss is
+   * known), β is divided by 1.5 and β̄ set to the β that failed. Their experiments (and ours on
+   * the benchmark matrices) reach a given error in a half to a third of the sweeps of HALS.
+   *
+   * <p>Holds two more copies of W and H: the previous plain iterates and the pair a sweep
+   * started from.
+   */
+  static final class Extrapolation {
+    static final double BETA_START = 0.5;
+    static final double GROW = 1.05;
+    static final double GROW_CAP = 1.01;
+    static final double SHRINK = 1.5;
+
+    final float[] baseW;
+    final float[] baseH;
+    private final float[] keptW;
+    private final float[] keptH;
+    private final double[] keptGramH;
+    private double keptSumH;
+    double beta = BETA_START;
+    double cap = 1;
+    double held = Double.POSITIVE_INFINITY;
+    boolean rejected;
+    private boolean primed;
+
+    Extrapolation(float[] w, float[] h, int kk) {
+      baseW = w.clone();
+      baseH = h.clone();
+      keptW = new float[w.length];
+      keptH = new float[h.length];
+      keptGramH = new double[kk];
+    }
+
+    /** Copies the pair (and H's Gram matrix and sum) a sweep starts from. */
+    void keep(float[] w, float[] h, double[] gramH, double sumH) {
+      System.arraycopy(w, 0, keptW, 0, w.length);
+      System.arraycopy(h, 0, keptH, 0, h.length);
+      System.arraycopy(gramH, 0, keptGramH, 0, gramH.length);
+      keptSumH = sumH;
+    }
+
+    /** Extrapolates row {@code f[at..at+k)} from its plain iterate, which base then keeps. */
+    void extrapolate(float[] f, float[] base, int at, int k) {
+      if (!primed) {
+        // The first sweep has no previous HALS iterate to extrapolate from: the start is not one.
+        System.arraycopy(f, at, base, at, k);
+        return;
+      }
+      for (int t = at; t < at + k; t++) {
+        float r = f[t];
+        double e = r + beta * (r - base[t]);
+        base[t] = r;
+        f[t] = e > 0 ? (float) e : 0f;
+      }
+    }
+
+    /** Accepts a sweep whose loss is no higher than the held one, adapting β either way. */
+    boolean accept(double value) {
+      rejected = value > held;
+      if (rejected) {
+        cap = beta;
+        beta /= SHRINK;
+        return false;
+      }
+      held = value;
+      if (!primed) {
+        primed = true;
+        return true;
+      }
+      beta = Math.min(cap, beta * GROW);
+      cap = Math.min(1, cap * GROW_CAP);
+      return true;
+    }
+
+    /** Puts back the kept pair and H's Gram matrix; returns H's sum. */
+    double restore(float[] w, float[] h, double[] gramH) {
+      System.arraycopy(keptW, 0, w, 0, w.length);
+      System.arraycopy(keptH, 0, h, 0, h.length);
+      System.arraycopy(keptGramH, 0, gramH, 0, gramH.length);
+      // The next sweep extrapolates from the restored pair itself: no momentum at first.
+      System.arraycopy(keptW, 0, baseW, 0, w.length);
+      System.arraycopy(keptH, 0, baseH, 0, h.length);
+      return keptSumH;
+    }
   }
 
   private double loss(double cross) {

@@ -34,14 +34,17 @@ import java.util.Set;
  *   <li>{@code loss} ({@code frobenius} | {@code kl}, frobenius);
  *   <li>{@code init} ({@code auto} | {@code random} | {@code nndsvd} | {@code nndsvda} |
  *       {@code nndsvdar}, auto: nndsvda when every entry counts and k ≤ 256, else random);
- *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once a sweep's decrease of the loss is
- *       at most this fraction of the decrease since the first sweep; 0 runs every sweep;
+ *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once the mean decrease of the loss over
+ *       the last two sweeps is at most this fraction of the decrease since the first sweep; 0
+ *       runs every sweep;
  *   <li>{@code alpha_w}, {@code alpha_h} (double, 0, [0, inf)) and {@code l1_ratio} (double, 0,
  *       [0, 1]): scikit-learn's (≥ 1.2) regularisation, {@code alpha_w · l1_ratio · cols · Σ W
  *       + ½ alpha_w (1 − l1_ratio) cols ‖W‖²} and the same for H with rows; unlike there,
  *       alpha_h does not default to alpha_w;
  *   <li>{@code inner_sweeps} (int, 0, [0, 100]): HALS passes over a row per update, 0 choosing
- *       per row (up to 50).
+ *       per row (up to 50);
+ *   <li>{@code extrapolate} (bool, true): HALS with Ang and Gillis's (2019) extrapolation and
+ *       restarts when every entry counts (dense, or absent entries zero); ignored otherwise.
  * </ul>
  * Stateless and thread-safe; the no-argument constructor never throws.
  */
@@ -62,6 +65,8 @@ public final class NmfSolverProvider implements SolverProvider {
   public static final String ALPHA_H = "alpha_h";
   /** scikit-learn's l1_ratio: the L1 share of the alpha penalties. */
   public static final String L1_RATIO = "l1_ratio";
+  /** Whether HALS extrapolates between sweeps (Ang and Gillis 2019). */
+  public static final String EXTRAPOLATE = "extrapolate";
   /** HALS passes over a row per update; 0 for automatic. */
   public static final String INNER_SWEEPS = "inner_sweeps";
 
@@ -75,8 +80,8 @@ public final class NmfSolverProvider implements SolverProvider {
               + " Glineur 2012; frobenius only), mu (multiplicative updates, Lee & Seung 2001),"
               + " or auto: hals for frobenius, mu for kl."),
       ParameterSpec.ofDouble(TOLERANCE, 1e-4, 0.0, 1.0,
-          "Stop when a sweep lowers the loss by at most this fraction of the decrease since the"
-              + " first sweep; 0 runs every sweep."),
+          "Stop when the last two sweeps lower the loss by at most this fraction of the decrease"
+              + " since the first sweep, per sweep; 0 runs every sweep."),
       ParameterSpec.ofChoice(LOSS, Loss.NAMES.get(0), Loss.NAMES,
           "Data term: frobenius (1/2 |X - W H^T|^2) or kl (generalised Kullback-Leibler"
               + " divergence, for counts; needs method mu or auto)."),
@@ -95,7 +100,10 @@ public final class NmfSolverProvider implements SolverProvider {
       ParameterSpec.ofInt(INNER_SWEEPS, 0, 0, 100,
           "HALS passes over each row per update (at most; they stop once a pass moves the row"
               + " by under 10% of the first); 1 is plain HALS (scikit-learn's cd), 0 chooses"
-              + " per row from its cost (Gillis & Glineur 2012), up to 50."));
+              + " per row from its cost (Gillis & Glineur 2012), up to 50."),
+      ParameterSpec.ofBool(EXTRAPOLATE, true,
+          "HALS with extrapolation and restarts (Ang & Gillis 2019) when every entry counts;"
+              + " ignored by mu and by ratings (absent entries unknown)."));
 
   /** Creates the provider; never throws. */
   public NmfSolverProvider() {
@@ -137,7 +145,8 @@ public final class NmfSolverProvider implements SolverProvider {
    * model it holds one scratch buffer of {@code k² + 2k + 4} doubles per block of rows or
    * columns (at most 64 blocks) and two k × k Gram matrices. An NNDSVD start adds, for its
    * duration, one rows × (k + 10) and one cols × (k + 10) float array and a few
-   * (k + 10)² matrices.
+   * (k + 10)² matrices. HALS with {@code extrapolate}, when every entry counts, keeps two more
+   * copies of each factor (the last plain iterate and the pair a sweep started from).
    */
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
@@ -149,8 +158,14 @@ public final class NmfSolverProvider implements SolverProvider {
     boolean dense = nnz == (long) rows * cols;
     long svd = init.resolve(dense, config.absentEntries(), k).needsSvd()
         ? RandomizedSvd.workingBytes(k, rows, cols) : 0;
+    Parameters p = config.parameters();
+    boolean hals = Method.of(p.getChoice(METHOD)).resolve(Loss.of(p.getChoice(LOSS)))
+        == Method.HALS;
+    long extrapolation = hals && p.getBool(EXTRAPOLATE)
+        && (dense || config.absentEntries() != AbsentEntries.UNKNOWN)
+        ? 2L * ((long) rows + cols) * k * Float.BYTES : 0;
     // Arrays headers, the history list and the like.
-    return scratch + grams + svd + 16 * 1024;
+    return scratch + grams + svd + extrapolation + 16 * 1024;
   }
 
   /**

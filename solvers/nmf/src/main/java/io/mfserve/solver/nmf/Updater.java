@@ -82,6 +82,15 @@ abstract class Updater {
     return k * k + 2 * k + 4;
   }
 
+  /**
+   * Returns whether the last sweep was undone (an extrapolating updater whose sweep raised the
+   * loss): the factors are back where the sweep started and {@link #updateH} returned their
+   * loss.
+   */
+  boolean rejected() {
+    return false;
+  }
+
   /** Updates every row of W with H fixed. */
   abstract void updateW();
 

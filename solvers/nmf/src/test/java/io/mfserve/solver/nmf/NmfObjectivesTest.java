@@ -243,21 +243,33 @@ class NmfObjectivesTest {
   @Test
   void converged_rule_decreaseRelativeToTheDecreaseSinceTheFirstSweep() {
     // First sweep 100, then 60: a drop of 40 from the last is not small next to the 40 so far.
-    assertTrue(!NmfSolver.converged(100, 100, 60, 1e-3));
+    assertTrue(!NmfSolver.converged(100, 100, 60, 1, 1e-3));
     // 60 -> 59.999: 0.001 against 40.001 since the first, under 1e-4 of it.
-    assertTrue(NmfSolver.converged(100, 60, 59.999, 1e-4));
-    assertTrue(!NmfSolver.converged(100, 60, 59.999, 1e-5));
+    assertTrue(NmfSolver.converged(100, 60, 59.999, 1, 1e-4));
+    assertTrue(!NmfSolver.converged(100, 60, 59.999, 1, 1e-5));
     // A rise stops; tolerance 0 never does.
-    assertTrue(NmfSolver.converged(100, 60, 60.5, 1e-4));
-    assertTrue(!NmfSolver.converged(100, 60, 59.999, 0));
+    assertTrue(NmfSolver.converged(100, 60, 60.5, 1, 1e-4));
+    assertTrue(!NmfSolver.converged(100, 60, 59.999, 1, 0));
+  }
+
+  @Test
+  void converged_twoSweeps_aTinyStepAfterALargeOneIsNotConvergence() {
+    // 61 -> 60 -> 59.9999: the last sweep alone (1e-4) is under 1e-4 of the 40 so far, but the
+    // mean of the two (0.5) is not: an extrapolated sweep that only just held is no sign.
+    assertTrue(NmfSolver.converged(100, 60, 59.9999, 1, 1e-4));
+    assertTrue(!NmfSolver.converged(100, 61, 59.9999, 2, 1e-4));
+    assertTrue(NmfSolver.converged(100, 60.002, 59.9999, 2, 1e-4));
   }
 
   @Test
   void tolerance_largerStopsEarlierAndTheLastStepMetTheRule() {
     float[] x = poissonLowRank(50, 40, 3, 1.0, 21)[0];
     TrainingMatrix m = TrainingMatrix.fromDense(50, 40, x, AbsentEntries.ZERO);
-    FactorModel loose = fit(m, 3, 1, "tolerance", "1e-2", "max_iterations", "1000");
-    FactorModel tight = fit(m, 3, 1, "tolerance", "1e-5", "max_iterations", "1000");
+    // Without extrapolation every reported sweep is one the rule judged (none is undone).
+    FactorModel loose = fit(m, 3, 1, "tolerance", "1e-2", "max_iterations", "1000",
+        "extrapolate", "false");
+    FactorModel tight = fit(m, 3, 1, "tolerance", "1e-5", "max_iterations", "1000",
+        "extrapolate", "false");
     assertTrue(loose.iterations() < tight.iterations(),
         loose.iterations() + " vs " + tight.iterations());
     assertTrue(tight.iterations() < 1000);
@@ -265,10 +277,10 @@ class NmfObjectivesTest {
       List<IterationProgress> h = f.history();
       int n = h.size();
       double tol = f == loose ? 1e-2 : 1e-5;
-      assertTrue(NmfSolver.converged(h.get(0).loss(), h.get(n - 2).loss(), h.get(n - 1).loss(),
-          tol));
-      assertTrue(!NmfSolver.converged(h.get(0).loss(), h.get(n - 3).loss(),
-          h.get(n - 2).loss(), tol), "it would have stopped one sweep earlier");
+      assertTrue(NmfSolver.converged(h.get(0).loss(), h.get(n - 3).loss(), h.get(n - 1).loss(),
+          2, tol));
+      assertTrue(!NmfSolver.converged(h.get(0).loss(), h.get(n - 4).loss(),
+          h.get(n - 2).loss(), 2, tol), "it would have stopped one sweep earlier");
     }
   }
 

@@ -95,7 +95,8 @@ class NmfSolverProviderTest {
 
   @Test
   void estimateWorkingBytes_randomStart_independentOfNnzAndGrowsWithRank() {
-    Parameters p = Parameters.resolve(provider.parameters(), Map.of("init", "random"));
+    Parameters p = Parameters.resolve(provider.parameters(),
+        Map.of("init", "random", "extrapolate", "false"));
     long k10 = provider.estimateWorkingBytes(1_000_000, 100_000, 50_000_000L,
         new SolverConfig(10, 1, AbsentEntries.ZERO, p));
     long k10fewer = provider.estimateWorkingBytes(1_000_000, 100_000, 1_000L,
@@ -107,11 +108,28 @@ class NmfSolverProviderTest {
   }
 
   @Test
+  void estimateWorkingBytes_extrapolation_addsTwoCopiesOfTheFactors() {
+    Parameters off = Parameters.resolve(provider.parameters(),
+        Map.of("init", "random", "extrapolate", "false"));
+    Parameters on = Parameters.resolve(provider.parameters(), Map.of("init", "random"));
+    long without = provider.estimateWorkingBytes(1_000_000, 100_000, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.ZERO, off));
+    long with = provider.estimateWorkingBytes(1_000_000, 100_000, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.ZERO, on));
+    assertEquals(2L * 1_100_000 * 10 * Float.BYTES, with - without);
+    // Ratings (absent entries unknown) do not extrapolate.
+    assertEquals(without, provider.estimateWorkingBytes(1_000_000, 100_000, 50_000_000L,
+        new SolverConfig(10, 1, AbsentEntries.UNKNOWN, on)));
+  }
+
+  @Test
   void estimateWorkingBytes_svdStart_coversTheBasesOfBothSides() {
     long rows = 1_000_000;
     long cols = 100_000;
-    Parameters svd = Parameters.resolve(provider.parameters(), Map.of("init", "nndsvda"));
-    Parameters random = Parameters.resolve(provider.parameters(), Map.of("init", "random"));
+    Parameters svd = Parameters.resolve(provider.parameters(),
+        Map.of("init", "nndsvda", "extrapolate", "false"));
+    Parameters random = Parameters.resolve(provider.parameters(),
+        Map.of("init", "random", "extrapolate", "false"));
     long withSvd = provider.estimateWorkingBytes((int) rows, (int) cols, 50_000_000L,
         new SolverConfig(10, 1, AbsentEntries.ZERO, svd));
     long without = provider.estimateWorkingBytes((int) rows, (int) cols, 50_000_000L,

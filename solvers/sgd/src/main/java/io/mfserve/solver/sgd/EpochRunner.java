@@ -41,9 +41,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Hogwild also lets two threads write one item row at once, which costs cache-line transfers
  * and lost updates; the blocks never share a row.
  *
- * <p>Every run of at most {@value #CHUNK} entries starts with a cancellation check and ends with
- * a check that its loss is finite; either stops all threads at their next check. Used by one
- * fit, from one thread at a time.
+ * <h2>Users (SVD++)</h2>
+ * {@link #overUsers}: the Hogwild scheme over users instead of entries. The kernel's unit is a
+ * user (all of the user's entries and the update of the implicit factors of the user's items,
+ * see {@link SvdppKernel}); the positions [0, rows) of the kernel's per-epoch user order are cut
+ * into one contiguous run per thread. One thread gives a deterministic fit; with several, two
+ * threads may update one item's q_i, b_i or y_j at once and an update may be lost.
+ *
+ * <p>Every run of at most {@value #CHUNK} entries (for users: as many users as hold that many
+ * entries on average) starts with a cancellation check and ends with a check that its loss is
+ * finite; either stops all threads at their next check. Used by one fit, from one thread at a
+ * time.
  */
 final class EpochRunner {
   /** Entries per kernel call: the granularity of cancellation and divergence checks. */
@@ -58,6 +66,10 @@ final class EpochRunner {
   private final int threads;
   private final long seed;
   private final boolean hogwild;
+  /** What the Hogwild runs divide among the threads: entries, or users for SVD++. */
+  private final long units;
+  /** Units per kernel call. */
+  private final int chunk;
   private final int nb;
   /** Loss per block (or per Hogwild run), summed in index order so the sum is reproducible. */
   private final double[] partLoss;
@@ -75,15 +87,35 @@ final class EpochRunner {
    */
   EpochRunner(BlockGrid grid, Kernel kernel, FitContext context, int threads, long seed,
       boolean hogwild) {
+    this(grid, kernel, context, threads, seed, hogwild, grid.nnz(), CHUNK);
+  }
+
+  private EpochRunner(BlockGrid grid, Kernel kernel, FitContext context, int threads,
+      long seed, boolean hogwild, long units, int chunk) {
     this.grid = grid;
     this.kernel = kernel;
     this.context = context;
     this.threads = threads;
     this.seed = seed;
     this.hogwild = hogwild;
+    this.units = units;
+    this.chunk = chunk;
     this.nb = grid.nb;
     this.partLoss = new double[hogwild ? threads : nb * nb];
     this.schedule = new int[nb * nb];
+  }
+
+  /**
+   * Returns a runner that hands a user kernel ({@link SvdppKernel}) the positions [0, rows) of
+   * its user order, one contiguous run per thread, Hogwild; see the class Javadoc.
+   *
+   * @param threads 1 for a deterministic fit on the calling thread
+   */
+  static EpochRunner overUsers(BlockGrid grid, Kernel kernel, FitContext context, int threads,
+      long seed) {
+    int chunk = (int) Math.max(1, Math.min(Integer.MAX_VALUE,
+        (long) CHUNK * grid.rows / Math.max(1, grid.nnz())));
+    return new EpochRunner(grid, kernel, context, threads, seed, true, grid.rows, chunk);
   }
 
   /** Returns the outcome of the last {@link #run}. */
@@ -99,6 +131,7 @@ final class EpochRunner {
     this.epoch = epochNumber;
     outcome = Outcome.COMPLETED;
     java.util.Arrays.fill(partLoss, 0);
+    kernel.beginEpoch(epochNumber);
     if (!hogwild) {
       drawSchedule();
     }
@@ -158,9 +191,8 @@ final class EpochRunner {
   }
 
   private void runHogwildPart(int part) {
-    long nnz = grid.nnz();
-    int from = (int) (nnz * part / threads);
-    int to = (int) (nnz * (part + 1) / threads);
+    int from = (int) (units * part / threads);
+    int to = (int) (units * (part + 1) / threads);
     partLoss[part] = runRange(from, to, 0, grid.cols, part);
   }
 
@@ -168,7 +200,7 @@ final class EpochRunner {
   private double runRange(int from, int to, int colFrom, int colTo, int part) {
     double loss = 0;
     long base = Kernel.mix(seed + Kernel.mix(((long) epoch << 32) ^ part));
-    for (int c = from; c < to; c += CHUNK) {
+    for (int c = from; c < to; c += chunk) {
       if (outcome != Outcome.COMPLETED) {
         return loss;
       }
@@ -176,7 +208,7 @@ final class EpochRunner {
         outcome = Outcome.CANCELLED;
         return loss;
       }
-      loss += kernel.run(c, Math.min(to, c + CHUNK), from, to, colFrom, colTo, base + c);
+      loss += kernel.run(c, Math.min(to, c + chunk), from, to, colFrom, colTo, base + c);
       if (!Double.isFinite(loss)) {
         outcome = Outcome.NON_FINITE;
         return loss;

@@ -14,6 +14,13 @@ import java.util.SplittableRandom;
  * G and G_b are the AdaGrad accumulators of {@link Kernel}; they start at 1, as in LibMF, so the
  * first step is the learning rate itself rather than a division by a tiny number.
  *
+ * <p>For SVD++ ({@link SvdppKernel}) two more arrays hold the implicit term: per item the factor
+ * y_j with its AdaGrad accumulator ({@code [ y_0 … y_{k−1} | G_y ]}, stride k + 1, starting at
+ * zero factors), and per user the sum z_u = |N(u)|^−½ Σ_{j∈N(u)} y_j (stride k), which the
+ * kernel recomputes whenever it visits the user and {@link SvdppKernel#prepareScoring} for all
+ * users. With them a user's effective factor is p_u + z_u: {@link #score} and {@link #extract}
+ * use it.
+ *
  * <p>Not thread-safe by itself: the block schedule guarantees that no two threads touch one
  * row at once (Hogwild accepts the races on purpose).
  */
@@ -29,23 +36,42 @@ final class FactorState {
   final int k;
   final float[] users;
   final float[] items;
+  /** Floats per item in {@link #implicitItems}: y_j and its accumulator. */
+  final int implicitStride;
+  /** SVD++'s y_j per item, stride k + 1, or null for the biased model. */
+  final float[] implicitItems;
+  /** SVD++'s z_u per user, stride k, or null for the biased model. */
+  final float[] implicitUsers;
 
   /**
    * Allocates the state and draws the initial factors from N(0, initStd²), users first, in
    * relabelled order; rows without entries keep zero factors (they get no gradient, so random
-   * factors would only add noise to their predictions).
+   * factors would only add noise to their predictions). With {@code implicitTerm} the SVD++
+   * arrays are added, all zero (accumulators 1): the draws, and so the factors, are the same
+   * as without.
    */
   FactorState(int rows, int cols, int k, double initStd, int[] rowCounts, int[] colCounts,
-      SplittableRandom rnd) {
+      SplittableRandom rnd, boolean implicitTerm) {
     this.k = k;
     this.biasAt = k;
     this.gradAt = k + 1;
     this.biasGradAt = k + 2;
     this.stride = k + 3;
+    this.implicitStride = k + 1;
     this.users = new float[Math.multiplyExact(rows, stride)];
     this.items = new float[Math.multiplyExact(cols, stride)];
     init(users, rows, rowCounts, initStd, rnd);
     init(items, cols, colCounts, initStd, rnd);
+    if (implicitTerm) {
+      implicitItems = new float[Math.multiplyExact(cols, implicitStride)];
+      for (int at = k; at < implicitItems.length; at += implicitStride) {
+        implicitItems[at] = 1f;
+      }
+      implicitUsers = new float[Math.multiplyExact(rows, k)];
+    } else {
+      implicitItems = null;
+      implicitUsers = null;
+    }
   }
 
   private void init(float[] a, int n, int[] counts, double initStd, SplittableRandom rnd) {
@@ -61,32 +87,53 @@ final class FactorState {
     }
   }
 
-  /** Returns the bytes of a state for this shape. */
-  static long estimateBytes(long rows, long cols, int k) {
-    return (rows + cols) * (k + 3L) * Float.BYTES;
+  /** Returns the bytes of a state for this shape, with or without SVD++'s arrays. */
+  static long estimateBytes(long rows, long cols, int k, boolean implicitTerm) {
+    return ((rows + cols) * (k + 3L) + (implicitTerm ? cols * (k + 1L) + rows * k : 0))
+        * Float.BYTES;
   }
 
-  /** Returns a copy of both arrays, for early stopping's best epoch. */
+  /**
+   * Returns a copy of the trained arrays (users, items and y_j; z_u derives from y), for early
+   * stopping's best epoch.
+   */
   float[][] snapshot(float[][] into) {
     if (into == null) {
-      into = new float[][] {new float[users.length], new float[items.length]};
+      into = implicitItems == null
+          ? new float[][] {new float[users.length], new float[items.length]}
+          : new float[][] {new float[users.length], new float[items.length],
+              new float[implicitItems.length]};
     }
     System.arraycopy(users, 0, into[0], 0, users.length);
     System.arraycopy(items, 0, into[1], 0, items.length);
+    if (implicitItems != null) {
+      System.arraycopy(implicitItems, 0, into[2], 0, implicitItems.length);
+    }
     return into;
   }
 
-  /** Restores a {@link #snapshot}. */
+  /**
+   * Restores a {@link #snapshot}; for SVD++ the z_u are stale until
+   * {@link SvdppKernel#prepareScoring} recomputes them.
+   */
   void restore(float[][] from) {
     System.arraycopy(from[0], 0, users, 0, users.length);
     System.arraycopy(from[1], 0, items, 0, items.length);
+    if (implicitItems != null) {
+      System.arraycopy(from[2], 0, implicitItems, 0, implicitItems.length);
+    }
   }
 
-  /** Returns b + b' + p·q for relabelled user u and item i, in standardised units. */
+  /**
+   * Returns b + b' + p·q (SVD++: b + b' + (p + z)·q) for relabelled user u and item i, in
+   * standardised units.
+   */
   float score(int u, int i) {
     int a = u * stride;
     int b = i * stride;
-    return users[a + biasAt] + items[b + biasAt] + SquaredKernel.dot(users, a, items, b, k);
+    float dot = implicitUsers == null ? SquaredKernel.dot(users, a, items, b, k)
+        : SvdppKernel.dot(users, a, implicitUsers, u * k, items, b, k);
+    return users[a + biasAt] + items[b + biasAt] + dot;
   }
 
   /** Returns Σ_r counts[r]·‖f_r‖² over one side. */
@@ -113,8 +160,30 @@ final class FactorState {
     return s;
   }
 
+  /** Returns Σ_j counts[j]·‖y_j‖² over the items (SVD++ only). */
+  double weightedImplicitNorm(int[] counts) {
+    double s = 0;
+    for (int j = 0, at = 0; j < counts.length; j++, at += implicitStride) {
+      double row = 0;
+      for (int f = 0; f < k; f++) {
+        row += (double) implicitItems[at + f] * implicitItems[at + f];
+      }
+      s += counts[j] * row;
+    }
+    return s;
+  }
+
   /** Returns whether every factor and bias is finite (accumulators may overflow harmlessly). */
   boolean allFinite() {
+    if (implicitItems != null) {
+      for (int at = 0; at < implicitItems.length; at += implicitStride) {
+        for (int f = 0; f < k; f++) {
+          if (!Float.isFinite(implicitItems[at + f])) {
+            return false;
+          }
+        }
+      }
+    }
     return finite(users) && finite(items);
   }
 
@@ -132,15 +201,19 @@ final class FactorState {
   /**
    * Writes one side out in the original order and units: {@code factors[r]} =
    * {@code factorScale}·f of relabelled row {@code relabel[r]}, {@code biases[r]} =
-   * {@code biasScale}·bias.
+   * {@code biasScale}·bias. For SVD++ a user's f is p_u + z_u (z_u must be current), so that
+   * the exported dot product is SVD++'s prediction.
    */
   void extract(boolean userSide, int[] relabel, double factorScale, double biasScale,
       float[] factors, float[] biases) {
     float[] a = userSide ? users : items;
+    float[] z = userSide ? implicitUsers : null;
     for (int r = 0; r < relabel.length; r++) {
       int at = relabel[r] * stride;
+      int zt = relabel[r] * k;
       for (int f = 0; f < k; f++) {
-        factors[r * k + f] = (float) (factorScale * a[at + f]);
+        factors[r * k + f] = (float) (factorScale * (z == null ? a[at + f]
+            : a[at + f] + z[zt + f]));
       }
       biases[r] = (float) (biasScale * a[at + biasAt]);
     }

@@ -15,7 +15,24 @@ abstract class Kernel {
   abstract void setLearningRate(double rate);
 
   /**
-   * Applies the update to entries [from, to) in order.
+   * Called on the fitting thread before each epoch's runs: a kernel that draws a visiting
+   * order per epoch draws it here, from {@code seed} and the epoch alone. Does nothing by
+   * default.
+   */
+  void beginEpoch(int epoch) {
+  }
+
+  /**
+   * Brings state derived from the trained parameters up to date before the state is scored
+   * ({@link Validator}) or exported; called on the fitting thread between epochs. Does nothing
+   * by default: the entry kernels keep no derived state.
+   */
+  void prepareScoring() {
+  }
+
+  /**
+   * Applies the update to entries [from, to) in order ({@link SvdppKernel}: to the users at
+   * positions [from, to) of its per-epoch order; see {@link EpochRunner#overUsers}).
    *
    * @param blockFrom first entry of the block holding [from, to)
    * @param blockTo one past the block's last entry

@@ -17,9 +17,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Fits a biased matrix factorisation by stochastic gradient descent, block-parallel as in LibMF
- * (Chin, Zhuang, Juan and Lin 2015), with LibMF's adaptive per-row learning rates (Chin, Yuan,
- * Zhuang and Lin 2015), to the observed entries (squared loss) or to implicit feedback (BPR).
+ * Fits a biased matrix factorisation (or SVD++) by stochastic gradient descent, block-parallel
+ * as in LibMF (Chin, Zhuang, Juan and Lin 2015), with LibMF's adaptive per-row learning rates
+ * (Chin, Yuan, Zhuang and Lin 2015), to the observed entries (squared loss) or to implicit
+ * feedback (BPR).
  *
  * <h2>Model and objective</h2>
  * The prediction is {@code r̂(u, i) = mu + b_u + b_i + p_u·q_i} (Koren, Bell and Volinsky,
@@ -77,6 +78,19 @@ import java.util.SplittableRandom;
  * the model of its best epoch, with the history up to that epoch; the progress already reported
  * for the later epochs stays reported.
  *
+ * <h2>SVD++ ({@code model=svdpp})</h2>
+ * The prediction gains Koren's implicit term, {@code r̂ = mu + b_u + b_i + (p_u + z_u)·q_i}
+ * with z_u = |N(u)|^−½ Σ_{j∈N(u)} y_j over the user's training items, and the objective gains
+ * λ_y Σ_j n_j ‖y_j‖² ({@code implicit_regularization}, λ_y/s in standardised units). Since z_u
+ * spans all of a user's items, no grid keeps threads apart; {@link SvdppKernel} trains user by
+ * user, in a seeded order per epoch: under {@code parallel=blocks} on one thread, so the model
+ * is one per seed on any machine; under {@code parallel=hogwild} on every thread, users shared
+ * out without locks (item rows may race: not reproducible with more than one thread).
+ * {@code blocks} is ignored. Schedules, progress, validation (with every z_u recomputed from
+ * the current y first), early stopping (which keeps y with the best epoch), cancellation and
+ * the guards below work as for the biased model. The returned model holds p_u + z_u as user
+ * u's factors, so that its predictions are SVD++'s; the y_j are not returned.
+ *
  * <h2>Guards</h2>
  * Cancellation is checked before each run of at most {@value EpochRunner#CHUNK} entries, so a
  * cancel is seen within milliseconds. If the loss becomes non-finite or exceeds
@@ -105,13 +119,16 @@ public final class SgdSolver implements Solver {
   private final boolean hogwild;
   private final int blocks;
   private final int earlyStoppingRounds;
+  private final boolean svdpp;
+  private final double implicitRegularization;
 
   /**
    * Creates a solver for one fit.
    *
    * @param config the rank, seed and parameters, already resolved against
    *     {@link SgdSolverProvider#parameters()}
-   * @throws InvalidParameterException if {@code loss} does not suit the absent entries
+   * @throws InvalidParameterException if {@code loss} does not suit the absent entries, or
+   *     {@code model} is svdpp with the BPR loss (implicit feedback)
    */
   public SgdSolver(SolverConfig config) {
     Parameters p = config.parameters();
@@ -128,6 +145,13 @@ public final class SgdSolver implements Solver {
     this.blocks = p.getInt(SgdSolverProvider.BLOCKS);
     this.earlyStoppingRounds = p.getInt(SgdSolverProvider.EARLY_STOPPING_ROUNDS);
     this.loss = resolveLoss(p.getChoice(SgdSolverProvider.LOSS), config.absentEntries());
+    this.svdpp = p.getChoice(SgdSolverProvider.MODEL).equals("svdpp");
+    this.implicitRegularization = p.getDouble(SgdSolverProvider.IMPLICIT_REGULARIZATION);
+    if (svdpp && loss != Loss.SQUARED) {
+      throw new InvalidParameterException(SgdSolverProvider.MODEL, "model 'svdpp' predicts"
+          + " ratings and needs the squared loss (absent entries UNKNOWN); it cannot be"
+          + " combined with loss 'bpr' or implicit feedback: use model 'biased'");
+    }
   }
 
   private static Loss resolveLoss(String name, AbsentEntries absent) {
@@ -187,16 +211,25 @@ public final class SgdSolver implements Solver {
     int threads = Math.max(1, context.parallelism());
 
     SplittableRandom rnd = new SplittableRandom(seed);
-    BlockGrid grid = hogwild ? BlockGrid.shuffled(data, rnd, mu, scale, squared)
+    // SVD++ visits a user at a time: one block, sorted by user.
+    BlockGrid grid = svdpp ? BlockGrid.blocked(data, 1, rnd, mu, scale, true)
+        : hogwild ? BlockGrid.shuffled(data, rnd, mu, scale, squared)
         : BlockGrid.blocked(data, gridSize(blocks, threads), rnd, mu, scale, squared);
     int[] rowCounts = grid.rowCounts(data);
     int[] colCounts = grid.colCounts(data);
-    FactorState state = new FactorState(rows, cols, k, initStd, rowCounts, colCounts, rnd);
+    FactorState state = new FactorState(rows, cols, k, initStd, rowCounts, colCounts, rnd,
+        svdpp);
     double lambda = regularization / scale;
-    Kernel kernel = squared
-        ? new SquaredKernel(adaptive, grid, state, lambda, biasRegularization)
+    Kernel kernel = svdpp
+        ? new SvdppKernel(adaptive, grid, state, rowCounts, lambda, biasRegularization,
+            implicitRegularization / scale, seed)
+        : squared ? new SquaredKernel(adaptive, grid, state, lambda, biasRegularization)
         : new BprKernel(adaptive, data, grid, state, lambda, biasRegularization);
-    EpochRunner runner = new EpochRunner(grid, kernel, context, threads, seed, hogwild);
+    // SVD++ under parallel=blocks keeps that mode's promise (one model per seed whatever the
+    // thread count) by running on one thread; parallel=hogwild shares the users out.
+    EpochRunner runner = svdpp
+        ? EpochRunner.overUsers(grid, kernel, context, hogwild ? threads : 1, seed)
+        : new EpochRunner(grid, kernel, context, threads, seed, hogwild);
     Validator validator = squared
         ? Validator.rmse(context.validation(), grid, state, mu, scale)
         : Validator.auc(context.validation(), data, grid, state, seed);
@@ -207,7 +240,7 @@ public final class SgdSolver implements Solver {
               + " validation_fraction or set early_stopping_rounds to 0");
     }
     Objective objective = new Objective(state, rowCounts, colCounts, lambda,
-        biasRegularization, scale * scale, squared);
+        biasRegularization, svdpp ? implicitRegularization / scale : 0, scale * scale, squared);
 
     // The reference for the divergence guard is the loss before any update, not after the
     // first epoch: a step that is far too large can blow up within that first epoch.
@@ -236,6 +269,9 @@ public final class SgdSolver implements Solver {
             ? "the loss grew from " + initialLoss + " before training to " + lossNow
             : "a factor became non-finite");
       }
+      if (!validator.isEmpty()) {
+        kernel.prepareScoring();
+      }
       double error = validator.error();
       IterationProgress progress = new IterationProgress(epoch, lossNow,
           System.nanoTime() - start, validator.reportedRmse(error));
@@ -260,6 +296,7 @@ public final class SgdSolver implements Solver {
     float[] q = new float[Math.multiplyExact(cols, k)];
     float[] bu = new float[rows];
     float[] bi = new float[cols];
+    kernel.prepareScoring();
     double root = Math.sqrt(scale);
     state.extract(true, grid.rowLabel, root, scale, p, bu);
     state.extract(false, grid.colLabel, root, scale, q, bi);
@@ -282,7 +319,7 @@ public final class SgdSolver implements Solver {
   }
 
   /** The standard deviation of the stored values around {@code mu}, at least 1e-4. */
-  private static double standardDeviation(TrainingMatrix data, double mu) {
+  static double standardDeviation(TrainingMatrix data, double mu) {
     double sum = 0;
     for (int r = 0; r < data.rows(); r++) {
       for (int p = data.rowStart(r); p < data.rowEnd(r); p++) {
@@ -305,16 +342,18 @@ public final class SgdSolver implements Solver {
     private final int[] colCounts;
     private final double lambda;
     private final double biasLambda;
+    private final double implicitLambda;
     private final double unitsSquared;
     private final boolean userBiases;
 
     Objective(FactorState state, int[] rowCounts, int[] colCounts, double lambda,
-        double biasLambda, double unitsSquared, boolean userBiases) {
+        double biasLambda, double implicitLambda, double unitsSquared, boolean userBiases) {
       this.state = state;
       this.rowCounts = rowCounts;
       this.colCounts = colCounts;
       this.lambda = lambda;
       this.biasLambda = biasLambda;
+      this.implicitLambda = implicitLambda;
       this.unitsSquared = unitsSquared;
       this.userBiases = userBiases;
     }
@@ -325,7 +364,9 @@ public final class SgdSolver implements Solver {
           + state.weightedFactorNorm(false, colCounts);
       double biases = (userBiases ? state.weightedBiasNorm(true, rowCounts) : 0)
           + state.weightedBiasNorm(false, colCounts);
-      return unitsSquared * (entryLosses + lambda * factors + biasLambda * biases);
+      double implicit = implicitLambda > 0 && state.implicitItems != null
+          ? implicitLambda * state.weightedImplicitNorm(colCounts) : 0;
+      return unitsSquared * (entryLosses + lambda * factors + biasLambda * biases + implicit);
     }
   }
 }

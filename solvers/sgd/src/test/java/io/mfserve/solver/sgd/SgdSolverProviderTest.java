@@ -36,7 +36,8 @@ class SgdSolverProviderTest {
     List<String> names = provider.parameters().stream().map(ParameterSpec::name).toList();
     assertEquals(List.of(ParameterSpec.MAX_ITERATIONS, ParameterSpec.REGULARIZATION,
         ParameterSpec.LEARNING_RATE, "bias_regularization", "init_std", "learning_rate_decay",
-        "schedule", "loss", "parallel", "blocks", "early_stopping_rounds"), names);
+        "schedule", "loss", "parallel", "blocks", "early_stopping_rounds", "model",
+        "implicit_regularization"), names);
     assertEquals(Set.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT),
         provider.supportedAbsentEntries());
     assertEquals(AbsentEntries.UNKNOWN, provider.defaultAbsentEntries());
@@ -55,6 +56,8 @@ class SgdSolverProviderTest {
     assertEquals("blocks", p.getChoice("parallel"));
     assertEquals(0, p.getInt("blocks"));
     assertEquals(0, p.getInt("early_stopping_rounds"));
+    assertEquals("biased", p.getChoice("model"));
+    assertEquals(1.0, p.getDouble("implicit_regularization"));
   }
 
   @Test
@@ -65,7 +68,8 @@ class SgdSolverProviderTest {
         Map.of("learning_rate_decay", "0"), Map.of("max_iterations", "0"),
         Map.of("schedule", "adam"), Map.of("loss", "hinge"), Map.of("parallel", "gpu"),
         Map.of("blocks", "-1"), Map.of("blocks", "1025"),
-        Map.of("early_stopping_rounds", "-1"))) {
+        Map.of("early_stopping_rounds", "-1"), Map.of("model", "timesvd"),
+        Map.of("implicit_regularization", "-1"))) {
       InvalidParameterException e = assertThrows(InvalidParameterException.class,
           () -> Parameters.resolve(provider.parameters(), bad));
       String name = bad.keySet().iterator().next();
@@ -99,5 +103,14 @@ class SgdSolverProviderTest {
     assertEquals(12L * 999_000, large - small);
     assertTrue(small >= 12L * 1_000 + state, "estimate " + small);
     assertEquals(state, provider.estimateWorkingBytes(100, 200, 1_000, early) - small);
+    // SVD++ adds y (k + 1 floats per item), z (k per user) and the user index and order.
+    SolverConfig svdpp = new SolverConfig(8, 1, AbsentEntries.UNKNOWN,
+        Parameters.resolve(provider.parameters(), Map.of("model", "svdpp")));
+    long implicit = (200L * (8 + 1) + 100L * 8) * Float.BYTES;
+    // Its grid is one block instead of nb × nb: (nb² + nb + 2) block bounds become 4.
+    int nb = SgdSolver.gridSize(0, Runtime.getRuntime().availableProcessors());
+    long bounds = ((long) nb * nb + nb + 2 - 4) * Integer.BYTES;
+    assertEquals(implicit + 2L * 101 * Integer.BYTES - bounds,
+        provider.estimateWorkingBytes(100, 200, 1_000, svdpp) - small);
   }
 }

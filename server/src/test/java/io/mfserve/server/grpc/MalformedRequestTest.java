@@ -148,6 +148,10 @@ class MalformedRequestTest {
         good().setSolver("sgd").setMatrix(Requests.sparseRatings(5, 5, 0.5, 1))
             .setAbsentEntries(io.mfserve.proto.v1.AbsentEntries.ABSENT_ENTRIES_IMPLICIT)
             .putParams("loss", "squared").build())));
+    c.add(new Case("SGD SVD++ on implicit feedback", bad, "params.model", s -> s.fit(
+        good().setSolver("sgd").setMatrix(Requests.sparseRatings(5, 5, 0.5, 1))
+            .setAbsentEntries(io.mfserve.proto.v1.AbsentEntries.ABSENT_ENTRIES_IMPLICIT)
+            .putParams("model", "svdpp").build())));
     c.add(new Case("SGD early stopping without validation", bad, "early_stopping_rounds",
         s -> s.fit(good().setSolver("sgd").putParams("early_stopping_rounds", "3").build())));
     c.add(new Case("typed field and params disagree", bad, "params.max_iterations",

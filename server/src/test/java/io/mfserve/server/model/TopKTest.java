@@ -3,6 +3,7 @@ package io.mfserve.server.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -56,6 +57,30 @@ class TopKTest {
   }
 
   @Test
+  void drain_longStreamsRisingFallingAndRandom_equalSorting() {
+    Random rnd = new Random(2);
+    TopK top = new TopK(1);
+    for (int trial = 0; trial < 30; trial++) {
+      int n = 2000 + rnd.nextInt(20000);
+      float[] scores = new float[n];
+      for (int i = 0; i < n; i++) {
+        // Rising (every candidate beats the last), falling, or random with ties.
+        scores[i] = trial % 3 == 0 ? i * 0.5f : trial % 3 == 1 ? -i : rnd.nextInt(500);
+      }
+      int k = 1 + rnd.nextInt(trial % 2 == 0 ? 20 : 1500);
+      top.reset(k);
+      for (int i = 0; i < n; i++) {
+        top.offer(i, scores[i]);
+      }
+      assertEquals(k, top.size());
+      int[] positions = new int[k];
+      float[] got = new float[k];
+      assertEquals(k, top.drainBestFirst(positions, got));
+      assertArrayEquals(bruteForce(scores, k), positions, "trial " + trial);
+    }
+  }
+
+  @Test
   void offer_capacityZero_keepsNothing() {
     TopK top = new TopK(4);
     top.reset(0);
@@ -73,7 +98,7 @@ class TopKTest {
     int[] p = new int[50];
     top.drainBestFirst(p, new float[50]);
     assertArrayEquals(IntStream.range(0, 50).toArray(), p);
-    assertEquals(50, top.arrayLength());
+    assertTrue(top.arrayLength() >= 50);
     assertArrayEquals(new int[0], Arrays.copyOf(p, 0));
   }
 }

@@ -6,7 +6,10 @@
 # Data: ML_100K (default ../shared/data/ml-100k next to the repository, else
 # /work/shared/data/ml-100k) and SYNTH (default /tmp/synth) holding synth-1m.* and synth-10m.*
 # made by shared/bench/gen_synth.py (see solvers/bench/README.md). Timed runs take the shared
-# lock /tmp/bench.lock when flock is available.
+# lock /tmp/bench.lock when flock is available. u1's settings (mfserve: plain λ 13, biases,
+# λ_b 4; Spark: λ 0.14, its best, as for mfserve without biases) are the best of a 5-fold
+# cross-validation on u1.base alone (mfctl eval u1.base --folds 5 --seed 7 --grid ...), never
+# on u1.test; see solvers/bench/README.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -34,8 +37,8 @@ ml="${ML_100K:-$root/../shared/data/ml-100k}"
 [[ -d "$ml" ]] || ml=/work/shared/data/ml-100k
 synth="${SYNTH:-/tmp/synth}"
 "${lock[@]}" "${java_cmd[@]}" --dataset ml-100k-u1 --train "$ml/u1.base" --test "$ml/u1.test" \
-  --rank 10 --iterations 20 --reg 0.14 --param biases=true --param bias_regularization=2 \
-  --spark-blocks 2 --repeat 5
+  --rank 10 --iterations 20 --reg 13 --param weighted_lambda=false --param biases=true \
+  --param bias_regularization=4 --spark-reg 0.14 --spark-blocks 2 --repeat 5
 "${lock[@]}" "${java_cmd[@]}" --dataset synth-1m --train "$synth/synth-1m.train.tsv" \
   --test "$synth/synth-1m.test.tsv" --rank 10 --iterations 20 --reg 0.1
 "${lock[@]}" "${java_cmd[@]}" --dataset synth-10m --train "$synth/synth-10m.train.tsv" \

@@ -19,8 +19,8 @@ package io.mfserve.solver.als;
  *     sweeps; 0 turns early stopping off
  */
 record AlsOptions(int maxIterations, double lambda, boolean weightedLambda, boolean implicit,
-    boolean biases, double biasLambda, double alpha, boolean logConfidence, double epsilon, boolean cholesky,
-    int cgSteps, boolean nonnegative, int earlyStoppingRounds) {
+    boolean biases, double biasLambda, double alpha, boolean logConfidence, double epsilon,
+    boolean cholesky, int cgSteps, boolean nonnegative, int earlyStoppingRounds) {
   /** Checks the ranges the provider's parameter specs already enforce, for direct callers. */
   AlsOptions {
     if (maxIterations < 1 || !(lambda >= 0) || Double.isInfinite(lambda) || !(biasLambda >= 0)

@@ -9,8 +9,9 @@ package io.mfserve.solver.als;
  * chunk, not the row. Only the upper triangle (column ≥ row) is formed. Four entries and two
  * accumulator rows are taken at a time, so that each load and store of the accumulator serves
  * four fused multiply-adds and each loaded vector element eight; the innermost loop is a
- * contiguous run over accumulator rows, which C2 vectorises when k is large enough. A JMH benchmark ({@code solvers/bench}, {@code GramBenchmark}) compared this
- * with the double-precision and one-entry-at-a-time forms it replaced.
+ * contiguous run over accumulator rows, which C2 vectorises when k is large enough. A JMH
+ * benchmark ({@code solvers/bench}, {@code GramBenchmark}) compared this with the
+ * double-precision and one-entry-at-a-time forms it replaced.
  */
 final class Gram {
   private Gram() {

@@ -143,15 +143,42 @@ class AlsFeaturesTest {
   }
 
   @Test
-  void fit_implicitDefaultThreeSteps_reachesNearlyTheCholeskyLoss() {
+  void fit_implicitCgDefaultThreeSteps_reachesNearlyTheCholeskyLoss() {
     TrainingMatrix data = clicks(90, 60, 5);
     FactorModel exact = fit(data, 6, AbsentEntries.IMPLICIT, Map.of("implicit_solver",
         "cholesky", "max_iterations", "15"));
-    FactorModel cg = fit(data, 6, AbsentEntries.IMPLICIT, Map.of("max_iterations", "15"));
+    FactorModel cg = fit(data, 6, AbsentEntries.IMPLICIT, Map.of("implicit_solver", "cg",
+        "max_iterations", "15"));
 
     double exactLoss = exact.history().get(14).loss();
     double cgLoss = cg.history().get(14).loss();
     assertTrue(cgLoss <= exactLoss * 1.02, "cg " + cgLoss + " vs cholesky " + exactLoss);
+  }
+
+  @Test
+  void fit_implicitAutoBelowCgRank_isTheCholeskyFit() {
+    TrainingMatrix data = clicks(60, 40, 3);
+    int k = AlsSolverProvider.AUTO_CG_MIN_RANK - 1;
+    FactorModel exact = fit(data, k, AbsentEntries.IMPLICIT, Map.of("implicit_solver",
+        "cholesky", "max_iterations", "3"));
+    FactorModel auto = fit(data, k, AbsentEntries.IMPLICIT, Map.of("max_iterations", "3"));
+
+    assertArrayEquals(exact.copyUserFactors(0, data.rows()), auto.copyUserFactors(0,
+        data.rows()));
+    assertArrayEquals(exact.copyItemFactors(0, data.cols()), auto.copyItemFactors(0,
+        data.cols()));
+  }
+
+  @Test
+  void fit_implicitAutoFromCgRank_isTheCgFit() {
+    TrainingMatrix data = clicks(60, 40, 3);
+    int k = AlsSolverProvider.AUTO_CG_MIN_RANK;
+    FactorModel cg = fit(data, k, AbsentEntries.IMPLICIT, Map.of("implicit_solver", "cg",
+        "max_iterations", "3"));
+    FactorModel auto = fit(data, k, AbsentEntries.IMPLICIT, Map.of("max_iterations", "3"));
+
+    assertArrayEquals(cg.copyUserFactors(0, data.rows()), auto.copyUserFactors(0, data.rows()));
+    assertArrayEquals(cg.copyItemFactors(0, data.cols()), auto.copyItemFactors(0, data.cols()));
   }
 
   @ParameterizedTest(name = "confidence={0}")
@@ -360,6 +387,7 @@ class AlsFeaturesTest {
     TrainingMatrix data;
     switch (mode) {
       case "biases" -> params.put("biases", "true");
+      case "implicit-cg" -> params.put("implicit_solver", "cg");
       case "implicit-cholesky" -> params.put("implicit_solver", "cholesky");
       case "nonnegative" -> params.put("nonnegative", "true");
       default -> { }

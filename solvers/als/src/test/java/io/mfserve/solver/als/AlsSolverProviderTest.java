@@ -39,7 +39,7 @@ class AlsSolverProviderTest {
     assertFalse(defaults.getBool(AlsSolverProvider.BIASES));
     assertEquals(1.0, defaults.getDouble(AlsSolverProvider.ALPHA));
     assertEquals("linear", defaults.getChoice(AlsSolverProvider.CONFIDENCE));
-    assertEquals("cg", defaults.getChoice(AlsSolverProvider.IMPLICIT_SOLVER));
+    assertEquals("auto", defaults.getChoice(AlsSolverProvider.IMPLICIT_SOLVER));
     assertEquals(3, defaults.getInt(AlsSolverProvider.CG_STEPS));
     assertFalse(defaults.getBool(AlsSolverProvider.NONNEGATIVE));
     assertEquals(0, defaults.getInt(AlsSolverProvider.EARLY_STOPPING_ROUNDS));
@@ -47,6 +47,14 @@ class AlsSolverProviderTest {
     assertEquals(Set.of(AbsentEntries.UNKNOWN, AbsentEntries.IMPLICIT),
         new AlsSolverProvider().supportedAbsentEntries());
     assertTrue(new AlsSolverProvider().description().contains("Zhou"));
+  }
+
+  @ParameterizedTest(name = "{0} at rank {1}")
+  @CsvSource({"cholesky, 64, true", "cg, 2, false", "auto, 1, true", "auto, 23, true",
+      "auto, 24, false", "auto, 64, false"})
+  void exactImplicitSolve_choiceAndRank_picksCholeskyOnlyWhereMeant(String choice, int rank,
+      boolean exact) {
+    assertEquals(exact, AlsSolverProvider.exactImplicitSolve(choice, rank));
   }
 
   @Test

@@ -199,7 +199,8 @@ class AlsSolverTest {
           reports.get(reports.size() - 1).validationRmse(), 1e-6);
       // Noise is 0.01; predicting the mean scores about 0.9 here.
       assertTrue(reports.get(reports.size() - 1).validationRmse() < 0.05);
-      assertTrue(reports.get(reports.size() - 1).validationRmse() < reports.get(0).validationRmse());
+      assertTrue(reports.get(reports.size() - 1).validationRmse()
+          < reports.get(0).validationRmse());
     }
   }
 

@@ -12,7 +12,8 @@
 # Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
 # 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
 # Environment: UDATA (default /work/shared/data/ml-100k/u.data), PORT (50987), SERVER_JAR,
-# MFCTL_JAR.
+# MFCTL_JAR, WARMUPS (untimed fits per mfserve row before the timed ones, 1; a fit of u.data
+# takes tens of milliseconds, so after one the JIT is still compiling: 3 shows a warm server).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -21,6 +22,7 @@ PORT=${PORT:-50987}
 SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/mfserve-server.jar}
 MFCTL_JAR=${MFCTL_JAR:-$ROOT/client/target/mfctl.jar}
 WHAT=${1:-ratings}
+WARMUPS=${WARMUPS:-1}
 
 cd "$HERE"
 [ -f /tmp/nmf-bench-dense-2000x1000.f32 ] && [ -f /tmp/nmf-bench-topics-20000x10000.mtx ] \
@@ -35,9 +37,12 @@ for _ in $(seq 60); do
   sleep 0.5
 done
 
-bench() { java -cp "$MFCTL_JAR" "$HERE/NmfFitBench.java" --target "localhost:$PORT" "$@"; }
+bench() {
+  java -cp "$MFCTL_JAR" "$HERE/NmfFitBench.java" --target "localhost:$PORT" \
+    --warmups "$WARMUPS" "$@"
+}
 export -f bench
-export MFCTL_JAR HERE PORT UDATA
+export MFCTL_JAR HERE PORT UDATA WARMUPS
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$WHAT" = topics ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the bench module (-Pbench) and runs mfserve's sgd solver (io.mfserve.bench.sgd.SgdBench)
 # on the figures LibMF is compared on, then BPR beside implicit ALS.
-#   solvers/bench/run-sgd.sh            # the whole suite (about 3 minutes of lock time)
+#   solvers/bench/run-sgd.sh            # the whole suite (about 5 minutes of lock time)
 #   solvers/bench/run-sgd.sh ARGS...    # one SgdBench run with these arguments
 # Data: ML_100K (default /work/shared/data/ml-100k) and SYNTH (default /tmp/synth) holding
 # synth-1m.* and synth-10m.* from shared/bench/gen_synth.py. Every run takes /tmp/bench.lock.
@@ -37,12 +37,28 @@ done
 for k in 40 80; do
   run "${u1[@]}" --k $k --select 0.1 "${grid[@]:0:${#grid[@]}-1}"
 done
+# SVD++ (model=svdpp; one thread under the default parallel=blocks): a small grid over the
+# AdaGrad rate and λ_y, epochs chosen on 10% of u1.base, for three seeds (the seed also draws
+# that split). Per seed, read the test RMSE of the row with the lowest validation RMSE.
+ppgrid=()
+for lr in 0.05 0.1; do
+  for ly in 0.3 1 3; do
+    ppgrid+=(--set model=svdpp --set max_iterations=100 --set learning_rate=$lr
+      --set implicit_regularization=$ly --case)
+  done
+done
+for seed in 1 2 3; do
+  run "${u1[@]}" --k 40 --seed $seed --select 0.1 "${ppgrid[@]:0:${#ppgrid[@]}-1}"
+done
 # Synthetic 1M (LibMF: 100 it, -l2 0.05: 3.2 s, 0.727).
 run "${s1[@]}" --runs 3 --set max_iterations=100 --set regularization=0.05 --case \
   --set max_iterations=20
 # Synthetic 10M (LibMF: 20 it: 4.8 s = 0.24 s/epoch, 0.887; 100 it, -l2 0.05: 23.4 s, 0.695).
 run "${s10[@]}" --threads 2 --runs 3 --set max_iterations=20
 run "${s10[@]}" --threads 2 --set max_iterations=100 --set regularization=0.05
+# SVD++ on 10M, k 10, 20 epochs: one thread (parallel=blocks), then Hogwild over users on two.
+run "${s10[@]}" --threads 2 --set max_iterations=20 --set model=svdpp --case \
+  --set max_iterations=20 --set model=svdpp --set parallel=hogwild
 # Block schedule against Hogwild, one thread against two.
 for t in 1 2; do
   run "${s10[@]}" --threads $t --runs 3 --set max_iterations=10 --case \

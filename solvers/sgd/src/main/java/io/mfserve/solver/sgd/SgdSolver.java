@@ -89,7 +89,10 @@ import java.util.SplittableRandom;
  * {@code blocks} is ignored. Schedules, progress, validation (with every z_u recomputed from
  * the current y first), early stopping (which keeps y with the best epoch), cancellation and
  * the guards below work as for the biased model. The returned model holds p_u + z_u as user
- * u's factors, so that its predictions are SVD++'s; the y_j are not returned.
+ * u's factors, so that its predictions are SVD++'s; the y_j are not returned. Hogwild over
+ * users did not pay on the project's shared 2-core machine: on the synthetic 10M set, k = 10,
+ * 0.62–0.74 s per epoch on two threads against 0.60–0.63 s on one, and test RMSE 0.768–0.771
+ * against 0.759 (20 epochs, learning_rate 0.05), hence one thread by default.
  *
  * <h2>Guards</h2>
  * Cancellation is checked before each run of at most {@value EpochRunner#CHUNK} entries, so a

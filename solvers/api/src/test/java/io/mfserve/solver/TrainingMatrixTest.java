@@ -35,6 +35,21 @@ class TrainingMatrixTest {
   }
 
   @Test
+  void copyValues_denseMatrix_copiesRunsOfRowsAndColumns() {
+    // 2 × 3 row-major: [1 2 3; 4 5 6].
+    TrainingMatrix m = TrainingMatrix.fromDense(2, 3, new float[] {1, 2, 3, 4, 5, 6},
+        AbsentEntries.ZERO);
+    float[] dst = new float[4];
+    m.copyRowValues(m.rowStart(1) + 1, dst, 1, 2);
+    assertEquals(5f, dst[1]);
+    assertEquals(6f, dst[2]);
+    m.copyColValues(m.colStart(2), dst, 0, 2);
+    assertEquals(3f, dst[0]);
+    assertEquals(6f, dst[1]);
+    assertThrows(IndexOutOfBoundsException.class, () -> m.copyRowValues(5, dst, 0, 2));
+  }
+
+  @Test
   void fromCoordinates_duplicatePair_isRejected() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TrainingMatrix.fromCoordinates(2, 2, new int[] {0, 1, 0}, new int[] {1, 1, 1},

@@ -146,7 +146,9 @@ public final class NmfSolverProvider implements SolverProvider {
    * columns (at most 64 blocks) and two k × k Gram matrices. An NNDSVD start adds, for its
    * duration, one rows × (k + 10) and one cols × (k + 10) float array and a few
    * (k + 10)² matrices. HALS with {@code extrapolate}, when every entry counts, keeps two more
-   * copies of each factor (the last plain iterate and the pair a sweep started from).
+   * copies of each factor (the last plain iterate and the pair a sweep started from). A dense
+   * X adds one {@link DenseProducts.Workspace} per tile-aligned block (for k ≤ 64: 512 rows ×
+   * (k floats + k doubles + 2k floats) and a few runs, about 0.5 MB at k = 20).
    */
   @Override
   public long estimateWorkingBytes(int rows, int cols, long nnz, SolverConfig config) {
@@ -164,8 +166,11 @@ public final class NmfSolverProvider implements SolverProvider {
     long extrapolation = hals && p.getBool(EXTRAPOLATE)
         && (dense || config.absentEntries() != AbsentEntries.UNKNOWN)
         ? 2L * ((long) rows + cols) * k * Float.BYTES : 0;
+    long tiles = dense ? Math.min(Blocks.MAX_BLOCKS,
+        (Math.max(rows, cols) + DenseProducts.tile(k) - 1) / DenseProducts.tile(k)) : 0;
+    long denseWork = tiles * DenseProducts.workspaceBytes(k);
     // Arrays headers, the history list and the like.
-    return scratch + grams + svd + extrapolation + 16 * 1024;
+    return scratch + grams + svd + extrapolation + denseWork + 16 * 1024;
   }
 
   /**

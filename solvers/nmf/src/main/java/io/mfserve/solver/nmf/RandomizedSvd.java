@@ -117,6 +117,10 @@ final class RandomizedSvd {
 
   /** {@code out (rows × l) = X · in (cols × l)}, over the CSR form. */
   private void timesRows(float[] in, float[] out, int l) {
+    if (x.isDense()) {
+      DenseProducts.times(x, true, in, l, out, pool);
+      return;
+    }
     rowBlocks.forEach(pool, b -> {
       double[] acc = new double[l];
       for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
@@ -130,6 +134,10 @@ final class RandomizedSvd {
 
   /** {@code out (cols × l) = Xᵀ · in (rows × l)}, over the CSC form. */
   private void timesCols(float[] in, float[] out, int l) {
+    if (x.isDense()) {
+      DenseProducts.times(x, false, in, l, out, pool);
+      return;
+    }
     colBlocks.forEach(pool, b -> {
       double[] acc = new double[l];
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {

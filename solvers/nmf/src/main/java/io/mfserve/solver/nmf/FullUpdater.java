@@ -19,8 +19,9 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p>A dense X takes another road to the same arithmetic, shaped for SIMD: its products a tile
  * of rows at a time ({@link DenseProducts}), and HALS over the whole tile at once, factor-major
- * ({@link #halsTile}), instead of row by row; about five times faster per sweep on the
- * benchmark's 2,000 × 1,000 matrix at k = 20. Multiplicative updates keep the row kernel.
+ * ({@link #halsTile}), instead of row by row. On the benchmark's 2,000 × 1,000 matrix at
+ * k = 20, two threads: 3.3 ms per sweep instead of 15.4 ms, and the whole fit (NNDSVDA start,
+ * 42 sweeps) 0.16 s instead of 0.69 s. Multiplicative updates keep the row kernel.
  */
 final class FullUpdater extends Updater {
   private final int kk;

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -21,6 +22,8 @@ public final class TestFitContext implements FitContext, AutoCloseable {
   private final List<IterationProgress> reports = Collections.synchronizedList(new ArrayList<>());
   private final AtomicBoolean cancelled = new AtomicBoolean();
   private volatile int cancelAfterIteration = Integer.MAX_VALUE;
+  private final AtomicInteger checks = new AtomicInteger();
+  private volatile int cancelAtCheck = Integer.MAX_VALUE;
   private volatile Consumer<IterationProgress> onReport = p -> { };
 
   /** A context with {@code threads} worker threads and no validation set. */
@@ -38,6 +41,20 @@ public final class TestFitContext implements FitContext, AutoCloseable {
   public TestFitContext cancelAfter(int n) {
     cancelAfterIteration = n;
     return this;
+  }
+
+  /**
+   * Makes the {@code n}-th call of {@link #isCancelled()} (counting from 1) and every later one
+   * return true: a cancellation that lands in the middle of an iteration.
+   */
+  public TestFitContext cancelAtCheck(int n) {
+    cancelAtCheck = n;
+    return this;
+  }
+
+  /** Returns how many times {@link #isCancelled()} has been called. */
+  public int checks() {
+    return checks.get();
   }
 
   /** Runs {@code action} on every report (on the reporting thread). */
@@ -70,7 +87,7 @@ public final class TestFitContext implements FitContext, AutoCloseable {
 
   @Override
   public boolean isCancelled() {
-    return cancelled.get();
+    return checks.incrementAndGet() >= cancelAtCheck || cancelled.get();
   }
 
   @Override

@@ -154,10 +154,8 @@ final class BprKernel extends Kernel {
         items[c + k + 1] += sumJ * invK;
         float gbi = g - biasLambda * items[b + k];
         float gbj = -g - biasLambda * items[c + k];
-        items[b + k] += eta / (float) Math.sqrt(items[b + k + 2]) * gbi;
-        items[c + k] += eta / (float) Math.sqrt(items[c + k + 2]) * gbj;
-        items[b + k + 2] += gbi * gbi;
-        items[c + k + 2] += gbj * gbj;
+        FactorState.adaGradBiasStep(items, b + k, gbi, eta);
+        FactorState.adaGradBiasStep(items, c + k, gbj, eta);
       } else {
         for (int f = 0; f < k; f++) {
           float p = users[a + f];

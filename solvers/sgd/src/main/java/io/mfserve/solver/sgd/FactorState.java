@@ -50,6 +50,17 @@ final class FactorState {
    * arrays are added, all zero (accumulators 1): the draws, and so the factors, are the same
    * as without.
    */
+  /**
+   * One AdaGrad step of the bias of the row whose bias is at {@code biasAt} (its accumulator two
+   * floats on, as laid out above): the step uses the accumulator as it was, then adds g².
+   *
+   * @param gradient the bias's ascent direction, e.g. e − λ_b·b for the squared loss
+   */
+  static void adaGradBiasStep(float[] rows, int biasAt, float gradient, float eta) {
+    rows[biasAt] += eta / (float) Math.sqrt(rows[biasAt + 2]) * gradient;
+    rows[biasAt + 2] += gradient * gradient;
+  }
+
   FactorState(int rows, int cols, int k, double initStd, int[] rowCounts, int[] colCounts,
       SplittableRandom rnd, boolean implicitTerm) {
     this.k = k;

@@ -122,10 +122,8 @@ final class SquaredKernel extends Kernel {
       items[b + k + 1] += (sumQ0 + sumQ1) * invK;
       float gbu = e - biasLambda * users[a + k];
       float gbi = e - biasLambda * items[b + k];
-      users[a + k] += eta / (float) Math.sqrt(users[a + k + 2]) * gbu;
-      items[b + k] += eta / (float) Math.sqrt(items[b + k + 2]) * gbi;
-      users[a + k + 2] += gbu * gbu;
-      items[b + k + 2] += gbi * gbi;
+      FactorState.adaGradBiasStep(users, a + k, gbu, eta);
+      FactorState.adaGradBiasStep(items, b + k, gbi, eta);
     }
     return sse;
   }

@@ -215,10 +215,8 @@ final class SvdppKernel extends Kernel {
       items[b + k + 1] += sumQ * invK;
       float gbu = e - biasLambda * users[a + k];
       float gbi = e - biasLambda * items[b + k];
-      users[a + k] += eta / (float) Math.sqrt(users[a + k + 2]) * gbu;
-      items[b + k] += eta / (float) Math.sqrt(items[b + k + 2]) * gbi;
-      users[a + k + 2] += gbu * gbu;
-      items[b + k + 2] += gbi * gbi;
+      FactorState.adaGradBiasStep(users, a + k, gbu, eta);
+      FactorState.adaGradBiasStep(items, b + k, gbi, eta);
     }
     for (int n = start; n < end; n++) {
       final int j = entryCol[n] * ys;

@@ -22,8 +22,6 @@ import io.mfserve.solver.testing.TestFitContext;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class SgdSolverTest {
@@ -323,7 +321,8 @@ class SgdSolverTest {
     }
   }
 
-  private static void assertSameModel(FactorModel a, FactorModel b) {
+  /** Asserts bit-identical factors and biases. */
+  static void assertSameModel(FactorModel a, FactorModel b) {
     assertArrayEquals(a.copyUserFactors(0, a.numUsers()), b.copyUserFactors(0, b.numUsers()));
     assertArrayEquals(a.copyItemFactors(0, a.numItems()), b.copyItemFactors(0, b.numItems()));
     for (int u = 0; u < a.numUsers(); u++) {
@@ -395,36 +394,15 @@ class SgdSolverTest {
   void fit_cancelledMidEpoch_throwsBeforeEpochEnds() {
     TrainingMatrix data = SyntheticData.seedExample(400, 400, 4);
     for (int threads : new int[] {1, 2}) {
-      AtomicInteger asked = new AtomicInteger();
-      ForkJoinPool pool = new ForkJoinPool(threads);
-      FitContext context = new FitContext() {
-        @Override
-        public ForkJoinPool pool() {
-          return pool;
-        }
-
-        @Override
-        public ValidationSet validation() {
-          return ValidationSet.empty();
-        }
-
-        @Override
-        public boolean isCancelled() {
-          return asked.incrementAndGet() >= 2;
-        }
-
-        @Override
-        public void report(IterationProgress progress) {
-          throw new AssertionError("no epoch should complete, got " + progress);
-        }
-      };
-      try {
+      try (TestFitContext context = new TestFitContext(threads).cancelAtCheck(2)
+          .onReport(p -> {
+            throw new AssertionError("no epoch should complete, got " + p);
+          })) {
         FitCancelledException e = assertThrows(FitCancelledException.class,
             () -> fit(data, context, 2, 1, Map.of(), AbsentEntries.UNKNOWN));
         assertTrue(e.getMessage().contains("after 0"), e.getMessage());
-        assertTrue(asked.get() >= 2 && asked.get() <= 1 + threads, "asked " + asked.get());
-      } finally {
-        pool.shutdownNow();
+        assertTrue(context.checks() >= 2 && context.checks() <= 1 + threads,
+            "asked " + context.checks());
       }
     }
   }

@@ -1,6 +1,5 @@
 package io.mfserve.solver.sgd;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** The sgd solver's {@code model=svdpp}: SVD++ trained user by user. */
@@ -244,27 +241,16 @@ class SvdppTest {
     try (TestFitContext context = new TestFitContext(3)) {
       blocksOnThree = fit(sample.train(), context, 4, 99, params);
     }
-    assertSameModel(first, second);
-    assertSameModel(first, blocksOnThree);
-    assertSameModel(first, hogwildOnOne);
-    assertSameModel(hogwildOnOne, hogwildOnOneAgain);
+    SgdSolverTest.assertSameModel(first, second);
+    SgdSolverTest.assertSameModel(first, blocksOnThree);
+    SgdSolverTest.assertSameModel(first, hogwildOnOne);
+    SgdSolverTest.assertSameModel(hogwildOnOne, hogwildOnOneAgain);
     for (int e = 0; e < 5; e++) {
       assertEquals(first.history().get(e).loss(), second.history().get(e).loss());
     }
     int rows = sample.train().rows();
     assertFalse(Arrays.equals(first.copyUserFactors(0, rows), other.copyUserFactors(0, rows)),
         "another seed should give another model");
-  }
-
-  private static void assertSameModel(FactorModel a, FactorModel b) {
-    assertArrayEquals(a.copyUserFactors(0, a.numUsers()), b.copyUserFactors(0, b.numUsers()));
-    assertArrayEquals(a.copyItemFactors(0, a.numItems()), b.copyItemFactors(0, b.numItems()));
-    for (int u = 0; u < a.numUsers(); u++) {
-      assertEquals(a.userBias(u), b.userBias(u));
-    }
-    for (int i = 0; i < a.numItems(); i++) {
-      assertEquals(a.itemBias(i), b.itemBias(i));
-    }
   }
 
   @Test
@@ -304,36 +290,14 @@ class SvdppTest {
   void fit_cancelledMidEpoch_throwsBeforeEpochEnds() {
     TrainingMatrix data = SyntheticData.seedExample(400, 400, 4);
     for (String parallel : List.of("blocks", "hogwild")) {
-      AtomicInteger asked = new AtomicInteger();
-      ForkJoinPool pool = new ForkJoinPool(2);
-      FitContext context = new FitContext() {
-        @Override
-        public ForkJoinPool pool() {
-          return pool;
-        }
-
-        @Override
-        public ValidationSet validation() {
-          return ValidationSet.empty();
-        }
-
-        @Override
-        public boolean isCancelled() {
-          return asked.incrementAndGet() >= 2;
-        }
-
-        @Override
-        public void report(IterationProgress progress) {
-          throw new AssertionError("no epoch should complete, got " + progress);
-        }
-      };
-      try {
+      try (TestFitContext context = new TestFitContext(2).cancelAtCheck(2)
+          .onReport(p -> {
+            throw new AssertionError("no epoch should complete, got " + p);
+          })) {
         FitCancelledException e = assertThrows(FitCancelledException.class,
             () -> fit(data, context, 2, 1, svdpp("parallel", parallel)));
         assertTrue(e.getMessage().contains("after 0"), e.getMessage());
-        assertTrue(asked.get() >= 2 && asked.get() <= 3, "asked " + asked.get());
-      } finally {
-        pool.shutdownNow();
+        assertTrue(context.checks() >= 2 && context.checks() <= 3, "asked " + context.checks());
       }
     }
   }

@@ -105,6 +105,42 @@ class FactorModelScoringTest {
   }
 
   @Test
+  void rmse_denseAndSparse_equalsTheMeanOfPredictErrors() {
+    int users = 7;
+    int items = FactorModel.ITEM_BLOCK + 45;
+    Random rnd = new Random(5);
+    float[] values = new float[users * items];
+    for (int n = 0; n < values.length; n++) {
+      values[n] = (float) (3 + rnd.nextGaussian());
+    }
+    for (boolean biased : new boolean[] {false, true}) {
+      FactorModel m = random(users, items, 6, biased, 6);
+      TrainingMatrix dense = TrainingMatrix.fromDense(users, items, values,
+          AbsentEntries.UNKNOWN);
+      int[] r = new int[values.length / 3];
+      int[] c = new int[r.length];
+      float[] v = new float[r.length];
+      for (int n = 0; n < r.length; n++) {
+        r[n] = (3 * n) / items;
+        c[n] = (3 * n) % items;
+        v[n] = values[3 * n];
+      }
+      TrainingMatrix sparse = TrainingMatrix.fromCoordinates(users, items, r, c, v,
+          AbsentEntries.UNKNOWN);
+      for (TrainingMatrix data : List.of(dense, sparse)) {
+        double sum = 0;
+        for (int u = 0; u < users; u++) {
+          for (int p = data.rowStart(u); p < data.rowEnd(u); p++) {
+            double e = data.rowValue(p) - m.predict(u, data.rowColumn(p));
+            sum += e * e;
+          }
+        }
+        assertEquals(Math.sqrt(sum / data.nnz()), m.rmse(data), 1e-12);
+      }
+    }
+  }
+
+  @Test
   void dotUsers_matchesAPlainLoop() {
     FactorModel m = random(11, 4, 3, false, 2);
     float[] q = {0.5f, -2f, 1f};

@@ -30,42 +30,19 @@ final class BprKernel extends Kernel {
   /** Draws per entry before the entry is skipped. */
   static final int ATTEMPTS = 16;
 
-  private final boolean adaptive;
   private final boolean sortedByRow;
   private final TrainingMatrix data;
   private final int[] rowOrig;
   private final int[] colOrig;
-  private final int[] entryRow;
-  private final int[] entryCol;
-  private final float[] users;
-  private final float[] items;
-  private final int k;
-  private final int stride;
-  private final float lambda;
-  private final float biasLambda;
-  private float rate;
 
   /** Creates the kernel; {@code data} answers whether a drawn (u, j) is a positive. */
   BprKernel(boolean adaptive, TrainingMatrix data, BlockGrid grid, FactorState state,
       double lambda, double biasLambda) {
-    this.adaptive = adaptive;
+    super(adaptive, grid, state, lambda, biasLambda);
     this.sortedByRow = grid.sortedByRow;
     this.data = data;
     this.rowOrig = grid.rowOrig;
     this.colOrig = grid.colOrig;
-    this.entryRow = grid.entryRow;
-    this.entryCol = grid.entryCol;
-    this.users = state.users;
-    this.items = state.items;
-    this.k = state.k;
-    this.stride = state.stride;
-    this.lambda = (float) lambda;
-    this.biasLambda = (float) biasLambda;
-  }
-
-  @Override
-  void setLearningRate(double rate) {
-    this.rate = (float) rate;
   }
 
   @Override

@@ -2,8 +2,9 @@ package io.mfserve.solver.sgd;
 
 /**
  * The update rule applied to a run of entries: one loss (squared error or BPR) under one
- * learning-rate schedule (AdaGrad or fixed). Subclasses hold references to the entry arrays and
- * the {@link FactorState} and allocate nothing per update.
+ * learning-rate schedule (AdaGrad or fixed). This base holds what every loss reads: references
+ * to the grid's entry arrays and the {@link FactorState}, the penalties and the learning rate;
+ * subclasses allocate nothing per update.
  *
  * <p>Thread-safety: {@link #run} may be called by several threads at once on runs of entries
  * that share no row and no column (the block schedule) or, for Hogwild, on any runs, accepting
@@ -11,8 +12,47 @@ package io.mfserve.solver.sgd;
  * an epoch's work publishes it to the workers.
  */
 abstract class Kernel {
+  /** AdaGrad if true, else a fixed step. */
+  final boolean adaptive;
+  final int[] entryRow;
+  final int[] entryCol;
+  final float[] entryVal;
+  final float[] users;
+  final float[] items;
+  final int k;
+  final int stride;
+  /** λ on the factors, in standardised units. */
+  final float lambda;
+  /** λ_b on the biases. */
+  final float biasLambda;
+  /** AdaGrad's η or the fixed step γ of the current epoch. */
+  float rate;
+
+  /**
+   * Takes the entry arrays of {@code grid} and the rows of {@code state}.
+   *
+   * @param adaptive AdaGrad if true, else a fixed step
+   * @param lambda λ on the factors, in standardised units
+   * @param biasLambda λ_b on the biases
+   */
+  Kernel(boolean adaptive, BlockGrid grid, FactorState state, double lambda,
+      double biasLambda) {
+    this.adaptive = adaptive;
+    this.entryRow = grid.entryRow;
+    this.entryCol = grid.entryCol;
+    this.entryVal = grid.entryVal;
+    this.users = state.users;
+    this.items = state.items;
+    this.k = state.k;
+    this.stride = state.stride;
+    this.lambda = (float) lambda;
+    this.biasLambda = (float) biasLambda;
+  }
+
   /** Sets the learning rate (AdaGrad's η or the fixed step γ) for the coming epoch. */
-  abstract void setLearningRate(double rate);
+  final void setLearningRate(double rate) {
+    this.rate = (float) rate;
+  }
 
   /**
    * Called on the fitting thread before each epoch's runs: a kernel that draws a visiting

@@ -20,18 +20,6 @@ package io.mfserve.solver.sgd;
  * Koren, Bell and Volinsky 2009).
  */
 final class SquaredKernel extends Kernel {
-  private final boolean adaptive;
-  private final int[] entryRow;
-  private final int[] entryCol;
-  private final float[] entryVal;
-  private final float[] users;
-  private final float[] items;
-  private final int k;
-  private final int stride;
-  private final float lambda;
-  private final float biasLambda;
-  private float rate;
-
   /**
    * Creates the kernel.
    *
@@ -41,21 +29,7 @@ final class SquaredKernel extends Kernel {
    */
   SquaredKernel(boolean adaptive, BlockGrid grid, FactorState state, double lambda,
       double biasLambda) {
-    this.adaptive = adaptive;
-    this.entryRow = grid.entryRow;
-    this.entryCol = grid.entryCol;
-    this.entryVal = grid.entryVal;
-    this.users = state.users;
-    this.items = state.items;
-    this.k = state.k;
-    this.stride = state.stride;
-    this.lambda = (float) lambda;
-    this.biasLambda = (float) biasLambda;
-  }
-
-  @Override
-  void setLearningRate(double rate) {
-    this.rate = (float) rate;
+    super(adaptive, grid, state, lambda, biasLambda);
   }
 
   @Override

@@ -39,26 +39,15 @@ import java.util.SplittableRandom;
  * users. Each {@link #run} call allocates one k-float scratch for g_z and nothing per update.
  */
 final class SvdppKernel extends Kernel {
-  private final boolean adaptive;
-  private final int[] entryRow;
-  private final int[] entryCol;
-  private final float[] entryVal;
   /** Relabelled user u's entries are [userStart[u], userStart[u + 1]). */
   private final int[] userStart;
   /** This epoch's order of the relabelled users. */
   private final int[] order;
-  private final float[] users;
-  private final float[] items;
   private final float[] y;
   private final float[] z;
-  private final int k;
-  private final int stride;
   private final int implicitStride;
-  private final float lambda;
-  private final float biasLambda;
   private final float implicitLambda;
   private final long seed;
-  private float rate;
 
   /**
    * Creates the kernel.
@@ -73,27 +62,18 @@ final class SvdppKernel extends Kernel {
    */
   SvdppKernel(boolean adaptive, BlockGrid grid, FactorState state, int[] rowCounts,
       double lambda, double biasLambda, double implicitLambda, long seed) {
+    super(adaptive, grid, state, lambda, biasLambda);
     if (grid.nb != 1 || !grid.sortedByRow) {
       throw new IllegalArgumentException("SVD++ needs a one-block grid sorted by user");
     }
-    this.adaptive = adaptive;
-    this.entryRow = grid.entryRow;
-    this.entryCol = grid.entryCol;
-    this.entryVal = grid.entryVal;
     this.userStart = new int[rowCounts.length + 1];
     for (int u = 0; u < rowCounts.length; u++) {
       userStart[u + 1] = userStart[u] + rowCounts[u];
     }
     this.order = new int[rowCounts.length];
-    this.users = state.users;
-    this.items = state.items;
     this.y = state.implicitItems;
     this.z = state.implicitUsers;
-    this.k = state.k;
-    this.stride = state.stride;
     this.implicitStride = state.implicitStride;
-    this.lambda = (float) lambda;
-    this.biasLambda = (float) biasLambda;
     this.implicitLambda = (float) implicitLambda;
     this.seed = seed;
   }
@@ -101,11 +81,6 @@ final class SvdppKernel extends Kernel {
   /** Returns the bytes the kernel allocates beyond the grid and the state. */
   static long estimateBytes(long rows) {
     return 2 * (rows + 1) * Integer.BYTES;
-  }
-
-  @Override
-  void setLearningRate(double rate) {
-    this.rate = (float) rate;
   }
 
   /** Draws the epoch's user order from the seed and the epoch alone. */

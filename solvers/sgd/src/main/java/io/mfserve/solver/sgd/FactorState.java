@@ -50,17 +50,6 @@ final class FactorState {
    * arrays are added, all zero (accumulators 1): the draws, and so the factors, are the same
    * as without.
    */
-  /**
-   * One AdaGrad step of the bias of the row whose bias is at {@code biasAt} (its accumulator two
-   * floats on, as laid out above): the step uses the accumulator as it was, then adds g².
-   *
-   * @param gradient the bias's ascent direction, e.g. e − λ_b·b for the squared loss
-   */
-  static void adaGradBiasStep(float[] rows, int biasAt, float gradient, float eta) {
-    rows[biasAt] += eta / (float) Math.sqrt(rows[biasAt + 2]) * gradient;
-    rows[biasAt + 2] += gradient * gradient;
-  }
-
   FactorState(int rows, int cols, int k, double initStd, int[] rowCounts, int[] colCounts,
       SplittableRandom rnd, boolean implicitTerm) {
     this.k = k;
@@ -96,6 +85,17 @@ final class FactorState {
       a[at + gradAt] = 1f;
       a[at + biasGradAt] = 1f;
     }
+  }
+
+  /**
+   * One AdaGrad step of the bias of the row whose bias is at {@code biasAt} (its accumulator two
+   * floats on, as laid out above): the step uses the accumulator as it was, then adds g².
+   *
+   * @param gradient the bias's ascent direction, e.g. e − λ_b·b for the squared loss
+   */
+  static void adaGradBiasStep(float[] rows, int biasAt, float gradient, float eta) {
+    rows[biasAt] += eta / (float) Math.sqrt(rows[biasAt + 2]) * gradient;
+    rows[biasAt + 2] += gradient * gradient;
   }
 
   /** Returns the bytes of a state for this shape, with or without SVD++'s arrays. */
@@ -149,9 +149,13 @@ final class FactorState {
 
   /** Returns Σ_r counts[r]·‖f_r‖² over one side. */
   double weightedFactorNorm(boolean userSide, int[] counts) {
-    float[] a = userSide ? users : items;
+    return weightedNorm(userSide ? users : items, stride, counts);
+  }
+
+  /** Returns Σ_r counts[r]·‖a[r·rowStride .. r·rowStride + k)‖². */
+  private double weightedNorm(float[] a, int rowStride, int[] counts) {
     double s = 0;
-    for (int r = 0, at = 0; r < counts.length; r++, at += stride) {
+    for (int r = 0, at = 0; r < counts.length; r++, at += rowStride) {
       double row = 0;
       for (int f = 0; f < k; f++) {
         row += (double) a[at + f] * a[at + f];
@@ -173,34 +177,19 @@ final class FactorState {
 
   /** Returns Σ_j counts[j]·‖y_j‖² over the items (SVD++ only). */
   double weightedImplicitNorm(int[] counts) {
-    double s = 0;
-    for (int j = 0, at = 0; j < counts.length; j++, at += implicitStride) {
-      double row = 0;
-      for (int f = 0; f < k; f++) {
-        row += (double) implicitItems[at + f] * implicitItems[at + f];
-      }
-      s += counts[j] * row;
-    }
-    return s;
+    return weightedNorm(implicitItems, implicitStride, counts);
   }
 
   /** Returns whether every factor and bias is finite (accumulators may overflow harmlessly). */
   boolean allFinite() {
-    if (implicitItems != null) {
-      for (int at = 0; at < implicitItems.length; at += implicitStride) {
-        for (int f = 0; f < k; f++) {
-          if (!Float.isFinite(implicitItems[at + f])) {
-            return false;
-          }
-        }
-      }
-    }
-    return finite(users) && finite(items);
+    return finite(users, stride, k + 1) && finite(items, stride, k + 1)
+        && (implicitItems == null || finite(implicitItems, implicitStride, k));
   }
 
-  private boolean finite(float[] a) {
-    for (int at = 0; at < a.length; at += stride) {
-      for (int f = 0; f <= k; f++) {
+  /** Returns whether the first {@code width} floats of every row of {@code a} are finite. */
+  private static boolean finite(float[] a, int rowStride, int width) {
+    for (int at = 0; at < a.length; at += rowStride) {
+      for (int f = 0; f < width; f++) {
         if (!Float.isFinite(a[at + f])) {
           return false;
         }

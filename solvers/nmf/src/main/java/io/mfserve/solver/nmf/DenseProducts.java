@@ -219,8 +219,11 @@ final class DenseProducts {
     }
   }
 
-  /** {@code acc[0..len) += c · run[0..len)}: same index on two arrays, so SIMD. */
-  private static void axpy(float[] acc, float c, float[] run, int len) {
+  /**
+   * {@code acc[0..len) += c · run[0..len)}: same index on two arrays, so SIMD. Also the step of
+   * FullUpdater's tiled HALS.
+   */
+  static void axpy(float[] acc, float c, float[] run, int len) {
     for (int r = 0; r < len; r++) {
       acc[r] += c * run[r];
     }

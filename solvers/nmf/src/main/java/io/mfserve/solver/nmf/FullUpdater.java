@@ -383,13 +383,13 @@ final class FullUpdater extends Updater {
       for (int q = 0; q < k; q++) {
         float c = (float) gram[t * k + q];
         if (c != 0) {
-          axpy(gt, c, v[q], len);
+          DenseProducts.axpy(gt, c, v[q], len);
         }
       }
     }
     double first = 0;
     for (int pass = 0; pass < maxPasses; pass++) {
-      java.util.Arrays.fill(m, 0, len, 0);
+      Arrays.fill(m, 0, len, 0);
       for (int t = 0; t < k; t++) {
         double hess = gram[t * k + t] + l2;
         float[] vt = v[t];
@@ -417,11 +417,11 @@ final class FullUpdater extends Updater {
         for (int q = 0; q < k; q++) {
           float c = (float) gram[t * k + q];
           if (c != 0) {
-            axpy(g[q], c, d, len);
+            DenseProducts.axpy(g[q], c, d, len);
           }
         }
         if (l2 != 0) {
-          axpy(gt, (float) l2, d, len);
+          DenseProducts.axpy(gt, (float) l2, d, len);
         }
       }
       double moved = 0;
@@ -440,13 +440,6 @@ final class FullUpdater extends Updater {
       for (int t = 0; t < k; t++) {
         f[base + t] = v[t][r];
       }
-    }
-  }
-
-  /** {@code y[0..len) += c · x[0..len)}: same index on two arrays, so SIMD. */
-  private static void axpy(float[] y, float c, float[] x, int len) {
-    for (int r = 0; r < len; r++) {
-      y[r] += c * x[r];
     }
   }
 

@@ -41,14 +41,16 @@ class SgdSolverTest {
     return fit(data, context, k, seed, params, AbsentEntries.UNKNOWN);
   }
 
-  private static FactorModel fit(TrainingMatrix data, FitContext context, int k, long seed,
+  /** Fits the sgd solver with {@code params} over its defaults; shared with SvdppTest. */
+  static FactorModel fit(TrainingMatrix data, FitContext context, int k, long seed,
       Map<String, String> params, AbsentEntries absent) {
     SolverConfig config = new SolverConfig(k, seed, absent,
         Parameters.resolve(PROVIDER.parameters(), params));
     return PROVIDER.create(config).fit(data, context);
   }
 
-  private static Map<String, String> with(Map<String, String> base, String... kv) {
+  /** Returns {@code base} with the key-value pairs {@code kv} added; shared with SvdppTest. */
+  static Map<String, String> with(Map<String, String> base, String... kv) {
     Map<String, String> m = new HashMap<>(base);
     for (int n = 0; n < kv.length; n += 2) {
       m.put(kv[n], kv[n + 1]);

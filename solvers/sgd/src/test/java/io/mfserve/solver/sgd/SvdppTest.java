@@ -31,23 +31,11 @@ class SvdppTest {
 
   private static FactorModel fit(TrainingMatrix data, FitContext context, int k, long seed,
       Map<String, String> params) {
-    return fit(data, context, k, seed, params, AbsentEntries.UNKNOWN);
-  }
-
-  private static FactorModel fit(TrainingMatrix data, FitContext context, int k, long seed,
-      Map<String, String> params, AbsentEntries absent) {
-    SolverConfig config = new SolverConfig(k, seed, absent,
-        Parameters.resolve(PROVIDER.parameters(), params));
-    return PROVIDER.create(config).fit(data, context);
+    return SgdSolverTest.fit(data, context, k, seed, params, AbsentEntries.UNKNOWN);
   }
 
   private static Map<String, String> svdpp(String... kv) {
-    Map<String, String> m = new HashMap<>();
-    m.put("model", "svdpp");
-    for (int n = 0; n < kv.length; n += 2) {
-      m.put(kv[n], kv[n + 1]);
-    }
-    return m;
+    return SgdSolverTest.with(Map.of("model", "svdpp"), kv);
   }
 
   /**

@@ -39,6 +39,7 @@ import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.Topic;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
+import io.mfserve.server.model.FitListener;
 import io.mfserve.server.model.IdRefs;
 import io.mfserve.server.model.InvalidRequestException;
 import io.mfserve.server.model.MatrixAccumulator;
@@ -52,6 +53,7 @@ import io.mfserve.server.model.ServedModel;
 import io.mfserve.server.model.Topics;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
@@ -74,25 +76,16 @@ public final class MatrixFactorizationService
 
   @Override
   public void fit(FitRequest request, StreamObserver<FitResponse> responses) {
-    Context call = Context.current();
-    PreparedMatrix inline = null;
     try {
-      inline = prepareInline(request);
-      PreparedMatrix owned = inline;
-      inline = null; // from here the fit owns it and releases it
-      models.fit(ProtoMapper.toFitCommandOrRelease(request, owned), call::isCancelled)
-          .whenComplete((model, failure) -> {
-            if (failure != null) {
-              safeError(responses, failure);
-            } else {
-              safeReply(responses, FitResponse.newBuilder()
-                  .setModel(ProtoMapper.toProto(model)).build());
-            }
-          });
+      startFit(request, null).whenComplete((model, failure) -> {
+        if (failure != null) {
+          safeError(responses, failure);
+        } else {
+          safeReply(responses, FitResponse.newBuilder()
+              .setModel(ProtoMapper.toProto(model)).build());
+        }
+      });
     } catch (RuntimeException | OutOfMemoryError e) {
-      if (inline != null) {
-        inline.release();
-      }
       safeError(responses, e);
     }
   }
@@ -100,39 +93,43 @@ public final class MatrixFactorizationService
   @Override
   public void fitWithProgress(FitWithProgressRequest request,
       StreamObserver<FitWithProgressResponse> responses) {
-    Context call = Context.current();
     ServerCallStreamObserver<FitWithProgressResponse> stream =
         (ServerCallStreamObserver<FitWithProgressResponse>) responses;
-    FitRequest fit = request.getFit();
-    PreparedMatrix inline = null;
     try {
-      inline = prepareInline(fit);
-      PreparedMatrix owned = inline;
-      inline = null; // from here the fit owns it and releases it
-      models.fit(ProtoMapper.toFitCommandOrRelease(fit, owned), call::isCancelled,
-          (modelId, maxIterations, p) -> {
-            // Progress events are small and one per iteration: no need to wait for isReady.
-            synchronized (stream) {
-              safeNext(stream, FitWithProgressResponse.newBuilder()
-                  .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
-            }
-          })
-          .whenComplete((model, failure) -> {
-            synchronized (stream) {
-              if (failure != null) {
-                safeError(stream, failure);
-              } else {
-                safeReply(stream, FitWithProgressResponse.newBuilder()
-                    .setModel(ProtoMapper.toProto(model)).build());
-              }
-            }
-          });
+      startFit(request.getFit(), (modelId, maxIterations, p) -> {
+        // Progress events are small and one per iteration: no need to wait for isReady.
+        synchronized (stream) {
+          safeNext(stream, FitWithProgressResponse.newBuilder()
+              .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+        }
+      }).whenComplete((model, failure) -> {
+        synchronized (stream) {
+          if (failure != null) {
+            safeError(stream, failure);
+          } else {
+            safeReply(stream, FitWithProgressResponse.newBuilder()
+                .setModel(ProtoMapper.toProto(model)).build());
+          }
+        }
+      });
     } catch (RuntimeException | OutOfMemoryError e) {
-      if (inline != null) {
-        inline.release();
-      }
       safeError(responses, e);
     }
+  }
+
+  /**
+   * Collects the request's inline matrix, if any, and starts the fit, which owns that matrix
+   * from then on and releases it, also when the request is refused ({@link
+   * ProtoMapper#toFitCommandOrRelease}, {@link ModelService#fit}). Runs on the call's thread,
+   * so the fit sees this call's cancellation.
+   *
+   * @param listener gets each iteration's progress; null for none
+   */
+  private CompletableFuture<ServedModel> startFit(FitRequest request, FitListener listener) {
+    Context call = Context.current();
+    PreparedMatrix inline = prepareInline(request);
+    return models.fit(ProtoMapper.toFitCommandOrRelease(request, inline), call::isCancelled,
+        listener);
   }
 
   /** Collects a request's inline matrix; null when it names an uploaded one. */

@@ -289,15 +289,10 @@ public final class MatrixFactorizationService
   public void similarItems(SimilarItemsRequest request,
       StreamObserver<SimilarItemsResponse> responses) {
     unary(responses, () -> {
-      IdRefs item = null;
-      if (request.getItemCase() == SimilarItemsRequest.ItemCase.ITEM_ID) {
-        item = new IdRefs(new long[] {request.getItemId()}, new String[0], "item_id",
-            "item_key");
-      } else if (request.getItemCase() == SimilarItemsRequest.ItemCase.ITEM_KEY) {
-        item = new IdRefs(new long[0], new String[] {request.getItemKey()}, "item_id",
-            "item_key");
-      }
-      Ranked r = queries.similarItems(request.getModelId(), item, request.getK(),
+      Ranked r = queries.similarItems(request.getModelId(),
+          ProtoMapper.item(request.hasItemId(), request.getItemId(), request.hasItemKey(),
+              request.getItemKey()),
+          request.getK(),
           ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()));
       return SimilarItemsResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r)).build();
     });

@@ -196,11 +196,21 @@ final class ProtoMapper {
 
   /** One user named by a request's scalar id or key field, or null when neither is set. */
   static IdRefs user(boolean hasId, long id, boolean hasKey, String key) {
+    return one(hasId, id, hasKey, key, "user_id", "user_key");
+  }
+
+  /** One item named by a request's scalar id or key field, or null when neither is set. */
+  static IdRefs item(boolean hasId, long id, boolean hasKey, String key) {
+    return one(hasId, id, hasKey, key, "item_id", "item_key");
+  }
+
+  private static IdRefs one(boolean hasId, long id, boolean hasKey, String key, String idField,
+      String keyField) {
     if (hasId) {
-      return new IdRefs(new long[] {id}, new String[0], "user_id", "user_key");
+      return new IdRefs(new long[] {id}, new String[0], idField, keyField);
     }
     if (hasKey) {
-      return new IdRefs(new long[0], new String[] {key}, "user_id", "user_key");
+      return new IdRefs(new long[0], new String[] {key}, idField, keyField);
     }
     return null;
   }

@@ -97,97 +97,19 @@ final class FullUpdater extends Updater {
 
   @Override
   void updateW() {
-    int sumAt = kk + 2 * k;
-    double l1 = penalty.l1W();
-    double l2 = penalty.l2W();
     if (extra != null) {
       extra.keep(w, h, gramH, sumH);
     }
-    rowBlocks.forEach(pool, b -> {
-      double[] s = scratch[b];
-      Arrays.fill(s, 0, kk, 0);
-      s[sumAt] = 0;
-      int start = rowBlocks.start(b);
-      int end = rowBlocks.end(b);
-      DenseProducts.Workspace ws = spaces == null ? null : spaces[b];
-      int lo = start;
-      int hi = start;
-      for (int i = start; i < end; i++) {
-        long cost = (long) (x.rowEnd(i) - x.rowStart(i)) * k;
-        if (ws == null) {
-          Products.rowTimes(x, i, h, k, s, kk);
-        } else {
-          if (i == hi) {
-            lo = i;
-            hi = Math.min(end, lo + tile);
-            DenseProducts.rowsTimes(x, lo, hi, h, k, ws);
-            if (method == Method.HALS) {
-              halsTile(w, lo, hi - lo, gramH, ws, l1, l2, passes(cost));
-            }
-          }
-          gather(ws, i - lo, s);
-        }
-        if (ws == null || method != Method.HALS) {
-          step(w, i * k, gramH, s, l1, l2, cost);
-        }
-        if (extra != null) {
-          extra.extrapolate(w, extra.baseW, i * k, k);
-        }
-        addOuter(w, i * k, s);
-        s[sumAt] += sum(w, i * k);
-      }
-    });
+    half(true);
     combineGram(rowBlocks, gramW);
-    sumW = sumSlot(rowBlocks, sumAt);
+    sumW = sumSlot(rowBlocks, kk + 2 * k);
   }
 
   @Override
   double updateH() {
     int sumAt = kk + 2 * k;
     int crossAt = sumAt + 1;
-    double l1 = penalty.l1H();
-    double l2 = penalty.l2H();
-    colBlocks.forEach(pool, b -> {
-      double[] s = scratch[b];
-      Arrays.fill(s, 0, kk, 0);
-      s[sumAt] = 0;
-      s[crossAt] = 0;
-      int start = colBlocks.start(b);
-      int end = colBlocks.end(b);
-      DenseProducts.Workspace ws = spaces == null ? null : spaces[b];
-      int lo = start;
-      int hi = start;
-      for (int j = start; j < end; j++) {
-        long cost = (long) (x.colEnd(j) - x.colStart(j)) * k;
-        if (ws == null) {
-          Products.colTimes(x, j, w, k, s, kk);
-        } else {
-          if (j == hi) {
-            lo = j;
-            hi = Math.min(end, lo + tile);
-            DenseProducts.colsTimes(x, lo, hi, w, k, ws);
-            if (method == Method.HALS) {
-              halsTile(h, lo, hi - lo, gramW, ws, l1, l2, passes(cost));
-            }
-          }
-          gather(ws, j - lo, s);
-        }
-        if (ws == null || method != Method.HALS) {
-          step(h, j * k, gramW, s, l1, l2, cost);
-        }
-        if (extra != null) {
-          extra.extrapolate(h, extra.baseH, j * k, k);
-        }
-        addOuter(h, j * k, s);
-        s[sumAt] += sum(h, j * k);
-        // tr(Wᵀ X H) with the new H, one column of X at a time: h_j · (Xᵀ W)_j.
-        double c = 0;
-        for (int t = 0; t < k; t++) {
-          c += h[j * k + t] * s[kk + t];
-        }
-        s[crossAt] += c;
-      }
-    });
+    half(false);
     combineGram(colBlocks, gramH);
     sumH = sumSlot(colBlocks, sumAt);
     double value = loss(sumSlot(colBlocks, crossAt));
@@ -200,6 +122,76 @@ final class FullUpdater extends Updater {
     // Restart: back to the pair this sweep started from, whose loss is known.
     sumH = extra.restore(w, h, gramH);
     return extra.held;
+  }
+
+  /**
+   * Updates every row of W (when {@code rows}) against H, or every row of H against W, leaving
+   * in each block's scratch the rows' partial Gram matrix and sum and, for H, the block's share
+   * of {@code tr(Wᵀ X H)}. The halves differ only in the side they write and the form of X (CSR
+   * or CSC) they read.
+   */
+  private void half(boolean rows) {
+    int sumAt = kk + 2 * k;
+    int crossAt = sumAt + 1;
+    float[] f = rows ? w : h;
+    float[] other = rows ? h : w;
+    double[] gram = rows ? gramH : gramW;
+    float[] extraBase = extra == null ? null : rows ? extra.baseW : extra.baseH;
+    Blocks blocks = rows ? rowBlocks : colBlocks;
+    double l1 = rows ? penalty.l1W() : penalty.l1H();
+    double l2 = rows ? penalty.l2W() : penalty.l2H();
+    blocks.forEach(pool, b -> {
+      double[] s = scratch[b];
+      Arrays.fill(s, 0, kk, 0);
+      s[sumAt] = 0;
+      s[crossAt] = 0;
+      int start = blocks.start(b);
+      int end = blocks.end(b);
+      DenseProducts.Workspace ws = spaces == null ? null : spaces[b];
+      int lo = start;
+      int hi = start;
+      for (int i = start; i < end; i++) {
+        int base = i * k;
+        long cost = (long) (rows ? x.rowLength(i) : x.colLength(i)) * k;
+        if (ws == null) {
+          if (rows) {
+            Products.rowTimes(x, i, other, k, s, kk);
+          } else {
+            Products.colTimes(x, i, other, k, s, kk);
+          }
+        } else {
+          if (i == hi) {
+            lo = i;
+            hi = Math.min(end, lo + tile);
+            if (rows) {
+              DenseProducts.rowsTimes(x, lo, hi, other, k, ws);
+            } else {
+              DenseProducts.colsTimes(x, lo, hi, other, k, ws);
+            }
+            if (method == Method.HALS) {
+              halsTile(f, lo, hi - lo, gram, ws, l1, l2, passes(cost));
+            }
+          }
+          gather(ws, i - lo, s);
+        }
+        if (ws == null || method != Method.HALS) {
+          step(f, base, gram, s, l1, l2, cost);
+        }
+        if (extra != null) {
+          extra.extrapolate(f, extraBase, base, k);
+        }
+        addOuter(f, base, s);
+        s[sumAt] += sum(f, base);
+        if (!rows) {
+          // tr(Wᵀ X H) with the new H, one column of X at a time: h_j · (Xᵀ W)_j.
+          double c = 0;
+          for (int t = 0; t < k; t++) {
+            c += h[base + t] * s[kk + t];
+          }
+          s[crossAt] += c;
+        }
+      }
+    });
   }
 
   /**

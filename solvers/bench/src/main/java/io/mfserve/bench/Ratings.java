@@ -50,24 +50,24 @@ final class Ratings {
     Map<Integer, Integer> userIndex = new HashMap<>();
     Map<Integer, Integer> itemIndex = new HashMap<>();
     Triplets tr = read(train);
-    int[] tu = new int[tr.n];
-    int[] ti = new int[tr.n];
-    for (int n = 0; n < tr.n; n++) {
-      tu[n] = userIndex.computeIfAbsent(tr.user[n], x -> userIndex.size());
-      ti[n] = itemIndex.computeIfAbsent(tr.item[n], x -> itemIndex.size());
+    int[] tu = new int[tr.size()];
+    int[] ti = new int[tr.size()];
+    for (int n = 0; n < tr.size(); n++) {
+      tu[n] = userIndex.computeIfAbsent(tr.row(n), x -> userIndex.size());
+      ti[n] = itemIndex.computeIfAbsent(tr.col(n), x -> itemIndex.size());
     }
     Triplets te = read(test);
-    int[] su = new int[te.n];
-    int[] si = new int[te.n];
-    float[] sv = new float[te.n];
+    int[] su = new int[te.size()];
+    int[] si = new int[te.size()];
+    float[] sv = new float[te.size()];
     int kept = 0;
-    for (int n = 0; n < te.n; n++) {
-      Integer u = userIndex.get(te.user[n]);
-      Integer i = itemIndex.get(te.item[n]);
+    for (int n = 0; n < te.size(); n++) {
+      Integer u = userIndex.get(te.row(n));
+      Integer i = itemIndex.get(te.col(n));
       if (u != null && i != null) {
         su[kept] = u;
         si[kept] = i;
-        sv[kept++] = te.value[n];
+        sv[kept++] = te.value(n);
       }
     }
     int[] userIds = new int[userIndex.size()];
@@ -75,26 +75,8 @@ final class Ratings {
     int[] itemIds = new int[itemIndex.size()];
     itemIndex.forEach((id, pos) -> itemIds[pos] = id);
     return new Ratings(userIndex.size(), itemIndex.size(), tu, ti,
-        Arrays.copyOf(tr.value, tr.n), Arrays.copyOf(su, kept), Arrays.copyOf(si, kept),
-        Arrays.copyOf(sv, kept), te.n - kept, userIds, itemIds);
-  }
-
-  private static final class Triplets {
-    int n;
-    int[] user = new int[1 << 16];
-    int[] item = new int[1 << 16];
-    float[] value = new float[1 << 16];
-
-    void add(int u, int i, float v) {
-      if (n == user.length) {
-        user = Arrays.copyOf(user, n * 2);
-        item = Arrays.copyOf(item, n * 2);
-        value = Arrays.copyOf(value, n * 2);
-      }
-      user[n] = u;
-      item[n] = i;
-      value[n++] = v;
-    }
+        tr.values(), Arrays.copyOf(su, kept), Arrays.copyOf(si, kept),
+        Arrays.copyOf(sv, kept), te.size() - kept, userIds, itemIds);
   }
 
   private static Triplets read(Path file) throws IOException {

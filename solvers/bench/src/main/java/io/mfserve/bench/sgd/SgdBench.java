@@ -1,5 +1,6 @@
 package io.mfserve.bench.sgd;
 
+import io.mfserve.bench.Triplets;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.IterationProgress;
@@ -232,10 +233,9 @@ public final class SgdBench {
     Triplets tr = read(trainFile, users, items, true, implicit, threshold);
     Triplets te = read(testFile, users, items, false, implicit, threshold);
     TrainingMatrix train = TrainingMatrix.fromCoordinates(users.size(), items.size(),
-        Arrays.copyOf(tr.r, tr.n), Arrays.copyOf(tr.c, tr.n), Arrays.copyOf(tr.v, tr.n),
+        tr.rows(), tr.cols(), tr.values(),
         implicit ? AbsentEntries.IMPLICIT : AbsentEntries.UNKNOWN);
-    return new Data(train, Arrays.copyOf(te.r, te.n), Arrays.copyOf(te.c, te.n),
-        Arrays.copyOf(te.v, te.n));
+    return new Data(train, te.rows(), te.cols(), te.values());
   }
 
   /** The test entries whose user and item both occur in training. */
@@ -246,8 +246,7 @@ public final class SgdBench {
         t.add(d.testRow()[n], d.testCol()[n], d.testVal()[n]);
       }
     }
-    return ValidationSet.of(Arrays.copyOf(t.r, t.n), Arrays.copyOf(t.c, t.n),
-        Arrays.copyOf(t.v, t.n));
+    return ValidationSet.of(t.rows(), t.cols(), t.values());
   }
 
   /** A model that scores every item by its number of training entries, for every user. */
@@ -259,25 +258,6 @@ public final class SgdBench {
     return new FactorModel(train.rows(), train.cols(), 1, new float[train.rows()],
         new float[train.cols()], new FactorModel.Biases(0, new float[train.rows()], counts),
         List.of());
-  }
-
-  /** Growable coordinate lists. */
-  private static final class Triplets {
-    int[] r = new int[1 << 16];
-    int[] c = new int[1 << 16];
-    float[] v = new float[1 << 16];
-    int n;
-
-    void add(int row, int col, float val) {
-      if (n == v.length) {
-        r = Arrays.copyOf(r, n * 2);
-        c = Arrays.copyOf(c, n * 2);
-        v = Arrays.copyOf(v, n * 2);
-      }
-      r[n] = row;
-      c[n] = col;
-      v[n++] = val;
-    }
   }
 
   private static Triplets read(Path file, Map<Long, Integer> users, Map<Long, Integer> items,

@@ -83,18 +83,18 @@ final class RandomizedSvd {
       z[n] = (float) rnd.nextGaussian();
     }
     float[] q = new float[rows * l];
-    timesRows(z, q, l);
+    times(true, z, q, l);
     orthonormalise(q, rowBlocks, l);
     for (int it = 0; it < POWER_ITERATIONS; it++) {
       cancelled.run();
-      timesCols(q, z, l);
+      times(false, q, z, l);
       orthonormalise(z, colBlocks, l);
-      timesRows(z, q, l);
+      times(true, z, q, l);
       orthonormalise(q, rowBlocks, l);
     }
     cancelled.run();
     // z = Xᵀ Q = Bᵀ (cols × l); B Bᵀ = zᵀ z.
-    timesCols(q, z, l);
+    times(false, q, z, l);
     SymmetricEigen eig = SymmetricEigen.of(gram(z, colBlocks, l), l);
     double[] sigma = new double[k];
     double[] uTilde = new double[l * k];
@@ -115,35 +115,26 @@ final class RandomizedSvd {
     return new Result(u, sigma, v);
   }
 
-  /** {@code out (rows × l) = X · in (cols × l)}, over the CSR form. */
-  private void timesRows(float[] in, float[] out, int l) {
+  /**
+   * {@code out (rows × l) = X · in (cols × l)} over the CSR form when {@code rows}, else
+   * {@code out (cols × l) = Xᵀ · in (rows × l)} over the CSC form.
+   */
+  private void times(boolean rows, float[] in, float[] out, int l) {
     if (x.isDense()) {
-      DenseProducts.times(x, true, in, l, out, pool);
+      DenseProducts.times(x, rows, in, l, out, pool);
       return;
     }
-    rowBlocks.forEach(pool, b -> {
+    Blocks blocks = rows ? rowBlocks : colBlocks;
+    blocks.forEach(pool, b -> {
       double[] acc = new double[l];
-      for (int i = rowBlocks.start(b); i < rowBlocks.end(b); i++) {
-        Products.rowTimes(x, i, in, l, acc, 0);
+      for (int i = blocks.start(b); i < blocks.end(b); i++) {
+        if (rows) {
+          Products.rowTimes(x, i, in, l, acc, 0);
+        } else {
+          Products.colTimes(x, i, in, l, acc, 0);
+        }
         for (int t = 0; t < l; t++) {
           out[i * l + t] = (float) acc[t];
-        }
-      }
-    });
-  }
-
-  /** {@code out (cols × l) = Xᵀ · in (rows × l)}, over the CSC form. */
-  private void timesCols(float[] in, float[] out, int l) {
-    if (x.isDense()) {
-      DenseProducts.times(x, false, in, l, out, pool);
-      return;
-    }
-    colBlocks.forEach(pool, b -> {
-      double[] acc = new double[l];
-      for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
-        Products.colTimes(x, j, in, l, acc, 0);
-        for (int t = 0; t < l; t++) {
-          out[j * l + t] = (float) acc[t];
         }
       }
     });

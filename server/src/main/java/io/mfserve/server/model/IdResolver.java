@@ -14,17 +14,28 @@ final class IdResolver {
    * @param indexed whether the field is a list, so a violation names {@code field[j]}
    */
   static int[] resolve(IdRefs refs, IdIndex index, String side, boolean indexed) {
+    return resolve(refs, index, side, indexed, false, "");
+  }
+
+  /**
+   * Like {@link #resolve(IdRefs, IdIndex, String, boolean)}, optionally keeping unknown ids.
+   *
+   * @param keepUnknown true to return -1 for an unknown id instead of refusing it
+   * @param advice appended to the message that refuses an unknown id
+   */
+  static int[] resolve(IdRefs refs, IdIndex index, String side, boolean indexed,
+      boolean keepUnknown, String advice) {
     boolean byIds = requireForm(refs, index, side);
     int n = refs.size();
     int[] out = new int[n];
     for (int j = 0; j < n; j++) {
       int p = byIds ? index.indexOf(refs.ids()[j]) : index.indexOf(refs.keys()[j]);
-      if (p < 0) {
+      if (p < 0 && !keepUnknown) {
         String field = (byIds ? refs.idsField() : refs.keysField()) + (indexed ? "[" + j + "]"
             : "");
         throw new InvalidRequestException(field, "unknown " + side + " " + (byIds
             ? Long.toString(refs.ids()[j]) : "'" + abbreviate(refs.keys()[j]) + "'")
-            + " (the model has " + index.size() + " " + side + "s)");
+            + " (the model has " + index.size() + " " + side + "s)" + advice);
       }
       out[j] = p;
     }

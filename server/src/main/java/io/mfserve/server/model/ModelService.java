@@ -407,21 +407,9 @@ public final class ModelService {
   }
 
   private static int[] resolve(IdRefs refs, IdIndex index, String side, UnknownIdPolicy policy) {
-    boolean byIds = IdResolver.requireForm(refs, index, side);
-    int n = refs.size();
-    int[] out = new int[n];
-    for (int j = 0; j < n; j++) {
-      int p = byIds ? index.indexOf(refs.ids()[j]) : index.indexOf(refs.keys()[j]);
-      if (p < 0 && policy == UnknownIdPolicy.ERROR) {
-        String field = (byIds ? refs.idsField() : refs.keysField()) + (n > 1 ? "[" + j + "]" : "");
-        throw new InvalidRequestException(field, "unknown " + side + " " + (byIds
-            ? Long.toString(refs.ids()[j]) : "'" + IdResolver.abbreviate(refs.keys()[j]) + "'")
-            + " (the model has " + index.size() + " " + side + "s); set unknown_ids to score"
-            + " unknown ids with the global mean or NaN instead");
-      }
-      out[j] = p;
-    }
-    return out;
+    return IdResolver.resolve(refs, index, side, refs.size() > 1,
+        policy != UnknownIdPolicy.ERROR, "; set unknown_ids to score unknown ids with the"
+            + " global mean or NaN instead");
   }
 
   private static String requireNonEmpty(String value, String field) {

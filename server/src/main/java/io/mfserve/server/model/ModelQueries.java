@@ -301,16 +301,7 @@ public final class ModelQueries {
    * @throws InvalidRequestException for a missing or unknown item, the wrong form, or k < 0
    */
   public Ranked similarItems(String modelId, IdRefs item, int k, Similarity similarity) {
-    ServedModel m = models.getModel(modelId);
-    int want = checkK(k);
-    if (item == null || item.size() != 1) {
-      throw new InvalidRequestException("item", "is not set; give item_id or item_key");
-    }
-    int i = IdResolver.resolve(item, m.items(), "item", false)[0];
-    FactorModel f = m.factors();
-    float[] vector = ItemScorer.Scratch.get().vector(f.numFactors());
-    f.itemVector(i, vector);
-    return similar(m, false, vector, i, want, similarity);
+    return similar(modelId, false, item, k, similarity);
   }
 
   /**
@@ -320,29 +311,35 @@ public final class ModelQueries {
    * @throws InvalidRequestException for a missing or unknown user, the wrong form, or k < 0
    */
   public Ranked similarUsers(String modelId, IdRefs user, int k, Similarity similarity) {
-    ServedModel m = models.getModel(modelId);
-    int want = checkK(k);
-    if (user == null || user.size() != 1) {
-      throw new InvalidRequestException("user", "is not set; give user_id or user_key");
-    }
-    int u = IdResolver.resolve(user, m.users(), "user", false)[0];
-    FactorModel f = m.factors();
-    float[] vector = ItemScorer.Scratch.get().vector(f.numFactors());
-    f.userVector(u, vector);
-    return similar(m, true, vector, u, want, similarity);
+    return similar(modelId, true, user, k, similarity);
   }
 
-  private static Ranked similar(ServedModel m, boolean users, float[] vector, int self, int k,
+  /** Ranks one side's rows (users, or items) by similarity to one of them, itself left out. */
+  private Ranked similar(String modelId, boolean users, IdRefs row, int k,
       Similarity similarity) {
+    ServedModel m = models.getModel(modelId);
+    int want = checkK(k);
+    String side = users ? "user" : "item";
+    if (row == null || row.size() != 1) {
+      throw new InvalidRequestException(side, "is not set; give " + side + "_id or " + side
+          + "_key");
+    }
+    IdIndex ids = users ? m.users() : m.items();
+    int self = IdResolver.resolve(row, ids, side, false)[0];
     FactorModel f = m.factors();
-    int rows = users ? f.numUsers() : f.numItems();
     ItemScorer.Scratch scratch = ItemScorer.Scratch.get();
-    TopK top = scratch.heap(Math.min(k, rows - 1));
+    float[] vector = scratch.vector(f.numFactors());
+    if (users) {
+      f.userVector(self, vector);
+    } else {
+      f.itemVector(self, vector);
+    }
+    TopK top = scratch.heap(Math.min(want, (users ? f.numUsers() : f.numItems()) - 1));
     ItemScorer.Query q = new ItemScorer.Query(f, users, vector,
         similarity == Similarity.DOT ? ItemScorer.Kind.DOT : ItemScorer.Kind.COSINE, 0,
         users ? m.norms().users() : m.norms().items());
     ItemScorer.scan(q, new int[] {self}, top, scratch.buffer);
-    return drain(top, 0, users ? m.users() : m.items());
+    return drain(top, 0, ids);
   }
 
   // ---------------------------------------------------------------- rows and fold-in

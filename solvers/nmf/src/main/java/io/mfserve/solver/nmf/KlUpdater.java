@@ -45,9 +45,7 @@ final class KlUpdater extends Updater {
       double[] s = scratch[b];
       Arrays.fill(s, 2 * k, 3 * k, 0);
       for (int j = colBlocks.start(b); j < colBlocks.end(b); j++) {
-        for (int t = 0; t < k; t++) {
-          s[2 * k + t] += h[j * k + t];
-        }
+        addToColumnSums(s, h, j * k);
       }
     });
     combine(colBlocks, colSumH);
@@ -77,9 +75,7 @@ final class KlUpdater extends Updater {
           addRatio(s, x.rowValue(p), w, base, h, x.rowColumn(p) * k);
         }
         finish(w, base, s, colSumH, l1, l2);
-        for (int t = 0; t < k; t++) {
-          s[2 * k + t] += w[base + t];
-        }
+        addToColumnSums(s, w, base);
         s[normAt] += normSq(w, base);
       }
     });
@@ -110,9 +106,7 @@ final class KlUpdater extends Updater {
           addRatio(s, x.colValue(q), h, base, w, x.colRow(q) * k);
         }
         finish(h, base, s, colSumW, l1, l2);
-        for (int t = 0; t < k; t++) {
-          s[2 * k + t] += h[base + t];
-        }
+        addToColumnSums(s, h, base);
         s[normAt] += normSq(h, base);
         // This column's share of the divergence, with W and the new h_j.
         double div = 0;
@@ -166,6 +160,13 @@ final class KlUpdater extends Updater {
       s[k + t] = den;
     }
     muRow(f, base, k, s, 0, k);
+  }
+
+  /** Adds row {@code f[base..base+k)} to the block's column sums, {@code s[2k..3k)}. */
+  private void addToColumnSums(double[] s, float[] f, int base) {
+    for (int t = 0; t < k; t++) {
+      s[2 * k + t] += f[base + t];
+    }
   }
 
   /** Sums the blocks' column sums in block order. */

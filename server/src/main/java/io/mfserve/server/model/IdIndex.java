@@ -8,8 +8,7 @@ import java.util.Map;
  * Maps one side's external ids (int64 ids or string keys) to dense positions 0..n-1 and back,
  * in first-seen order. Built once, then immutable and safe for concurrent reads.
  */
-public abstract sealed class IdIndex
-    permits IdIndex.Positions, IdIndex.Longs, IdIndex.Range, IdIndex.Strings {
+public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
 
   /** Returns the number of distinct ids. */
   public abstract int size();
@@ -52,8 +51,26 @@ public abstract sealed class IdIndex
     return new StringBuilder();
   }
 
+  /** The int64 forms: what they share, never keys. */
+  abstract static sealed class Int64 extends IdIndex permits Positions, Longs, Range {
+    @Override
+    public final IdForm form() {
+      return IdForm.INT64;
+    }
+
+    @Override
+    public final int indexOf(String key) {
+      return -1;
+    }
+
+    @Override
+    public final String keyAt(int position) {
+      throw new IllegalStateException("this side has int64 ids");
+    }
+  }
+
   /** Ids 0..n-1 mapping to themselves. */
-  static final class Positions extends IdIndex {
+  static final class Positions extends Int64 {
     private final int n;
 
     Positions(int n) {
@@ -66,28 +83,13 @@ public abstract sealed class IdIndex
     }
 
     @Override
-    public IdForm form() {
-      return IdForm.INT64;
-    }
-
-    @Override
     public int indexOf(long id) {
       return id >= 0 && id < n ? (int) id : -1;
     }
 
     @Override
-    public int indexOf(String key) {
-      return -1;
-    }
-
-    @Override
     public long idAt(int position) {
       return position;
-    }
-
-    @Override
-    public String keyAt(int position) {
-      throw new IllegalStateException("this side has int64 ids");
     }
 
     @Override
@@ -97,7 +99,7 @@ public abstract sealed class IdIndex
   }
 
   /** Arbitrary int64 ids, in a primitive open-addressing hash table. */
-  static final class Longs extends IdIndex {
+  static final class Longs extends Int64 {
     private final long[] ids;
     private final LongIntHashMap positions;
 
@@ -112,28 +114,13 @@ public abstract sealed class IdIndex
     }
 
     @Override
-    public IdForm form() {
-      return IdForm.INT64;
-    }
-
-    @Override
     public int indexOf(long id) {
       return positions.get(id);
     }
 
     @Override
-    public int indexOf(String key) {
-      return -1;
-    }
-
-    @Override
     public long idAt(int position) {
       return ids[position];
-    }
-
-    @Override
-    public String keyAt(int position) {
-      throw new IllegalStateException("this side has int64 ids");
     }
 
     @Override
@@ -148,7 +135,7 @@ public abstract sealed class IdIndex
    * gap, against 8 plus the hash table's 24 to 48 of {@link Longs}: at 64 factors (256 bytes per
    * row) that is the difference between ids costing 3 % and 20 % of a model.
    */
-  static final class Range extends IdIndex {
+  static final class Range extends Int64 {
     private final long min;
     private final int[] positionByOffset;
     private final int[] offsetByPosition;
@@ -165,11 +152,6 @@ public abstract sealed class IdIndex
     }
 
     @Override
-    public IdForm form() {
-      return IdForm.INT64;
-    }
-
-    @Override
     public int indexOf(long id) {
       // Written so that no subtraction can overflow for ids far outside the range.
       if (id < min || id - min >= positionByOffset.length) {
@@ -179,18 +161,8 @@ public abstract sealed class IdIndex
     }
 
     @Override
-    public int indexOf(String key) {
-      return -1;
-    }
-
-    @Override
     public long idAt(int position) {
       return min + offsetByPosition[position];
-    }
-
-    @Override
-    public String keyAt(int position) {
-      throw new IllegalStateException("this side has int64 ids");
     }
 
     @Override

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.Parameters;
@@ -59,11 +58,6 @@ class NmfExtrapolationTest {
     return x;
   }
 
-  private static TrainingMatrix matrix(String kind, float[] x, int rows, int cols) {
-    return kind.equals("dense") ? TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO)
-        : NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.ZERO);
-  }
-
   private static double lastLoss(FactorModel m) {
     List<IterationProgress> h = m.history();
     return h.get(h.size() - 1).loss();
@@ -74,7 +68,8 @@ class NmfExtrapolationTest {
   void extrapolate_plantedLowRank_lowerLossThanPlainHalsInTheSameSweeps(String kind) {
     int rows = 120;
     int cols = 80;
-    TrainingMatrix m = matrix(kind, plantedWithZeros(rows, cols, 6, 5), rows, cols);
+    TrainingMatrix m =
+        NmfObjectivesTest.matrix(kind, plantedWithZeros(rows, cols, 6, 5), rows, cols);
     // One pass per row: plain HALS (scikit-learn's cd), where extrapolation matters most; 12
     // sweeps, before either has converged.
     FactorModel plain = fit(m, 6, "extrapolate", "false", "inner_sweeps", "1",
@@ -91,8 +86,8 @@ class NmfExtrapolationTest {
     int rows = 40;
     int cols = 30;
     float[] x = plantedWithZeros(rows, cols, 4, 9);
-    FactorModel model = fit(matrix(kind, x, rows, cols), 4, "tolerance", "0",
-        "max_iterations", "25");
+    FactorModel model = fit(NmfObjectivesTest.matrix(kind, x, rows, cols), 4,
+        "tolerance", "0", "max_iterations", "25");
     double direct = 0;
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < cols; c++) {

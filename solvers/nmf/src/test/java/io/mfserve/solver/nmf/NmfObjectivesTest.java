@@ -71,6 +71,19 @@ class NmfObjectivesTest {
     return new float[][] {counts, means};
   }
 
+  /**
+   * The dense row-major {@code x} in the form a test case names: "dense" (absent entries are
+   * zeros), "sparse-zero" (its non-zero entries, absent ones zeros) or any other kind (its
+   * non-zero entries, absent ones unknown).
+   */
+  static TrainingMatrix matrix(String kind, float[] x, int rows, int cols) {
+    return switch (kind) {
+      case "dense" -> TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO);
+      case "sparse-zero" -> nonZeros(x, rows, cols, AbsentEntries.ZERO);
+      default -> nonZeros(x, rows, cols, AbsentEntries.UNKNOWN);
+    };
+  }
+
   /** The non-zero entries of the dense row-major {@code x} as a sparse matrix. */
   static TrainingMatrix nonZeros(float[] x, int rows, int cols, AbsentEntries absent) {
     int nnz = 0;
@@ -117,11 +130,7 @@ class NmfObjectivesTest {
     int rows = 30;
     int cols = 25;
     float[] x = poissonLowRank(rows, cols, 3, 1.2, 5)[0];
-    TrainingMatrix m = switch (kind) {
-      case "dense" -> TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO);
-      case "sparse-zero" -> nonZeros(x, rows, cols, AbsentEntries.ZERO);
-      default -> nonZeros(x, rows, cols, AbsentEntries.UNKNOWN);
-    };
+    TrainingMatrix m = matrix(kind, x, rows, cols);
     FactorModel model = fit(m, 3, 2, "loss", "kl", "tolerance", "0", "max_iterations", "150",
         "alpha_w", alpha, "alpha_h", alpha, "l1_ratio", "0.5");
     List<IterationProgress> h = model.history();

@@ -189,11 +189,7 @@ class NmfSolverTest {
     int rows = 25;
     int cols = 18;
     float[] x = sparseCounts(rows, cols, 0.4, 3);
-    TrainingMatrix m = switch (kind) {
-      case "dense" -> TrainingMatrix.fromDense(rows, cols, x, AbsentEntries.ZERO);
-      case "sparse-zero" -> NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.ZERO);
-      default -> NmfObjectivesTest.nonZeros(x, rows, cols, AbsentEntries.UNKNOWN);
-    };
+    TrainingMatrix m = NmfObjectivesTest.matrix(kind, x, rows, cols);
     FactorModel model = fit(m, 4, 1, "method", method, "regularization", lambda,
         "tolerance", "0", "max_iterations", "100");
     assertNonNegative(model);

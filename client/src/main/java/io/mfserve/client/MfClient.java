@@ -366,19 +366,8 @@ public final class MfClient {
    */
   public Factors getFactors(String modelId) {
     GetFactorsRequest request = GetFactorsRequest.newBuilder().setModelId(modelId).build();
-    // A blocking stream left unread stays open until its deadline: cancel it if assembly stops
-    // early (a malformed stream), and in any case once done.
-    Context.CancellableContext context = Context.current().withCancellation();
-    try {
-      return context.call(() -> call(
-          () -> Factors.assemble(stub(deadline(fitDeadline)).getFactors(request))));
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    } finally {
-      context.cancel(null);
-    }
+    return callStream(
+        () -> Factors.assemble(stub(deadline(fitDeadline)).getFactors(request)));
   }
 
   /**
@@ -526,21 +515,11 @@ public final class MfClient {
    */
   public List<io.mfserve.proto.v1.RecommendBatchResponse> recommendBatch(
       io.mfserve.proto.v1.RecommendBatchRequest request) {
-    // As in getFactors: cancel the stream if reading stops early, and in any case once done.
-    Context.CancellableContext context = Context.current().withCancellation();
-    try {
-      return context.call(() -> call(() -> {
-        List<io.mfserve.proto.v1.RecommendBatchResponse> out = new ArrayList<>();
-        stub(deadline(callDeadline)).recommendBatch(request).forEachRemaining(out::add);
-        return out;
-      }));
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    } finally {
-      context.cancel(null);
-    }
+    return callStream(() -> {
+      List<io.mfserve.proto.v1.RecommendBatchResponse> out = new ArrayList<>();
+      stub(deadline(callDeadline)).recommendBatch(request).forEachRemaining(out::add);
+      return out;
+    });
   }
 
   /**
@@ -693,6 +672,24 @@ public final class MfClient {
       return rpc.get();
     } catch (StatusRuntimeException e) {
       throw MfServeException.from(e);
+    }
+  }
+
+  /**
+   * {@link #call} for a server-streaming RPC read with a blocking stub, in a context of its own:
+   * a blocking stream left unread stays open until its deadline, so it is cancelled if reading
+   * stops early (a malformed stream, an exception) and in any case once done.
+   */
+  private static <T> T callStream(Supplier<T> rpc) {
+    Context.CancellableContext context = Context.current().withCancellation();
+    try {
+      return context.call(() -> call(rpc));
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      context.cancel(null);
     }
   }
 

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -102,20 +104,8 @@ final class RecommendCommand implements Callable<Integer> {
     if (excludeSeen != null) {
       b.setExcludeSeen(excludeSeen);
     }
-    for (String item : allow) {
-      if (itemForm == IdForm.ID_FORM_STRING) {
-        b.addAllowedItemKeys(item);
-      } else {
-        b.addAllowedItemIds(Ids.parse(spec, "--allow", item, modelId, "items"));
-      }
-    }
-    for (String item : deny) {
-      if (itemForm == IdForm.ID_FORM_STRING) {
-        b.addDeniedItemKeys(item);
-      } else {
-        b.addDeniedItemIds(Ids.parse(spec, "--deny", item, modelId, "items"));
-      }
-    }
+    addItems("--allow", allow, itemForm, b::addAllowedItemKeys, b::addAllowedItemIds);
+    addItems("--deny", deny, itemForm, b::addDeniedItemKeys, b::addDeniedItemIds);
     UserHistory h = null;
     if (history != null) {
       h = UserFiles.history(history, itemForm);
@@ -158,6 +148,21 @@ final class RecommendCommand implements Callable<Integer> {
     return Mfctl.EXIT_OK;
   }
 
+  /**
+   * Adds the items of {@code --allow} or {@code --deny} to a Recommend or RecommendBatch request
+   * (two builder types with the same filter fields): as keys, or as ids parsed for the flag.
+   */
+  private void addItems(String flag, List<String> items, IdForm itemForm,
+      Consumer<String> addKey, LongConsumer addId) {
+    for (String item : items) {
+      if (itemForm == IdForm.ID_FORM_STRING) {
+        addKey.accept(item);
+      } else {
+        addId.accept(Ids.parse(spec, flag, item, modelId, "items"));
+      }
+    }
+  }
+
   private Integer batch(ModelInfo model, List<String> ids) {
     IdForm userForm = model.getUserIdForm();
     IdForm itemForm = model.getItemIdForm();
@@ -173,20 +178,8 @@ final class RecommendCommand implements Callable<Integer> {
         b.addUserIds(Long.parseLong(u));
       }
     }
-    for (String item : allow) {
-      if (itemForm == IdForm.ID_FORM_STRING) {
-        b.addAllowedItemKeys(item);
-      } else {
-        b.addAllowedItemIds(Ids.parse(spec, "--allow", item, modelId, "items"));
-      }
-    }
-    for (String item : deny) {
-      if (itemForm == IdForm.ID_FORM_STRING) {
-        b.addDeniedItemKeys(item);
-      } else {
-        b.addDeniedItemIds(Ids.parse(spec, "--deny", item, modelId, "items"));
-      }
-    }
+    addItems("--allow", allow, itemForm, b::addAllowedItemKeys, b::addAllowedItemIds);
+    addItems("--deny", deny, itemForm, b::addDeniedItemKeys, b::addDeniedItemIds);
     List<RecommendBatchResponse> answers = mfctl.client().recommendBatch(b.build());
     boolean keys = itemForm == IdForm.ID_FORM_STRING;
     if (mfctl.json()) {

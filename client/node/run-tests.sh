@@ -10,19 +10,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name="node client tests"
 
-if [ "${MFSERVE_SKIP_TESTS:-}" = true ] || [ "${MFSERVE_SKIP_ITS:-}" = true ]; then
-  echo "$name: skipped (-DskipTests or -DskipITs)"
-  exit 0
-fi
-
-unavailable() {
-  if [ -n "${MFSERVE_REQUIRE_CROSS_LANGUAGE:-}" ]; then
-    echo "$name: FAILED: $1 (MFSERVE_REQUIRE_CROSS_LANGUAGE is set)" >&2
-    exit 1
-  fi
-  echo "$name: SKIPPED: $1"
-  exit 0
-}
+# Skips on -DskipTests/-DskipITs; defines unavailable().
+source "$here/../cross-language.sh"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   unavailable "node and npm are not installed; install them with: apt-get install -y nodejs npm"

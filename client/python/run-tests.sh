@@ -11,19 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-/usr/bin/python3}
 name="python client tests"
 
-if [ "${MFSERVE_SKIP_TESTS:-}" = true ] || [ "${MFSERVE_SKIP_ITS:-}" = true ]; then
-  echo "$name: skipped (-DskipTests or -DskipITs)"
-  exit 0
-fi
-
-unavailable() {
-  if [ -n "${MFSERVE_REQUIRE_CROSS_LANGUAGE:-}" ]; then
-    echo "$name: FAILED: $1 (MFSERVE_REQUIRE_CROSS_LANGUAGE is set)" >&2
-    exit 1
-  fi
-  echo "$name: SKIPPED: $1"
-  exit 0
-}
+# Skips on -DskipTests/-DskipITs; defines unavailable().
+source "$here/../cross-language.sh"
 
 missing=()
 if [ -x "$python" ]; then

@@ -34,6 +34,8 @@ final class FullUpdater extends Updater {
   private final double xNormSq;
   private double sumW;
   private double sumH;
+  /** The projected gradient's L1 norm at the points the last sweep's halves started from. */
+  private double violation;
   /** Extrapolation state (null when off): see {@link Extrapolation}. */
   private final Extrapolation extra;
 
@@ -103,6 +105,12 @@ final class FullUpdater extends Updater {
     half(true);
     combineGram(rowBlocks, gramW);
     sumW = sumSlot(rowBlocks, kk + 2 * k);
+    violation = sumSlot(rowBlocks, kk + 2 * k + 2);
+  }
+
+  @Override
+  double violation() {
+    return violation;
   }
 
   @Override
@@ -112,6 +120,7 @@ final class FullUpdater extends Updater {
     half(false);
     combineGram(colBlocks, gramH);
     sumH = sumSlot(colBlocks, sumAt);
+    violation += sumSlot(colBlocks, sumAt + 2);
     double value = loss(sumSlot(colBlocks, crossAt));
     if (extra == null || !Double.isFinite(value)) {
       return value;
@@ -133,6 +142,7 @@ final class FullUpdater extends Updater {
   private void half(boolean rows) {
     int sumAt = kk + 2 * k;
     int crossAt = sumAt + 1;
+    int violationAt = sumAt + 2;
     float[] f = rows ? w : h;
     float[] other = rows ? h : w;
     double[] gram = rows ? gramH : gramW;
@@ -145,6 +155,7 @@ final class FullUpdater extends Updater {
       Arrays.fill(s, 0, kk, 0);
       s[sumAt] = 0;
       s[crossAt] = 0;
+      s[violationAt] = 0;
       int start = blocks.start(b);
       int end = blocks.end(b);
       DenseProducts.Workspace ws = spaces == null ? null : spaces[b];
@@ -169,13 +180,13 @@ final class FullUpdater extends Updater {
               DenseProducts.colsTimes(x, lo, hi, other, k, ws);
             }
             if (method == Method.HALS) {
-              halsTile(f, lo, hi - lo, gram, ws, l1, l2, passes(cost));
+              s[violationAt] += halsTile(f, lo, hi - lo, gram, ws, l1, l2, passes(cost));
             }
           }
           gather(ws, i - lo, s);
         }
         if (ws == null || method != Method.HALS) {
-          step(f, base, gram, s, l1, l2, cost);
+          s[violationAt] += step(f, base, gram, s, l1, l2, cost);
         }
         if (extra != null) {
           extra.extrapolate(f, extraBase, base, k);
@@ -303,12 +314,14 @@ final class FullUpdater extends Updater {
     return 0.5 * data + penalty.value(sumW, traceW, sumH, traceH);
   }
 
-  /** Updates one row given the other side's Gram G and the row of X H (or Xᵀ W) in s. */
-  private void step(float[] f, int base, double[] gram, double[] s, double l1, double l2,
+  /**
+   * Updates one row given the other side's Gram G and the row of X H (or Xᵀ W) in s; returns
+   * the L1 norm of the row's projected gradient where it started.
+   */
+  private double step(float[] f, int base, double[] gram, double[] s, double l1, double l2,
       long setupCost) {
     if (method == Method.HALS) {
-      hals(f, base, gram, 0, s, kk, kk + k, l1, l2, passes(setupCost));
-      return;
+      return hals(f, base, gram, 0, s, kk, kk + k, l1, l2, passes(setupCost));
     }
     // MU: f ← f ∘ a / (G f + l2 f + l1); the denominator goes into the spare k doubles, G f
     // summed a row of G at a time (G is symmetric) for the reason hals() gives.
@@ -323,7 +336,13 @@ final class FullUpdater extends Updater {
         }
       }
     }
+    double violation = 0;
+    for (int t = 0; t < k; t++) {
+      // The gradient is the denominator less the numerator: G f + l2 f + l1 − a.
+      violation += projected(f[base + t], s[kk + k + t] - s[kk + t]);
+    }
     muRow(f, base, k, s, kk, kk + k);
+    return violation;
   }
 
   /** Copies row r of a dense tile's product to {@code s[k²..k²+k)}. */
@@ -352,7 +371,7 @@ final class FullUpdater extends Updater {
    * benchmark's dense matrix, the fit's sweeps and final error match the double-precision
    * version to six digits.
    */
-  void halsTile(float[] f, int lo, int len, double[] gram, DenseProducts.Workspace ws,
+  double halsTile(float[] f, int lo, int len, double[] gram, DenseProducts.Workspace ws,
       double l1, double l2, int maxPasses) {
     float[][] v = ws.vals;
     float[][] g = ws.grad;
@@ -377,6 +396,14 @@ final class FullUpdater extends Updater {
         if (c != 0) {
           DenseProducts.axpy(gt, c, v[q], len);
         }
+      }
+    }
+    double violation = 0;
+    for (int t = 0; t < k; t++) {
+      float[] vt = v[t];
+      float[] gt = g[t];
+      for (int r = 0; r < len; r++) {
+        violation += projected(vt[r], gt[r]);
       }
     }
     double first = 0;
@@ -433,6 +460,7 @@ final class FullUpdater extends Updater {
         f[base + t] = v[t][r];
       }
     }
+    return violation;
   }
 
   /** Adds the outer product of row {@code f[base..]} with itself to s's upper triangle. */

@@ -66,7 +66,16 @@ import java.util.Objects;
  * would otherwise pass for convergence (on MovieLens 100K at k = 50 it stopped a fit at sweep
  * 13 of the 30 it needed); scale-free, and unlike a change relative to L
  * itself it does not stop early on data whose loss is mostly irreducible (sparse ratings),
- * which is also why scikit-learn measures progress against its first iteration. An extrapolated
+ * which is also why scikit-learn measures progress against its first iteration. For the
+ * Frobenius loss where every entry counts it also stops, whichever comes first, once the L1 norm
+ * of the projected gradient (measured where each half-sweep starts) is at most {@code tolerance}
+ * times its value at the first sweep: scikit-learn's rule for its coordinate descent, a measure
+ * of distance from a stationary point rather than of progress. On low-rank-plus-noise data the
+ * loss creeps on towards the noise floor long after the factors stopped improving much, which
+ * the loss rule waits out (the benchmark's dense 2,000 × 1,000 matrix at k = 20: 42 sweeps to a
+ * relative error of 0.0209, against 21 sweeps and 0.0219 with the gradient rule, scikit-learn's
+ * cd 111 sweeps and 0.0267); on sparse counts the gradient falls slowly and the loss rule
+ * decides. An extrapolated
  * sweep that was undone is reported (the loss unchanged) but not judged by the rule. A matrix
  * holding a negative value is refused with an {@link InvalidParameterException} on
  * {@code "matrix"} before anything is allocated (the SPI has no separate data check). A
@@ -169,6 +178,7 @@ public final class NmfSolver implements Solver {
     double first = Double.NaN;
     double previous = Double.NaN;
     double beforePrevious = Double.NaN;
+    double firstViolation = Double.NaN;
     int judged = 0;
     for (int iter = 1; iter <= maxIterations; iter++) {
       context.throwIfCancelled(iter - 1);
@@ -193,10 +203,14 @@ public final class NmfSolver implements Solver {
         continue;
       }
       judged++;
+      double violation = updater.violation();
       if (judged == 1) {
         first = value;
+        firstViolation = violation;
       } else if (judged == 2 ? converged(first, previous, value, 1, tolerance)
           : converged(first, beforePrevious, value, 2, tolerance)) {
+        break;
+      } else if (stationary(firstViolation, violation, tolerance)) {
         break;
       }
       beforePrevious = previous;
@@ -213,6 +227,16 @@ public final class NmfSolver implements Solver {
   static boolean converged(double first, double earlier, double current, int span,
       double tolerance) {
     return tolerance > 0 && (earlier - current) / span <= tolerance * (first - current);
+  }
+
+  /**
+   * The other stopping rule, scikit-learn's for its coordinate descent: the projected
+   * gradient's L1 norm ({@link Updater#violation}) has fallen to at most {@code tolerance}
+   * times its value at the first sweep. Never true where the updater does not measure it (NaN)
+   * or for tolerance 0.
+   */
+  static boolean stationary(double firstViolation, double violation, double tolerance) {
+    return tolerance > 0 && violation <= tolerance * firstViolation;
   }
 
   /** Refuses negative input: NMF's factors are non-negative, so it cannot represent it. */

@@ -35,8 +35,9 @@ import java.util.Set;
  *   <li>{@code init} ({@code auto} | {@code random} | {@code nndsvd} | {@code nndsvda} |
  *       {@code nndsvdar}, auto: nndsvda when every entry counts and k ≤ 256, else random);
  *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once the mean decrease of the loss over
- *       the last two sweeps is at most this fraction of the decrease since the first sweep; 0
- *       runs every sweep;
+ *       the last two sweeps is at most this fraction of the decrease since the first sweep, or
+ *       (Frobenius, every entry counting) once the projected gradient's L1 norm is at most this
+ *       fraction of the first sweep's, whichever comes first; 0 runs every sweep;
  *   <li>{@code alpha_w}, {@code alpha_h} (double, 0, [0, inf)) and {@code l1_ratio} (double, 0,
  *       [0, 1]): scikit-learn's (≥ 1.2) regularisation, {@code alpha_w · l1_ratio · cols · Σ W
  *       + ½ alpha_w (1 − l1_ratio) cols ‖W‖²} and the same for H with rows; unlike there,
@@ -81,7 +82,9 @@ public final class NmfSolverProvider implements SolverProvider {
               + " or auto: hals for frobenius, mu for kl."),
       ParameterSpec.ofDouble(TOLERANCE, 1e-4, 0.0, 1.0,
           "Stop when the last two sweeps lower the loss by at most this fraction of the decrease"
-              + " since the first sweep, per sweep; 0 runs every sweep."),
+              + " since the first sweep, per sweep, or (frobenius, every entry counting) when the"
+              + " projected gradient's L1 norm is at most this fraction of the first sweep's,"
+              + " whichever comes first; 0 runs every sweep."),
       ParameterSpec.ofChoice(LOSS, Loss.NAMES.get(0), Loss.NAMES,
           "Data term: frobenius (1/2 |X - W H^T|^2) or kl (generalised Kullback-Leibler"
               + " divergence, for counts; needs method mu or auto)."),

@@ -91,6 +91,16 @@ abstract class Updater {
     return false;
   }
 
+  /**
+   * Returns the L1 norm of the objective's projected gradient (see {@link #projected}) summed
+   * over the points the last sweep's two halves started from: W's at the start of the sweep,
+   * H's after W was updated, as scikit-learn's coordinate descent measures it. NaN when this
+   * updater does not compute it.
+   */
+  double violation() {
+    return Double.NaN;
+  }
+
   /** Updates every row of W with H fixed. */
   abstract void updateW();
 
@@ -132,8 +142,8 @@ abstract class Updater {
    * @param s scratch holding a at {@code s[aOff..aOff+k)}; {@code s[tOff..tOff+k)} is
    *     overwritten with the row and the k doubles at {@link #gradientOffset} with the gradient
    */
-  final void hals(float[] f, int base, double[] gram, int gOff, double[] s, int aOff, int tOff,
-      double l1, double l2, int maxPasses) {
+  final double hals(float[] f, int base, double[] gram, int gOff, double[] s, int aOff,
+      int tOff, double l1, double l2, int maxPasses) {
     int dOff = gradientOffset(k);
     for (int t = 0; t < k; t++) {
       double v = f[base + t];
@@ -148,6 +158,10 @@ abstract class Updater {
           s[dOff + t] += gram[g0 + t] * fr;
         }
       }
+    }
+    double violation = 0;
+    for (int t = 0; t < k; t++) {
+      violation += projected(s[tOff + t], s[dOff + t]);
     }
     double first = 0;
     for (int pass = 0; pass < maxPasses; pass++) {
@@ -183,6 +197,16 @@ abstract class Updater {
     for (int t = 0; t < k; t++) {
       f[base + t] = (float) s[tOff + t];
     }
+    return violation;
+  }
+
+  /**
+   * Returns {@code |∂L/∂f|} projected onto the feasible directions at f ≥ 0: the gradient g
+   * itself where f > 0, and only its negative part where f = 0 (a positive gradient there
+   * points out of the feasible set and is no sign of being unconverged).
+   */
+  static double projected(double f, double g) {
+    return f > 0 ? Math.abs(g) : Math.max(0, -g);
   }
 
   /**

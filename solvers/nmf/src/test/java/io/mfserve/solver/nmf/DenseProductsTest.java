@@ -109,13 +109,16 @@ class DenseProductsTest {
       }
     }
     float[] tiled = w.clone();
-    u.halsTile(tiled, 0, len, gram, ws, l1, l2, 1);
+    double tileViolation = u.halsTile(tiled, 0, len, gram, ws, l1, l2, 1);
     float[] rowWise = w.clone();
     double[] s = new double[(int) Updater.scratchPerBlock(k)];
+    double rowViolation = 0;
     for (int r = 0; r < len; r++) {
       System.arraycopy(rhs[r], 0, s, k * k, k);
-      u.hals(rowWise, r * k, gram, 0, s, k * k, k * k + k, l1, l2, 1);
+      rowViolation += u.hals(rowWise, r * k, gram, 0, s, k * k, k * k + k, l1, l2, 1);
     }
+    // Both measure the projected gradient where the rows started (the tile in floats).
+    assertEquals(rowViolation, tileViolation, 1e-4 * rowViolation, "violation");
     for (int n = 0; n < len * k; n++) {
       assertEquals(rowWise[n], tiled[n], 1e-5 * Math.max(1, Math.abs(rowWise[n])), "entry " + n);
     }

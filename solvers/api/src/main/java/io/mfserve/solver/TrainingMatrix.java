@@ -62,6 +62,29 @@ public final class TrainingMatrix {
     mean = nnz == 0 ? 0 : sum / nnz;
   }
 
+  /** A view of {@code m} whose absent entries mean {@code absentEntries}; shares its arrays. */
+  private TrainingMatrix(TrainingMatrix m, AbsentEntries absentEntries) {
+    this.rows = m.rows;
+    this.cols = m.cols;
+    this.absentEntries = Objects.requireNonNull(absentEntries, "absentEntries");
+    this.rowPtr = m.rowPtr;
+    this.rowCol = m.rowCol;
+    this.rowVal = m.rowVal;
+    this.colPtr = m.colPtr;
+    this.colRow = m.colRow;
+    this.colVal = m.colVal;
+    this.mean = m.mean;
+  }
+
+  /**
+   * Returns this matrix with absent entries meaning {@code absentEntries}: this matrix itself if
+   * they already do, else a view that shares its (immutable) arrays, so that one built matrix
+   * serves fits that read absent entries differently without another copy.
+   */
+  public TrainingMatrix withAbsentEntries(AbsentEntries absentEntries) {
+    return absentEntries == this.absentEntries ? this : new TrainingMatrix(this, absentEntries);
+  }
+
   /**
    * Returns the bytes a matrix of this shape occupies (both forms), so that a caller can check a
    * memory budget before building one.

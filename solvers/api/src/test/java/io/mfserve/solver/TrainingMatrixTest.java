@@ -119,4 +119,18 @@ class TrainingMatrixTest {
     assertEquals(AbsentEntries.UNKNOWN, a.train().absentEntries());
     assertTrue(m.split(0, 7).validation().isEmpty());
   }
+  @Test
+  void withAbsentEntries_sameMeaningIsThisOtherSharesTheEntries() {
+    TrainingMatrix m = TrainingMatrix.fromCoordinates(3, 2, new int[] {2, 0}, new int[] {1, 0},
+        new float[] {4, 5}, AbsentEntries.ZERO);
+    assertTrue(m == m.withAbsentEntries(AbsentEntries.ZERO));
+    TrainingMatrix unknown = m.withAbsentEntries(AbsentEntries.UNKNOWN);
+    assertEquals(AbsentEntries.UNKNOWN, unknown.absentEntries());
+    assertEquals(AbsentEntries.ZERO, m.absentEntries());
+    assertEquals(2, unknown.nnz());
+    assertEquals(4.5, unknown.mean());
+    assertEquals(4f, unknown.rowValue(unknown.rowStart(2)));
+    assertEquals(2, unknown.colRow(unknown.colStart(1)));
+    assertFalse(unknown.isDense());
+  }
 }

@@ -94,6 +94,15 @@ final class FullUpdater extends Updater {
     return extra != null && extra.rejected;
   }
 
+  @Override
+  boolean plainSweepNext() {
+    if (extra == null || extra.lastPlain) {
+      return false;
+    }
+    extra.paused = true;
+    return true;
+  }
+
   // Scratch layout: [0, k²) partial Gram, [k², k²+k) the row of X H (or Xᵀ W), [k²+k, k²+2k)
   // the row being updated (HALS) or the MU denominator, then the block's Σ f and tr(Wᵀ X H).
 
@@ -235,6 +244,10 @@ final class FullUpdater extends Updater {
     double cap = 1;
     double held = Double.POSITIVE_INFINITY;
     boolean rejected;
+    /** Whether the next sweep is plain HALS (see {@link FullUpdater#plainSweepNext}). */
+    boolean paused;
+    /** Whether the last sweep was plain HALS: the first, or one that was paused. */
+    boolean lastPlain = true;
     private boolean primed;
 
     Extrapolation(float[] w, float[] h, int kk) {
@@ -255,8 +268,9 @@ final class FullUpdater extends Updater {
 
     /** Extrapolates row {@code f[at..at+k)} from its plain iterate, which base then keeps. */
     void extrapolate(float[] f, float[] base, int at, int k) {
-      if (!primed) {
+      if (!primed || paused) {
         // The first sweep has no previous HALS iterate to extrapolate from: the start is not one.
+        // A paused sweep is plain HALS; its iterate is the next one's base.
         System.arraycopy(f, at, base, at, k);
         return;
       }
@@ -270,6 +284,8 @@ final class FullUpdater extends Updater {
 
     /** Accepts a sweep whose loss is no higher than the held one, adapting β either way. */
     boolean accept(double value) {
+      lastPlain = !primed || paused;
+      paused = false;
       rejected = value > held;
       if (rejected) {
         cap = beta;

@@ -92,6 +92,17 @@ abstract class Updater {
   }
 
   /**
+   * Asks for the next sweep to be plain, unextrapolated HALS from the current factors, when the
+   * last one was extrapolated; returns whether it will be (false where the last sweep already
+   * was plain, or this updater never extrapolates). The stopping rule judges a stall of the loss
+   * on a plain sweep: an extrapolated sweep can stall because its step is too long, just before
+   * a restart, not because the factors are near a stationary point.
+   */
+  boolean plainSweepNext() {
+    return false;
+  }
+
+  /**
    * Returns the L1 norm of the objective's projected gradient (see {@link #projected}) summed
    * over the points the last sweep's two halves started from: W's at the start of the sweep,
    * H's after W was updated, as scikit-learn's coordinate descent measures it. NaN when this

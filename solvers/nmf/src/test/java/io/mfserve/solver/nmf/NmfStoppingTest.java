@@ -190,4 +190,55 @@ class NmfStoppingTest {
     double best = all.get(all.size() - 1).loss();
     assertTrue(reached <= 1.1 * best, () -> "loss " + reached + " against " + best);
   }
+  @ParameterizedTest
+  @CsvSource({"dense", "sparse-zero"})
+  void plainSweepNext_afterExtrapolatedSweeps_runsOnePlainHalsSweep(String kind) {
+    int rows = 41;
+    int cols = 29;
+    int k = 5;
+    float[] x = plantedPlusNoise(rows, cols, 4, 0.2, 7);
+    Random rnd = new Random(3);
+    for (int n = 0; n < x.length; n++) {
+      if (kind.equals("sparse-zero") && rnd.nextDouble() < 0.4) {
+        x[n] = 0;
+      }
+    }
+    TrainingMatrix m = NmfObjectivesTest.matrix(kind, x, rows, cols);
+    float[] w = new float[rows * k];
+    float[] h = new float[cols * k];
+    for (int n = 0; n < w.length; n++) {
+      w[n] = (float) rnd.nextDouble();
+    }
+    for (int n = 0; n < h.length; n++) {
+      h[n] = (float) rnd.nextDouble();
+    }
+    Penalty none = Penalty.of(0, 0, 0, 0, rows, cols);
+    FullUpdater extrapolating = new FullUpdater(m, k, none, Method.HALS, 0, true, w, h,
+        ForkJoinPool.commonPool());
+    assertFalse(extrapolating.plainSweepNext(), "nothing extrapolated yet");
+    for (int sweep = 0; sweep < 4; sweep++) {
+      extrapolating.updateW();
+      extrapolating.updateH();
+      assertFalse(extrapolating.rejected(), "this case never restarts in its first sweeps");
+    }
+    // A plain updater started where the extrapolating one stands makes the sweep it should.
+    float[] plainW = w.clone();
+    float[] plainH = h.clone();
+    FullUpdater plain = new FullUpdater(m, k, none, Method.HALS, 0, false, plainW, plainH,
+        ForkJoinPool.commonPool());
+    assertTrue(extrapolating.plainSweepNext());
+    extrapolating.updateW();
+    double loss = extrapolating.updateH();
+    plain.updateW();
+    double plainLoss = plain.updateH();
+    assertEquals(plainLoss, loss, 1e-9 * plainLoss);
+    for (int n = 0; n < w.length; n++) {
+      assertEquals(plainW[n], w[n], 1e-6f * Math.max(1, plainW[n]), "w " + n);
+    }
+    for (int n = 0; n < h.length; n++) {
+      assertEquals(plainH[n], h[n], 1e-6f * Math.max(1, plainH[n]), "h " + n);
+    }
+    assertFalse(extrapolating.plainSweepNext(), "the last sweep was already plain");
+    assertFalse(plain.plainSweepNext(), "a plain updater never extrapolates");
+  }
 }

@@ -56,8 +56,9 @@ public final class Main implements Callable<Integer> {
   String maxInboundMessageSize;
 
   @Option(names = "--worker-threads", defaultValue = "${env:MFSERVE_WORKER_THREADS:-0}",
-      description = "Threads running gRPC handlers; 0 means 2 × cores, at least 4"
-          + " (env MFSERVE_WORKER_THREADS).")
+      description = "Threads for long calls (fits, uploads, streams, queries over large"
+          + " models; short queries run on the transport threads); 0 means 2 × cores, at least"
+          + " 4 (env MFSERVE_WORKER_THREADS).")
   int workerThreads;
 
   @Option(names = "--training-threads", defaultValue = "${env:MFSERVE_TRAINING_THREADS:-0}",

@@ -7,26 +7,24 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.server.grpc.CallExecutors;
 import io.mfserve.server.grpc.MatrixFactorizationService;
 import io.mfserve.server.model.FitExecutor;
 import io.mfserve.server.model.MatrixStore;
 import io.mfserve.server.model.SolverRegistry;
 import java.io.IOException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
- * The running gRPC server and everything it owns: the handler pool, the fit executor, the
- * sweeper of expired uploads, and the health status.
+ * The running gRPC server and everything it owns: the handler pool ({@link CallExecutors}),
+ * the fit executor, the sweeper of expired uploads, and the health status.
  *
- * <p>It takes a {@link ServerBuilder} so tests can pass an in-process one. {@link #close()}
- * drains gracefully: health turns NOT_SERVING (so load balancers move traffic away), new calls
+ * <p>Calls run on the transport threads, or on the handler pool where {@link CallExecutors}
+ * says so. It takes a {@link ServerBuilder} so tests can pass an in-process one.
+ * {@link #close()} drains gracefully: health turns NOT_SERVING (so load balancers move traffic away), new calls
  * are refused with UNAVAILABLE, in-flight calls get the configured grace, then whatever is left
  * is cancelled (which stops running fits) and the pools are closed.
  */
@@ -38,7 +36,7 @@ public final class MfServer implements AutoCloseable {
   private final FitExecutor fits;
   private final MatrixStore matrices;
   private final SolverRegistry solvers;
-  private final ExecutorService handlers;
+  private final CallExecutors calls;
   private final ScheduledExecutorService sweeper;
   private final Server server;
   private boolean closed;
@@ -55,21 +53,15 @@ public final class MfServer implements AutoCloseable {
     this.fits = injector.getInstance(FitExecutor.class);
     this.matrices = injector.getInstance(MatrixStore.class);
     this.solvers = injector.getInstance(SolverRegistry.class);
-    AtomicInteger n = new AtomicInteger();
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(config.workerThreads(),
-        config.workerThreads(), 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-          Thread t = new Thread(r, "mfserve-grpc-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
-    pool.allowCoreThreadTimeOut(true);
-    this.handlers = pool;
+    this.calls = injector.getInstance(CallExecutors.class);
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "mfserve-upload-sweeper");
       t.setDaemon(true);
       return t;
     });
-    builder.executor(handlers)
+    // Calls start on the transport thread; CallExecutors moves the long ones to its pool.
+    builder.directExecutor()
+        .callExecutor(calls)
         .maxInboundMessageSize(config.maxInboundMessageBytes())
         .addService(injector.getInstance(MatrixFactorizationService.class))
         .addService(health.getHealthService());
@@ -138,7 +130,7 @@ public final class MfServer implements AutoCloseable {
     } finally {
       fits.close();
       sweeper.shutdownNow();
-      handlers.shutdownNow();
+      calls.close();
     }
   }
 }

@@ -10,7 +10,8 @@ import java.time.Duration;
  * @param pluginsDir a directory of solver plugin jars, or null
  * @param memoryBudgetBytes bytes the server may hold for models, matrices and fits
  * @param maxInboundMessageBytes the largest request message accepted
- * @param workerThreads threads running gRPC handlers
+ * @param workerThreads threads for long calls (see {@code CallExecutors}); short ones run on the
+ *     transport threads
  * @param trainingThreads threads the solvers share
  * @param maxConcurrentFits fits that train at once
  * @param maxQueuedFits fits that may wait for a slot before new ones are refused

@@ -1,6 +1,7 @@
 package io.mfserve.server.grpc;
 
 import io.grpc.Context;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
@@ -54,24 +55,33 @@ import io.mfserve.server.model.Topics;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * The {@code mfserve.v1.MatrixFactorization} service: checks the request's shape, maps it with
  * {@link ProtoMapper}, calls {@link ModelService}, and maps the result back. Every failure
  * leaves through {@code onError} with the status {@link StatusMapper} chose; nothing is thrown
  * to gRPC, which would reach the client as UNKNOWN.
+ *
+ * <p>Queries whose cost depends on the model (predict, recommend, similar, rows, fold-in,
+ * topics) estimate their multiply-adds from it and let {@link CallExecutors#run} decide whether
+ * they run on the transport thread or on the handler pool.
  */
 public final class MatrixFactorizationService
     extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
   private final ModelService models;
   private final ModelQueries queries;
+  private final CallExecutors calls;
 
   /** Wires the service. */
   @Inject
-  public MatrixFactorizationService(ModelService models, ModelQueries queries) {
+  public MatrixFactorizationService(ModelService models, ModelQueries queries,
+      CallExecutors calls) {
     this.models = models;
     this.queries = queries;
+    this.calls = calls;
   }
 
   @Override
@@ -233,7 +243,9 @@ public final class MatrixFactorizationService
 
   @Override
   public void predict(PredictRequest request, StreamObserver<PredictResponse> responses) {
-    unary(responses, () -> {
+    long pairs = Math.max(request.getUserIdsCount() + request.getUserKeysCount(),
+        request.getItemIdsCount() + request.getItemKeysCount());
+    query(responses, request.getModelId(), m -> pairs * factors(m), () -> {
       IdRefs users = ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(),
           "user_ids", "user_keys");
       IdRefs items = ProtoMapper.refs(request.getItemIdsList(), request.getItemKeysList(),
@@ -250,7 +262,9 @@ public final class MatrixFactorizationService
 
   @Override
   public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> responses) {
-    unary(responses, () -> {
+    int entries = request.getUserHistory().getItemIdsCount()
+        + request.getUserHistory().getItemKeysCount();
+    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), () -> {
       UserHistory history = request.getUserCase() == RecommendRequest.UserCase.USER_HISTORY
           ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
       IdRefs user = ProtoMapper.user(request.hasUserId(), request.getUserId(),
@@ -288,7 +302,7 @@ public final class MatrixFactorizationService
   @Override
   public void similarItems(SimilarItemsRequest request,
       StreamObserver<SimilarItemsResponse> responses) {
-    unary(responses, () -> {
+    query(responses, request.getModelId(), m -> scan(m, false), () -> {
       Ranked r = queries.similarItems(request.getModelId(),
           ProtoMapper.item(request.hasItemId(), request.getItemId(), request.hasItemKey(),
               request.getItemKey()),
@@ -301,7 +315,7 @@ public final class MatrixFactorizationService
   @Override
   public void similarUsers(SimilarUsersRequest request,
       StreamObserver<SimilarUsersResponse> responses) {
-    unary(responses, () -> {
+    query(responses, request.getModelId(), m -> scan(m, true), () -> {
       Ranked r = queries.similarUsers(request.getModelId(),
           ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
               request.getUserKey()),
@@ -314,7 +328,9 @@ public final class MatrixFactorizationService
   @Override
   public void predictRow(PredictRowRequest request,
       StreamObserver<PredictRowResponse> responses) {
-    unary(responses, () -> {
+    int entries = request.getUserHistory().getItemIdsCount()
+        + request.getUserHistory().getItemKeysCount();
+    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), () -> {
       UserHistory history = request.getUserCase() == PredictRowRequest.UserCase.USER_HISTORY
           ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
       return ProtoMapper.toProto(queries.predictRow(request.getModelId(),
@@ -325,14 +341,16 @@ public final class MatrixFactorizationService
 
   @Override
   public void foldIn(FoldInRequest request, StreamObserver<FoldInResponse> responses) {
-    unary(responses, () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
+    int entries = request.getUserHistory().getItemIdsCount()
+        + request.getUserHistory().getItemKeysCount();
+    query(responses, request.getModelId(), m -> foldInWork(m, entries), () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
         request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
             "user_history") : null)));
   }
 
   @Override
   public void getTopics(GetTopicsRequest request, StreamObserver<GetTopicsResponse> responses) {
-    unary(responses, () -> {
+    query(responses, request.getModelId(), m -> scan(m, false), () -> {
       GetTopicsResponse.Builder b = GetTopicsResponse.newBuilder();
       for (Topics.Topic t : Topics.of(models.getModel(request.getModelId()),
           request.getNumTerms(), request.getTopicsList())) {
@@ -378,6 +396,43 @@ public final class MatrixFactorizationService
       }
       return b.build();
     });
+  }
+
+  /**
+   * Answers a unary query, on this transport thread or on the handler pool as
+   * {@link CallExecutors#run} decides from {@code work}'s estimate for the model the request
+   * names.
+   */
+  private <T> void query(StreamObserver<T> responses, String modelId,
+      ToLongFunction<ServedModel> work, Supplier<T> handler) {
+    long estimate;
+    try {
+      estimate = work.applyAsLong(models.getModel(modelId));
+    } catch (RuntimeException e) {
+      // No such model (or no id): the handler fails at once with the right status.
+      estimate = 0;
+    }
+    try {
+      calls.run(estimate, () -> unary(responses, handler));
+    } catch (RejectedExecutionException e) {
+      safeError(responses, Status.UNAVAILABLE.withDescription("the server is shutting down")
+          .asRuntimeException());
+    }
+  }
+
+  private static long factors(ServedModel m) {
+    return m.factors().numFactors();
+  }
+
+  /** Multiply-adds of a top-k pass over every item (or every user). */
+  private static long scan(ServedModel m, boolean users) {
+    return (long) (users ? m.factors().numUsers() : m.factors().numItems()) * factors(m);
+  }
+
+  /** Multiply-adds of solving for a new user from {@code entries} entries: a k × k system. */
+  private static long foldInWork(ServedModel m, int entries) {
+    long k = factors(m);
+    return entries == 0 ? 0 : entries * k * k + k * k * k;
   }
 
   private static <T> void unary(StreamObserver<T> responses, Supplier<T> handler) {

@@ -4,13 +4,18 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.mfserve.server.grpc.CallExecutors;
 import io.mfserve.server.grpc.MatrixFactorizationService;
 
-/** Binds the gRPC service and the standard health service's manager. */
+/**
+ * Binds the gRPC service, the executors its calls run on, and the standard health service's
+ * manager.
+ */
 public final class TransportModule extends AbstractModule {
   @Override
   protected void configure() {
     bind(MatrixFactorizationService.class).in(Singleton.class);
+    bind(CallExecutors.class).in(Singleton.class);
   }
 
   @Provides

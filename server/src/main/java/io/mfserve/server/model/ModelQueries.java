@@ -188,9 +188,9 @@ public final class ModelQueries {
     ItemScorer.Scratch scratch = ItemScorer.Scratch.get();
     TopK top = scratch.heap(capacity);
     ItemScorer.Query q = new ItemScorer.Query(f, false, vector, ItemScorer.Kind.PREDICT, base,
-        null);
+        m.scanIndex());
     if (c.allowed == null) {
-      ItemScorer.scan(q, excluded, top, scratch.buffer);
+      ItemScorer.scan(q, excluded, top, scratch);
     } else {
       ItemScorer.scanSubset(q, c.allowed, excluded, top, scratch.buffer);
     }
@@ -337,8 +337,8 @@ public final class ModelQueries {
     TopK top = scratch.heap(Math.min(want, (users ? f.numUsers() : f.numItems()) - 1));
     ItemScorer.Query q = new ItemScorer.Query(f, users, vector,
         similarity == Similarity.DOT ? ItemScorer.Kind.DOT : ItemScorer.Kind.COSINE, 0,
-        users ? m.norms().users() : m.norms().items());
-    ItemScorer.scan(q, new int[] {self}, top, scratch.buffer);
+        m.scanIndex());
+    ItemScorer.scan(q, new int[] {self}, top, scratch);
     return drain(top, 0, ids);
   }
 
@@ -368,7 +368,7 @@ public final class ModelQueries {
     }
     float[] scores = new float[f.numItems()];
     ItemScorer.scoreAll(new ItemScorer.Query(f, false, vector, ItemScorer.Kind.PREDICT, base,
-        null), scores, ItemScorer.Scratch.get().buffer);
+        m.scanIndex()), scores, ItemScorer.Scratch.get().buffer);
     return new ScoredRow(m.items(), scores);
   }
 

@@ -172,7 +172,7 @@ public final class ModelService {
     long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), k, true)
         + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
         + matrix.colIndex().memoryBytes()
-        + FactorNorms.estimateBytes(matrix.rows(), matrix.cols());
+        + ScanIndex.estimateBytes(matrix.rows(), matrix.cols());
     long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz, config);
 
     String modelId = cmd.modelId();
@@ -272,12 +272,12 @@ public final class ModelService {
             provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
             split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(), version,
             matrix.fingerprint());
-        FactorNorms norms = FactorNorms.of(factors);
+        ScanIndex scanIndex = ScanIndex.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
-            + matrix.colIndex().memoryBytes() + norms.memoryBytes();
+            + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes();
         reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
-            norms, meta, config, reservation);
+            scanIndex, meta, config, reservation);
         models.complete(model);
         LOG.info(() -> String.format("model %s: %s, %d × %d, k=%d, %d iterations, RMSE %.4f,"
             + " %.2f s", id, provider.name(), matrix.rows(), matrix.cols(), config.numFactors(),

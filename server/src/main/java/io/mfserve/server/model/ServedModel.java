@@ -5,7 +5,8 @@ import io.mfserve.solver.SolverConfig;
 
 /**
  * A trained model as the server holds it: the factors, the id maps of both sides, the seen
- * items for exclusion, the factor norms for cosine similarity, the metadata, and the solver
+ * items for exclusion, the scan index (norms for cosine similarity, per-block keys and bounds
+ * for top-k), the metadata, and the solver
  * configuration it was trained with (what a fold-in needs to call the solver again). Immutable,
  * so reads need no locks; a request that got a reference before a delete completes on it.
  */
@@ -14,19 +15,19 @@ public final class ServedModel {
   private final IdIndex users;
   private final IdIndex items;
   private final SeenItems seen;
-  private final FactorNorms norms;
+  private final ScanIndex scanIndex;
   private final ModelMetadata metadata;
   private final SolverConfig config;
   private final MemoryBudget.Reservation reservation;
 
   ServedModel(FactorModel factors, IdIndex users, IdIndex items, SeenItems seen,
-      FactorNorms norms, ModelMetadata metadata, SolverConfig config,
+      ScanIndex scanIndex, ModelMetadata metadata, SolverConfig config,
       MemoryBudget.Reservation reservation) {
     this.factors = factors;
     this.users = users;
     this.items = items;
     this.seen = seen;
-    this.norms = norms;
+    this.scanIndex = scanIndex;
     this.metadata = metadata;
     this.config = config;
     this.reservation = reservation;
@@ -52,9 +53,9 @@ public final class ServedModel {
     return seen;
   }
 
-  /** Returns the norms of the factor vectors. */
-  public FactorNorms norms() {
-    return norms;
+  /** Returns what top-k scans read besides the factors (norms, per-block keys and bounds). */
+  public ScanIndex scanIndex() {
+    return scanIndex;
   }
 
   /** Returns the configuration the solver trained this model with. */
@@ -72,7 +73,7 @@ public final class ServedModel {
     return metadata.modelId();
   }
 
-  /** Returns the bytes held for this model (factors, id maps, seen items, norms). */
+  /** Returns the bytes held for this model (factors, id maps, seen items, scan index). */
   public long memoryBytes() {
     return reservation.bytes();
   }

@@ -60,6 +60,19 @@ final class TopK {
     return positions.length;
   }
 
+  /**
+   * Whether a compaction has set a threshold: from then on only pairs better than
+   * ({@link #thresholdScore()}, its position) are taken. It only rises.
+   */
+  boolean hasThreshold() {
+    return full;
+  }
+
+  /** Returns the score of the worst pair kept at the last compaction. */
+  float thresholdScore() {
+    return thresholdScore;
+  }
+
   /** Returns the number of pairs {@link #drainBestFirst} would return now. */
   int size() {
     return Math.min(size, capacity);

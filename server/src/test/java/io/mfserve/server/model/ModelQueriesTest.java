@@ -113,7 +113,7 @@ class ModelQueriesTest {
         seen.nnz(), 0, 0, 0, 0, Instant.now(), "test", "fp");
     assertTrue(store.claim(id, "fp-" + id).owned());
     ServedModel m = new ServedModel(f, IdIndex.positions(f.numUsers()),
-        IdIndex.positions(f.numItems()), SeenItems.of(seen), FactorNorms.of(f), meta, config,
+        IdIndex.positions(f.numItems()), SeenItems.of(seen), ScanIndex.of(f), meta, config,
         budget.reserve(0, "test"));
     store.complete(m);
     return m;

@@ -162,7 +162,7 @@ class QueryCommandsTest {
   @Test
   void loadtest_healthAndPredict_reportThroughputLatencyAndErrors() throws Exception {
     assertEquals(0, cli.mfctl("--json", "loadtest", "--rpc", "health", "--duration", "2s",
-        "--concurrency", "8", "--channels", "2"), cli.err());
+        "--warmup", "0s", "--concurrency", "8", "--channels", "2"), cli.err());
     Struct health = json(cli.out());
     assertEquals("closed", health.getFieldsOrThrow("mode").getStringValue());
     assertTrue(health.getFieldsOrThrow("ok").getNumberValue() > 0, cli.out());
@@ -176,7 +176,7 @@ class QueryCommandsTest {
         <= latency.getFieldsOrThrow("max").getNumberValue());
 
     assertEquals(0, cli.mfctl("loadtest", "--rpc", "predict", "--model", "m", "--duration", "2s",
-        "--concurrency", "4", "--seed", "3"), cli.err());
+        "--warmup", "0s", "--concurrency", "4", "--seed", "3"), cli.err());
     List<String> lines = cli.out().lines().toList();
     assertTrue(lines.get(0).startsWith("loadtest predict on model m: 4 channels, closed loop, 4"
         + " in flight"), cli.out());
@@ -188,8 +188,8 @@ class QueryCommandsTest {
 
   @Test
   void loadtest_openLoop_startsCallsOnSchedule() throws Exception {
-    assertEquals(0, cli.mfctl("--json", "loadtest", "--rpc", "similar", "--model", "m", "--rate",
-        "200", "--duration", "1s"), cli.err());
+    assertEquals(0, cli.mfctl("--json", "loadtest", "--rpc", "similar", "--model", "m",
+        "--warmup", "0s", "--rate", "200", "--duration", "1s"), cli.err());
     Struct s = json(cli.out());
     assertEquals("open", s.getFieldsOrThrow("mode").getStringValue());
     assertEquals(200, s.getFieldsOrThrow("rate").getNumberValue());

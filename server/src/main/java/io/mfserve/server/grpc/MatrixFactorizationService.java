@@ -343,9 +343,10 @@ public final class MatrixFactorizationService
   public void foldIn(FoldInRequest request, StreamObserver<FoldInResponse> responses) {
     int entries = request.getUserHistory().getItemIdsCount()
         + request.getUserHistory().getItemKeysCount();
-    query(responses, request.getModelId(), m -> foldInWork(m, entries), () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
-        request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
-            "user_history") : null)));
+    query(responses, request.getModelId(), m -> foldInWork(m, entries),
+        () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
+            request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
+                "user_history") : null)));
   }
 
   @Override

@@ -303,8 +303,8 @@ final class ItemScorer {
 
   /**
    * Per-thread buffers for scoring: a block of dots and one of keys, the block order, a query
-   * vector and a small heap, kept so that a request allocates only its result. Heaps of more than {@value #KEEP_HEAP} pairs
-   * (a rare, huge k) are allocated per request rather than kept.
+   * vector and a small heap, kept so that a request allocates only its result. Heaps of more
+   * than {@value #KEEP_HEAP} pairs (a rare, huge k) are allocated per request rather than kept.
    */
   static final class Scratch {
     static final int KEEP_HEAP = 4096;

@@ -7,13 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.IterationProgress;
-import io.mfserve.solver.Parameters;
-import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
-import io.mfserve.solver.testing.TestFitContext;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,14 +19,7 @@ class NmfExtrapolationTest {
   private static final NmfSolverProvider PROVIDER = new NmfSolverProvider();
 
   private static FactorModel fit(TrainingMatrix m, int k, String... keyValues) {
-    Map<String, String> given = new HashMap<>();
-    for (int n = 0; n < keyValues.length; n += 2) {
-      given.put(keyValues[n], keyValues[n + 1]);
-    }
-    Parameters params = Parameters.resolve(PROVIDER.parameters(), given);
-    try (TestFitContext context = new TestFitContext(2)) {
-      return PROVIDER.create(new SolverConfig(k, 3, m.absentEntries(), params)).fit(m, context);
-    }
+    return NmfFits.fit(m, k, 3, keyValues);
   }
 
   /** W₀ H₀ᵀ plus clipped Gaussian noise, W₀, H₀ ~ U(0, 1), with about half the entries zero. */

@@ -9,8 +9,6 @@ import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
-import io.mfserve.solver.testing.TestFitContext;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -25,15 +23,7 @@ class NmfObjectivesTest {
   private static final NmfSolverProvider PROVIDER = new NmfSolverProvider();
 
   private static FactorModel fit(TrainingMatrix m, int k, long seed, String... keyValues) {
-    Map<String, String> given = new HashMap<>();
-    for (int n = 0; n < keyValues.length; n += 2) {
-      given.put(keyValues[n], keyValues[n + 1]);
-    }
-    Parameters params = Parameters.resolve(PROVIDER.parameters(), given);
-    try (TestFitContext context = new TestFitContext(2)) {
-      return PROVIDER.create(new SolverConfig(k, seed, m.absentEntries(), params))
-          .fit(m, context);
-    }
+    return NmfFits.fit(m, k, seed, keyValues);
   }
 
   /** Poisson counts with mean W₀ H₀ᵀ (W₀, H₀ ~ U(0, scale)); returns {counts, means}. */

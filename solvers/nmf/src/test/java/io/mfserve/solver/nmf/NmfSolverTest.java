@@ -11,15 +11,11 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.IterationProgress;
-import io.mfserve.solver.Parameters;
-import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.testing.SyntheticData;
 import io.mfserve.solver.testing.TestFitContext;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,19 +29,11 @@ class NmfSolverTest {
 
   private static FactorModel fit(TrainingMatrix m, int k, long seed, TestFitContext context,
       String... keyValues) {
-    Map<String, String> given = new HashMap<>();
-    for (int n = 0; n < keyValues.length; n += 2) {
-      given.put(keyValues[n], keyValues[n + 1]);
-    }
-    Parameters params = Parameters.resolve(PROVIDER.parameters(), given);
-    return PROVIDER.create(new SolverConfig(k, seed, m.absentEntries(), params))
-        .fit(m, context);
+    return NmfFits.fit(m, k, seed, context, keyValues);
   }
 
   private static FactorModel fit(TrainingMatrix m, int k, long seed, String... keyValues) {
-    try (TestFitContext context = new TestFitContext(2)) {
-      return fit(m, k, seed, context, keyValues);
-    }
+    return NmfFits.fit(m, k, seed, keyValues);
   }
 
   /** ‖X − W Hᵀ‖ / ‖X‖ over every entry of the rows × cols array x. */

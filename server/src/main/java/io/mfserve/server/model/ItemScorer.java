@@ -196,15 +196,16 @@ final class ItemScorer {
     long[] order = scratch.order(blocks);
     for (int b = 0; b < blocks; b++) {
       // Descending bound first: sort ascending on the negated bound, then the block.
-      order[b] = ((long) sortable(-q.blockBound(b)) << 32) | b;
+      order[b] = ((long) flip(Float.floatToIntBits(-q.blockBound(b))) << 32) | b;
     }
     Arrays.sort(order, 0, blocks);
     float[] dots = scratch.buffer;
     for (int t = 0; t < blocks; t++) {
       int b = (int) order[t];
+      float bound = -Float.intBitsToFloat(flip((int) (order[t] >> 32)));
       float floor = top.hasThreshold() ? q.keyFloor(top.thresholdScore())
           : Float.NEGATIVE_INFINITY;
-      if (q.blockBound(b) < floor) {
+      if (bound < floor) {
         break;
       }
       int from = b * BLOCK;
@@ -245,9 +246,11 @@ final class ItemScorer {
     }
   }
 
-  /** An int whose signed order is the float's order (for finite floats and infinities). */
-  private static int sortable(float f) {
-    int bits = Float.floatToIntBits(f);
+  /**
+   * Turns a float's bits into an int whose signed order is the float's order (finite floats
+   * and infinities), and back: the sign bit is kept, so applying it twice gives the bits again.
+   */
+  private static int flip(int bits) {
     return bits ^ ((bits >> 31) & 0x7fffffff);
   }
 

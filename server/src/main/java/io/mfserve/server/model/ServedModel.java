@@ -6,9 +6,9 @@ import io.mfserve.solver.SolverConfig;
 /**
  * A trained model as the server holds it: the factors, the id maps of both sides, the seen
  * items for exclusion, the scan index (norms for cosine similarity, per-block keys and bounds
- * for top-k), the metadata, and the solver
- * configuration it was trained with (what a fold-in needs to call the solver again). Immutable,
- * so reads need no locks; a request that got a reference before a delete completes on it.
+ * for top-k), the metadata, and the solver configuration it was trained with (what a fold-in
+ * needs to call the solver again). Immutable, so reads need no locks; a request that got a
+ * reference before a delete completes on it.
  */
 public final class ServedModel {
   private final FactorModel factors;

@@ -6,6 +6,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.AbstractStub;
 import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
@@ -179,6 +180,11 @@ final class LoadtestCommand implements Callable<Integer> {
    */
   private static final Executor INLINE = Runnable::run;
 
+  /** A stub for one call: its deadline from now, its callbacks {@link #INLINE}. */
+  private static <S extends AbstractStub<S>> S perCall(S stub, long timeoutNanos) {
+    return stub.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS).withExecutor(INLINE);
+  }
+
   /** Reports a unary call's outcome once. */
   private static <T> StreamObserver<T> observer(Consumer<Status> done) {
     return new StreamObserver<>() {
@@ -199,8 +205,7 @@ final class LoadtestCommand implements Callable<Integer> {
 
   private static LoadGenerator.Call health(long timeoutNanos) {
     HealthCheckRequest request = HealthCheckRequest.getDefaultInstance();
-    return (channel, n, done) -> HealthGrpc.newStub(channel)
-        .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS).withExecutor(INLINE)
+    return (channel, n, done) -> perCall(HealthGrpc.newStub(channel), timeoutNanos)
         .check(request, observer(done));
   }
 
@@ -229,8 +234,7 @@ final class LoadtestCommand implements Callable<Integer> {
           }
           requests[n] = b.build();
         }
-        return (ch, n, done) -> MatrixFactorizationGrpc.newStub(ch)
-            .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS).withExecutor(INLINE)
+        return (ch, n, done) -> perCall(MatrixFactorizationGrpc.newStub(ch), timeoutNanos)
             .predict(requests[(int) (n % REQUESTS)], observer(done));
       }
       case "recommend": {
@@ -246,8 +250,7 @@ final class LoadtestCommand implements Callable<Integer> {
           }
           requests[n] = b.build();
         }
-        return (ch, n, done) -> MatrixFactorizationGrpc.newStub(ch)
-            .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS).withExecutor(INLINE)
+        return (ch, n, done) -> perCall(MatrixFactorizationGrpc.newStub(ch), timeoutNanos)
             .recommend(requests[(int) (n % REQUESTS)], observer(done));
       }
       default: {
@@ -263,8 +266,7 @@ final class LoadtestCommand implements Callable<Integer> {
           }
           requests[n] = b.build();
         }
-        return (ch, n, done) -> MatrixFactorizationGrpc.newStub(ch)
-            .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS).withExecutor(INLINE)
+        return (ch, n, done) -> perCall(MatrixFactorizationGrpc.newStub(ch), timeoutNanos)
             .similarItems(requests[(int) (n % REQUESTS)], observer(done));
       }
     }

@@ -39,14 +39,9 @@ final class FullUpdater extends Updater {
   /** Extrapolation state (null when off): see {@link Extrapolation}. */
   private final Extrapolation extra;
 
-  FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
-      float[] w, float[] h, ForkJoinPool pool) {
-    this(x, k, penalty, method, innerSweeps, false, w, h, pool);
-  }
-
   /**
-   * As above; with {@code extrapolate} (HALS only) each sweep is followed by Ang and Gillis's
-   * extrapolation with restarts (see {@link Extrapolation}).
+   * An updater of w and h in place; with {@code extrapolate} (HALS only) each sweep is followed
+   * by Ang and Gillis's extrapolation with restarts (see {@link Extrapolation}).
    */
   FullUpdater(TrainingMatrix x, int k, Penalty penalty, Method method, int innerSweeps,
       boolean extrapolate, float[] w, float[] h, ForkJoinPool pool) {

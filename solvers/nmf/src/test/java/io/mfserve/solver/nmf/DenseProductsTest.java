@@ -88,7 +88,7 @@ class DenseProductsTest {
     float[] w = randomNonNegative(rows * k, rnd, 0.3);
     float[] h = randomNonNegative(cols * k, rnd, 0.3);
     FullUpdater u = new FullUpdater(m, k, Penalty.of(0, 0, 0, 0, rows, cols), Method.HALS, 1,
-        w.clone(), h, ForkJoinPool.commonPool());
+        false, w.clone(), h, ForkJoinPool.commonPool());
     // A symmetric positive semi-definite G (a Gram matrix) and right-hand sides a.
     float[] g0 = randomNonNegative(3 * k * k, rnd, 0.2);
     double[] gram = new double[k * k];

@@ -10,14 +10,12 @@ import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.TrainingMatrix;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** HALS with extrapolation and restarts ({@link FullUpdater.Extrapolation}). */
 class NmfExtrapolationTest {
-  private static final NmfSolverProvider PROVIDER = new NmfSolverProvider();
-
   private static FactorModel fit(TrainingMatrix m, int k, String... keyValues) {
     return NmfFits.fit(m, k, 3, keyValues);
   }

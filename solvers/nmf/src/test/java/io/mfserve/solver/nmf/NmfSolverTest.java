@@ -25,8 +25,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 class NmfSolverTest {
-  private static final NmfSolverProvider PROVIDER = new NmfSolverProvider();
-
   private static FactorModel fit(TrainingMatrix m, int k, long seed, TestFitContext context,
       String... keyValues) {
     return NmfFits.fit(m, k, seed, context, keyValues);

@@ -18,8 +18,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** The projected-gradient stopping rule: {@link Updater#violation} and NmfSolver.stationary. */
 class NmfStoppingTest {
-  private static final NmfSolverProvider PROVIDER = new NmfSolverProvider();
-
   private static FactorModel fit(TrainingMatrix m, int k, String... keyValues) {
     return NmfFits.fit(m, k, 3, keyValues);
   }

@@ -228,12 +228,25 @@ final class BlockGrid {
     return of;
   }
 
-  private static int[] permutation(int n, SplittableRandom rnd) {
-    int[] p = identity(n);
-    for (int x = n - 1; x > 0; x--) {
+  /** Returns a uniform permutation of [0, n) drawn from {@code rnd}; see {@link #shuffle}. */
+  static int[] permutation(int n, SplittableRandom rnd) {
+    int[] p = new int[n];
+    shuffle(p, rnd);
+    return p;
+  }
+
+  /**
+   * Fills {@code p} with a uniform permutation of [0, p.length) drawn from {@code rnd}
+   * (Fisher–Yates from the last position down, one draw per position), in place so that a
+   * caller drawing an order per epoch reuses its array.
+   */
+  static void shuffle(int[] p, SplittableRandom rnd) {
+    for (int x = 0; x < p.length; x++) {
+      p[x] = x;
+    }
+    for (int x = p.length - 1; x > 0; x--) {
       swap(p, x, rnd.nextInt(x + 1));
     }
-    return p;
   }
 
   private static int[] identity(int n) {

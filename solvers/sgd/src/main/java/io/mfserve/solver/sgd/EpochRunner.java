@@ -158,28 +158,14 @@ final class EpochRunner {
   /** Draws this epoch's strata from a stream that depends only on the seed and the epoch. */
   private void drawSchedule() {
     SplittableRandom rnd = new SplittableRandom(Kernel.mix(seed ^ (epoch * Kernel.GOLDEN)));
-    int[] rowPerm = permutation(nb, rnd);
-    int[] colPerm = permutation(nb, rnd);
-    int[] shift = permutation(nb, rnd);
+    int[] rowPerm = BlockGrid.permutation(nb, rnd);
+    int[] colPerm = BlockGrid.permutation(nb, rnd);
+    int[] shift = BlockGrid.permutation(nb, rnd);
     for (int s = 0; s < nb; s++) {
       for (int t = 0; t < nb; t++) {
         schedule[s * nb + t] = rowPerm[t] * nb + colPerm[(t + shift[s]) % nb];
       }
     }
-  }
-
-  private static int[] permutation(int n, SplittableRandom rnd) {
-    int[] p = new int[n];
-    for (int x = 0; x < n; x++) {
-      p[x] = x;
-    }
-    for (int x = n - 1; x > 0; x--) {
-      int y = rnd.nextInt(x + 1);
-      int tmp = p[x];
-      p[x] = p[y];
-      p[y] = tmp;
-    }
-    return p;
   }
 
   private void runBlock(int block) {

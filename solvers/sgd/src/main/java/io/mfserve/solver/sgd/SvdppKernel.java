@@ -86,16 +86,8 @@ final class SvdppKernel extends Kernel {
   /** Draws the epoch's user order from the seed and the epoch alone. */
   @Override
   void beginEpoch(int epoch) {
-    SplittableRandom rnd = new SplittableRandom(mix(seed ^ 0x5FDB7E57L ^ (epoch * GOLDEN)));
-    for (int u = 0; u < order.length; u++) {
-      order[u] = u;
-    }
-    for (int x = order.length - 1; x > 0; x--) {
-      int j = rnd.nextInt(x + 1);
-      int t = order[x];
-      order[x] = order[j];
-      order[j] = t;
-    }
+    BlockGrid.shuffle(order,
+        new SplittableRandom(mix(seed ^ 0x5FDB7E57L ^ (epoch * GOLDEN))));
   }
 
   /** Recomputes every user's z_u from the current y. */

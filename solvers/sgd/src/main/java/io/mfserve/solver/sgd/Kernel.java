@@ -27,6 +27,8 @@ abstract class Kernel {
   final float biasLambda;
   /** AdaGrad's η or the fixed step γ of the current epoch. */
   float rate;
+  /** For {@link #evaluate}'s scores. */
+  private final FactorState state;
 
   /**
    * Takes the entry arrays of {@code grid} and the rows of {@code state}.
@@ -47,6 +49,7 @@ abstract class Kernel {
     this.stride = state.stride;
     this.lambda = (float) lambda;
     this.biasLambda = (float) biasLambda;
+    this.state = state;
   }
 
   /** Sets the learning rate (AdaGrad's η or the fixed step γ) for the coming epoch. */
@@ -84,8 +87,20 @@ abstract class Kernel {
   abstract double run(int from, int to, int blockFrom, int blockTo, int colFrom, int colTo,
       long rngSeed);
 
-  /** Returns the sum of the per-entry losses at the current parameters, changing nothing. */
-  abstract double evaluate(int from, int to);
+  /**
+   * Returns the sum of the per-entry losses at the current parameters, changing nothing. By
+   * default the squared errors (r − {@link FactorState#score})² of entries [from, to), which
+   * covers the biased model and SVD++ (whose z_u must be current, see {@link #prepareScoring});
+   * called once per fit, for the loss before training, so it is not tuned as the updates are.
+   */
+  double evaluate(int from, int to) {
+    double sse = 0;
+    for (int n = from; n < to; n++) {
+      float e = entryVal[n] - state.score(entryRow[n], entryCol[n]);
+      sse += (double) e * e;
+    }
+    return sse;
+  }
 
   /** SplitMix64's finaliser: a well-mixed 64-bit value from any input. */
   static long mix(long z) {

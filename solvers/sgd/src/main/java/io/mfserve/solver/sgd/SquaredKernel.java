@@ -133,18 +133,6 @@ final class SquaredKernel extends Kernel {
     return sse;
   }
 
-  @Override
-  double evaluate(int from, int to) {
-    double sse = 0;
-    for (int n = from; n < to; n++) {
-      int a = entryRow[n] * stride;
-      int b = entryCol[n] * stride;
-      float e = entryVal[n] - (users[a + k] + items[b + k] + dot(users, a, items, b, k));
-      sse += (double) e * e;
-    }
-    return sse;
-  }
-
   /**
    * Returns x[a..a+k)·y[b..b+k) with four partial sums, so that the additions do not wait on
    * each other (float addition is not associative, so the JIT will not reorder one chain).

@@ -241,21 +241,6 @@ final class SvdppKernel extends Kernel {
     return sse;
   }
 
-  /** Sums the squared errors of entries [from, to) with the stored z_u (see prepareScoring). */
-  @Override
-  double evaluate(int from, int to) {
-    double sse = 0;
-    for (int n = from; n < to; n++) {
-      int u = entryRow[n];
-      int a = u * stride;
-      int b = entryCol[n] * stride;
-      float e = entryVal[n] - (users[a + k] + items[b + k]
-          + dot(users, a, z, u * k, items, b, k));
-      sse += (double) e * e;
-    }
-    return sse;
-  }
-
   /**
    * Returns (p[a..a+k) + z[c..c+k))·q[b..b+k) with four partial sums, as
    * {@link SquaredKernel#dot}.

@@ -169,8 +169,8 @@ public final class NmfSolverProvider implements SolverProvider {
     long extrapolation = hals && p.getBool(EXTRAPOLATE)
         && (dense || config.absentEntries() != AbsentEntries.UNKNOWN)
         ? 2L * ((long) rows + cols) * k * Float.BYTES : 0;
-    long tiles = dense ? Math.min(Blocks.MAX_BLOCKS,
-        (Math.max(rows, cols) + DenseProducts.tile(k) - 1) / DenseProducts.tile(k)) : 0;
+    // FullUpdater gives each block of its tile-aligned partition one workspace.
+    long tiles = dense ? new Blocks(Math.max(rows, cols), DenseProducts.tile(k)).count() : 0;
     long denseWork = tiles * DenseProducts.workspaceBytes(k);
     // Arrays headers, the history list and the like.
     return scratch + grams + svd + extrapolation + denseWork + 16 * 1024;

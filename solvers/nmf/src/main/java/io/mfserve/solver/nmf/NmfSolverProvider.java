@@ -145,7 +145,7 @@ public final class NmfSolverProvider implements SolverProvider {
    * {@inheritDoc}
    *
    * <p>NMF works in place on the returned factors and keeps no copy of X or of X H: beyond the
-   * model it holds one scratch buffer of {@code k² + 2k + 4} doubles per block of rows or
+   * model it holds one scratch buffer of {@code k² + 3k + 4} doubles per block of rows or
    * columns (at most 64 blocks) and two k × k Gram matrices. An NNDSVD start adds, for its
    * duration, one rows × (k + 10) and one cols × (k + 10) float array and a few
    * (k + 10)² matrices. HALS with {@code extrapolate}, when every entry counts, keeps two more

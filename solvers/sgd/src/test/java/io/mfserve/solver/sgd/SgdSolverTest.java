@@ -348,12 +348,23 @@ class SgdSolverTest {
       int best = model.iterations();
       assertTrue(best < 195, "stopped after " + reports.size() + " epochs, best " + best);
       assertEquals(best + 5, reports.size());
-      assertEquals(reports.subList(0, best), model.history());
-      double bestRmse = reports.stream().mapToDouble(IterationProgress::validationRmse).min()
-          .orElseThrow();
-      assertEquals(bestRmse, reports.get(best - 1).validationRmse());
-      assertEquals(bestRmse, sample.heldOut().rmse(model::predict), 1e-4);
+      assertKeptBestEpoch(model, reports, sample.heldOut());
     }
+  }
+
+  /**
+   * Asserts that an early-stopped {@code model} is its best epoch's: the history ends there,
+   * that epoch reported the lowest validation RMSE of all {@code reports}, and the model scores
+   * that RMSE on {@code heldOut}.
+   */
+  static void assertKeptBestEpoch(FactorModel model, List<IterationProgress> reports,
+      ValidationSet heldOut) {
+    int best = model.iterations();
+    assertEquals(reports.subList(0, best), model.history());
+    double bestRmse = reports.stream().mapToDouble(IterationProgress::validationRmse).min()
+        .orElseThrow();
+    assertEquals(bestRmse, reports.get(best - 1).validationRmse());
+    assertEquals(bestRmse, heldOut.rmse(model::predict), 1e-4);
   }
 
   @Test

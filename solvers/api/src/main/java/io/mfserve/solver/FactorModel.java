@@ -31,7 +31,8 @@ public final class FactorModel {
    * (4 KiB each) stay in L1 while the block is scored.
    */
   public static final int ITEM_BLOCK = 1024;
-  private static final int BLOCK_SHIFT = 10;
+  /** {@code i >> BLOCK_SHIFT} is item i's block: log₂ {@link #ITEM_BLOCK}, a power of two. */
+  private static final int BLOCK_SHIFT = Integer.numberOfTrailingZeros(ITEM_BLOCK);
 
   private final int numUsers;
   private final int numItems;

@@ -206,7 +206,8 @@ public final class AlsVsSpark {
     System.out.printf(Locale.ROOT, "  mfserve fit %.3f s (process CPU %.3f s); sweep median %.3f"
         + " s (first %.3f s); %s%.1f GFLOP/s normal-equation work; peak heap %d MiB; final loss"
         + " %.5g%n", seconds, cpuSeconds, median, perSweep[0],
-        implicit ? "(explicit-equivalent count) " : "", flops / median / 1e9, peakHeapBytes() >> 20, h.get(h.size() - 1).loss());
+        implicit ? "(explicit-equivalent count) " : "", flops / median / 1e9,
+        peakHeapBytes() >> 20, h.get(h.size() - 1).loss());
   }
 
   private static long processCpuNanos() {

@@ -2,6 +2,7 @@ package io.mfserve.solver.nmf;
 
 import io.mfserve.solver.TrainingMatrix;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * The products of a dense X with a factor, a tile of rows (or columns) at a time, written so
@@ -175,7 +176,7 @@ final class DenseProducts {
    * that want it stored (the randomized SVD's start).
    */
   static void times(TrainingMatrix x, boolean rows, float[] in, int l, float[] out,
-      java.util.concurrent.ForkJoinPool pool) {
+      ForkJoinPool pool) {
     int n = rows ? x.rows() : x.cols();
     int tile = tile(l);
     Blocks tiles = new Blocks(n, tile);

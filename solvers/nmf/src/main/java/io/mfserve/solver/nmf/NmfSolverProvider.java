@@ -46,6 +46,8 @@ import java.util.Set;
  *       per row (up to 50);
  *   <li>{@code extrapolate} (bool, true): HALS with Ang and Gillis's (2019) extrapolation and
  *       restarts when every entry counts (dense, or absent entries zero); ignored otherwise.
+ *       A sweep that would raise the loss is undone, and a stall of the loss is confirmed on
+ *       one plain HALS sweep before the fit stops.
  * </ul>
  * Stateless and thread-safe; the no-argument constructor never throws.
  */
@@ -105,8 +107,10 @@ public final class NmfSolverProvider implements SolverProvider {
               + " by under 10% of the first); 1 is plain HALS (scikit-learn's cd), 0 chooses"
               + " per row from its cost (Gillis & Glineur 2012), up to 50."),
       ParameterSpec.ofBool(EXTRAPOLATE, true,
-          "HALS with extrapolation and restarts (Ang & Gillis 2019) when every entry counts;"
-              + " ignored by mu and by ratings (absent entries unknown)."));
+          "HALS with extrapolation and restarts (Ang & Gillis 2019) when every entry counts: a"
+              + " sweep that would raise the loss is undone, and a stall of the loss is confirmed"
+              + " on one plain sweep before the fit stops; ignored by mu and by ratings (absent"
+              + " entries unknown)."));
 
   /** Creates the provider; never throws. */
   public NmfSolverProvider() {

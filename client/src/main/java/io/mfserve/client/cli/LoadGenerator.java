@@ -7,11 +7,11 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -26,9 +26,11 @@ import org.HdrHistogram.Recorder;
  * {@code start + n / rate} whatever happened before, at most {@code concurrency} in flight;
  * latency is measured from the <em>intended</em> send time, so when the server (or the
  * in-flight limit) falls behind, the waiting counts — no coordinated omission (Tene). Calls are
- * spread over the channels round-robin, many in flight on each (HTTP/2 multiplexing).
+ * spread over the channels round-robin, many in flight on each (HTTP/2 multiplexing). An open
+ * loop's calls are started by each channel's own lane thread ({@link LoadChannels.Lane}, the
+ * channel's event loop over the network), each lane with its share of the in-flight limit.
  *
- * <p>A warm-up runs the same load first and records nothing. Calls started in the measured
+ * <p>A warm-up runs the same load first; nothing it sees is reported. Calls started in the measured
  * window are recorded even if they finish after it, so a slow tail is never cut off.
  */
 final class LoadGenerator {
@@ -59,22 +61,31 @@ final class LoadGenerator {
     }
   }
 
-  private final List<? extends Channel> channels;
+  private static final int MEASURED = 1;
+
+  private final List<LoadChannels.Lane> lanes;
   private final Call call;
   private final int concurrency;
-  private final Recorder recorder = new Recorder(3);
-  private final LongAdder ok = new LongAdder();
-  private final Map<Status.Code, LongAdder> errors = new ConcurrentHashMap<>();
+  /**
+   * What the warm-up saw (index 0, discarded) and what the measured window saw (index 1). The
+   * warm-up records too, through the same code, so that this code is compiled for recording
+   * when the window opens: skipped during the warm-up, it would be compiled without it and
+   * fall back to the interpreter on every thread at once, a stall measured in the first calls.
+   */
+  private final Recorder[] recorders = {new Recorder(3), new Recorder(3)};
+  private final LongAdder[] ok = {new LongAdder(), new LongAdder()};
+  private final List<Map<Status.Code, LongAdder>> errors =
+      List.of(new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
   /** Calls started on this thread while another call's completion runs, run after it. */
   private final ThreadLocal<ArrayDeque<Runnable>> pending = new ThreadLocal<>();
   private long measureFrom;
   private long end;
 
-  LoadGenerator(List<? extends Channel> channels, Call call, int concurrency) {
-    if (channels.isEmpty() || concurrency < 1) {
+  LoadGenerator(List<LoadChannels.Lane> lanes, Call call, int concurrency) {
+    if (lanes.isEmpty() || concurrency < 1) {
       throw new IllegalArgumentException("need a channel and a concurrency of at least 1");
     }
-    this.channels = channels;
+    this.lanes = lanes;
     this.call = call;
     this.concurrency = concurrency;
   }
@@ -98,15 +109,16 @@ final class LoadGenerator {
       closedLoop(drainNanos);
     }
     Map<Status.Code, Long> byCode = new EnumMap<>(Status.Code.class);
-    errors.forEach((code, n) -> byCode.put(code, n.sum()));
-    return new Result(ok.sum(), byCode, recorder.getIntervalHistogram(), durationNanos / 1e9);
+    errors.get(MEASURED).forEach((code, n) -> byCode.put(code, n.sum()));
+    return new Result(ok[MEASURED].sum(), byCode, recorders[MEASURED].getIntervalHistogram(),
+        durationNanos / 1e9);
   }
 
   private void closedLoop(long drainNanos) throws InterruptedException {
     Semaphore finished = new Semaphore(0);
     AtomicLong sequence = new AtomicLong();
     for (int w = 0; w < concurrency; w++) {
-      Channel channel = channels.get(w % channels.size());
+      Channel channel = lanes.get(w % lanes.size()).channel();
       trampoline(() -> next(channel, sequence, finished));
     }
     // Each worker stops once it would start a call after the end.
@@ -127,38 +139,130 @@ final class LoadGenerator {
   }
 
   private void openLoop(long start, double rate, long drainNanos) throws InterruptedException {
-    Semaphore inFlight = new Semaphore(concurrency);
-    double interval = 1e9 / rate;
-    for (long n = 0; ; n++) {
-      long due = start + (long) (n * interval);
-      if (due >= end) {
-        break;
-      }
-      long wait;
-      while ((wait = due - System.nanoTime()) > 0) {
-        LockSupport.parkNanos(wait);
-      }
-      // Waiting for a free slot is part of this call's latency: it is measured from `due`.
-      inFlight.acquire();
-      Channel channel = channels.get((int) (n % channels.size()));
-      call.start(channel, n, status -> {
-        record(due, status);
-        inFlight.release();
-      });
+    // At most one lane per call in flight, so that every lane may have one.
+    int count = Math.min(lanes.size(), concurrency);
+    CountDownLatch finished = new CountDownLatch(count);
+    for (int i = 0; i < count; i++) {
+      int limit = concurrency / count + (i < concurrency % count ? 1 : 0);
+      OpenLane lane = new OpenLane(lanes.get(i), i, count, limit, start, 1e9 / rate, finished);
+      lane.lane.executor().execute(lane::begin);
     }
     long waitNanos = end - System.nanoTime() + drainNanos;
-    inFlight.tryAcquire(concurrency, Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
+    finished.await(Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * One lane's share of an open loop: calls {@code first}, {@code first + stride}, ... of the
+   * whole schedule, each due at {@code start + n / rate}, at most {@code limit} of them in
+   * flight. Its state is touched only on the lane's thread: a call is started there when it is
+   * due (a timer set for the next due time), and a completion arriving on another thread (a
+   * deadline's timer, say) is handed back to it.
+   */
+  private final class OpenLane {
+    final LoadChannels.Lane lane;
+    final int stride;
+    final int limit;
+    final long start;
+    final double interval;
+    final CountDownLatch finished;
+    /** The lane's thread, set when it first runs; completions on it are handled in place. */
+    volatile Thread thread;
+    long next;
+    int inFlight;
+    boolean timerSet;
+    boolean pumping;
+    boolean again;
+    boolean scheduleDone;
+    boolean reported;
+
+    OpenLane(LoadChannels.Lane lane, int first, int stride, int limit, long start,
+        double interval, CountDownLatch finished) {
+      this.lane = lane;
+      this.next = first;
+      this.stride = stride;
+      this.limit = limit;
+      this.start = start;
+      this.interval = interval;
+      this.finished = finished;
+    }
+
+    void begin() {
+      thread = Thread.currentThread();
+      pump();
+    }
+
+    void onTimer() {
+      timerSet = false;
+      pump();
+    }
+
+    /**
+     * Starts every call that is due while a slot is free, then sets a timer for the next one
+     * (unless the slots are full: a completion pumps again). Re-entered from a completion
+     * that ran inside a call's start, it only asks the running pass to look again.
+     */
+    void pump() {
+      if (pumping) {
+        again = true;
+        return;
+      }
+      pumping = true;
+      try {
+        do {
+          again = false;
+          long now = System.nanoTime();
+          while (!scheduleDone && inFlight < limit) {
+            long due = start + (long) (next * interval);
+            if (due >= end) {
+              scheduleDone = true;
+            } else if (due > now) {
+              if (!timerSet) {
+                timerSet = true;
+                lane.executor().schedule(this::onTimer, due - now, TimeUnit.NANOSECONDS);
+              }
+              break;
+            } else {
+              long n = next;
+              next += stride;
+              inFlight++;
+              // Waiting for a free slot counts in this call's latency: it is measured from
+              // `due`.
+              call.start(lane.channel(), n, status -> completed(due, status));
+            }
+          }
+        } while (again);
+      } finally {
+        pumping = false;
+      }
+      if (scheduleDone && inFlight == 0 && !reported) {
+        reported = true;
+        finished.countDown();
+      }
+    }
+
+    void completed(long due, Status status) {
+      record(due, status);
+      if (Thread.currentThread() == thread) {
+        release();
+      } else {
+        lane.executor().execute(this::release);
+      }
+    }
+
+    void release() {
+      inFlight--;
+      pump();
+    }
   }
 
   private void record(long sentNanos, Status status) {
-    if (sentNanos < measureFrom) {
-      return;
-    }
-    recorder.recordValue(Math.max(1, System.nanoTime() - sentNanos));
+    // 1 from the measured window on, else 0, without a branch that the warm-up never takes.
+    int phase = (int) ((measureFrom - 1 - sentNanos) >>> 63);
+    recorders[phase].recordValue(Math.max(1, System.nanoTime() - sentNanos));
     if (status.isOk()) {
-      ok.increment();
+      ok[phase].increment();
     } else {
-      errors.computeIfAbsent(status.getCode(), c -> new LongAdder()).increment();
+      errors.get(phase).computeIfAbsent(status.getCode(), c -> new LongAdder()).increment();
     }
   }
 

@@ -2,7 +2,6 @@ package io.mfserve.client.cli;
 
 import io.grpc.Channel;
 import io.grpc.Context;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
@@ -93,7 +92,8 @@ final class LoadtestCommand implements Callable<Integer> {
   Double rate;
 
   @Option(names = "--channels", paramLabel = "C", defaultValue = "4",
-      description = "Connections to spread the calls over (default: ${DEFAULT-VALUE}).")
+      description = "Connections to spread the calls over, served by one event-loop thread per"
+          + " core at most, which also starts the open loop's calls (default: ${DEFAULT-VALUE}).")
   int channelCount;
 
   @Option(names = {"-k", "--k"}, paramLabel = "K", defaultValue = "10",
@@ -131,25 +131,14 @@ final class LoadtestCommand implements Callable<Integer> {
     }
     long timeoutNanos = mfctl.timeoutSeconds != null ? (long) (mfctl.timeoutSeconds * 1e9)
         : TimeUnit.SECONDS.toNanos(30);
-    List<ManagedChannel> channels = new ArrayList<>();
-    try {
-      for (int c = 0; c < channelCount; c++) {
-        channels.add(mfctl.newChannel());
-      }
+    try (LoadChannels channels = mfctl.loadChannels(channelCount)) {
       LoadGenerator.Call call = kind.equals("health") ? health(timeoutNanos)
-          : modelCall(kind, channels.get(0), timeoutNanos);
-      LoadGenerator.Result r = new LoadGenerator(channels, call, concurrency)
+          : modelCall(kind, channels.first(), timeoutNanos);
+      LoadGenerator.Result r = new LoadGenerator(channels.lanes(), call, concurrency)
           .run(rate == null ? 0 : rate, warmupNanos, durationNanos,
               Math.max(timeoutNanos, TimeUnit.SECONDS.toNanos(1)));
       print(kind, r, warmupNanos);
       return Mfctl.EXIT_OK;
-    } finally {
-      for (ManagedChannel c : channels) {
-        c.shutdownNow();
-      }
-      for (ManagedChannel c : channels) {
-        c.awaitTermination(5, TimeUnit.SECONDS);
-      }
     }
   }
 

@@ -110,13 +110,16 @@ public final class Mfctl implements Callable<Integer> {
   private final PrintStream out;
   private final PrintStream err;
   private final Function<String, ManagedChannel> channels;
+  private final LoadChannels.Opener loadChannels;
   private ManagedChannel channel;
   private MfClient client;
 
-  private Mfctl(PrintStream out, PrintStream err, Function<String, ManagedChannel> channels) {
+  private Mfctl(PrintStream out, PrintStream err, Function<String, ManagedChannel> channels,
+      LoadChannels.Opener loadChannels) {
     this.out = out;
     this.err = err;
     this.channels = channels;
+    this.loadChannels = loadChannels;
   }
 
   /**
@@ -142,7 +145,7 @@ public final class Mfctl implements Callable<Integer> {
    * @return the exit code: 0 ok, 1 server error, 2 usage error, 3 server unreachable
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    return run(args, out, err, Mfctl::plaintextChannel);
+    return run(args, out, err, Mfctl::plaintextChannel, LoadChannels::netty);
   }
 
   /**
@@ -156,7 +159,13 @@ public final class Mfctl implements Callable<Integer> {
    */
   public static int run(String[] args, PrintStream out, PrintStream err,
       Function<String, ManagedChannel> channels) {
-    Mfctl mfctl = new Mfctl(out, err, channels);
+    return run(args, out, err, channels,
+        (target, count) -> LoadChannels.over(channels, target, count));
+  }
+
+  private static int run(String[] args, PrintStream out, PrintStream err,
+      Function<String, ManagedChannel> channels, LoadChannels.Opener loadChannels) {
+    Mfctl mfctl = new Mfctl(out, err, channels, loadChannels);
     CommandLine cl = new CommandLine(mfctl);
     cl.getCommandSpec().usageMessage().footer(FOOTER);
     cl.setOut(new PrintWriter(out, true));
@@ -213,12 +222,13 @@ public final class Mfctl implements Callable<Integer> {
   }
 
   /**
-   * A new channel to {@code --target} from the same factory as {@link #client()}'s, owned (and
-   * shut down) by the caller: loadtest spreads its calls over several.
+   * {@code count} new channels to {@code --target}, owned (and closed) by the caller: loadtest
+   * spreads its calls over them. Netty channels on event loops of their own when mfctl runs
+   * for real; from the same factory as {@link #client()}'s in tests.
    */
-  ManagedChannel newChannel() {
+  LoadChannels loadChannels(int count) {
     client();
-    return channels.apply(target);
+    return loadChannels.open(target, count);
   }
 
   boolean json() {

@@ -7,21 +7,32 @@ import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.ManagedChannel;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class LoadGeneratorTest {
   private final ManagedChannel channel = InProcessChannelBuilder.forName("unused").build();
   private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+  private final ScheduledExecutorService laneThread =
+      Executors.newSingleThreadScheduledExecutor();
 
   @AfterEach
   void stop() {
     channel.shutdownNow();
     timer.shutdownNow();
+    laneThread.shutdownNow();
+  }
+
+  /** {@code n} lanes on the one channel, all run by {@link #laneThread}. */
+  private List<LoadChannels.Lane> lanes(int n) {
+    return Collections.nCopies(n, new LoadChannels.Lane(channel, laneThread));
   }
 
   @Test
@@ -29,7 +40,7 @@ class LoadGeneratorTest {
     // Every third call fails; each completes before start() returns (no stack growth).
     LoadGenerator.Call call = (Channel c, long n, java.util.function.Consumer<Status> done) ->
         done.accept(n % 3 == 2 ? Status.UNAVAILABLE : Status.OK);
-    LoadGenerator.Result r = new LoadGenerator(List.of(channel, channel), call, 4)
+    LoadGenerator.Result r = new LoadGenerator(lanes(2), call, 4)
         .run(0, 0, TimeUnit.MILLISECONDS.toNanos(300), TimeUnit.SECONDS.toNanos(1));
     long unavailable = r.errors().get(Status.Code.UNAVAILABLE);
     assertTrue(r.ok() > 1000, "ok " + r.ok());
@@ -43,7 +54,7 @@ class LoadGeneratorTest {
     // measured from the schedule (not from the actual send) shows it.
     LoadGenerator.Call call = (c, n, done) -> timer.schedule(() -> done.accept(Status.OK), 20,
         TimeUnit.MILLISECONDS);
-    LoadGenerator.Result r = new LoadGenerator(List.of(channel), call, 1)
+    LoadGenerator.Result r = new LoadGenerator(lanes(1), call, 1)
         .run(100, 0, TimeUnit.MILLISECONDS.toNanos(500), TimeUnit.SECONDS.toNanos(2));
     assertEquals(50, r.ok(), 1, "every scheduled call is made, however late");
     assertTrue(r.latencyNanos().getMaxValue() > TimeUnit.MILLISECONDS.toNanos(200),
@@ -54,9 +65,41 @@ class LoadGeneratorTest {
   @Test
   void warmup_isNotRecorded() throws Exception {
     LoadGenerator.Call call = (c, n, done) -> done.accept(Status.OK);
-    LoadGenerator.Result r = new LoadGenerator(List.of(channel), call, 1)
+    LoadGenerator.Result r = new LoadGenerator(lanes(1), call, 1)
         .run(1000, TimeUnit.MILLISECONDS.toNanos(200), TimeUnit.MILLISECONDS.toNanos(200),
             TimeUnit.SECONDS.toNanos(1));
     assertEquals(200, r.ok(), 2);
+  }
+
+  @Test
+  void openLoop_severalLanes_everyCallOnScheduleFromItsLaneThreadWithinItsShareOfTheLimit()
+      throws Exception {
+    // 3 lanes share 5 calls in flight (2, 2 and 1); each call lasts 5 ms, so at 400 calls per
+    // second about 2 are in flight: every call is made, none waits long, and the lane with a
+    // share of 1 never has 2.
+    Thread lane = laneThread.submit(Thread::currentThread).get();
+    AtomicInteger offThread = new AtomicInteger();
+    AtomicIntegerArray inFlight = new AtomicIntegerArray(3);
+    AtomicIntegerArray most = new AtomicIntegerArray(3);
+    LoadGenerator.Call call = (c, n, done) -> {
+      if (Thread.currentThread() != lane) {
+        offThread.incrementAndGet();
+      }
+      int l = (int) (n % 3);
+      int now = inFlight.incrementAndGet(l);
+      most.accumulateAndGet(l, now, Math::max);
+      timer.schedule(() -> {
+        inFlight.decrementAndGet(l);
+        done.accept(Status.OK);
+      }, 5, TimeUnit.MILLISECONDS);
+    };
+    LoadGenerator.Result r = new LoadGenerator(lanes(3), call, 5)
+        .run(400, 0, TimeUnit.MILLISECONDS.toNanos(500), TimeUnit.SECONDS.toNanos(2));
+    assertEquals(200, r.ok(), 1, "every scheduled call is made");
+    assertEquals(0, offThread.get(), "calls started off their lane's thread");
+    assertTrue(most.get(2) <= 1, "lane 2's share is 1, had " + most.get(2));
+    assertTrue(most.get(0) <= 2 && most.get(1) <= 2, "shares of 2: " + most);
+    assertTrue(r.latencyNanos().getValueAtPercentile(50) < TimeUnit.MILLISECONDS.toNanos(50),
+        "median " + r.latencyNanos().getValueAtPercentile(50));
   }
 }

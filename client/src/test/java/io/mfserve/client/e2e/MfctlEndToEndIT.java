@@ -148,6 +148,25 @@ class MfctlEndToEndIT {
   }
 
   @Test
+  void mfctl_loadtest_overRealChannels_closedAndOpenLoopsCompleteEveryCall() throws Exception {
+    ok("fit", seedCsv().toString(), "--format", "dense-csv", "--factors", "3", "--model-id",
+        "load");
+    // Closed loop: every call of the window succeeds.
+    Run closed = ok("--json", "loadtest", "--rpc", "similar", "--model", "load",
+        "--concurrency", "4", "--channels", "2", "--duration", "1s", "--warmup", "0s");
+    assertTrue(closed.out().contains("\"mode\":\"closed\""), closed.out());
+    assertTrue(closed.out().contains("\"failed\":0,"), closed.out());
+    // Open loop, started from the channels' own event loops: 200 calls/s for 1 s is 200 calls,
+    // all answered.
+    Run open = ok("--json", "loadtest", "--rpc", "predict", "--model", "load", "--rate", "200",
+        "--concurrency", "8", "--channels", "3", "--duration", "1s", "--warmup", "200ms");
+    assertTrue(open.out().contains("\"calls\":200,\"ok\":200,\"failed\":0,"), open.out());
+    Run health = ok("loadtest", "--rpc", "health", "--rate", "100", "--duration", "500ms",
+        "--warmup", "0s");
+    assertTrue(health.out().contains("50 (50 ok, 0 failed)"), health.out());
+  }
+
+  @Test
   void mfctl_badInput_failsWithOneLineAndTheServerKeepsServing() throws Exception {
     Path csv = seedCsv();
     Run bad = mfctl("fit", csv.toString(), "--format", "dense-csv", "--factors", "50");

@@ -19,8 +19,15 @@ import java.util.Arrays;
  * <p>Reusable ({@link #reset}) and not thread-safe: each thread keeps its own.
  */
 final class TopK {
-  /** Room beyond the capacity, so that a compaction is paid for by this many appends. */
-  private static final int MIN_SLACK = 512;
+  /**
+   * Room beyond the capacity, at least the capacity itself: a compaction of capacity + slack
+   * pairs is then paid for by slack appends (O(1) each, amortised). Small for a small k, because
+   * the threshold only rises at a compaction: with 512, a top-10 scan of 20,000 items scored
+   * its first 522 rows exactly and spent a quarter of its time in the two quickselects over
+   * them (branch mispredictions); with 32 the threshold tightens after 42 rows and then every
+   * 32 appends (measured in-process: 93–119 µs per cosine scan with 512, 80–86 µs with 32).
+   */
+  private static final int MIN_SLACK = 32;
 
   private int[] positions;
   private float[] scores;

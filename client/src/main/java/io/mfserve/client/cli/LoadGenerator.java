@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -245,7 +246,11 @@ final class LoadGenerator {
       if (Thread.currentThread() == thread) {
         release();
       } else {
-        lane.executor().execute(this::release);
+        try {
+          lane.executor().execute(this::release);
+        } catch (RejectedExecutionException e) {
+          // The lanes' threads are stopped: the run is over and this call was abandoned.
+        }
       }
     }
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Serving benchmark (issue 6): one server jar, one model, every serving target in one run.
+#   solvers/bench/serving/run_bench.sh
+# Env: SERVER_JAR (default server/target/mfserve-server.jar), MFCTL_JAR (client/target/mfctl.jar),
+# SYNTH (default /tmp/synth; synth-10m.train.tsv is made there with shared/bench/gen_synth.py
+# when missing), PORT (default 50071), RUNS (runs per latency figure, default 3).
+#
+# The model: 200,000 users x 20,000 items x 64 factors, sgd, 1 iteration, from synth-10m. After
+# the fit, one minute of unrecorded closed-loop load (30 s recommend, 30 s similar) warms the
+# server, as traffic would: the first minute after a start is JIT compilation. Then:
+#   1. recommend (top-10, exclude_seen) and similar (top-10 cosine) maximum: closed loop, c=16;
+#   2. each one's latency at half its own maximum: open loop, RUNS runs;
+#   3. health then predict (one pair), closed loop, c=64, RUNS pairs: predict / health;
+#   4. the served model's memory (live float arrays, jmap) against (users + items) x 64 x 4 B.
+# The load generator shares the machine with the server; run nothing else meanwhile. The whole
+# run holds /tmp/bench.lock (flock -o: the server it starts does not inherit the lock).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
+mfctl_jar="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
+synth="${SYNTH:-/tmp/synth}"
+port="${PORT:-50071}"
+runs="${RUNS:-3}"
+if [[ -z "${BENCH_LOCKED:-}" ]] && command -v flock >/dev/null; then
+  BENCH_LOCKED=1 exec flock -o /tmp/bench.lock "$0" "$@"
+fi
+for jar in "$server_jar" "$mfctl_jar"; do
+  [[ -f "$jar" ]] || { echo "missing $jar: build with mvn -B package -DskipTests" >&2; exit 2; }
+done
+train="$synth/synth-10m.train.tsv"
+if [[ ! -f "$train" ]]; then
+  gen="$root/../shared/bench/gen_synth.py"
+  [[ -f "$gen" ]] || gen=/work/shared/bench/gen_synth.py
+  mkdir -p "$synth"
+  /usr/bin/python3 "$gen" --users 200000 --items 20000 --nnz 10000000 --rank 10 --seed 2 \
+    --out "$synth/synth-10m"
+fi
+
+log="$(mktemp -d)"
+java -jar "$server_jar" --port "$port" > "$log/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+mfctl=(java -jar "$mfctl_jar" --target "localhost:$port")
+for _ in $(seq 60); do "${mfctl[@]}" solvers > /dev/null 2>&1 && break; sleep 1; done
+"${mfctl[@]}" fit "$train" --solver sgd --factors 64 --iterations 1 --model-id big --quiet \
+  > /dev/null
+
+# loadtest ARGS...: one line per run from mfctl --json loadtest.
+loadtest() {
+  "${mfctl[@]}" --json loadtest "$@" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); l = d["latency_ms"]
+rate = "closed" if d["rate"] is None else "%.0f/s" % d["rate"]
+print("%-9s c=%-3s %-8s thr=%9.1f/s p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f ms errors=%s"
+      % (d["rpc"], d["concurrency"], rate, d["throughput_per_s"], l["p50"], l["p90"], l["p99"],
+         l["p99_9"], l["max"], d["errors"] or "none"))'
+}
+throughput() { sed -E 's/.*thr= *([0-9]+).*/\1/' <<< "$1"; }
+
+echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server $server_jar, model big: 200000 users x 20000 items x 64 factors (sgd, 1 iteration)"
+"${mfctl[@]}" loadtest --rpc recommend --model big --concurrency 16 --duration 30s \
+  --warmup 0s > /dev/null
+"${mfctl[@]}" loadtest --rpc similar --model big --concurrency 16 --duration 30s \
+  --warmup 0s > /dev/null
+for rpc in recommend similar; do
+  line="$(loadtest --rpc "$rpc" --model big --concurrency 16 --duration 20s --warmup 10s)"
+  echo "$line   <- maximum"
+  half=$(( $(throughput "$line") / 2 ))
+  for _ in $(seq "$runs"); do
+    loadtest --rpc "$rpc" --model big --concurrency 64 --duration 20s --warmup 10s \
+      --rate "$half"
+  done
+done
+for _ in $(seq "$runs"); do
+  h="$(loadtest --rpc health --concurrency 64 --duration 15s --warmup 10s)"
+  p="$(loadtest --rpc predict --model big --concurrency 64 --duration 15s --warmup 10s)"
+  echo "$h"
+  echo "$p"
+  python3 -c "print('predict / health = %.3f' % ($(throughput "$p") / $(throughput "$h")))"
+done
+# Live float arrays after a full GC: the factors (and the scan index's norms) of the one model.
+floats=$(jmap -histo:live "$server" | awk '$4 == "[F" {print $3}')
+python3 -c "
+f = $floats; need = (200000 + 20000) * 64 * 4
+print('memory: live float arrays %.2f MB = %.3f x (users + items) x 64 x 4 B' % (f / 1e6, f / need))"
+"${mfctl[@]}" model big | grep -i 'memory' || true
+echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

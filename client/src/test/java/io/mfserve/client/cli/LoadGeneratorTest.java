@@ -74,9 +74,9 @@ class LoadGeneratorTest {
   @Test
   void openLoop_severalLanes_everyCallOnScheduleFromItsLaneThreadWithinItsShareOfTheLimit()
       throws Exception {
-    // 3 lanes share 5 calls in flight (2, 2 and 1); each call lasts 5 ms, so at 400 calls per
-    // second about 2 are in flight: every call is made, none waits long, and the lane with a
-    // share of 1 never has 2.
+    // 3 lanes share 5 calls in flight (2, 2 and 1). Each call lasts 20 ms and each lane is
+    // asked for one every 7.5 ms, so every lane falls behind and fills its share: the limits
+    // are reached and never passed, and every scheduled call is still made.
     Thread lane = laneThread.submit(Thread::currentThread).get();
     AtomicInteger offThread = new AtomicInteger();
     AtomicIntegerArray inFlight = new AtomicIntegerArray(3);
@@ -91,15 +91,15 @@ class LoadGeneratorTest {
       timer.schedule(() -> {
         inFlight.decrementAndGet(l);
         done.accept(Status.OK);
-      }, 5, TimeUnit.MILLISECONDS);
+      }, 20, TimeUnit.MILLISECONDS);
     };
     LoadGenerator.Result r = new LoadGenerator(lanes(3), call, 5)
-        .run(400, 0, TimeUnit.MILLISECONDS.toNanos(500), TimeUnit.SECONDS.toNanos(2));
-    assertEquals(200, r.ok(), 1, "every scheduled call is made");
+        .run(400, 0, TimeUnit.MILLISECONDS.toNanos(500), TimeUnit.SECONDS.toNanos(5));
+    assertEquals(200, r.ok(), "every scheduled call is made");
     assertEquals(0, offThread.get(), "calls started off their lane's thread");
-    assertTrue(most.get(2) <= 1, "lane 2's share is 1, had " + most.get(2));
-    assertTrue(most.get(0) <= 2 && most.get(1) <= 2, "shares of 2: " + most);
-    assertTrue(r.latencyNanos().getValueAtPercentile(50) < TimeUnit.MILLISECONDS.toNanos(50),
-        "median " + r.latencyNanos().getValueAtPercentile(50));
+    assertEquals("[2, 2, 1]", most.toString(), "most in flight per lane");
+    // The backlog counts: lane 2's last call was due at about 0.5 s and made at about 1.3 s.
+    assertTrue(r.latencyNanos().getMaxValue() > TimeUnit.MILLISECONDS.toNanos(500),
+        "max " + r.latencyNanos().getMaxValue());
   }
 }

@@ -114,12 +114,7 @@ class NmfStoppingTest {
     int k = 4;
     float[] x = plantedPlusNoise(rows, cols, 3, 0.3, 5);
     Random rnd = new Random(9);
-    for (int n = 0; n < x.length; n++) {
-      if (kind.equals("sparse-zero") && rnd.nextDouble() < 0.5) {
-        x[n] = 0;
-      }
-    }
-    TrainingMatrix m = NmfObjectivesTest.matrix(kind, x, rows, cols);
+    TrainingMatrix m = matrix(kind, x, rows, cols, 0.5, rnd);
     float[] w = new float[rows * k];
     float[] h = new float[cols * k];
     for (int n = 0; n < w.length; n++) {
@@ -176,20 +171,16 @@ class NmfStoppingTest {
     double best = all.get(all.size() - 1).loss();
     assertTrue(reached <= 1.1 * best, () -> "loss " + reached + " against " + best);
   }
+
   @ParameterizedTest
   @CsvSource({"dense", "sparse-zero"})
   void plainSweepNext_afterExtrapolatedSweeps_runsOnePlainHalsSweep(String kind) {
     int rows = 41;
     int cols = 29;
     int k = 5;
-    float[] x = plantedPlusNoise(rows, cols, 4, 0.2, 7);
     Random rnd = new Random(3);
-    for (int n = 0; n < x.length; n++) {
-      if (kind.equals("sparse-zero") && rnd.nextDouble() < 0.4) {
-        x[n] = 0;
-      }
-    }
-    TrainingMatrix m = NmfObjectivesTest.matrix(kind, x, rows, cols);
+    TrainingMatrix m = matrix(kind, plantedPlusNoise(rows, cols, 4, 0.2, 7), rows, cols, 0.4,
+        rnd);
     float[] w = new float[rows * k];
     float[] h = new float[cols * k];
     for (int n = 0; n < w.length; n++) {
@@ -226,5 +217,19 @@ class NmfStoppingTest {
     }
     assertFalse(extrapolating.plainSweepNext(), "the last sweep was already plain");
     assertFalse(plain.plainSweepNext(), "a plain updater never extrapolates");
+  }
+
+  /**
+   * The matrix of {@code kind} over {@code x}; for "sparse-zero", each entry is first zeroed
+   * with probability {@code zeros} (drawn from {@code rnd}, which the caller goes on using).
+   */
+  private static TrainingMatrix matrix(String kind, float[] x, int rows, int cols, double zeros,
+      Random rnd) {
+    for (int n = 0; n < x.length; n++) {
+      if (kind.equals("sparse-zero") && rnd.nextDouble() < zeros) {
+        x[n] = 0;
+      }
+    }
+    return NmfObjectivesTest.matrix(kind, x, rows, cols);
   }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The channels a load test spreads its calls over, each paired with the one thread that starts
@@ -34,23 +35,21 @@ final class LoadChannels implements AutoCloseable {
   /**
    * A channel and the single thread that starts its open-loop calls.
    *
-   * @param channel where the lane's calls go
+   * @param channel where the lane's calls go; closed with the lanes
    * @param executor runs the lane's schedule; single-threaded
    */
-  record Lane(Channel channel, ScheduledExecutorService executor) { }
+  record Lane(ManagedChannel channel, ScheduledExecutorService executor) { }
 
   /** Opens {@code count} channels to a target. */
   interface Opener {
     LoadChannels open(String target, int count);
   }
 
-  private final List<ManagedChannel> channels;
   private final List<Lane> lanes;
   /** Shuts the lanes' threads down once the channels are closed. */
   private final Runnable stopThreads;
 
-  private LoadChannels(List<ManagedChannel> channels, List<Lane> lanes, Runnable stopThreads) {
-    this.channels = channels;
+  private LoadChannels(List<Lane> lanes, Runnable stopThreads) {
     this.lanes = lanes;
     this.stopThreads = stopThreads;
   }
@@ -65,26 +64,14 @@ final class LoadChannels implements AutoCloseable {
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup group = epoll ? new EpollEventLoopGroup(threads, factory)
         : new NioEventLoopGroup(threads, factory);
-    List<ManagedChannel> channels = new ArrayList<>();
-    List<Lane> lanes = new ArrayList<>();
-    try {
-      for (int c = 0; c < count; c++) {
-        // An event loop is a group of one: the channel's connection is served by this loop.
-        EventLoop loop = group.next();
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext()
-            .eventLoopGroup(loop)
-            .channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
-            .build();
-        channels.add(channel);
-        lanes.add(new Lane(channel, loop));
-      }
-    } catch (RuntimeException e) {
-      channels.forEach(ManagedChannel::shutdownNow);
-      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-      throw e;
-    }
-    return new LoadChannels(channels, lanes,
-        () -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
+    return open(count, () -> {
+      // An event loop is a group of one: the channel's connection is served by this loop.
+      EventLoop loop = group.next();
+      return new Lane(NettyChannelBuilder.forTarget(target).usePlaintext()
+          .eventLoopGroup(loop)
+          .channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+          .build(), loop);
+    }, () -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
   }
 
   /**
@@ -96,20 +83,22 @@ final class LoadChannels implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    List<ManagedChannel> channels = new ArrayList<>();
+    return open(count, () -> new Lane(factory.apply(target), scheduler), scheduler::shutdownNow);
+  }
+
+  /** Makes {@code count} lanes; if one fails, closes those made and stops the threads. */
+  private static LoadChannels open(int count, Supplier<Lane> lane, Runnable stopThreads) {
     List<Lane> lanes = new ArrayList<>();
     try {
       for (int c = 0; c < count; c++) {
-        ManagedChannel channel = factory.apply(target);
-        channels.add(channel);
-        lanes.add(new Lane(channel, scheduler));
+        lanes.add(lane.get());
       }
     } catch (RuntimeException e) {
-      channels.forEach(ManagedChannel::shutdownNow);
-      scheduler.shutdownNow();
+      lanes.forEach(l -> l.channel().shutdownNow());
+      stopThreads.run();
       throw e;
     }
-    return new LoadChannels(channels, lanes, scheduler::shutdownNow);
+    return new LoadChannels(lanes, stopThreads);
   }
 
   /** The lanes, one per channel. */
@@ -119,18 +108,18 @@ final class LoadChannels implements AutoCloseable {
 
   /** The first channel, for the calls that prepare the load. */
   Channel first() {
-    return channels.get(0);
+    return lanes.get(0).channel();
   }
 
   /** Shuts the channels down, waits a little for them, then stops the lanes' threads. */
   @Override
   public void close() throws InterruptedException {
-    for (ManagedChannel c : channels) {
-      c.shutdownNow();
+    for (Lane l : lanes) {
+      l.channel().shutdownNow();
     }
     try {
-      for (ManagedChannel c : channels) {
-        c.awaitTermination(5, TimeUnit.SECONDS);
+      for (Lane l : lanes) {
+        l.channel().awaitTermination(5, TimeUnit.SECONDS);
       }
     } finally {
       stopThreads.run();

@@ -38,12 +38,22 @@ if [[ ! -f "$train" ]]; then
     --out "$synth/synth-10m"
 fi
 
+# A server already on the port would answer in this one's place, with another model.
+if (exec 3<> "/dev/tcp/localhost/$port") 2> /dev/null; then
+  echo "port $port is in use: stop what listens there, or set PORT" >&2
+  exit 2
+fi
 log="$(mktemp -d)"
 java -jar "$server_jar" --port "$port" > "$log/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 mfctl=(java -jar "$mfctl_jar" --target "localhost:$port")
 for _ in $(seq 60); do "${mfctl[@]}" solvers > /dev/null 2>&1 && break; sleep 1; done
+if ! kill -0 "$server" 2> /dev/null; then
+  echo "the server did not start:" >&2
+  tail -5 "$log/server.log" >&2
+  exit 2
+fi
 "${mfctl[@]}" fit "$train" --solver sgd --factors 64 --iterations 1 --model-id big --quiet \
   > /dev/null
 

@@ -71,10 +71,10 @@ throughput() { sed -E 's/.*thr= *([0-9]+).*/\1/' <<< "$1"; }
 
 echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server $server_jar, model big: 200000 users x 20000 items x 64 factors (sgd, 1 iteration)"
-"${mfctl[@]}" loadtest --rpc recommend --model big --concurrency 16 --duration 30s \
-  --warmup 0s > /dev/null
-"${mfctl[@]}" loadtest --rpc similar --model big --concurrency 16 --duration 30s \
-  --warmup 0s > /dev/null
+for rpc in recommend similar; do
+  "${mfctl[@]}" loadtest --rpc "$rpc" --model big --concurrency 16 --duration 30s \
+    --warmup 0s > /dev/null
+done
 # Each latency run follows its own maximum, measured just before it: the VM's speed drifts over
 # minutes, and half of a maximum measured minutes earlier, in another phase, is not half of this
 # one's.
@@ -106,6 +106,7 @@ done
 floats=$(jmap -histo:live "$server" | awk '$4 == "[F" {print $3}')
 python3 -c "
 f = $floats; need = (200000 + 20000) * 64 * 4
-print('memory: live float arrays %.2f MB = %.3f x (users + items) x 64 x 4 B' % (f / 1e6, f / need))"
+print('memory: live float arrays %.2f MB = %.3f x (users + items) x 64 x 4 B'
+      % (f / 1e6, f / need))"
 "${mfctl[@]}" model big | grep -i 'memory' || true
 echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -31,8 +31,8 @@ import org.HdrHistogram.Recorder;
  * loop's calls are started by each channel's own lane thread ({@link LoadChannels.Lane}, the
  * channel's event loop over the network), each lane with its share of the in-flight limit.
  *
- * <p>A warm-up runs the same load first; nothing it sees is reported. Calls started in the measured
- * window are recorded even if they finish after it, so a slow tail is never cut off.
+ * <p>A warm-up runs the same load first; nothing it sees is reported. Calls started in the
+ * measured window are recorded even if they finish after it, so a slow tail is never cut off.
  */
 final class LoadGenerator {
   /** One kind of call. */
@@ -73,10 +73,7 @@ final class LoadGenerator {
    * when the window opens: skipped during the warm-up, it would be compiled without it and
    * fall back to the interpreter on every thread at once, a stall measured in the first calls.
    */
-  private final Recorder[] recorders = {new Recorder(3), new Recorder(3)};
-  private final LongAdder[] ok = {new LongAdder(), new LongAdder()};
-  private final List<Map<Status.Code, LongAdder>> errors =
-      List.of(new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
+  private final Tally[] tallies = {new Tally(), new Tally()};
   /** Calls started on this thread while another call's completion runs, run after it. */
   private final ThreadLocal<ArrayDeque<Runnable>> pending = new ThreadLocal<>();
   private long measureFrom;
@@ -109,10 +106,7 @@ final class LoadGenerator {
     } else {
       closedLoop(drainNanos);
     }
-    Map<Status.Code, Long> byCode = new EnumMap<>(Status.Code.class);
-    errors.get(MEASURED).forEach((code, n) -> byCode.put(code, n.sum()));
-    return new Result(ok[MEASURED].sum(), byCode, recorders[MEASURED].getIntervalHistogram(),
-        durationNanos / 1e9);
+    return tallies[MEASURED].result(durationNanos / 1e9);
   }
 
   private void closedLoop(long drainNanos) throws InterruptedException {
@@ -263,11 +257,28 @@ final class LoadGenerator {
   private void record(long sentNanos, Status status) {
     // 1 from the measured window on, else 0, without a branch that the warm-up never takes.
     int phase = (int) ((measureFrom - 1 - sentNanos) >>> 63);
-    recorders[phase].recordValue(Math.max(1, System.nanoTime() - sentNanos));
-    if (status.isOk()) {
-      ok[phase].increment();
-    } else {
-      errors.get(phase).computeIfAbsent(status.getCode(), c -> new LongAdder()).increment();
+    tallies[phase].record(Math.max(1, System.nanoTime() - sentNanos), status);
+  }
+
+  /** Latencies, successes and failures by status code of one phase's calls; thread-safe. */
+  private static final class Tally {
+    final Recorder latency = new Recorder(3);
+    final LongAdder ok = new LongAdder();
+    final Map<Status.Code, LongAdder> errors = new ConcurrentHashMap<>();
+
+    void record(long latencyNanos, Status status) {
+      latency.recordValue(latencyNanos);
+      if (status.isOk()) {
+        ok.increment();
+      } else {
+        errors.computeIfAbsent(status.getCode(), c -> new LongAdder()).increment();
+      }
+    }
+
+    Result result(double seconds) {
+      Map<Status.Code, Long> byCode = new EnumMap<>(Status.Code.class);
+      errors.forEach((code, n) -> byCode.put(code, n.sum()));
+      return new Result(ok.sum(), byCode, latency.getIntervalHistogram(), seconds);
     }
   }
 

@@ -26,7 +26,10 @@ import org.HdrHistogram.Recorder;
  * measured from each call's start. <b>Open loop</b> (a rate): call n is due at
  * {@code start + n / rate} whatever happened before, at most {@code concurrency} in flight;
  * latency is measured from the <em>intended</em> send time, so when the server (or the
- * in-flight limit) falls behind, the waiting counts — no coordinated omission (Tene). Calls are
+ * in-flight limit) falls behind, the waiting counts — no coordinated omission (Tene). How late
+ * each call started is recorded too (its <em>start lag</em>): a lag near the latency's tail says
+ * the tail was spent before the send, waiting for a free slot or for this tool's own thread to
+ * get a core, not in the server. Calls are
  * spread over the channels round-robin, many in flight on each (HTTP/2 multiplexing). An open
  * loop's calls are started by each channel's own lane thread ({@link LoadChannels.Lane}, the
  * channel's event loop over the network), each lane with its share of the in-flight limit.
@@ -50,9 +53,12 @@ final class LoadGenerator {
    * @param ok calls that succeeded
    * @param errors failed calls by status code
    * @param latencyNanos every recorded call's latency, successes and failures
+   * @param startLagNanos open loop: how long after its intended send time each recorded call
+   *     was started (empty for a closed loop, whose calls have no schedule)
    * @param seconds the measured window
    */
-  record Result(long ok, Map<Status.Code, Long> errors, Histogram latencyNanos, double seconds) {
+  record Result(long ok, Map<Status.Code, Long> errors, Histogram latencyNanos,
+      Histogram startLagNanos, double seconds) {
     long failed() {
       return errors.values().stream().mapToLong(Long::longValue).sum();
     }
@@ -222,6 +228,7 @@ final class LoadGenerator {
               inFlight++;
               // Waiting for a free slot counts in this call's latency: it is measured from
               // `due`.
+              recordLag(due);
               call.start(lane.channel(), n, status -> completed(due, status));
             }
           }
@@ -255,14 +262,26 @@ final class LoadGenerator {
   }
 
   private void record(long sentNanos, Status status) {
-    // 1 from the measured window on, else 0, without a branch that the warm-up never takes.
-    int phase = (int) ((measureFrom - 1 - sentNanos) >>> 63);
-    tallies[phase].record(Math.max(1, System.nanoTime() - sentNanos), status);
+    tallies[phase(sentNanos)].record(Math.max(1, System.nanoTime() - sentNanos), status);
   }
 
-  /** Latencies, successes and failures by status code of one phase's calls; thread-safe. */
+  /** Records how late a call due at {@code dueNanos} is being started. */
+  private void recordLag(long dueNanos) {
+    tallies[phase(dueNanos)].lag.recordValue(Math.max(0, System.nanoTime() - dueNanos));
+  }
+
+  /** 1 from the measured window on, else 0, without a branch that the warm-up never takes. */
+  private int phase(long sentNanos) {
+    return (int) ((measureFrom - 1 - sentNanos) >>> 63);
+  }
+
+  /**
+   * Latencies, start lags, successes and failures by status code of one phase's calls;
+   * thread-safe.
+   */
   private static final class Tally {
     final Recorder latency = new Recorder(3);
+    final Recorder lag = new Recorder(3);
     final LongAdder ok = new LongAdder();
     final Map<Status.Code, LongAdder> errors = new ConcurrentHashMap<>();
 
@@ -278,7 +297,8 @@ final class LoadGenerator {
     Result result(double seconds) {
       Map<Status.Code, Long> byCode = new EnumMap<>(Status.Code.class);
       errors.forEach((code, n) -> byCode.put(code, n.sum()));
-      return new Result(ok.sum(), byCode, latency.getIntervalHistogram(), seconds);
+      return new Result(ok.sum(), byCode, latency.getIntervalHistogram(),
+          lag.getIntervalHistogram(), seconds);
     }
   }
 

@@ -49,7 +49,9 @@ import picocli.CommandLine.Spec;
         + " load, and counts failures by status code.",
         "Without --rate: a closed loop, --concurrency calls always in flight. With --rate: an"
             + " open loop, calls started on schedule and latency measured from the intended"
-            + " send time (no coordinated omission).",
+            + " send time (no coordinated omission); the start lag (how late calls were"
+            + " started: waiting for a free slot, or for this tool's thread to get a core) is"
+            + " reported with it.",
         "--rpc health calls grpc.health.v1 Check: the transport's own limit, for comparison."})
 final class LoadtestCommand implements Callable<Integer> {
   /** Requests prepared before the load, cycled through. */
@@ -339,13 +341,13 @@ final class LoadtestCommand implements Callable<Integer> {
       for (Map.Entry<Status.Code, Long> e : r.errors().entrySet()) {
         j.field(e.getKey().name(), e.getValue());
       }
-      j.endObject().name("latency_ms").beginObject();
-      for (int p = 0; p < PERCENTILES.length; p++) {
-        j.field(NAMES[p], ms(h.getValueAtPercentile(PERCENTILES[p])));
+      j.endObject().name("latency_ms");
+      percentiles(j, h);
+      if (rate != null) {
+        j.name("start_lag_ms");
+        percentiles(j, r.startLagNanos());
       }
-      j.field("max", ms(h.getMaxValue())).field("mean", h.getTotalCount() == 0 ? 0
-          : h.getMean() / 1e6);
-      mfctl.out().println(j.endObject().endObject());
+      mfctl.out().println(j.endObject());
       return;
     }
     StringBuilder head = new StringBuilder("loadtest ").append(kind);
@@ -366,13 +368,10 @@ final class LoadtestCommand implements Callable<Integer> {
         + Fmt.count(r.failed()) + " failed)"});
     rows.add(new String[] {"throughput",
         String.format(Locale.ROOT, "%,.0f calls/s", r.throughput())});
-    StringBuilder lat = new StringBuilder();
-    for (int p = 0; p < PERCENTILES.length; p++) {
-      lat.append(NAMES[p].replace('_', '.')).append(' ')
-          .append(fmtMs(h.getValueAtPercentile(PERCENTILES[p]))).append("  ");
+    rows.add(new String[] {"latency (ms)", percentiles(h)});
+    if (rate != null) {
+      rows.add(new String[] {"start lag (ms)", percentiles(r.startLagNanos())});
     }
-    lat.append("max ").append(fmtMs(h.getMaxValue()));
-    rows.add(new String[] {"latency (ms)", lat.toString()});
     StringBuilder err = new StringBuilder();
     for (Map.Entry<Status.Code, Long> e : r.errors().entrySet()) {
       err.append(err.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
@@ -383,6 +382,26 @@ final class LoadtestCommand implements Callable<Integer> {
     for (String[] row : rows) {
       mfctl.out().println("  " + row[0] + " ".repeat(width - row[0].length() + 2) + row[1]);
     }
+  }
+
+  /** A histogram's percentiles, max and mean in milliseconds, as a JSON object. */
+  private static void percentiles(Json j, Histogram h) {
+    j.beginObject();
+    for (int p = 0; p < PERCENTILES.length; p++) {
+      j.field(NAMES[p], ms(h.getValueAtPercentile(PERCENTILES[p])));
+    }
+    j.field("max", ms(h.getMaxValue()))
+        .field("mean", h.getTotalCount() == 0 ? 0 : h.getMean() / 1e6).endObject();
+  }
+
+  /** A histogram's percentiles and max in milliseconds, as one line of the table. */
+  private static String percentiles(Histogram h) {
+    StringBuilder line = new StringBuilder();
+    for (int p = 0; p < PERCENTILES.length; p++) {
+      line.append(NAMES[p].replace('_', '.')).append(' ')
+          .append(fmtMs(h.getValueAtPercentile(PERCENTILES[p]))).append("  ");
+    }
+    return line.append("max ").append(fmtMs(h.getMaxValue())).toString();
   }
 
   private static double ms(long nanos) {

@@ -46,6 +46,7 @@ class LoadGeneratorTest {
     assertTrue(r.ok() > 1000, "ok " + r.ok());
     assertEquals(r.ok() + unavailable, r.latencyNanos().getTotalCount());
     assertEquals(r.ok() / 2.0, unavailable, 2.0);
+    assertEquals(0, r.startLagNanos().getTotalCount(), "a closed loop has no schedule to lag");
   }
 
   @Test
@@ -60,6 +61,11 @@ class LoadGeneratorTest {
     assertTrue(r.latencyNanos().getMaxValue() > TimeUnit.MILLISECONDS.toNanos(200),
         "max " + r.latencyNanos().getMaxValue());
     assertTrue(r.latencyNanos().getMinNonZeroValue() >= TimeUnit.MILLISECONDS.toNanos(19));
+    // The wait was before the send: each call's start lag is its latency less the 20 ms call.
+    assertEquals(r.ok(), r.startLagNanos().getTotalCount());
+    assertTrue(r.startLagNanos().getMaxValue() > TimeUnit.MILLISECONDS.toNanos(180),
+        "max lag " + r.startLagNanos().getMaxValue());
+    assertTrue(r.startLagNanos().getMaxValue() <= r.latencyNanos().getMaxValue());
   }
 
   @Test

@@ -174,6 +174,7 @@ class QueryCommandsTest {
     }
     assertTrue(latency.getFieldsOrThrow("p50").getNumberValue()
         <= latency.getFieldsOrThrow("max").getNumberValue());
+    assertFalse(health.containsFields("start_lag_ms"), "a closed loop has no schedule to lag");
 
     assertEquals(0, cli.mfctl("loadtest", "--rpc", "predict", "--model", "m", "--duration", "2s",
         "--warmup", "0s", "--concurrency", "4", "--seed", "3"), cli.err());
@@ -196,6 +197,18 @@ class QueryCommandsTest {
     double calls = s.getFieldsOrThrow("calls").getNumberValue();
     assertTrue(calls > 100 && calls <= 200, cli.out());
     assertEquals(10, fake.similarItemRequests.get(0).getK());
+    Struct lag = s.getFieldsOrThrow("start_lag_ms").getStructValue();
+    for (String p : List.of("p50", "p90", "p99", "p99_9", "max", "mean")) {
+      assertTrue(lag.containsFields(p), p + " missing from " + cli.out());
+    }
+    assertTrue(lag.getFieldsOrThrow("max").getNumberValue()
+        <= s.getFieldsOrThrow("latency_ms").getStructValue().getFieldsOrThrow("max")
+            .getNumberValue(), "a call's lag is part of its latency: " + cli.out());
+
+    assertEquals(0, cli.mfctl("loadtest", "--rpc", "health", "--warmup", "0s", "--rate", "200",
+        "--duration", "1s"), cli.err());
+    assertTrue(cli.out().lines().anyMatch(l -> l.matches("  start lag \\(ms\\)  p50 [0-9.]+  p90"
+        + " [0-9.]+  p99 [0-9.]+  p99\\.9 [0-9.]+  max [0-9.]+")), cli.out());
   }
 
   @Test

@@ -270,9 +270,12 @@ final class LoadGenerator {
     tallies[phase(dueNanos)].lag.recordValue(Math.max(0, System.nanoTime() - dueNanos));
   }
 
-  /** 1 from the measured window on, else 0, without a branch that the warm-up never takes. */
-  private int phase(long sentNanos) {
-    return (int) ((measureFrom - 1 - sentNanos) >>> 63);
+  /**
+   * The phase of a call started (or due) at {@code startNanos}: 1 from the measured window on,
+   * else 0, without a branch that the warm-up never takes.
+   */
+  private int phase(long startNanos) {
+    return (int) ((measureFrom - 1 - startNanos) >>> 63);
   }
 
   /**

@@ -111,7 +111,7 @@ done
 # minutes, and half of a maximum measured minutes earlier, in another phase, is not half of this
 # one's. Two maxima: the closed-loop peak, and the open-loop rate sustained. An open-loop call
 # costs the generator (which shares the cores) and the server more than a closed-loop one (its
-# own wake-ups, colder caches), so half of the peak keeps the machine 70-80% busy; half of the
+# own wake-ups, colder caches), so half of the peak keeps the machine 74-82% busy; half of the
 # sustained rate is half of what this machine can take in the mode the latency is measured in.
 for rpc in recommend similar; do
   peaks=()
@@ -148,10 +148,11 @@ for _ in $(seq "$runs"); do
   p2="$(loadtest --rpc predict --model big --concurrency 64 --duration 15s --warmup 10s)"
   h2="$(loadtest --rpc health --concurrency 64 --duration 15s --warmup 10s)"
   printf '%s\n' "$h1" "$p1" "$p2" "$h2"
-  predicts=$(( predicts + $(throughput "$p1") + $(throughput "$p2") ))
-  healths=$(( healths + $(throughput "$h1") + $(throughput "$h2") ))
-  python3 -c "print('predict / health = %.3f' % (($(throughput "$p1") + $(throughput "$p2"))
-      / ($(throughput "$h1") + $(throughput "$h2"))))"
+  p=$(( $(throughput "$p1") + $(throughput "$p2") ))
+  h=$(( $(throughput "$h1") + $(throughput "$h2") ))
+  predicts=$(( predicts + p ))
+  healths=$(( healths + h ))
+  python3 -c "print('predict / health = %.3f' % ($p / $h))"
 done
 python3 -c "print('predict / health over the $runs blocks = %.3f' % ($predicts / $healths))"
 # Live float arrays after a full GC: the factors (and the scan index's norms) of the one model.

@@ -43,4 +43,13 @@ public interface FitContext {
 
   /** Records one completed iteration. Cheap; may be called from any thread. */
   void report(IterationProgress progress);
+
+  /**
+   * Returns the factors to start from instead of a fresh initialisation, or null for a cold
+   * start (the default). When present its shape matches the training matrix and the fit's k;
+   * rows it does not know are initialised as in a cold fit.
+   */
+  default WarmStart warmStart() {
+    return null;
+  }
 }

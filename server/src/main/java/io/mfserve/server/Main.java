@@ -8,17 +8,17 @@ import io.mfserve.server.inject.ConfigModule;
 import io.mfserve.server.inject.ModelModule;
 import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
-import io.mfserve.server.model.MemoryBudget;
-import io.mfserve.server.model.SolverRegistry;
+import io.mfserve.server.model.fit.SolverRegistry;
+import io.mfserve.server.model.store.MemoryBudget;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * Starts the mfserve server: {@code java -jar server/target/mfserve-server.jar [flags]}. Every

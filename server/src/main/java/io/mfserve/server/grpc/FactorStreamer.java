@@ -3,9 +3,9 @@ package io.mfserve.server.grpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.GetFactorsResponse;
-import io.mfserve.server.model.IdForm;
-import io.mfserve.server.model.IdIndex;
-import io.mfserve.server.model.ServedModel;
+import io.mfserve.server.model.ids.IdForm;
+import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.solver.FactorModel;
 
 /**

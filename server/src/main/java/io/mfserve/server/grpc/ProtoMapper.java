@@ -17,19 +17,19 @@ import io.mfserve.proto.v1.ScoredUser;
 import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UnknownIdPolicy;
-import io.mfserve.server.model.FitCommand;
-import io.mfserve.server.model.IdIndex;
-import io.mfserve.server.model.IdRefs;
-import io.mfserve.server.model.InvalidRequestException;
-import io.mfserve.server.model.MatrixAccumulator;
-import io.mfserve.server.model.ModelMetadata;
-import io.mfserve.server.model.PreparedMatrix;
-import io.mfserve.server.model.Ranked;
-import io.mfserve.server.model.ScoredRow;
-import io.mfserve.server.model.ServedModel;
-import io.mfserve.server.model.Similarity;
-import io.mfserve.server.model.SparseChunk;
-import io.mfserve.server.model.UserHistory;
+import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.fit.FitCommand;
+import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.server.model.ids.IdRefs;
+import io.mfserve.server.model.matrix.MatrixAccumulator;
+import io.mfserve.server.model.matrix.PreparedMatrix;
+import io.mfserve.server.model.matrix.SparseChunk;
+import io.mfserve.server.model.query.Ranked;
+import io.mfserve.server.model.query.ScoredRow;
+import io.mfserve.server.model.query.Similarity;
+import io.mfserve.server.model.query.UserHistory;
+import io.mfserve.server.model.store.ModelMetadata;
+import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
@@ -155,15 +155,15 @@ final class ProtoMapper {
   }
 
   /** Maps the policy enum; an unknown number is refused. */
-  static io.mfserve.server.model.UnknownIdPolicy toDomain(UnknownIdPolicy p, int raw) {
+  static io.mfserve.server.model.ids.UnknownIdPolicy toDomain(UnknownIdPolicy p, int raw) {
     switch (p) {
       case UNKNOWN_ID_POLICY_UNSPECIFIED:
       case UNKNOWN_ID_POLICY_ERROR:
-        return io.mfserve.server.model.UnknownIdPolicy.ERROR;
+        return io.mfserve.server.model.ids.UnknownIdPolicy.ERROR;
       case UNKNOWN_ID_POLICY_GLOBAL_MEAN:
-        return io.mfserve.server.model.UnknownIdPolicy.GLOBAL_MEAN;
+        return io.mfserve.server.model.ids.UnknownIdPolicy.GLOBAL_MEAN;
       case UNKNOWN_ID_POLICY_NAN:
-        return io.mfserve.server.model.UnknownIdPolicy.NAN;
+        return io.mfserve.server.model.ids.UnknownIdPolicy.NAN;
       default:
         throw new InvalidRequestException("unknown_ids", "is " + raw
             + ", not a known UnknownIdPolicy value");
@@ -301,14 +301,14 @@ final class ProtoMapper {
   }
 
   static IdForm toProto(IdIndex index) {
-    return index.form() == io.mfserve.server.model.IdForm.INT64 ? IdForm.ID_FORM_INT64
+    return index.form() == io.mfserve.server.model.ids.IdForm.INT64 ? IdForm.ID_FORM_INT64
         : IdForm.ID_FORM_STRING;
   }
 
   /** The items of a top-k result, best first, named in the model's item form. */
   static List<ScoredItem> scoredItems(Ranked r) {
     IdIndex items = r.ids();
-    boolean ids = items.form() == io.mfserve.server.model.IdForm.INT64;
+    boolean ids = items.form() == io.mfserve.server.model.ids.IdForm.INT64;
     List<ScoredItem> out = new java.util.ArrayList<>(r.size());
     for (int n = 0; n < r.size(); n++) {
       ScoredItem.Builder b = ScoredItem.newBuilder().setScore(r.scores()[n]);
@@ -325,7 +325,7 @@ final class ProtoMapper {
   /** The users of a top-k result, best first, named in the model's user form. */
   static List<ScoredUser> scoredUsers(Ranked r) {
     IdIndex users = r.ids();
-    boolean ids = users.form() == io.mfserve.server.model.IdForm.INT64;
+    boolean ids = users.form() == io.mfserve.server.model.ids.IdForm.INT64;
     List<ScoredUser> out = new java.util.ArrayList<>(r.size());
     for (int n = 0; n < r.size(); n++) {
       ScoredUser.Builder b = ScoredUser.newBuilder().setScore(r.scores()[n]);
@@ -343,7 +343,7 @@ final class ProtoMapper {
   static PredictRowResponse toProto(ScoredRow row) {
     PredictRowResponse.Builder b = PredictRowResponse.newBuilder();
     IdIndex items = row.items();
-    boolean ids = items.form() == io.mfserve.server.model.IdForm.INT64;
+    boolean ids = items.form() == io.mfserve.server.model.ids.IdForm.INT64;
     float[] scores = row.scores();
     for (int i = 0; i < scores.length; i++) {
       b.addScores(scores[i]);

@@ -3,8 +3,8 @@ package io.mfserve.server.grpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.mfserve.proto.v1.RecommendBatchRequest;
 import io.mfserve.proto.v1.RecommendBatchResponse;
-import io.mfserve.server.model.ModelQueries;
-import io.mfserve.server.model.Ranked;
+import io.mfserve.server.model.query.ModelQueries;
+import io.mfserve.server.model.query.Ranked;
 
 /**
  * Streams a RecommendBatch: computes the users in windows of {@value #WINDOW} (each window

@@ -4,12 +4,12 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import io.mfserve.server.ServerConfig;
-import io.mfserve.server.model.FitExecutor;
-import io.mfserve.server.model.MatrixStore;
-import io.mfserve.server.model.MemoryBudget;
-import io.mfserve.server.model.ModelService;
-import io.mfserve.server.model.ModelStore;
-import io.mfserve.server.model.SolverRegistry;
+import io.mfserve.server.model.fit.FitExecutor;
+import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.fit.SolverRegistry;
+import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.store.MemoryBudget;
+import io.mfserve.server.model.store.ModelStore;
 import java.time.Clock;
 
 /** Binds the application layer: stores, budget, fit executor, the model service. */

@@ -206,8 +206,8 @@ class FitRpcTest {
         .fit(Requests.fit("sgd", 20, Requests.sparseRatings(400, 300, 0.5, 1))
             .setMaxIterations(100000).setModelId("slow").build()));
     assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
-    io.mfserve.server.model.MemoryBudget budget = server.injector()
-        .getInstance(io.mfserve.server.model.MemoryBudget.class);
+    io.mfserve.server.model.store.MemoryBudget budget = server.injector()
+        .getInstance(io.mfserve.server.model.store.MemoryBudget.class);
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (budget.usedBytes() != 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -334,8 +334,8 @@ class FitRpcTest {
     });
     // Messages already in flight may still arrive after the cancel; the fit must stop anyway.
     assertTrue(seen.get() >= 3 && seen.get() < 100, "events " + seen.get());
-    io.mfserve.server.model.MemoryBudget budget = server.injector()
-        .getInstance(io.mfserve.server.model.MemoryBudget.class);
+    io.mfserve.server.model.store.MemoryBudget budget = server.injector()
+        .getInstance(io.mfserve.server.model.store.MemoryBudget.class);
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (budget.usedBytes() != 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);

@@ -11,14 +11,14 @@ import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.Matrix;
-import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.ServerConfig;
-import io.mfserve.server.model.MemoryBudget;
+import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
 import java.time.Duration;
@@ -162,8 +162,8 @@ class UploadRpcTest {
         cfg.maxConcurrentFits(), cfg.maxQueuedFits(), Duration.ZERO, cfg.shutdownGrace(), true);
     server.start(cfg, null);
     upload(List.of(sparseChunk(0, 10)));
-    io.mfserve.server.model.MatrixStore store = server.injector()
-        .getInstance(io.mfserve.server.model.MatrixStore.class);
+    io.mfserve.server.model.matrix.MatrixStore store = server.injector()
+        .getInstance(io.mfserve.server.model.matrix.MatrixStore.class);
     Thread.sleep(5);
     assertEquals(1, store.evictExpired());
     assertEquals(0, server.injector().getInstance(MemoryBudget.class).usedBytes());

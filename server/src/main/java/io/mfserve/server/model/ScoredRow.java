@@ -1,9 +1,0 @@
-package io.mfserve.server.model;
-
-/**
- * One user's predicted score for every item, in the model's item order.
- *
- * @param items the model's item ids, to name each score's item by
- * @param scores one score per item position
- */
-public record ScoredRow(IdIndex items, float[] scores) { }

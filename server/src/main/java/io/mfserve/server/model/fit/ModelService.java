@@ -1,0 +1,435 @@
+package io.mfserve.server.model.fit;
+
+import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.server.model.ids.IdRefs;
+import io.mfserve.server.model.ids.IdResolver;
+import io.mfserve.server.model.ids.UnknownIdPolicy;
+import io.mfserve.server.model.matrix.MatrixAccumulator;
+import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.matrix.PreparedMatrix;
+import io.mfserve.server.model.store.MemoryBudget;
+import io.mfserve.server.model.store.ModelMetadata;
+import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.model.store.ScanIndex;
+import io.mfserve.server.model.store.SeenItems;
+import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.FitCancelledException;
+import io.mfserve.solver.InvalidParameterException;
+import io.mfserve.solver.IterationProgress;
+import io.mfserve.solver.ParameterSpec;
+import io.mfserve.solver.Parameters;
+import io.mfserve.solver.Solver;
+import io.mfserve.solver.SolverConfig;
+import io.mfserve.solver.SolverProvider;
+import io.mfserve.solver.TrainingMatrix;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+/**
+ * The application layer: trains models with the registered solvers under the memory budget,
+ * and answers queries against the stored models. Thread-safe; holds no locks on the read path.
+ */
+public final class ModelService {
+  /** The solver used when a request names none. */
+  public static final String DEFAULT_SOLVER = "als";
+  /** The rank used when a request gives none. */
+  public static final int DEFAULT_FACTORS = 10;
+  /** The seed used when a request gives none. */
+  public static final long DEFAULT_SEED = 42;
+  /** The largest rank a fit may ask for. */
+  public static final int MAX_FACTORS = 1024;
+  /** The number of items Recommend returns when a request gives no k (see ModelQueries). */
+  public static final int DEFAULT_K = 10;
+
+  private static final Logger LOG = Logger.getLogger(ModelService.class.getName());
+  private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  private final SolverRegistry solvers;
+  private final ModelStore models;
+  private final MatrixStore matrices;
+  private final MemoryBudget budget;
+  private final FitExecutor executor;
+  private final Clock clock;
+  private final String version;
+
+  /** Wires the service. */
+  @Inject
+  public ModelService(SolverRegistry solvers, ModelStore models, MatrixStore matrices,
+      MemoryBudget budget, FitExecutor executor, Clock clock) {
+    this.solvers = solvers;
+    this.models = models;
+    this.matrices = matrices;
+    this.budget = budget;
+    this.executor = executor;
+    this.clock = clock;
+    String v = ModelService.class.getPackage().getImplementationVersion();
+    this.version = v == null ? "dev" : v;
+  }
+
+  // ---------------------------------------------------------------- matrices
+
+  /** Starts collecting a matrix; {@code field} names it in messages. */
+  public MatrixAccumulator newMatrix(String field) {
+    return new MatrixAccumulator(budget, field);
+  }
+
+  /** Keeps a finished upload and returns its id. */
+  public String storeMatrix(PreparedMatrix matrix) {
+    return matrices.put(matrix);
+  }
+
+  /** Returns how long an unused uploaded matrix is kept. */
+  public java.time.Duration matrixTtl() {
+    return matrices.ttl();
+  }
+
+  /** Frees an uploaded matrix; returns the bytes freed. */
+  public long deleteMatrix(String matrixId) {
+    requireNonEmpty(matrixId, "matrix_id");
+    return matrices.delete(matrixId);
+  }
+
+  // ---------------------------------------------------------------- fitting
+
+  /**
+   * Checks a fit request, claims its model id and starts it on the fit executor.
+   *
+   * <p>Everything a client can get wrong is checked before this returns, and the memory the fit
+   * needs is reserved before anything large is allocated.
+   *
+   * @param cancelled true once the caller has given up; the solver then stops
+   * @return the model when trained; fails with {@link FitCancelledException},
+   *     {@link io.mfserve.solver.FitDivergedException} or a domain exception
+   * @throws InvalidRequestException, NotFoundException, AlreadyExistsException,
+   *     ResourceExhaustedException for requests that cannot start
+   */
+  public CompletableFuture<ServedModel> fit(FitCommand cmd, BooleanSupplier cancelled) {
+    return fit(cmd, cancelled, null);
+  }
+
+  /**
+   * Like {@link #fit(FitCommand, BooleanSupplier)}, and calls {@code listener} after every
+   * completed iteration (on the fit's thread; it must be quick and must not throw).
+   *
+   * @param listener gets the model id and each iteration's progress; null for none
+   */
+  public CompletableFuture<ServedModel> fit(FitCommand cmd, BooleanSupplier cancelled,
+      FitListener listener) {
+    boolean handedOver = false;
+    try {
+      CompletableFuture<ServedModel> result = startFit(cmd, cancelled, listener);
+      handedOver = true;
+      return result;
+    } finally {
+      if (!handedOver && cmd.inlineMatrix() != null) {
+        cmd.inlineMatrix().release();
+      }
+    }
+  }
+
+  private CompletableFuture<ServedModel> startFit(FitCommand cmd, BooleanSupplier cancelled,
+      FitListener listener) {
+    String solverName = cmd.solver().isEmpty() ? DEFAULT_SOLVER : cmd.solver();
+    SolverProvider provider = solvers.get(solverName);
+    if (!cmd.modelId().isEmpty() && !MODEL_ID.matcher(cmd.modelId()).matches()) {
+      throw new InvalidRequestException("model_id", "is '" + IdResolver.abbreviate(cmd.modelId())
+          + "'; use 1 to 128 of A-Z a-z 0-9 . _ -, or leave it empty");
+    }
+    Parameters params = resolveParameters(provider, cmd.params(), cmd.typedFields());
+    double vf = cmd.validationFraction();
+    if (!(vf >= 0 && vf < 1)) {
+      throw new InvalidRequestException("validation_fraction", "is " + vf
+          + "; it must be in [0, 1)");
+    }
+    PreparedMatrix matrix = cmd.inlineMatrix() != null ? cmd.inlineMatrix()
+        : matrices.get(requireNonEmpty(cmd.matrixId(), "matrix_id"));
+    int k = cmd.numFactors() == null ? Math.min(DEFAULT_FACTORS,
+        Math.min(matrix.rows(), matrix.cols())) : cmd.numFactors();
+    int maxK = Math.min(MAX_FACTORS, Math.min(matrix.rows(), matrix.cols()));
+    if (k < 1 || k > maxK) {
+      throw new InvalidRequestException("num_factors", "is " + k + "; it must be in [1, " + maxK
+          + "] for a " + matrix.rows() + " × " + matrix.cols() + " matrix (at most min(rows,"
+          + " cols) and at most " + MAX_FACTORS + ")");
+    }
+    AbsentEntries absent = resolveAbsent(provider, cmd.absentEntries(), matrix.isDense());
+    long seed = cmd.seed() == null ? DEFAULT_SEED : cmd.seed();
+    SolverConfig config = new SolverConfig(k, seed, absent, params);
+    Solver solver;
+    try {
+      solver = provider.create(config);
+    } catch (InvalidParameterException e) {
+      throw new InvalidRequestException(fieldOf(e.parameter(), cmd.typedFields()), e.getMessage());
+    }
+    if (vf > 0 && matrix.entries() * vf < 1) {
+      throw new InvalidRequestException("validation_fraction", "holds out no entry of "
+          + matrix.entries() + "; raise it or set it to 0");
+    }
+
+    // Reserve everything this fit allocates before allocating any of it.
+    long nnz = matrix.entries();
+    long trainingBytes = TrainingMatrix.estimateBytes(matrix.rows(), matrix.cols(), nnz)
+        * (vf > 0 ? 2 : 1) + (vf > 0 ? (long) (nnz * vf * 1.2) * 12 : 0);
+    long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), k, true)
+        + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
+        + matrix.colIndex().memoryBytes()
+        + ScanIndex.estimateBytes(matrix.rows(), matrix.cols());
+    long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz, config);
+
+    String modelId = cmd.modelId();
+    ModelStore.Claim claim;
+    if (modelId.isEmpty()) {
+      do {
+        modelId = "model-" + UUID.randomUUID().toString().substring(0, 13);
+        claim = models.claim(modelId, cmd.requestFingerprint());
+      } while (!claim.owned());
+    } else {
+      claim = models.claim(modelId, cmd.requestFingerprint());
+      if (!claim.owned()) {
+        if (cmd.inlineMatrix() != null) {
+          cmd.inlineMatrix().release();
+        }
+        return claim.existing();
+      }
+    }
+    final String id = modelId;
+    MemoryBudget.Reservation reservation;
+    try {
+      reservation = budget.reserve(trainingBytes + keepBytes + workingBytes,
+          "fitting model '" + id + "' (" + matrix.rows() + " × " + matrix.cols() + ", " + nnz
+              + " entries, " + k + " factors)");
+    } catch (RuntimeException e) {
+      models.abandon(id, e);
+      throw e;
+    }
+    CompletableFuture<ServedModel> result = new CompletableFuture<>();
+    Job job = new Job(id, provider, solver, config, matrix, cmd, vf, reservation, keepBytes,
+        cancelled, listener, result);
+    try {
+      executor.submit(job);
+    } catch (RuntimeException e) {
+      reservation.close();
+      models.abandon(id, e);
+      throw e;
+    }
+    return result;
+  }
+
+  /** One fit, run on a coordinator thread of the {@link FitExecutor}. */
+  private final class Job implements Runnable {
+    private final String id;
+    private final SolverProvider provider;
+    private final Solver solver;
+    private final SolverConfig config;
+    private final PreparedMatrix matrix;
+    private final FitCommand cmd;
+    private final double validationFraction;
+    private final MemoryBudget.Reservation reservation;
+    private final long keepBytes;
+    private final BooleanSupplier cancelled;
+    private final FitListener listener;
+    private final CompletableFuture<ServedModel> result;
+
+    Job(String id, SolverProvider provider, Solver solver, SolverConfig config,
+        PreparedMatrix matrix, FitCommand cmd, double validationFraction,
+        MemoryBudget.Reservation reservation, long keepBytes, BooleanSupplier cancelled,
+        FitListener listener, CompletableFuture<ServedModel> result) {
+      this.id = id;
+      this.provider = provider;
+      this.solver = solver;
+      this.config = config;
+      this.matrix = matrix;
+      this.cmd = cmd;
+      this.validationFraction = validationFraction;
+      this.reservation = reservation;
+      this.keepBytes = keepBytes;
+      this.cancelled = cancelled;
+      this.listener = listener;
+      this.result = result;
+    }
+
+    @Override
+    public void run() {
+      long start = System.nanoTime();
+      try {
+        if (cancelled.getAsBoolean()) {
+          throw new FitCancelledException(0);
+        }
+        TrainingMatrix full = matrix.toTrainingMatrix(config.absentEntries(), "matrix");
+        TrainingMatrix.Split split = full.split(validationFraction, config.seed());
+        SeenItems seen = SeenItems.of(full);
+        full = null; // the split's training part is all the solver needs from here on
+        ServerFitContext context = new ServerFitContext(executor.workers(), split.validation(),
+            cancelled, p -> {
+              logProgress(id, p);
+              if (listener != null) {
+                listener.onIteration(id, maxIterations(config), p);
+              }
+            });
+        FactorModel factors = solver.fit(split.train(), context);
+        double rmse = factors.rmse(split.train());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        ModelMetadata meta = new ModelMetadata(id, provider.name(), config.numFactors(),
+            provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
+            split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(), version,
+            matrix.fingerprint());
+        ScanIndex scanIndex = ScanIndex.of(factors);
+        long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
+            + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes();
+        reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
+        ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
+            scanIndex, meta, config, reservation);
+        models.complete(model);
+        LOG.info(() -> String.format("model %s: %s, %d × %d, k=%d, %d iterations, RMSE %.4f,"
+            + " %.2f s", id, provider.name(), matrix.rows(), matrix.cols(), config.numFactors(),
+            factors.iterations(), rmse, seconds));
+        result.complete(model);
+      } catch (Throwable t) {
+        reservation.close();
+        models.abandon(id, t);
+        if (t instanceof OutOfMemoryError) {
+          LOG.log(Level.SEVERE, "fit of " + id + " ran out of memory despite its budget check;"
+              + " lower --memory-budget or raise -Xmx", t);
+        } else if (!(t instanceof FitCancelledException)) {
+          LOG.log(Level.INFO, "fit of " + id + " failed: " + t);
+        }
+        result.completeExceptionally(t);
+      } finally {
+        if (cmd.inlineMatrix() != null) {
+          cmd.inlineMatrix().release();
+        }
+      }
+    }
+  }
+
+  private static int maxIterations(SolverConfig config) {
+    return config.parameters().has(ParameterSpec.MAX_ITERATIONS)
+        ? config.parameters().getInt(ParameterSpec.MAX_ITERATIONS) : 0;
+  }
+
+  private static Map<String, String> provenanceParams(SolverConfig config) {
+    Map<String, String> p = new HashMap<>(config.parameters().asText());
+    p.put("num_factors", Integer.toString(config.numFactors()));
+    p.put("absent_entries", config.absentEntries().name().toLowerCase(java.util.Locale.ROOT));
+    return p;
+  }
+
+  private static void logProgress(String id, IterationProgress p) {
+    LOG.fine(() -> String.format("model %s: iteration %d, loss %.6g%s", id, p.iteration(),
+        p.loss(), p.hasValidation() ? String.format(", validation RMSE %.4f",
+            p.validationRmse()) : ""));
+  }
+
+  private static Parameters resolveParameters(SolverProvider provider, Map<String, String> given,
+      Set<String> typedFields) {
+    try {
+      return Parameters.resolve(provider.parameters(), given);
+    } catch (InvalidParameterException e) {
+      String msg = e.getMessage();
+      if (typedFields.contains(e.parameter()) && msg.startsWith("unknown parameter")) {
+        msg = "solver '" + provider.name() + "' does not use " + e.parameter() + "; leave it"
+            + " unset (ListSolvers shows each solver's parameters)";
+      }
+      throw new InvalidRequestException(fieldOf(e.parameter(), typedFields), msg);
+    }
+  }
+
+  private static String fieldOf(String parameter, Set<String> typedFields) {
+    return typedFields.contains(parameter) ? parameter : "params." + parameter;
+  }
+
+  private static AbsentEntries resolveAbsent(SolverProvider provider, AbsentEntries requested,
+      boolean dense) {
+    if (requested == null || dense) {
+      // A dense matrix has no absent entries, so any meaning reads it the same way.
+      return provider.defaultAbsentEntries();
+    }
+    if (!provider.supportedAbsentEntries().contains(requested)) {
+      List<String> names = new ArrayList<>();
+      for (AbsentEntries a : provider.supportedAbsentEntries()) {
+        names.add("ABSENT_ENTRIES_" + a.name());
+      }
+      throw new InvalidRequestException("absent_entries", "solver '" + provider.name()
+          + "' does not support ABSENT_ENTRIES_" + requested.name() + "; it supports "
+          + String.join(", ", names));
+    }
+    return requested;
+  }
+
+  // ---------------------------------------------------------------- models
+
+  /** Returns a trained model. */
+  public ServedModel getModel(String modelId) {
+    return models.get(requireNonEmpty(modelId, "model_id"));
+  }
+
+  /** Returns every trained model, by id. */
+  public List<ServedModel> listModels() {
+    return models.list();
+  }
+
+  /** Deletes a model; returns the bytes freed. */
+  public long deleteModel(String modelId) {
+    return models.delete(requireNonEmpty(modelId, "model_id"));
+  }
+
+  /** Returns every solver, by name. */
+  public List<SolverProvider> listSolvers() {
+    return solvers.all();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /**
+   * Scores (user, item) pairs.
+   *
+   * @throws InvalidRequestException for mismatched lengths, the wrong id form, or (with
+   *     {@link UnknownIdPolicy#ERROR}) an unknown id
+   */
+  public float[] predict(String modelId, IdRefs users, IdRefs items, UnknownIdPolicy policy) {
+    ServedModel m = getModel(modelId);
+    int[] u = resolve(users, m.users(), "user", policy);
+    int[] i = resolve(items, m.items(), "item", policy);
+    if (u.length != i.length) {
+      throw new InvalidRequestException(items.ids().length > 0 ? items.idsField()
+          : items.keysField(), "names " + i.length + " items for " + u.length
+          + " users; give one item per user");
+    }
+    FactorModel f = m.factors();
+    float[] out = new float[u.length];
+    for (int n = 0; n < out.length; n++) {
+      if (u[n] < 0 || i[n] < 0) {
+        out[n] = policy == UnknownIdPolicy.NAN ? Float.NaN : (float) m.metadata().trainingMean();
+      } else {
+        out[n] = (float) f.predict(u[n], i[n]);
+      }
+    }
+    return out;
+  }
+
+  private static int[] resolve(IdRefs refs, IdIndex index, String side, UnknownIdPolicy policy) {
+    return IdResolver.resolve(refs, index, side, refs.size() > 1,
+        policy != UnknownIdPolicy.ERROR, "; set unknown_ids to score unknown ids with the"
+            + " global mean or NaN instead");
+  }
+
+  private static String requireNonEmpty(String value, String field) {
+    if (value == null || value.isEmpty()) {
+      throw new InvalidRequestException(field, "is empty");
+    }
+    return value;
+  }
+}

@@ -1,0 +1,18 @@
+package io.mfserve.server.model.query;
+
+import io.mfserve.server.model.ids.IdRefs;
+
+/**
+ * One Recommend request in domain terms.
+ *
+ * @param modelId the model
+ * @param user the user by id or key (one of them), or null when {@code history} is given
+ * @param history a user not in the model, folded in; null when {@code user} is given
+ * @param k items wanted; 0 means {@link ModelQueries#DEFAULT_K}
+ * @param offset best items to skip first, for paging
+ * @param excludeSeen whether to leave out the user's items; null for the model's default
+ * @param allowed if not empty, the only candidates
+ * @param denied never returned
+ */
+public record RecommendQuery(String modelId, IdRefs user, UserHistory history, int k,
+    int offset, Boolean excludeSeen, IdRefs allowed, IdRefs denied) { }

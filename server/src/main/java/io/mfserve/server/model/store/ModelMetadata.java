@@ -1,0 +1,34 @@
+package io.mfserve.server.model.store;
+
+import io.mfserve.solver.AbsentEntries;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A trained model's provenance and training summary.
+ *
+ * @param modelId the model's id
+ * @param solver the solver's stable name
+ * @param numFactors k
+ * @param params every parameter actually used, as text, defaults filled in
+ * @param seed the seed used
+ * @param absentEntries what absent entries meant
+ * @param numEntries training entries (observed, after any validation split)
+ * @param numValidationEntries entries held out for validation
+ * @param trainingMean mean of the training entries (Predict's fallback for unknown ids)
+ * @param trainingRmse RMSE over the observed training entries
+ * @param fitSeconds wall-clock seconds of the fit
+ * @param createTime when the model was stored
+ * @param mfserveVersion the server version that trained it
+ * @param dataFingerprint SHA-256 of the input matrix
+ */
+public record ModelMetadata(String modelId, String solver, int numFactors,
+    Map<String, String> params, long seed, AbsentEntries absentEntries, long numEntries,
+    long numValidationEntries, double trainingMean, double trainingRmse, double fitSeconds,
+    Instant createTime,
+    String mfserveVersion, String dataFingerprint) {
+  /** Copies the parameter map. */
+  public ModelMetadata {
+    params = Map.copyOf(params);
+  }
+}

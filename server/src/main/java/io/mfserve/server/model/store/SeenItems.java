@@ -1,0 +1,61 @@
+package io.mfserve.server.model.store;
+
+import io.mfserve.solver.TrainingMatrix;
+import java.util.Arrays;
+
+/**
+ * The items each user has in the training data (row structure of the input, without values),
+ * for excluding them from recommendations. 4 bytes per entry. Immutable.
+ */
+public final class SeenItems {
+  private final int[] rowPtr;
+  private final int[] cols;
+
+  private SeenItems(int[] rowPtr, int[] cols) {
+    this.rowPtr = rowPtr;
+    this.cols = cols;
+  }
+
+  /** Returns the bytes a seen-items index of this size takes. */
+  public static long estimateBytes(long rows, long nnz) {
+    return (rows + 1) * Integer.BYTES + nnz * Integer.BYTES;
+  }
+
+  /** Copies the row structure of {@code m}. */
+  public static SeenItems of(TrainingMatrix m) {
+    int[] ptr = new int[m.rows() + 1];
+    int[] cols = new int[m.nnz()];
+    for (int r = 0; r < m.rows(); r++) {
+      ptr[r + 1] = m.rowEnd(r);
+      for (int p = m.rowStart(r); p < m.rowEnd(r); p++) {
+        cols[p] = m.rowColumn(p);
+      }
+    }
+    return new SeenItems(ptr, cols);
+  }
+
+  /** Returns whether user {@code u} has item {@code i}. */
+  public boolean contains(int u, int i) {
+    return Arrays.binarySearch(cols, rowPtr[u], rowPtr[u + 1], i) >= 0;
+  }
+
+  /** Returns a copy of user {@code u}'s items, ascending. */
+  public int[] items(int u) {
+    return Arrays.copyOfRange(cols, rowPtr[u], rowPtr[u + 1]);
+  }
+
+  /** Returns the number of (user, item) entries held. */
+  public long entries() {
+    return cols.length;
+  }
+
+  /** Returns how many items user {@code u} has. */
+  public int count(int u) {
+    return rowPtr[u + 1] - rowPtr[u];
+  }
+
+  /** Returns the bytes held. */
+  public long memoryBytes() {
+    return estimateBytes(rowPtr.length - 1, cols.length);
+  }
+}

@@ -1,0 +1,87 @@
+package io.mfserve.server.model.store;
+
+import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.SolverConfig;
+
+/**
+ * A trained model as the server holds it: the factors, the id maps of both sides, the seen
+ * items for exclusion, the scan index (norms for cosine similarity, per-block keys and bounds
+ * for top-k), the metadata, and the solver configuration it was trained with (what a fold-in
+ * needs to call the solver again). Immutable, so reads need no locks; a request that got a
+ * reference before a delete completes on it.
+ */
+public final class ServedModel {
+  private final FactorModel factors;
+  private final IdIndex users;
+  private final IdIndex items;
+  private final SeenItems seen;
+  private final ScanIndex scanIndex;
+  private final ModelMetadata metadata;
+  private final SolverConfig config;
+  private final MemoryBudget.Reservation reservation;
+
+  /** Assembles a model; {@code reservation} holds its bytes until {@link #release()}. */
+  public ServedModel(FactorModel factors, IdIndex users, IdIndex items, SeenItems seen,
+      ScanIndex scanIndex, ModelMetadata metadata, SolverConfig config,
+      MemoryBudget.Reservation reservation) {
+    this.factors = factors;
+    this.users = users;
+    this.items = items;
+    this.seen = seen;
+    this.scanIndex = scanIndex;
+    this.metadata = metadata;
+    this.config = config;
+    this.reservation = reservation;
+  }
+
+  /** Returns the factors. */
+  public FactorModel factors() {
+    return factors;
+  }
+
+  /** Returns the user ids. */
+  public IdIndex users() {
+    return users;
+  }
+
+  /** Returns the item ids. */
+  public IdIndex items() {
+    return items;
+  }
+
+  /** Returns the items each user has in the training data. */
+  public SeenItems seen() {
+    return seen;
+  }
+
+  /** Returns what top-k scans read besides the factors (norms, per-block keys and bounds). */
+  public ScanIndex scanIndex() {
+    return scanIndex;
+  }
+
+  /** Returns the configuration the solver trained this model with. */
+  public SolverConfig config() {
+    return config;
+  }
+
+  /** Returns the provenance and training summary. */
+  public ModelMetadata metadata() {
+    return metadata;
+  }
+
+  /** Returns the id. */
+  public String id() {
+    return metadata.modelId();
+  }
+
+  /** Returns the bytes held for this model (factors, id maps, seen items, scan index). */
+  public long memoryBytes() {
+    return reservation.bytes();
+  }
+
+  /** Gives the model's bytes back to the budget; the caller has dropped it from every map. */
+  public void release() {
+    reservation.close();
+  }
+}

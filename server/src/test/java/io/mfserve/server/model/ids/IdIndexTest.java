@@ -1,0 +1,93 @@
+package io.mfserve.server.model.ids;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class IdIndexTest {
+  private static IdIndex build(long... ids) {
+    IdIndex.LongBuilder b = IdIndex.longBuilder();
+    for (long id : ids) {
+      b.intern(id);
+    }
+    return b.build();
+  }
+
+  @Test
+  void build_contiguousIdsInAnyOrder_chooseTheCompactRange() {
+    Random rnd = new Random(3);
+    int n = 10_000;
+    long[] ids = new long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = 1 + i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      long t = ids[i];
+      ids[i] = ids[j];
+      ids[j] = t;
+    }
+    IdIndex index = build(ids);
+    assertInstanceOf(IdIndex.Range.class, index);
+    assertEquals(8L * n, index.memoryBytes(), "4 bytes by offset and 4 by position per id");
+    for (int p = 0; p < n; p++) {
+      assertEquals(ids[p], index.idAt(p));
+      assertEquals(p, index.indexOf(ids[p]));
+    }
+    assertEquals(-1, index.indexOf(0));
+    assertEquals(-1, index.indexOf(n + 1));
+    assertEquals(-1, index.indexOf(Long.MIN_VALUE));
+    assertEquals(-1, index.indexOf(Long.MAX_VALUE));
+    assertEquals(IdForm.INT64, index.form());
+  }
+
+  @Test
+  void build_rangeWithGaps_isStillCompactWhenSmaller() {
+    // Every third id of a range, offset far from zero and negative.
+    long[] ids = new long[3000];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = -5_000_000_000L + 3L * i;
+    }
+    IdIndex index = build(ids);
+    assertInstanceOf(IdIndex.Range.class, index);
+    assertEquals(-1, index.indexOf(-5_000_000_000L + 1));
+    assertEquals(2999, index.indexOf(-5_000_000_000L + 3 * 2999L));
+  }
+
+  @Test
+  void build_scatteredIds_keepTheHashTable() {
+    Random rnd = new Random(4);
+    long[] ids = new long[1000];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = rnd.nextLong();
+    }
+    IdIndex index = build(ids);
+    assertInstanceOf(IdIndex.Longs.class, index);
+    for (int p = 0; p < ids.length; p++) {
+      assertEquals(p, index.indexOf(ids[p]));
+    }
+    IdIndex extremes = build(Long.MIN_VALUE, Long.MAX_VALUE, 0);
+    assertEquals(1, extremes.indexOf(Long.MAX_VALUE));
+    assertEquals(0, extremes.indexOf(Long.MIN_VALUE));
+    assertTrue(extremes.memoryBytes() > 0);
+  }
+
+  @Test
+  void longIntHashMap_againstHashMap_randomIds() {
+    LongIntHashMap m = new LongIntHashMap(4);
+    java.util.HashMap<Long, Integer> ref = new java.util.HashMap<>();
+    Random rnd = new Random(1);
+    for (int n = 0; n < 20000; n++) {
+      long k = n % 5 == 0 ? Long.MIN_VALUE + rnd.nextInt(3) : rnd.nextLong() % 5000;
+      m.put(k, n);
+      ref.put(k, n);
+    }
+    for (var e : ref.entrySet()) {
+      assertEquals((int) e.getValue(), m.get(e.getKey()));
+    }
+    assertEquals(-1, m.get(123456789L));
+  }
+}

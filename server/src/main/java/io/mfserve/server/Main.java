@@ -10,6 +10,8 @@ import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.MemoryBudget;
+import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.repository.RepositoryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -82,6 +84,40 @@ public final class Main implements Callable<Integer> {
           + " cancelled (env MFSERVE_SHUTDOWN_GRACE; default ${DEFAULT-VALUE}).")
   String shutdownGrace;
 
+  @Option(names = "--model-store", defaultValue = "${env:MFSERVE_MODEL_STORE}",
+      description = "Model repository every replica shares: file:///path (a directory or"
+          + " shared volume) or s3://bucket/prefix; without it models live in memory only"
+          + " (env MFSERVE_MODEL_STORE).")
+  String modelStore;
+
+  @Option(names = "--s3-endpoint", defaultValue = "${env:MFSERVE_S3_ENDPOINT}",
+      description = "Endpoint of an S3-compatible store (MinIO, Ceph RGW, ...), e.g."
+          + " http://minio:9000 (env MFSERVE_S3_ENDPOINT); credentials come from the AWS SDK's"
+          + " default chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, ...).")
+  String s3Endpoint;
+
+  @Option(names = "--s3-path-style", negatable = false,
+      defaultValue = "${env:MFSERVE_S3_PATH_STYLE:-false}",
+      description = "Address buckets as a path (http://host/bucket), as most S3-compatible"
+          + " servers need (env MFSERVE_S3_PATH_STYLE=true).")
+  boolean s3PathStyle;
+
+  @Option(names = "--s3-region", defaultValue = "${env:MFSERVE_S3_REGION}",
+      description = "S3 region (env MFSERVE_S3_REGION; default: the SDK's chain, or us-east-1"
+          + " with --s3-endpoint).")
+  String s3Region;
+
+  @Option(names = "--preload", defaultValue = "${env:MFSERVE_PRELOAD:-all}",
+      description = "Which repository models to load before health turns SERVING: all,"
+          + " aliases (only models an alias points at) or none; the rest load on their first"
+          + " request (env MFSERVE_PRELOAD; default ${DEFAULT-VALUE}).")
+  String preload;
+
+  @Option(names = "--store-poll", defaultValue = "${env:MFSERVE_STORE_POLL:-10s}",
+      description = "How often to poll the repository for models and aliases changed by other"
+          + " replicas, e.g. 10s, 500ms (env MFSERVE_STORE_POLL; default ${DEFAULT-VALUE}).")
+  String storePoll;
+
   @Option(names = "--no-reflection", negatable = false,
       defaultValue = "${env:MFSERVE_NO_REFLECTION:-false}",
       description = "Turn server reflection off (env MFSERVE_NO_REFLECTION=true).")
@@ -109,7 +145,7 @@ public final class Main implements Callable<Integer> {
     Injector injector = Guice.createInjector(Stage.PRODUCTION,
         new ConfigModule(config),
         SolverModule.discover(config.pluginsDir()),
-        new ModelModule(),
+        new ModelModule(toRepositoryConfig()),
         new TransportModule());
     MfServer server = new MfServer(NettyServerBuilder.forPort(config.port())
         .permitKeepAliveTime(30, TimeUnit.SECONDS)
@@ -149,6 +185,21 @@ public final class Main implements Callable<Integer> {
         maxConcurrentFits, d.maxQueuedFits(),
         parseDuration(uploadTtl, "--upload-ttl"), parseDuration(shutdownGrace,
             "--shutdown-grace"), !noReflection);
+  }
+
+  private RepositoryConfig toRepositoryConfig() {
+    ModelStore.Preload p;
+    try {
+      p = ModelStore.Preload.valueOf(preload.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw bad("--preload must be all, aliases or none, got " + preload);
+    }
+    Duration poll = parseDuration(storePoll, "--store-poll");
+    if (poll.isZero()) {
+      throw bad("--store-poll must be positive, got " + storePoll);
+    }
+    String uri = modelStore == null || modelStore.isBlank() ? null : modelStore.trim();
+    return new RepositoryConfig(uri, s3Endpoint, s3PathStyle, s3Region, p, poll);
   }
 
   private CommandLine.ParameterException bad(String message) {

@@ -12,7 +12,12 @@ import io.mfserve.server.grpc.MatrixFactorizationService;
 import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.repository.RepositoryConfig;
 import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +42,8 @@ public final class MfServer implements AutoCloseable {
   private final MatrixStore matrices;
   private final SolverRegistry solvers;
   private final CallExecutors calls;
+  private final ModelStore models;
+  private final RepositoryConfig repository;
   private final ScheduledExecutorService sweeper;
   private final Server server;
   private boolean closed;
@@ -54,6 +61,8 @@ public final class MfServer implements AutoCloseable {
     this.matrices = injector.getInstance(MatrixStore.class);
     this.solvers = injector.getInstance(SolverRegistry.class);
     this.calls = injector.getInstance(CallExecutors.class);
+    this.models = injector.getInstance(ModelStore.class);
+    this.repository = injector.getInstance(RepositoryConfig.class);
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "mfserve-upload-sweeper");
       t.setDaemon(true);
@@ -89,6 +98,11 @@ public final class MfServer implements AutoCloseable {
         LOG.info(() -> "freed " + n + " uploaded matrix(es) unused for " + config.uploadTtl());
       }
     }, period, period, TimeUnit.SECONDS);
+    preload();
+    if (models.repository().durable()) {
+      long every = Math.max(1, repository.poll().toMillis());
+      sweeper.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
+    }
     ServingStatus status = solvers.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
     if (solvers.isEmpty()) {
       LOG.warning("no solver was found on the classpath or in --plugins-dir; health stays"
@@ -97,6 +111,49 @@ public final class MfServer implements AutoCloseable {
     health.setStatus("", status);
     health.setStatus(MatrixFactorizationGrpc.SERVICE_NAME, status);
     return this;
+  }
+
+  /**
+   * Loads the repository's models that {@code --preload} asks for, in parallel, before health
+   * turns SERVING, with a log line per model (from the store) and one for the total.
+   */
+  private void preload() {
+    if (!models.repository().durable()) {
+      return;
+    }
+    long start = System.nanoTime();
+    List<String> wanted = models.poll(repository.preload());
+    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "mfserve-preload");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      int loaded = models.loadAll(wanted, pool);
+      LOG.info(String.format(Locale.ROOT, "model repository %s: preloaded %d of %d model(s)"
+          + " (--preload %s) in %.3f s", models.repository().describe(), loaded, wanted.size(),
+          repository.preload().name().toLowerCase(Locale.ROOT),
+          (System.nanoTime() - start) / 1e9));
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  /** One poll of the repository; new models the preload policy wants are loaded here. */
+  private void poll() {
+    try {
+      List<String> wanted = models.poll(repository.preload());
+      for (String id : wanted) {
+        try {
+          models.get(id);
+        } catch (RuntimeException e) {
+          LOG.warning("model " + id + ": not loaded after poll: " + e.getMessage());
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.log(java.util.logging.Level.WARNING, "repository poll failed", e);
+    }
   }
 
   /** Returns the port listened on (the one picked when configured with 0). */

@@ -4,27 +4,41 @@ import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.mfserve.proto.v1.DamagedModel;
+import io.mfserve.proto.v1.DeleteAliasRequest;
+import io.mfserve.proto.v1.DeleteAliasResponse;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.ExportModelRequest;
+import io.mfserve.proto.v1.ExportModelResponse;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
 import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.FoldInResponse;
+import io.mfserve.proto.v1.GetAliasRequest;
+import io.mfserve.proto.v1.GetAliasResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetModelResponse;
 import io.mfserve.proto.v1.GetTopicsRequest;
 import io.mfserve.proto.v1.GetTopicsResponse;
+import io.mfserve.proto.v1.ImportFactorsRequest;
+import io.mfserve.proto.v1.ImportFactorsResponse;
+import io.mfserve.proto.v1.ImportModelRequest;
+import io.mfserve.proto.v1.ImportModelResponse;
+import io.mfserve.proto.v1.ListAliasesRequest;
+import io.mfserve.proto.v1.ListAliasesResponse;
 import io.mfserve.proto.v1.ListModelsRequest;
 import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
 import io.mfserve.proto.v1.ListSolversResponse;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
+import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.PredictRequest;
 import io.mfserve.proto.v1.PredictResponse;
 import io.mfserve.proto.v1.PredictRowRequest;
@@ -33,6 +47,8 @@ import io.mfserve.proto.v1.RecommendBatchRequest;
 import io.mfserve.proto.v1.RecommendBatchResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SetAliasRequest;
+import io.mfserve.proto.v1.SetAliasResponse;
 import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarItemsResponse;
 import io.mfserve.proto.v1.SimilarUsersRequest;
@@ -52,6 +68,7 @@ import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.model.store.StoredModel;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.concurrent.CompletableFuture;
@@ -74,6 +91,7 @@ public final class MatrixFactorizationService
   private final ModelService models;
   private final ModelQueries queries;
   private final CallExecutors calls;
+  private final RepositoryCalls repository;
 
   /** Wires the service. */
   @Inject
@@ -82,6 +100,7 @@ public final class MatrixFactorizationService
     this.models = models;
     this.queries = queries;
     this.calls = calls;
+    this.repository = new RepositoryCalls(models, calls);
   }
 
   @Override
@@ -89,14 +108,14 @@ public final class MatrixFactorizationService
     try {
       startFit(request, null).whenComplete((model, failure) -> {
         if (failure != null) {
-          safeError(responses, failure);
+          Calls.error(responses, failure);
         } else {
-          safeReply(responses, FitResponse.newBuilder()
-              .setModel(ProtoMapper.toProto(model)).build());
+          Calls.reply(responses, FitResponse.newBuilder()
+              .setModel(ProtoMapper.toProto(model, models.aliasesOf(model.id()))).build());
         }
       });
     } catch (RuntimeException | OutOfMemoryError e) {
-      safeError(responses, e);
+      Calls.error(responses, e);
     }
   }
 
@@ -109,21 +128,21 @@ public final class MatrixFactorizationService
       startFit(request.getFit(), (modelId, maxIterations, p) -> {
         // Progress events are small and one per iteration: no need to wait for isReady.
         synchronized (stream) {
-          safeNext(stream, FitWithProgressResponse.newBuilder()
+          Calls.next(stream, FitWithProgressResponse.newBuilder()
               .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
         }
       }).whenComplete((model, failure) -> {
         synchronized (stream) {
           if (failure != null) {
-            safeError(stream, failure);
+            Calls.error(stream, failure);
           } else {
-            safeReply(stream, FitWithProgressResponse.newBuilder()
-                .setModel(ProtoMapper.toProto(model)).build());
+            Calls.reply(stream, FitWithProgressResponse.newBuilder()
+                .setModel(ProtoMapper.toProto(model, models.aliasesOf(model.id()))).build());
           }
         }
       });
     } catch (RuntimeException | OutOfMemoryError e) {
-      safeError(responses, e);
+      Calls.error(responses, e);
     }
   }
 
@@ -180,7 +199,7 @@ public final class MatrixFactorizationService
           if (acc != null) {
             acc.close();
           }
-          safeError(responses, e);
+          Calls.error(responses, e);
         }
       }
 
@@ -204,7 +223,7 @@ public final class MatrixFactorizationService
           long chunks = acc.chunks();
           PreparedMatrix m = acc.finish();
           String id = models.storeMatrix(m);
-          safeReply(responses, UploadMatrixResponse.newBuilder()
+          Calls.reply(responses, UploadMatrixResponse.newBuilder()
               .setMatrixId(id)
               .setRows(m.rows())
               .setCols(m.cols())
@@ -217,7 +236,7 @@ public final class MatrixFactorizationService
           if (acc != null) {
             acc.close();
           }
-          safeError(responses, e);
+          Calls.error(responses, e);
         }
       }
     };
@@ -226,31 +245,29 @@ public final class MatrixFactorizationService
   @Override
   public void deleteMatrix(DeleteMatrixRequest request,
       StreamObserver<DeleteMatrixResponse> responses) {
-    unary(responses, () -> DeleteMatrixResponse.newBuilder()
+    Calls.unary(responses, () -> DeleteMatrixResponse.newBuilder()
         .setFreedBytes(models.deleteMatrix(request.getMatrixId())).build());
   }
 
   @Override
   public void getFactors(GetFactorsRequest request,
       StreamObserver<GetFactorsResponse> responses) {
-    try {
+    offTransportIfNotResident(responses, request.getModelId(), () -> {
       ServedModel model = models.getModel(request.getModelId());
       new FactorStreamer(model, (ServerCallStreamObserver<GetFactorsResponse>) responses).start();
-    } catch (RuntimeException e) {
-      safeError(responses, e);
-    }
+    });
   }
 
   @Override
   public void predict(PredictRequest request, StreamObserver<PredictResponse> responses) {
     long pairs = Math.max(request.getUserIdsCount() + request.getUserKeysCount(),
         request.getItemIdsCount() + request.getItemKeysCount());
-    query(responses, request.getModelId(), m -> pairs * factors(m), () -> {
+    query(responses, request.getModelId(), m -> pairs * factors(m), id -> {
       IdRefs users = ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(),
           "user_ids", "user_keys");
       IdRefs items = ProtoMapper.refs(request.getItemIdsList(), request.getItemKeysList(),
           "item_ids", "item_keys");
-      float[] scores = models.predict(request.getModelId(), users, items,
+      float[] scores = models.predict(id, users, items,
           ProtoMapper.toDomain(request.getUnknownIds(), request.getUnknownIdsValue()));
       PredictResponse.Builder b = PredictResponse.newBuilder();
       for (float s : scores) {
@@ -264,12 +281,12 @@ public final class MatrixFactorizationService
   public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> responses) {
     int entries = request.getUserHistory().getItemIdsCount()
         + request.getUserHistory().getItemKeysCount();
-    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), () -> {
+    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), id -> {
       UserHistory history = request.getUserCase() == RecommendRequest.UserCase.USER_HISTORY
           ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
       IdRefs user = ProtoMapper.user(request.hasUserId(), request.getUserId(),
           request.hasUserKey(), request.getUserKey());
-      Ranked r = queries.recommend(new RecommendQuery(request.getModelId(), user, history,
+      Ranked r = queries.recommend(new RecommendQuery(id, user, history,
           request.getK(), request.getOffset(),
           request.hasExcludeSeen() ? request.getExcludeSeen() : null,
           ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
@@ -283,7 +300,7 @@ public final class MatrixFactorizationService
   @Override
   public void recommendBatch(RecommendBatchRequest request,
       StreamObserver<RecommendBatchResponse> responses) {
-    try {
+    offTransportIfNotResident(responses, request.getModelId(), () -> {
       ModelQueries.Batch batch = queries.prepareBatch(request.getModelId(),
           ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(), "user_ids",
               "user_keys"),
@@ -294,16 +311,14 @@ public final class MatrixFactorizationService
               "denied_item_ids", "denied_item_keys"));
       new RecommendBatchStreamer(batch, request,
           (ServerCallStreamObserver<RecommendBatchResponse>) responses).start();
-    } catch (RuntimeException | OutOfMemoryError e) {
-      safeError(responses, e);
-    }
+    });
   }
 
   @Override
   public void similarItems(SimilarItemsRequest request,
       StreamObserver<SimilarItemsResponse> responses) {
-    query(responses, request.getModelId(), m -> scan(m, false), () -> {
-      Ranked r = queries.similarItems(request.getModelId(),
+    query(responses, request.getModelId(), m -> scan(m, false), id -> {
+      Ranked r = queries.similarItems(id,
           ProtoMapper.item(request.hasItemId(), request.getItemId(), request.hasItemKey(),
               request.getItemKey()),
           request.getK(),
@@ -315,8 +330,8 @@ public final class MatrixFactorizationService
   @Override
   public void similarUsers(SimilarUsersRequest request,
       StreamObserver<SimilarUsersResponse> responses) {
-    query(responses, request.getModelId(), m -> scan(m, true), () -> {
-      Ranked r = queries.similarUsers(request.getModelId(),
+    query(responses, request.getModelId(), m -> scan(m, true), id -> {
+      Ranked r = queries.similarUsers(id,
           ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
               request.getUserKey()),
           request.getK(),
@@ -330,10 +345,10 @@ public final class MatrixFactorizationService
       StreamObserver<PredictRowResponse> responses) {
     int entries = request.getUserHistory().getItemIdsCount()
         + request.getUserHistory().getItemKeysCount();
-    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), () -> {
+    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), id -> {
       UserHistory history = request.getUserCase() == PredictRowRequest.UserCase.USER_HISTORY
           ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
-      return ProtoMapper.toProto(queries.predictRow(request.getModelId(),
+      return ProtoMapper.toProto(queries.predictRow(id,
           ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
               request.getUserKey()), history));
     });
@@ -344,16 +359,16 @@ public final class MatrixFactorizationService
     int entries = request.getUserHistory().getItemIdsCount()
         + request.getUserHistory().getItemKeysCount();
     query(responses, request.getModelId(), m -> foldInWork(m, entries),
-        () -> ProtoMapper.toProto(queries.foldIn(request.getModelId(),
+        id -> ProtoMapper.toProto(queries.foldIn(id,
             request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
                 "user_history") : null)));
   }
 
   @Override
   public void getTopics(GetTopicsRequest request, StreamObserver<GetTopicsResponse> responses) {
-    query(responses, request.getModelId(), m -> scan(m, false), () -> {
+    query(responses, request.getModelId(), m -> scan(m, false), id -> {
       GetTopicsResponse.Builder b = GetTopicsResponse.newBuilder();
-      for (Topics.Topic t : Topics.of(models.getModel(request.getModelId()),
+      for (Topics.Topic t : Topics.of(models.getModel(id),
           request.getNumTerms(), request.getTopicsList())) {
         b.addTopics(Topic.newBuilder().setIndex(t.index())
             .addAllTerms(ProtoMapper.scoredItems(t.terms())));
@@ -362,35 +377,51 @@ public final class MatrixFactorizationService
     });
   }
 
+
   @Override
   public void getModel(GetModelRequest request, StreamObserver<GetModelResponse> responses) {
-    unary(responses, () -> GetModelResponse.newBuilder()
-        .setModel(ProtoMapper.toProto(models.getModel(request.getModelId()))).build());
+    offTransportIfNotResident(responses, request.getModelId(), () -> Calls.unary(responses,
+        () -> {
+          ServedModel m = models.getModel(request.getModelId());
+          return GetModelResponse.newBuilder()
+              .setModel(ProtoMapper.toProto(m, models.aliasesOf(m.id()))).build();
+        }));
   }
 
   @Override
   public void listModels(ListModelsRequest request,
       StreamObserver<ListModelsResponse> responses) {
-    unary(responses, () -> {
+    // Describing models this replica has not loaded reads their snapshots' first sections.
+    calls.run(Long.MAX_VALUE, () -> Calls.unary(responses, () -> {
       ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+      java.util.List<ModelInfo> all = new java.util.ArrayList<>();
       for (ServedModel m : models.listModels()) {
-        b.addModels(ProtoMapper.toProto(m));
+        all.add(ProtoMapper.toProto(m, models.aliasesOf(m.id())));
+      }
+      for (StoredModel m : models.listStoredModels()) {
+        all.add(ProtoMapper.toProto(m, models.aliasesOf(m.metadata().modelId())));
+      }
+      all.sort(java.util.Comparator.comparing(ModelInfo::getModelId));
+      b.addAllModels(all);
+      for (java.util.Map.Entry<String, String> e : models.damagedModels().entrySet()) {
+        b.addDamagedModels(DamagedModel.newBuilder().setModelId(e.getKey())
+            .setReason(e.getValue()));
       }
       return b.build();
-    });
+    }));
   }
 
   @Override
   public void deleteModel(DeleteModelRequest request,
       StreamObserver<DeleteModelResponse> responses) {
-    unary(responses, () -> DeleteModelResponse.newBuilder()
+    Calls.unary(responses, () -> DeleteModelResponse.newBuilder()
         .setFreedBytes(models.deleteModel(request.getModelId())).build());
   }
 
   @Override
   public void listSolvers(ListSolversRequest request,
       StreamObserver<ListSolversResponse> responses) {
-    unary(responses, () -> {
+    Calls.unary(responses, () -> {
       ListSolversResponse.Builder b = ListSolversResponse.newBuilder();
       for (SolverProvider p : models.listSolvers()) {
         b.addSolvers(ProtoMapper.toProto(p));
@@ -399,24 +430,91 @@ public final class MatrixFactorizationService
     });
   }
 
+  @Override
+  public void setAlias(SetAliasRequest request, StreamObserver<SetAliasResponse> responses) {
+    calls.run(Long.MAX_VALUE, () -> repository.setAlias(request, responses));
+  }
+
+  @Override
+  public void getAlias(GetAliasRequest request, StreamObserver<GetAliasResponse> responses) {
+    calls.run(Long.MAX_VALUE, () -> repository.getAlias(request, responses));
+  }
+
+  @Override
+  public void listAliases(ListAliasesRequest request,
+      StreamObserver<ListAliasesResponse> responses) {
+    repository.listAliases(responses);
+  }
+
+  @Override
+  public void deleteAlias(DeleteAliasRequest request,
+      StreamObserver<DeleteAliasResponse> responses) {
+    calls.run(Long.MAX_VALUE, () -> repository.deleteAlias(request, responses));
+  }
+
+  @Override
+  public void exportModel(ExportModelRequest request,
+      StreamObserver<ExportModelResponse> responses) {
+    repository.exportModel(request, responses);
+  }
+
+  @Override
+  public StreamObserver<ImportModelRequest> importModel(
+      StreamObserver<ImportModelResponse> responses) {
+    return repository.importModel(responses);
+  }
+
+  @Override
+  public StreamObserver<ImportFactorsRequest> importFactors(
+      StreamObserver<ImportFactorsResponse> responses) {
+    return repository.importFactors(responses);
+  }
+
+  /**
+   * Runs {@code body} here if the model a request names is in memory, else on the handler
+   * pool, where a load from the repository may block.
+   */
+  private void offTransportIfNotResident(StreamObserver<?> responses, String modelId,
+      Runnable body) {
+    try {
+      if (models.store().peek(modelId == null ? "" : modelId) != null) {
+        body.run();
+      } else {
+        calls.run(Long.MAX_VALUE, () -> {
+          try {
+            body.run();
+          } catch (RuntimeException | OutOfMemoryError e) {
+            Calls.error(responses, e);
+          }
+        });
+      }
+    } catch (RuntimeException | OutOfMemoryError e) {
+      Calls.error(responses, e);
+    }
+  }
+
   /**
    * Answers a unary query, on this transport thread or on the handler pool as
    * {@link CallExecutors#run} decides from {@code work}'s estimate for the model the request
    * names.
    */
   private <T> void query(StreamObserver<T> responses, String modelId,
-      ToLongFunction<ServedModel> work, Supplier<T> handler) {
+      ToLongFunction<ServedModel> work, java.util.function.Function<String, T> handler) {
+    // An alias is resolved here, once: every lookup of this request names the same model.
+    String id = modelId == null ? "" : models.store().resolve(modelId);
     long estimate;
-    try {
-      estimate = work.applyAsLong(models.getModel(modelId));
-    } catch (RuntimeException e) {
-      // No such model (or no id): the handler fails at once with the right status.
-      estimate = 0;
+    ServedModel resident = models.store().peek(id);
+    if (resident != null) {
+      estimate = work.applyAsLong(resident);
+    } else {
+      // Not in memory: either no such model (the handler fails at once) or one to load from
+      // the repository, which must not block a transport thread.
+      estimate = id.isEmpty() ? 0 : Long.MAX_VALUE;
     }
     try {
-      calls.run(estimate, () -> unary(responses, handler));
+      calls.run(estimate, () -> Calls.unary(responses, () -> handler.apply(id)));
     } catch (RejectedExecutionException e) {
-      safeError(responses, Status.UNAVAILABLE.withDescription("the server is shutting down")
+      Calls.error(responses, Status.UNAVAILABLE.withDescription("the server is shutting down")
           .asRuntimeException());
     }
   }
@@ -434,41 +532,5 @@ public final class MatrixFactorizationService
   private static long foldInWork(ServedModel m, int entries) {
     long k = factors(m);
     return entries == 0 ? 0 : entries * k * k + k * k * k;
-  }
-
-  private static <T> void unary(StreamObserver<T> responses, Supplier<T> handler) {
-    T reply;
-    try {
-      reply = handler.get();
-    } catch (RuntimeException | OutOfMemoryError e) {
-      safeError(responses, e);
-      return;
-    }
-    safeReply(responses, reply);
-  }
-
-  private static <T> void safeReply(StreamObserver<T> responses, T reply) {
-    try {
-      responses.onNext(reply);
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      // The call was cancelled meanwhile; there is no one to answer.
-    }
-  }
-
-  private static <T> void safeNext(StreamObserver<T> responses, T message) {
-    try {
-      responses.onNext(message);
-    } catch (RuntimeException e) {
-      // The call was cancelled meanwhile; the fit sees the cancellation and stops.
-    }
-  }
-
-  private static void safeError(StreamObserver<?> responses, Throwable failure) {
-    try {
-      responses.onError(StatusMapper.toStatus(failure));
-    } catch (RuntimeException e) {
-      // The call was cancelled meanwhile; there is no one to answer.
-    }
   }
 }

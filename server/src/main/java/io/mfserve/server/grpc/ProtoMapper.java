@@ -30,6 +30,7 @@ import io.mfserve.server.model.query.Similarity;
 import io.mfserve.server.model.query.UserHistory;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.model.store.StoredModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
@@ -112,7 +113,8 @@ final class ProtoMapper {
         inline, req.getInputCase() == FitRequest.InputCase.MATRIX_ID ? req.getMatrixId() : null,
         req.getModelId(), params, typed, req.hasSeed() ? req.getSeed() : null,
         toDomain(req.getAbsentEntries(), req.getAbsentEntriesValue()),
-        req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req));
+        req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req),
+        req.getWarmStartModelId());
   }
 
   /** Like {@link #toFitCommand}, but releases {@code inline} if the request is refused. */
@@ -247,8 +249,16 @@ final class ProtoMapper {
   // ------------------------------------------------------------- domain → responses
 
   static ModelInfo toProto(ServedModel m) {
+    return toProto(m, List.of());
+  }
+
+  /** Describes a resident model and the aliases pointing at it. */
+  static ModelInfo toProto(ServedModel m, List<String> aliases) {
     ModelMetadata meta = m.metadata();
     ModelInfo.Builder b = ModelInfo.newBuilder()
+        .addAllAliases(aliases)
+        .setResident(true)
+        .setWarmStartModelId(meta.warmStartModelId())
         .setModelId(meta.modelId())
         .setSolver(meta.solver())
         .setNumFactors(meta.numFactors())
@@ -277,6 +287,49 @@ final class ProtoMapper {
       }
     }
     return b.build();
+  }
+
+  /** Describes a model in the repository that this replica has not loaded. */
+  static ModelInfo toProto(StoredModel m, List<String> aliases) {
+    ModelMetadata meta = m.metadata();
+    ModelInfo.Builder b = ModelInfo.newBuilder()
+        .setModelId(meta.modelId())
+        .setSolver(meta.solver())
+        .setNumFactors(meta.numFactors())
+        .setNumUsers(m.numUsers())
+        .setNumItems(m.numItems())
+        .putAllParams(meta.params())
+        .setSeed(meta.seed())
+        .setIterations(m.history().size())
+        .setTrainingRmse(meta.trainingRmse())
+        .setFitSeconds(meta.fitSeconds())
+        .setCreateTime(Timestamp.newBuilder().setSeconds(meta.createTime().getEpochSecond())
+            .setNanos(meta.createTime().getNano()))
+        .setAbsentEntries(toProto(meta.absentEntries()))
+        .setUserIdForm(m.userForm() == io.mfserve.server.model.ids.IdForm.INT64
+            ? IdForm.ID_FORM_INT64 : IdForm.ID_FORM_STRING)
+        .setItemIdForm(m.itemForm() == io.mfserve.server.model.ids.IdForm.INT64
+            ? IdForm.ID_FORM_INT64 : IdForm.ID_FORM_STRING)
+        .setNumEntries(meta.numEntries())
+        .setHasBiases(m.hasBiases())
+        .setNumValidationEntries(meta.numValidationEntries())
+        .setMfserveVersion(meta.mfserveVersion())
+        .setDataFingerprint(meta.dataFingerprint())
+        .addAllAliases(aliases)
+        .setResident(false)
+        .setWarmStartModelId(meta.warmStartModelId());
+    for (IterationProgress p : m.history()) {
+      b.addTrainingLoss(p.loss());
+      if (p.hasValidation()) {
+        b.addValidationRmse(p.validationRmse());
+      }
+    }
+    return b.build();
+  }
+
+  /** Maps what absent entries mean; UNSPECIFIED is null. */
+  static io.mfserve.solver.AbsentEntries toDomainAbsent(AbsentEntries a, int raw) {
+    return toDomain(a, raw);
   }
 
   static FitProgress toProgress(String modelId, int maxIterations, IterationProgress p) {

@@ -11,8 +11,11 @@ import io.grpc.protobuf.StatusProto;
 import io.mfserve.server.model.errors.AlreadyExistsException;
 import io.mfserve.server.model.errors.FieldViolation;
 import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.errors.ModelDamagedException;
 import io.mfserve.server.model.errors.NotFoundException;
 import io.mfserve.server.model.errors.NotReadyException;
+import io.mfserve.server.model.errors.PreconditionFailedException;
+import io.mfserve.server.model.errors.RepositoryUnavailableException;
 import io.mfserve.server.model.errors.ResourceExhaustedException;
 import io.mfserve.server.model.errors.UnsupportedQueryException;
 import io.mfserve.solver.FitCancelledException;
@@ -64,6 +67,16 @@ final class StatusMapper {
     }
     if (e instanceof AlreadyExistsException) {
       return build(Code.ALREADY_EXISTS, e.getMessage(), null);
+    }
+    if (e instanceof PreconditionFailedException) {
+      return build(Code.FAILED_PRECONDITION, e.getMessage(), null);
+    }
+    if (e instanceof ModelDamagedException) {
+      return build(Code.DATA_LOSS, e.getMessage(), null);
+    }
+    if (e instanceof RepositoryUnavailableException) {
+      LOG.log(Level.WARNING, e.getMessage(), e.getCause());
+      return build(Code.UNAVAILABLE, e.getMessage(), null);
     }
     if (e instanceof NotReadyException) {
       return build(Code.FAILED_PRECONDITION, e.getMessage(), null);

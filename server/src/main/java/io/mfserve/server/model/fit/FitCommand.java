@@ -22,11 +22,12 @@ import java.util.Set;
  * @param absentEntries what absent entries mean, or null for the solver's default
  * @param validationFraction the fraction to hold out, 0 for none
  * @param requestFingerprint identifies the request, for idempotent retries
+ * @param warmStartModelId a model id or alias to start from, or empty for a cold start
  */
 public record FitCommand(String solver, Integer numFactors, PreparedMatrix inlineMatrix,
     String matrixId, String modelId, Map<String, String> params, Set<String> typedFields,
     Long seed, AbsentEntries absentEntries, double validationFraction,
-    String requestFingerprint) {
+    String requestFingerprint, String warmStartModelId) {
   /** Copies the collections. */
   public FitCommand {
     params = Map.copyOf(params);

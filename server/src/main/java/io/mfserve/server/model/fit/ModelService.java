@@ -8,12 +8,14 @@ import io.mfserve.server.model.ids.UnknownIdPolicy;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.matrix.PreparedMatrix;
+import io.mfserve.server.model.store.FactorImport;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.model.store.StoredModel;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
@@ -25,7 +27,11 @@ import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
+import io.mfserve.solver.WarmStart;
 import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -167,6 +173,16 @@ public final class ModelService {
     }
     AbsentEntries absent = resolveAbsent(provider, cmd.absentEntries(), matrix.isDense());
     long seed = cmd.seed() == null ? DEFAULT_SEED : cmd.seed();
+    ServedModel warmFrom = null;
+    if (!cmd.warmStartModelId().isEmpty()) {
+      try {
+        warmFrom = models.get(cmd.warmStartModelId());
+      } catch (io.mfserve.server.model.errors.NotFoundException e) {
+        throw new InvalidRequestException("warm_start_model_id", "names no model: "
+            + e.getMessage());
+      }
+      WarmStarts.check(warmFrom, k);
+    }
     SolverConfig config = new SolverConfig(k, seed, absent, params);
     Solver solver;
     try {
@@ -208,15 +224,17 @@ public final class ModelService {
     final String id = modelId;
     MemoryBudget.Reservation reservation;
     try {
-      reservation = budget.reserve(trainingBytes + keepBytes + workingBytes,
+      long warmBytes = warmFrom == null ? 0
+          : ((long) matrix.rows() + matrix.cols()) * (k + 1) * Float.BYTES;
+      reservation = models.reserve(trainingBytes + keepBytes + workingBytes + warmBytes,
           "fitting model '" + id + "' (" + matrix.rows() + " × " + matrix.cols() + ", " + nnz
-              + " entries, " + k + " factors)");
+              + " entries, " + k + " factors)", warmFrom == null ? null : warmFrom.id());
     } catch (RuntimeException e) {
       models.abandon(id, e);
       throw e;
     }
     CompletableFuture<ServedModel> result = new CompletableFuture<>();
-    Job job = new Job(id, provider, solver, config, matrix, cmd, vf, reservation, keepBytes,
+    Job job = new Job(id, provider, solver, config, matrix, cmd, vf, reservation, warmFrom,
         cancelled, listener, result);
     try {
       executor.submit(job);
@@ -238,14 +256,14 @@ public final class ModelService {
     private final FitCommand cmd;
     private final double validationFraction;
     private final MemoryBudget.Reservation reservation;
-    private final long keepBytes;
+    private final ServedModel warmFrom;
     private final BooleanSupplier cancelled;
     private final FitListener listener;
     private final CompletableFuture<ServedModel> result;
 
     Job(String id, SolverProvider provider, Solver solver, SolverConfig config,
         PreparedMatrix matrix, FitCommand cmd, double validationFraction,
-        MemoryBudget.Reservation reservation, long keepBytes, BooleanSupplier cancelled,
+        MemoryBudget.Reservation reservation, ServedModel warmFrom, BooleanSupplier cancelled,
         FitListener listener, CompletableFuture<ServedModel> result) {
       this.id = id;
       this.provider = provider;
@@ -255,7 +273,7 @@ public final class ModelService {
       this.cmd = cmd;
       this.validationFraction = validationFraction;
       this.reservation = reservation;
-      this.keepBytes = keepBytes;
+      this.warmFrom = warmFrom;
       this.cancelled = cancelled;
       this.listener = listener;
       this.result = result;
@@ -272,20 +290,24 @@ public final class ModelService {
         TrainingMatrix.Split split = full.split(validationFraction, config.seed());
         SeenItems seen = SeenItems.of(full);
         full = null; // the split's training part is all the solver needs from here on
+        WarmStart warm = warmFrom == null ? null
+            : WarmStarts.of(warmFrom, matrix.rowIndex(), matrix.colIndex());
         ServerFitContext context = new ServerFitContext(executor.workers(), split.validation(),
             cancelled, p -> {
               logProgress(id, p);
               if (listener != null) {
                 listener.onIteration(id, maxIterations(config), p);
               }
-            });
+            }, warm);
+        warm = null;
         FactorModel factors = solver.fit(split.train(), context);
         double rmse = factors.rmse(split.train());
         double seconds = (System.nanoTime() - start) / 1e9;
         ModelMetadata meta = new ModelMetadata(id, provider.name(), config.numFactors(),
             provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
             split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(), version,
-            matrix.fingerprint());
+            matrix.fingerprint(), cmd.requestFingerprint(),
+            warmFrom == null ? "" : warmFrom.id());
         ScanIndex scanIndex = ScanIndex.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
             + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes();
@@ -376,14 +398,166 @@ public final class ModelService {
     return models.get(requireNonEmpty(modelId, "model_id"));
   }
 
-  /** Returns every trained model, by id. */
+  /** Returns every model resident in memory, by id. */
   public List<ServedModel> listModels() {
-    return models.list();
+    return models.resident();
+  }
+
+  /** Returns the models in the repository that this replica has not loaded, by id. */
+  public List<StoredModel> listStoredModels() {
+    return models.storedOnly();
+  }
+
+  /** Returns the repository's damaged snapshots: model id → what is wrong. */
+  public Map<String, String> damagedModels() {
+    return models.damaged();
+  }
+
+  /** Returns the aliases pointing at {@code modelId}, sorted. */
+  public List<String> aliasesOf(String modelId) {
+    return models.aliasesOf(modelId);
+  }
+
+  /** Returns the model store (aliases, import, export). */
+  public ModelStore store() {
+    return models;
   }
 
   /** Deletes a model; returns the bytes freed. */
   public long deleteModel(String modelId) {
     return models.delete(requireNonEmpty(modelId, "model_id"));
+  }
+
+  // ---------------------------------------------------------------- import and export
+
+  /**
+   * Starts collecting plain factors of rank {@code k} (ImportFactors); rows reserve their
+   * memory as they arrive.
+   */
+  public FactorImport startImport(int k, boolean biases) {
+    return new FactorImport(k, biases, models.reserve(0, "importing factors", null));
+  }
+
+  /**
+   * Serves the factors {@code imp} collected as model {@code modelId} (empty: a new id),
+   * after writing its snapshot to the repository.
+   *
+   * @param absent what absent entries meant in training (null: unknown, as ratings)
+   * @param foldInSolver the solver whose fold-in new users get (empty: als)
+   * @param regularization the fold-in's λ, or null for 0.1
+   * @param provenance free-form parameters shown in ModelInfo
+   */
+  public ServedModel finishImport(FactorImport imp, String modelId, double globalMean,
+      AbsentEntries absent, String foldInSolver, Double regularization,
+      Map<String, String> provenance) {
+    String solverName = foldInSolver == null || foldInSolver.isEmpty() ? DEFAULT_SOLVER
+        : foldInSolver;
+    SolverProvider provider = solvers.get(solverName);
+    AbsentEntries a = absent == null ? AbsentEntries.UNKNOWN : absent;
+    Map<String, String> given = new HashMap<>();
+    if (regularization != null || provider.parameters().stream()
+        .anyMatch(s -> s.name().equals(ParameterSpec.REGULARIZATION))) {
+      given.put(ParameterSpec.REGULARIZATION, Double.toString(regularization == null ? 0.1
+          : regularization));
+    }
+    Parameters params;
+    try {
+      params = Parameters.resolve(provider.parameters(), given);
+    } catch (InvalidParameterException e) {
+      throw new InvalidRequestException("header.regularization", e.getMessage());
+    }
+    FactorImport.Parts parts = imp.finish(globalMean);
+    String id = claimNewId(modelId);
+    try {
+      Map<String, String> shown = new HashMap<>(provenance);
+      shown.put("source", "import");
+      shown.put("num_factors", Integer.toString(parts.factors().numFactors()));
+      shown.put("absent_entries", a.name().toLowerCase(java.util.Locale.ROOT));
+      shown.putAll(params.asText());
+      ModelMetadata meta = new ModelMetadata(id, provider.name(), parts.factors().numFactors(),
+          shown, 0, a, parts.seen().entries(), 0, globalMean, 0, 0, clock.instant(),
+          version, "", "", "");
+      ScanIndex scan = ScanIndex.of(parts.factors());
+      MemoryBudget.Reservation r = imp.handOver();
+      long exact = parts.factors().memoryBytes() + parts.seen().memoryBytes()
+          + parts.users().memoryBytes() + parts.items().memoryBytes() + scan.memoryBytes();
+      if (exact > r.bytes()) {
+        r.grow(exact - r.bytes(), "importing model '" + id + "'");
+      } else {
+        r.shrink(r.bytes() - exact);
+      }
+      ServedModel m = new ServedModel(parts.factors(), parts.users(), parts.items(),
+          parts.seen(), scan, meta, new SolverConfig(parts.factors().numFactors(), 0, a, params),
+          r);
+      models.complete(m);
+      LOG.info(() -> String.format(java.util.Locale.ROOT, "model %s: imported factors, %d × %d,"
+          + " k=%d", id, m.factors().numUsers(), m.factors().numItems(),
+          m.factors().numFactors()));
+      return m;
+    } catch (RuntimeException e) {
+      imp.close();
+      models.abandon(id, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Reads a snapshot (ImportModel), checks it and serves it as {@code modelId} (empty: the
+   * snapshot's own id), after writing it to the repository.
+   */
+  public ServedModel importSnapshot(InputStream in, String modelId) {
+    ServedModel m;
+    try {
+      m = models.repository().read(in, modelId.isEmpty() ? null : modelId,
+          (bytes, what) -> models.reserve(bytes, what, null));
+    } catch (IOException e) {
+      throw new InvalidRequestException("data", "is not a valid snapshot: " + e.getMessage());
+    }
+    String id = m.id();
+    if (!MODEL_ID.matcher(id).matches()) {
+      m.release();
+      throw new InvalidRequestException("model_id", "the snapshot's id '"
+          + IdResolver.abbreviate(id) + "' is not a valid model id; give model_id");
+    }
+    try {
+      models.claimNew(id);
+    } catch (RuntimeException e) {
+      m.release();
+      throw e;
+    }
+    try {
+      models.complete(m);
+    } catch (RuntimeException e) {
+      m.release();
+      models.abandon(id, e);
+      throw e;
+    }
+    return m;
+  }
+
+  /** Writes the model a request names as a snapshot to {@code out} (ExportModel). */
+  public void exportSnapshot(ServedModel m, OutputStream out) throws IOException {
+    models.repository().export(m, out);
+  }
+
+  private String claimNewId(String modelId) {
+    if (modelId == null || modelId.isEmpty()) {
+      while (true) {
+        String id = "model-" + UUID.randomUUID().toString().substring(0, 13);
+        try {
+          models.claimNew(id);
+          return id;
+        } catch (io.mfserve.server.model.errors.AlreadyExistsException e) {
+          // drawn twice: draw again
+        }
+      }
+    }
+    if (!MODEL_ID.matcher(modelId).matches()) {
+      throw new InvalidRequestException("model_id", "is '" + IdResolver.abbreviate(modelId)
+          + "'; use 1 to 128 of A-Z a-z 0-9 . _ -, or leave it empty");
+    }
+    models.claimNew(modelId);
+    return modelId;
   }
 
   /** Returns every solver, by name. */

@@ -3,6 +3,7 @@ package io.mfserve.server.model.fit;
 import io.mfserve.solver.FitContext;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ValidationSet;
+import io.mfserve.solver.WarmStart;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -13,13 +14,20 @@ final class ServerFitContext implements FitContext {
   private final ValidationSet validation;
   private final BooleanSupplier cancelled;
   private final Consumer<IterationProgress> listener;
+  private final WarmStart warmStart;
 
   ServerFitContext(ForkJoinPool pool, ValidationSet validation, BooleanSupplier cancelled,
-      Consumer<IterationProgress> listener) {
+      Consumer<IterationProgress> listener, WarmStart warmStart) {
+    this.warmStart = warmStart;
     this.pool = pool;
     this.validation = validation;
     this.cancelled = cancelled;
     this.listener = listener;
+  }
+
+  @Override
+  public WarmStart warmStart() {
+    return warmStart;
   }
 
   @Override

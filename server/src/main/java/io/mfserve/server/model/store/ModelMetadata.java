@@ -21,12 +21,16 @@ import java.util.Map;
  * @param createTime when the model was stored
  * @param mfserveVersion the server version that trained it
  * @param dataFingerprint SHA-256 of the input matrix
+ * @param requestFingerprint identifies the request that made it, so that an identical retry
+ *     on any replica returns this model instead of ALREADY_EXISTS
+ * @param warmStartModelId the model the fit started from, or "" for a cold start
  */
 public record ModelMetadata(String modelId, String solver, int numFactors,
     Map<String, String> params, long seed, AbsentEntries absentEntries, long numEntries,
     long numValidationEntries, double trainingMean, double trainingRmse, double fitSeconds,
     Instant createTime,
-    String mfserveVersion, String dataFingerprint) {
+    String mfserveVersion, String dataFingerprint, String requestFingerprint,
+    String warmStartModelId) {
   /** Copies the parameter map. */
   public ModelMetadata {
     params = Map.copyOf(params);

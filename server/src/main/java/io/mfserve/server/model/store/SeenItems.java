@@ -34,6 +34,33 @@ public final class SeenItems {
     return new SeenItems(ptr, cols);
   }
 
+  /**
+   * Wraps a row structure read back from a snapshot or sent by a client, after checking it:
+   * {@code rowPtr} has {@code users + 1} non-decreasing offsets from 0 to {@code cols.length},
+   * and each row's items are strictly ascending positions below {@code items}. Takes
+   * ownership of the arrays.
+   *
+   * @throws IllegalArgumentException naming the first inconsistency
+   */
+  public static SeenItems of(int[] rowPtr, int[] cols, int users, int items) {
+    if (rowPtr.length != users + 1 || rowPtr[0] != 0 || rowPtr[users] != cols.length) {
+      throw new IllegalArgumentException("seen items: row offsets do not span " + cols.length
+          + " entries of " + users + " users");
+    }
+    for (int u = 0; u < users; u++) {
+      if (rowPtr[u + 1] < rowPtr[u]) {
+        throw new IllegalArgumentException("seen items: row offsets decrease at user " + u);
+      }
+      for (int p = rowPtr[u]; p < rowPtr[u + 1]; p++) {
+        if (cols[p] < 0 || cols[p] >= items || (p > rowPtr[u] && cols[p] <= cols[p - 1])) {
+          throw new IllegalArgumentException("seen items: user " + u + "'s items are not"
+              + " ascending positions below " + items);
+        }
+      }
+    }
+    return new SeenItems(rowPtr, cols);
+  }
+
   /** Returns whether user {@code u} has item {@code i}. */
   public boolean contains(int u, int i) {
     return Arrays.binarySearch(cols, rowPtr[u], rowPtr[u + 1], i) >= 0;

@@ -20,6 +20,7 @@ import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.repository.InMemoryRepository;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.Parameters;
@@ -56,12 +57,12 @@ class ModelQueriesTest {
   void start() {
     executor = new FitExecutor(1, 1, 2);
     budget = new MemoryBudget(1L << 30);
-    store = new ModelStore();
     Map<String, SolverProvider> providers = new HashMap<>();
     for (SolverProvider p : ServiceLoader.load(SolverProvider.class)) {
       providers.put(p.name(), p);
     }
     registry = new SolverRegistry(providers);
+    store = new ModelStore(new InMemoryRepository(registry), budget);
     ModelService service = new ModelService(registry, store,
         new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
         Clock.systemUTC());
@@ -124,7 +125,7 @@ class ModelQueriesTest {
     SolverConfig config = new SolverConfig(f.numFactors(), 1, absent,
         Parameters.resolve(p.parameters(), Map.of()));
     ModelMetadata meta = new ModelMetadata(id, solver, f.numFactors(), Map.of(), 1, absent,
-        seen.nnz(), 0, 0, 0, 0, Instant.now(), "test", "fp");
+        seen.nnz(), 0, 0, 0, 0, Instant.now(), "test", "fp", "fp-" + id, "");
     assertTrue(store.claim(id, "fp-" + id).owned());
     ServedModel m = new ServedModel(f, IdIndex.positions(f.numUsers()),
         IdIndex.positions(f.numItems()), SeenItems.of(seen), ScanIndex.of(f), meta, config,

@@ -38,6 +38,27 @@ abstract class FlowControlledStreamer<T> {
     return call;
   }
 
+  /**
+   * Whether the next message can be built now; false while its source is still being prepared
+   * elsewhere, which then calls {@link #resume}. True by default.
+   */
+  boolean hasNextReady() {
+    return true;
+  }
+
+  /** Writes what the transport takes now: for a source that became ready on another thread. */
+  final void resume() {
+    drain();
+  }
+
+  /** Reports a failure of the source prepared elsewhere, unless the stream had stopped. */
+  final synchronized void fail(Throwable e) {
+    if (!done) {
+      done = true;
+      failed(e);
+    }
+  }
+
   /** Builds the next message; called only while {@link #finished} is false. */
   abstract T nextMessage();
 
@@ -53,7 +74,7 @@ abstract class FlowControlledStreamer<T> {
 
   private synchronized void drain() {
     try {
-      while (!done && call.isReady()) {
+      while (!done && hasNextReady() && call.isReady()) {
         call.onNext(nextMessage());
         if (finished()) {
           done = true;

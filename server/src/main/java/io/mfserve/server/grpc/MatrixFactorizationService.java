@@ -252,10 +252,14 @@ public final class MatrixFactorizationService
   @Override
   public void getFactors(GetFactorsRequest request,
       StreamObserver<GetFactorsResponse> responses) {
-    offTransportIfNotResident(responses, request.getModelId(), () -> {
+    // A streaming call must install its flow-control handlers in the call itself, so a model
+    // that is not resident is loaded here, on the transport thread (only on its first use).
+    try {
       ServedModel model = models.getModel(request.getModelId());
       new FactorStreamer(model, (ServerCallStreamObserver<GetFactorsResponse>) responses).start();
-    });
+    } catch (RuntimeException | OutOfMemoryError e) {
+      Calls.error(responses, e);
+    }
   }
 
   @Override
@@ -300,7 +304,7 @@ public final class MatrixFactorizationService
   @Override
   public void recommendBatch(RecommendBatchRequest request,
       StreamObserver<RecommendBatchResponse> responses) {
-    offTransportIfNotResident(responses, request.getModelId(), () -> {
+    try {
       ModelQueries.Batch batch = queries.prepareBatch(request.getModelId(),
           ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(), "user_ids",
               "user_keys"),
@@ -311,7 +315,9 @@ public final class MatrixFactorizationService
               "denied_item_ids", "denied_item_keys"));
       new RecommendBatchStreamer(batch, request,
           (ServerCallStreamObserver<RecommendBatchResponse>) responses).start();
-    });
+    } catch (RuntimeException | OutOfMemoryError e) {
+      Calls.error(responses, e);
+    }
   }
 
   @Override

@@ -84,8 +84,9 @@ final class RepositoryCalls {
   }
 
   void exportModel(ExportModelRequest r, StreamObserver<ExportModelResponse> out) {
-    ServerCallStreamObserver<ExportModelResponse> call =
-        (ServerCallStreamObserver<ExportModelResponse>) out;
+    SnapshotFileStreamer streamer =
+        new SnapshotFileStreamer((ServerCallStreamObserver<ExportModelResponse>) out);
+    streamer.start();
     try {
       calls.run(Long.MAX_VALUE, () -> {
         Path tmp = null;
@@ -95,16 +96,16 @@ final class RepositoryCalls {
           try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
             models.exportSnapshot(m, o);
           }
-          new SnapshotFileStreamer(tmp, call).start();
+          streamer.ready(tmp);
           tmp = null;
-        } catch (IOException | RuntimeException e) {
-          Calls.error(out, e);
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+          streamer.fail(e);
         } finally {
           deleteQuietly(tmp);
         }
       });
     } catch (RuntimeException e) {
-      Calls.error(out, e);
+      streamer.fail(e);
     }
   }
 

@@ -11,25 +11,45 @@ import java.nio.file.Path;
 
 /**
  * Streams a snapshot file in chunks of {@link #CHUNK_BYTES} under outbound flow control, then
- * deletes it: ExportModel writes the snapshot to a temporary file first, so the model is never
- * held twice in memory and a slow reader holds back only file reads.
+ * deletes it. ExportModel writes the snapshot to a temporary file on the handler pool first
+ * (so the model is never held twice in memory); the streamer is started in the call itself,
+ * as gRPC requires of its handlers, and writes once {@link #ready} hands it the file.
  */
 final class SnapshotFileStreamer extends FlowControlledStreamer<ExportModelResponse> {
   static final int CHUNK_BYTES = 1 << 20;
 
-  private final Path file;
-  private final InputStream in;
-  private final long total;
+  private Path file;
+  private InputStream in;
+  private long total;
   private long sent;
   private boolean first = true;
+  private boolean stopped;
 
-  SnapshotFileStreamer(Path file, ServerCallStreamObserver<ExportModelResponse> call)
-      throws IOException {
+  SnapshotFileStreamer(ServerCallStreamObserver<ExportModelResponse> call) {
     super(call);
-    this.file = file;
-    this.total = Files.size(file);
-    this.in = Files.newInputStream(file);
-    call.setOnCloseHandler(this::cleanUp);
+  }
+
+  /** Hands over the written snapshot and starts sending it. */
+  void ready(Path snapshot) throws IOException {
+    synchronized (this) {
+      if (stopped) {
+        Files.deleteIfExists(snapshot);
+        return;
+      }
+      file = snapshot;
+      total = Files.size(snapshot);
+      in = Files.newInputStream(snapshot);
+    }
+    resume();
+  }
+
+  @Override
+  synchronized boolean hasNextReady() {
+    if (call().isCancelled()) {
+      cleanUp();
+      return false;
+    }
+    return in != null;
   }
 
   @Override
@@ -60,18 +80,18 @@ final class SnapshotFileStreamer extends FlowControlledStreamer<ExportModelRespo
   @Override
   void failed(Throwable e) {
     cleanUp();
-    try {
-      call().onError(StatusMapper.toStatus(e instanceof UncheckedIOException u ? u.getCause()
-          : e));
-    } catch (RuntimeException ignored) {
-      // cancelled meanwhile
-    }
+    Calls.error(call(), e instanceof UncheckedIOException u ? u.getCause() : e);
   }
 
   private synchronized void cleanUp() {
+    stopped = true;
     try {
-      in.close();
-      Files.deleteIfExists(file);
+      if (in != null) {
+        in.close();
+      }
+      if (file != null) {
+        Files.deleteIfExists(file);
+      }
     } catch (IOException ignored) {
       // a temporary file; the OS cleans its temp directory
     }

@@ -13,6 +13,7 @@ import io.mfserve.server.inject.ConfigModule;
 import io.mfserve.server.inject.ModelModule;
 import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
+import io.mfserve.server.repository.RepositoryConfig;
 import io.mfserve.solver.SolverProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -53,10 +54,19 @@ public final class InProcessMfServer implements AfterEachCallback {
    */
   public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
       List<SolverProvider> providers) {
+    return start(config, providers, RepositoryConfig.memory());
+  }
+
+  /**
+   * Starts a server over a model repository; several servers started on one repository are
+   * replicas of each other. {@link #channel()} and {@link #injector()} are the last one's.
+   */
+  public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
+      List<SolverProvider> providers, RepositoryConfig repository) {
     String name = InProcessServerBuilder.generateName();
     injector = Guice.createInjector(Stage.PRODUCTION, new ConfigModule(config),
         providers == null ? SolverModule.discover(null) : new SolverModule(providers),
-        new ModelModule(), new TransportModule());
+        new ModelModule(repository), new TransportModule());
     MfServer server = new MfServer(InProcessServerBuilder.forName(name), injector);
     try {
       server.start();

@@ -1,0 +1,183 @@
+package io.mfserve.server.repository;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.server.model.store.MemoryBudget;
+import io.mfserve.server.model.store.ModelMetadata;
+import io.mfserve.server.model.store.ModelRepository;
+import io.mfserve.server.model.store.ScanIndex;
+import io.mfserve.server.model.store.SeenItems;
+import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.IterationProgress;
+import io.mfserve.solver.Parameters;
+import io.mfserve.solver.SolverConfig;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class SnapshotFormatTest {
+  private final MemoryBudget budget = new MemoryBudget(1L << 30);
+  private final ModelRepository.Reserver reserver = budget::reserve;
+  private final SnapshotFormat.ConfigResolver configs = info -> new SolverConfig(
+      info.numFactors(), info.metadata().seed(), info.metadata().absentEntries(),
+      Parameters.resolve(List.of(), Map.of()));
+
+  /** A model with int64 ids on one side, keys on the other, biases and seen items. */
+  static ServedModel model(MemoryBudget budget, int users, int items, int k, boolean biases,
+      long seed) {
+    Random rnd = new Random(seed);
+    float[] u = new float[users * k];
+    float[] v = new float[items * k];
+    for (int i = 0; i < u.length; i++) {
+      u[i] = (float) rnd.nextGaussian();
+    }
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) rnd.nextGaussian();
+    }
+    FactorModel.Biases b = null;
+    if (biases) {
+      float[] bu = new float[users];
+      float[] bi = new float[items];
+      for (int i = 0; i < users; i++) {
+        bu[i] = rnd.nextFloat();
+      }
+      for (int i = 0; i < items; i++) {
+        bi[i] = rnd.nextFloat();
+      }
+      b = new FactorModel.Biases(3.5, bu, bi);
+    }
+    FactorModel f = new FactorModel(users, items, k, u, v, b,
+        List.of(new IterationProgress(1, 2.5, 1000, Double.NaN),
+            new IterationProgress(2, 1.25, 2000, 0.9)));
+    IdIndex.LongBuilder ub = IdIndex.longBuilder();
+    for (int i = 0; i < users; i++) {
+      ub.intern(1_000_000_007L * (i + 1) - 5 * i);
+    }
+    IdIndex.StringBuilder ib = IdIndex.stringBuilder();
+    for (int i = 0; i < items; i++) {
+      ib.intern("item-" + i + (i % 3 == 0 ? "-é✓" : ""));
+    }
+    int[] ptr = new int[users + 1];
+    int[] cols = new int[users * 2];
+    for (int i = 0; i < users; i++) {
+      cols[2 * i] = i % items;
+      cols[2 * i + 1] = Math.max(i % items + 1, 1) % items == i % items ? i % items
+          : (i % items + 1) % items;
+      Arrays.sort(cols, 2 * i, 2 * i + 2);
+      if (cols[2 * i] == cols[2 * i + 1]) {
+        cols[2 * i + 1] = cols[2 * i] + 1 < items ? cols[2 * i] + 1 : cols[2 * i] - 1;
+        Arrays.sort(cols, 2 * i, 2 * i + 2);
+      }
+      ptr[i + 1] = 2 * i + 2;
+    }
+    SeenItems seen = SeenItems.of(ptr, cols, users, items);
+    ModelMetadata meta = new ModelMetadata("m-" + seed, "als", k, Map.of("regularization",
+        "0.1"), seed, AbsentEntries.UNKNOWN, 1234, 56, 3.5, 0.91, 1.5, Instant.ofEpochSecond(
+            1_700_000_000L, 123), "test", "abc", "req-fp", "");
+    return new ServedModel(f, ub.build(), ib.build(), seen, ScanIndex.of(f), meta,
+        new SolverConfig(k, seed, AbsentEntries.UNKNOWN, Parameters.resolve(List.of(),
+            Map.of())), budget.reserve(0, "test"));
+  }
+
+  private static byte[] write(ServedModel m) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    SnapshotFormat.write(m, out);
+    return out.toByteArray();
+  }
+
+  private ServedModel read(byte[] bytes) throws IOException {
+    return SnapshotFormat.read(new ByteArrayInputStream(bytes), null, reserver, configs);
+  }
+
+  @Test
+  void roundTrip_everyPart_bitForBit() throws IOException {
+    ServedModel m = model(budget, 300, 1500, 7, true, 1);
+    ServedModel back = read(write(m));
+    FactorModel a = m.factors();
+    FactorModel b = back.factors();
+    assertArrayEquals(a.copyUserFactors(0, 300), b.copyUserFactors(0, 300));
+    assertArrayEquals(a.copyItemFactors(0, 1500), b.copyItemFactors(0, 1500));
+    for (int u = 0; u < 300; u++) {
+      assertEquals(Float.floatToRawIntBits(a.userBias(u)), Float.floatToRawIntBits(b.userBias(u)));
+      assertEquals(m.users().idAt(u), back.users().idAt(u));
+      assertArrayEquals(m.seen().items(u), back.seen().items(u));
+    }
+    for (int i = 0; i < 1500; i++) {
+      assertEquals(m.items().keyAt(i), back.items().keyAt(i));
+      assertEquals(a.itemBias(i), b.itemBias(i));
+    }
+    assertEquals(a.globalMean(), b.globalMean());
+    assertEquals(a.history(), b.history());
+    assertEquals(m.metadata(), back.metadata());
+    // The format is deterministic: writing the read model gives the same bytes.
+    assertArrayEquals(write(m), write(back));
+  }
+
+  @Test
+  void roundTrip_positionsAndNoBiases_keepsShape() throws IOException {
+    FactorModel f = new FactorModel(3, 4, 2, new float[6], new float[] {1, 2, 3, 4, 5, 6, 7, 8},
+        null, List.of());
+    ModelMetadata meta = new ModelMetadata("dense", "nmf", 2, Map.of(), 1, AbsentEntries.ZERO,
+        12, 0, 0, 0, 0, Instant.EPOCH, "t", "", "", "");
+    ServedModel m = new ServedModel(f, IdIndex.positions(3), IdIndex.positions(4),
+        SeenItems.of(new int[] {0, 0, 0, 0}, new int[0], 3, 4), ScanIndex.of(f), meta,
+        new SolverConfig(2, 1, AbsentEntries.ZERO, Parameters.resolve(List.of(), Map.of())),
+        budget.reserve(0, "t"));
+    ServedModel back = read(write(m));
+    assertTrue(back.users().isPositions());
+    assertFalse(back.factors().hasBiases());
+    assertArrayEquals(f.copyItemFactors(0, 4), back.factors().copyItemFactors(0, 4));
+  }
+
+  @Test
+  void everyTruncation_isRefused() throws IOException {
+    byte[] bytes = write(model(budget, 40, 30, 3, true, 2));
+    for (int len = 0; len < bytes.length; len += len < 200 ? 1 : 37) {
+      byte[] cut = Arrays.copyOf(bytes, len);
+      assertThrows(SnapshotFormatException.class, () -> read(cut), "length " + len);
+    }
+  }
+
+  @Test
+  void everyBitFlip_isRefused() throws IOException {
+    byte[] bytes = write(model(budget, 20, 25, 3, true, 3));
+    Random rnd = new Random(4);
+    for (int at = 0; at < bytes.length; at++) {
+      byte[] bad = bytes.clone();
+      bad[at] ^= (byte) (1 << rnd.nextInt(8));
+      long before = budget.usedBytes();
+      assertThrows(IOException.class, () -> read(bad), "flip at byte " + at);
+      assertEquals(before, budget.usedBytes(), "a refused snapshot keeps no memory");
+    }
+  }
+
+  @Test
+  void otherVersion_isRefusedByName() throws IOException {
+    byte[] bytes = write(model(budget, 5, 5, 2, false, 5));
+    bytes[8] = 2;
+    SnapshotFormatException e = assertThrows(SnapshotFormatException.class, () -> read(bytes));
+    assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+  }
+
+  @Test
+  void load_reservesBeforeAllocating_andRefusesOverBudget() throws IOException {
+    byte[] bytes = write(model(budget, 200, 300, 8, true, 6));
+    MemoryBudget tiny = new MemoryBudget(10_000);
+    assertThrows(io.mfserve.server.model.errors.ResourceExhaustedException.class,
+        () -> SnapshotFormat.read(new ByteArrayInputStream(bytes), null, tiny::reserve, configs));
+    assertEquals(0, tiny.usedBytes());
+  }
+}

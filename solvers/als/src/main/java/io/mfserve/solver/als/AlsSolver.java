@@ -66,22 +66,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * first half-sweep already solves every user against the earlier model's items, and the first
  * sweep ends about where the earlier fit did. Items the warm start does not know would enter
  * that half-sweep as random vectors and pull every user who has an entry for one of them off
- * the mark (on a 60 × 50 test with 7 new items, training RMSE 0.057 after two sweeps against
- * a converged 0.047); so when it knows at least k users, the new items are first solved once,
- * as in an item half-sweep, against the known users' factors (a user it does not know has zero
+ * the mark (on a 60 × 50 test with 7 new items, training RMSE 0.057 after two sweeps against a
+ * converged 0.047); so when it knows at least k users, the new items are first solved once, as
+ * in an item half-sweep, against the known users' factors (a user it does not know has zero
  * factors then and adds nothing but, with biases, its entries to b_i), starting from their
  * draws where the solve reads a start (CG, NNLS): 0.0475 after two sweeps on that test. With
  * fewer than k known users those solves could leave every new item in a subspace of fewer than
  * k dimensions, which the sweeps never leave, so the new items keep their draws. The stored
  * user factors matter only where a row's solve starts from them (the conjugate-gradient steps
- * of implicit feedback, and NNLS). With {@code nonnegative},
- * negative warm values (an earlier model that was not non-negative) are clamped to 0. With
- * biases, a warm start that has them supplies b_u and b_i of its known rows (the others start
- * at 0, as in a cold fit), while μ stays the new training mean, as always: the first user
- * half-sweep solves every b_u afresh and so absorbs a change of the mean. The warm start's
- * biases are ignored when the fit has none (and a fit with biases starts them at 0 from a
- * warm start that has none). A warm start of another rank or shape is refused with an
- * {@link IllegalArgumentException} before anything is allocated.
+ * of implicit feedback, and NNLS). With {@code nonnegative}, negative warm values (an earlier
+ * model that was not non-negative) are clamped to 0. With biases, a warm start that has them
+ * supplies b_u and b_i of its known rows (the others start at 0, as in a cold fit), while μ
+ * stays the new training mean, as always: the first user half-sweep solves every b_u afresh and
+ * so absorbs a change of the mean. The warm start's biases are ignored when the fit has none
+ * (and a fit with biases starts them at 0 from a warm start that has none). A warm start of
+ * another rank or shape is refused with an {@link IllegalArgumentException} before anything is
+ * allocated.
  *
  * <h2>Progress, validation and early stopping</h2>
  * After each sweep it reports f divided by the number of observed entries as the loss (for

@@ -36,10 +36,11 @@ final class Initializer {
   /**
    * For multiplicative updates, a warm value at or below 0 starts at this fraction of the
    * random start's scale {@code sqrt(m/k)} instead: a multiplicative update can never move a
-   * factor off an exact 0 (a small positive value it can, so those are kept). 1% changes the earlier model's predictions little; on the module's
-   * test with a warm start of N(0, 1) factors (half of them clamped), 100 sweeps of mu reached
-   * a Frobenius loss 1.1% and a KL loss 1.0% above a cold fit's, against 58% and 1260% with
-   * the zeros kept (a floor of 1e-4 gave 1.2% and 1.8%, the full scale 0.1% and 1.6%).
+   * factor off an exact 0 (a small positive value it can, so those are kept). 1% changes the
+   * earlier model's predictions little; on the module's test with a warm start of N(0, 1)
+   * factors (half of them clamped), 100 sweeps of mu reached a Frobenius loss 1.1% and a KL
+   * loss 1.0% above a cold fit's, against 58% and 1260% with the zeros kept (a floor of 1e-4
+   * gave 1.2% and 1.8%, the full scale 0.1% and 1.6%).
    */
   static final double WARM_FLOOR = 0.01;
 
@@ -82,10 +83,9 @@ final class Initializer {
    * from a model that was not an NMF may hold negatives; NMF's factors must not), or with
    * {@code multiplicative} to at least {@link #WARM_FLOOR} times the random start's scale, since
    * multiplicative updates cannot leave 0 (an earlier HALS model's exact zeros are raised too).
-   * When it knows
-   * every row and column, {@code init}'s start is not computed at all (an NNDSVD start costs a
-   * truncated SVD); otherwise it is computed in full, so an unknown row starts exactly as in a
-   * cold fit with the same seed.
+   * When it knows every row and column, {@code init}'s start is not computed at all (an NNDSVD
+   * start costs a truncated SVD); otherwise it is computed in full, so an unknown row starts
+   * exactly as in a cold fit with the same seed.
    */
   static float[][] warmStart(WarmStart warm, Init init, TrainingMatrix x, int k, long seed,
       boolean everyEntryCounts, boolean multiplicative, ForkJoinPool pool, Runnable cancelled) {

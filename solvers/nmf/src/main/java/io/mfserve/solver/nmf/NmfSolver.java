@@ -91,23 +91,24 @@ import java.util.Objects;
  * <h2>Warm start</h2>
  * With {@link FitContext#warmStart()} the fit starts from an earlier model's factors for the
  * rows and columns it knows, each value clamped to ≥ 0 (an earlier model that was not an NMF,
- * ALS's or SGD's, may hold negative factors; NMF cannot), and from {@code init}'s start for
- * the others: the full start is computed and the known rows overwritten, so an unknown row
- * starts as in a cold fit with the same seed; when every row and column is known the start
- * (an SVD for NNDSVD) is skipped. Multiplicative updates cannot move a factor away from an
- * exact 0, so under {@code method=mu} (and {@code kl}) a warm value at or below 0, a clamped
- * negative or an earlier HALS model's exact zero, starts instead at 1% of the random start's
- * scale {@code sqrt(mean/k)} (see {@code Initializer.WARM_FLOOR}); HALS keeps the zeros, which
- * it can leave. Both stopping rules measure progress relative to the first
- * sweep, which from a warm start has already made most of it: taken literally, a warm fit
- * would then run until its own small decreases shrank as far relative to each other as a cold
- * fit's do, about as many sweeps as a cold fit. So for a warm fit the loss rule's reference
- * is the larger of the first sweep's loss and that of the best constant model (rank 0: every
- * prediction the mean of the entries that count, no penalty), which measures the decrease as
- * a share of all the progress a model makes, the earlier model's included; and the
+ * ALS's or SGD's, may hold negative factors; NMF cannot), and from {@code init}'s start for the
+ * others: the full start is computed and the known rows overwritten, so an unknown row starts
+ * as in a cold fit with the same seed; when every row and column is known the start (an SVD for
+ * NNDSVD) is skipped. Multiplicative updates cannot move a factor away from an exact 0, so
+ * under {@code method=mu} (and {@code kl}) a warm value at or below 0, a clamped negative or an
+ * earlier HALS model's exact zero, starts instead at 1% of the random start's scale
+ * {@code sqrt(mean/k)} (see {@code Initializer.WARM_FLOOR}); HALS keeps the zeros, which it can
+ * leave. Both stopping rules measure progress relative to the first sweep, which from a warm
+ * start has already made most of it: taken literally, a warm fit would run until its own small
+ * decreases shrank as far relative to each other as a cold fit's do, and from a converged model
+ * it ran longer than a cold fit (weighted HALS on the module's test: 281 sweeps against 35; mu
+ * 164 against 81; kl 209 against 108). So for a warm fit the loss rule's reference is the
+ * larger of the first sweep's loss and that of the best constant model (rank 0: every
+ * prediction the mean of the entries that count, no penalty), which measures the decrease as a
+ * share of all the progress a model makes, the earlier model's included; and the
  * projected-gradient rule, which has no such reference (the gradient at a cold start is not
- * computed), is off. A warm start of another rank or shape is refused with an
- * {@link IllegalArgumentException}.
+ * computed), is off: 2 to 3 sweeps on those tests, to the same loss. A warm start of another
+ * rank or shape is refused with an {@link IllegalArgumentException}.
  *
  * <h2>Threads and determinism</h2>
  * Used by one thread; rows and columns are updated in fixed blocks on

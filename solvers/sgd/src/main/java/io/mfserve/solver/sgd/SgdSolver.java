@@ -98,21 +98,21 @@ import java.util.SplittableRandom;
  * <h2>Warm start</h2>
  * With {@link FitContext#warmStart()} the fit starts from an earlier model: the factors (and,
  * where the warm start has them, biases) of the rows and columns it knows replace their seeded
- * draws, converted to standardised units; the draws are still made for every row, so an
- * unknown row starts exactly as in a cold fit with the same seed. With the squared loss and
- * warm biases, mu is the warm start's global mean rather than the new data's (the biases were
- * fitted around it, so the first epoch starts from the earlier model's predictions) and s is
- * measured around it; without warm biases mu is the data's mean and the biases start at 0. BPR
- * takes the item biases only (its b_u stay 0). SVD++ takes the warm user factors, which are
- * an SVD++ model's p_u + z_u, as p_u, with y at its cold start of 0: the start predicts as the
- * earlier model did, and y is learnt afresh. The AdaGrad accumulators start fresh (a model does
- * not keep them), so the first epoch takes full-size steps from the warm factors and ends a
- * little above the earlier model's training error (on the module's 80 × 60 test matrix, RMSE
- * 0.047 after one warm epoch from a model at 0.044; a cold first epoch: 0.97). New rows
- * learn at SGD's pace from their draws, and until they have, their entries pull the known
- * rows they meet off a little. The divergence guard compares against the larger of the warm start's loss and the
- * loss of an all-zero model, so that a near-perfect warm start does not make an ordinary first
- * epoch look like a blow-up. A warm start of another rank or shape is refused with an
+ * draws, converted to standardised units; the draws are still made for every row, so an unknown
+ * row starts exactly as in a cold fit with the same seed. With the squared loss and warm
+ * biases, mu is the warm start's global mean rather than the new data's (the biases were fitted
+ * around it, so the first epoch starts from the earlier model's predictions) and s is measured
+ * around it; without warm biases mu is the data's mean and the biases start at 0. BPR takes the
+ * item biases only (its b_u stay 0). SVD++ takes the warm user factors, which are an SVD++
+ * model's p_u + z_u, as p_u, with y at its cold start of 0: the start predicts as the earlier
+ * model did, and y is learnt afresh. The AdaGrad accumulators start fresh (a model does not
+ * keep them), so the first epoch takes full-size steps from the warm factors and ends a little
+ * above the earlier model's training error (on the module's 80 × 60 test matrix, RMSE 0.047
+ * after one warm epoch from a model at 0.044; a cold first epoch: 0.97). New rows learn at
+ * SGD's pace from their draws, and until they have, their entries pull the known rows they meet
+ * off a little. The divergence guard compares against the larger of the warm start's loss and
+ * the loss of an all-zero model, so that a near-perfect warm start does not make an ordinary
+ * first epoch look like a blow-up. A warm start of another rank or shape is refused with an
  * {@link IllegalArgumentException}.
  *
  * <h2>Guards</h2>

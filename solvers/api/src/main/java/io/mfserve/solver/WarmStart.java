@@ -41,6 +41,35 @@ public record WarmStart(int numFactors, float[] userFactors, BitSet knownUsers,
     }
   }
 
+  /**
+   * Checks that this warm start fits a fit of {@code rows} × {@code cols} at rank
+   * {@code numFactors}: the same k, one factor row per row and column, no known bit beyond
+   * them, and bias arrays (when present) of the same lengths. Every solver calls it before it
+   * allocates anything, so a mismatch fails the fit instead of starting a wrong one.
+   *
+   * @throws IllegalArgumentException naming what differs
+   */
+  public void requireShape(int rows, int cols, int numFactors) {
+    if (this.numFactors != numFactors) {
+      throw new IllegalArgumentException("the warm start has " + this.numFactors
+          + " factors but the fit has num_factors = " + numFactors
+          + "; warm-start from a model of the same rank, or fit cold");
+    }
+    if (rows() != rows || cols() != cols) {
+      throw new IllegalArgumentException("the warm start is " + rows() + " × " + cols()
+          + " but the training matrix is " + rows + " × " + cols);
+    }
+    if (knownUsers.length() > rows || knownItems.length() > cols) {
+      throw new IllegalArgumentException("the warm start marks a row or column beyond the"
+          + " training matrix's " + rows + " × " + cols + " as known");
+    }
+    if (biases != null && (biases.user().length != rows || biases.item().length != cols)) {
+      throw new IllegalArgumentException("the warm start's biases are for "
+          + biases.user().length + " × " + biases.item().length + ", not " + rows + " × "
+          + cols);
+    }
+  }
+
   /** Returns the number of rows (users) of the new matrix. */
   public int rows() {
     return userFactors.length / numFactors;

@@ -9,8 +9,10 @@ import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.ValidationSet;
+import io.mfserve.solver.WarmStart;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
@@ -56,6 +58,30 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the stored factors); three CG steps need not reach the block minimum, so an implicit loss may
  * fall more slowly. Rows with no entries get zero factors. A singular explicit system (λ = 0)
  * is retried with a growing ridge; failing that, the row gets zero factors.
+ *
+ * <h2>Warm start</h2>
+ * With {@link FitContext#warmStart()} the item factors the warm start knows replace their
+ * seeded draws (the draws are still made for every item, in the same order as in a cold fit),
+ * and the known user factors replace the zero start. Since a sweep solves the users first, the
+ * first half-sweep already solves every user against the earlier model's items, and the first
+ * sweep ends about where the earlier fit did. Items the warm start does not know would enter
+ * that half-sweep as random vectors and pull every user who has an entry for one of them off
+ * the mark (on a 60 × 50 test with 7 new items, training RMSE 0.057 after two sweeps against a
+ * converged 0.047); so when it knows at least k users, the new items are first solved once, as
+ * in an item half-sweep, against the known users' factors (a user it does not know has zero
+ * factors then and adds nothing but, with biases, its entries to b_i), starting from their
+ * draws where the solve reads a start (CG, NNLS): 0.0475 after two sweeps on that test. With
+ * fewer than k known users those solves could leave every new item in a subspace of fewer than
+ * k dimensions, which the sweeps never leave, so the new items keep their draws. The stored
+ * user factors matter only where a row's solve starts from them (the conjugate-gradient steps
+ * of implicit feedback, and NNLS). With {@code nonnegative}, negative warm values (an earlier
+ * model that was not non-negative) are clamped to 0. With biases, a warm start that has them
+ * supplies b_u and b_i of its known rows (the others start at 0, as in a cold fit), while μ
+ * stays the new training mean, as always: the first user half-sweep solves every b_u afresh and
+ * so absorbs a change of the mean. The warm start's biases are ignored when the fit has none
+ * (and a fit with biases starts them at 0 from a warm start that has none). A warm start of
+ * another rank or shape is refused with an {@link IllegalArgumentException} before anything is
+ * allocated.
  *
  * <h2>Progress, validation and early stopping</h2>
  * After each sweep it reports f divided by the number of observed entries as the loss (for
@@ -147,6 +173,10 @@ public final class AlsSolver implements Solver {
       throw new IllegalArgumentException("the als solver supports absent entries UNKNOWN and"
           + " IMPLICIT, got " + data.absentEntries());
     }
+    WarmStart warm = context.warmStart();
+    if (warm != null) {
+      warm.requireShape(data.rows(), data.cols(), numFactors);
+    }
     return new Fit(data, context).run();
   }
 
@@ -202,6 +232,15 @@ public final class AlsSolver implements Solver {
 
     FactorModel run() {
       initialise();
+      WarmStart warm = context.warmStart();
+      if (warm != null && warm.knownItems().cardinality() < data.cols()
+          && warm.knownUsers().cardinality() >= k) {
+        // New items first, against the earlier users (see the class comment).
+        if (implicit) {
+          gram(userFactors, data.rows(), userGram, 0);
+        }
+        halfSweep(false, 0, warm.knownItems());
+      }
       ValidationSet validation = context.validation();
       int rounds = options.earlyStoppingRounds();
       boolean earlyStopping = rounds > 0 && !validation.isEmpty();
@@ -260,7 +299,8 @@ public final class AlsSolver implements Solver {
     /**
      * Draws V from N(0, σ²) with σ² = rms/k (rms of the values, or of the values less their
      * mean with biases; 1 for implicit preferences), so that u·v starts at the data's
-     * magnitude: too small a start lets the penalty pull every factor to zero.
+     * magnitude: too small a start lets the penalty pull every factor to zero. Then copies a
+     * warm start's known rows over the draws (see the class comment).
      */
     private void initialise() {
       double rms = 1;
@@ -277,6 +317,16 @@ public final class AlsSolver implements Solver {
       for (int n = 0; n < itemFactors.length; n++) {
         double v = random.nextGaussian() * sigma;
         itemFactors[n] = (float) (options.nonnegative() ? Math.abs(v) : v);
+      }
+      WarmStart warm = context.warmStart();
+      if (warm != null) {
+        boolean clamp = options.nonnegative();
+        copyKnown(warm.userFactors(), warm.knownUsers(), userFactors, k, clamp);
+        copyKnown(warm.itemFactors(), warm.knownItems(), itemFactors, k, clamp);
+        if (biases && warm.biases() != null) {
+          copyKnown(warm.biases().user(), warm.knownUsers(), userBias, 1, false);
+          copyKnown(warm.biases().item(), warm.knownItems(), itemBias, 1, false);
+        }
       }
     }
 
@@ -359,12 +409,20 @@ public final class AlsSolver implements Solver {
      * @param users true to solve U (walking rows), false to solve V (walking columns)
      */
     private void halfSweep(boolean users, int completed) {
+      halfSweep(users, completed, null);
+    }
+
+    /** As {@link #halfSweep(boolean, int)}, leaving the rows whose bit is set in {@code skip}. */
+    private void halfSweep(boolean users, int completed, BitSet skip) {
       int n = users ? data.rows() : data.cols();
       runBlocks(blockCount(n), (s, b) -> {
         int from = b * BLOCK_ROWS;
         int to = Math.min(n, from + BLOCK_ROWS);
         double blockTerm = 0;
         for (int r = from; r < to; r++) {
+          if (skip != null && skip.get(r)) {
+            continue;
+          }
           blockTerm += implicit ? implicitRow(users, r, s) : explicitRow(users, r, s);
         }
         return blockTerm;
@@ -802,6 +860,20 @@ public final class AlsSolver implements Solver {
         }
       }
       return total;
+    }
+  }
+
+  /**
+   * Copies rows {@code r} of {@code from} (each {@code width} floats) whose bit is set in
+   * {@code known} into {@code to}, clamping negative values to 0 when {@code clamp}.
+   */
+  static void copyKnown(float[] from, BitSet known, float[] to, int width, boolean clamp) {
+    for (int r = known.nextSetBit(0); r >= 0; r = known.nextSetBit(r + 1)) {
+      int base = r * width;
+      for (int f = 0; f < width; f++) {
+        float v = from[base + f];
+        to[base + f] = clamp && !(v >= 0) ? 0f : v;
+      }
     }
   }
 

@@ -34,6 +34,14 @@ import java.util.Set;
  * ({@code confidence=log}) on observed entries, c = 1 on absent ones. See {@link AlsSolver}
  * for the algorithm, the reported loss and early stopping.
  *
+ * <p>A fit may start from an earlier model ({@link io.mfserve.solver.FitContext#warmStart()}):
+ * its item factors replace the seeded draws of the items it knows, so the first sweep, which
+ * solves the users first, already solves them against the earlier items; new items are
+ * solved once against the known users before it (when at least k users are known; else drawn
+ * as in a cold fit), non-negative fits clamp negative warm values to 0, and with biases the
+ * known rows' biases are taken over while μ stays the new training mean. See
+ * {@link AlsSolver}.
+ *
  * <h2>Parameters</h2>
  * <ul>
  *   <li>{@value ParameterSpec#MAX_ITERATIONS}: sweeps, default 10, in [1, 10000].
@@ -148,7 +156,10 @@ public final class AlsSolverProvider implements SolverProvider {
         + " optional biases (Zhou, Wilkinson, Schreiber and Pan, AAIM 2008), or implicit"
         + " feedback with confidence weights (Hu, Koren and Volinsky, ICDM 2008) solved by"
         + " conjugate gradient (Takács, Pilászy and Tikk, RecSys 2011); optional non-negative"
-        + " factors and early stopping; every row solved in parallel.";
+        + " factors and early stopping; every row solved in parallel. A warm start from an"
+        + " earlier model starts from its item (and user) factors and biases, new items solved"
+        + " against the known users first, so a refit on slightly changed data needs few"
+        + " sweeps.";
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.mfserve.solver.testing;
 import io.mfserve.solver.FitContext;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ValidationSet;
+import io.mfserve.solver.WarmStart;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -13,8 +14,8 @@ import java.util.function.Consumer;
 
 /**
  * A {@link FitContext} for solver tests: a pool of a chosen size, an optional validation set,
- * every reported iteration recorded, and cancellation on demand (optionally after a given
- * iteration).
+ * every reported iteration recorded, cancellation on demand (optionally after a given
+ * iteration), and an optional warm start.
  */
 public final class TestFitContext implements FitContext, AutoCloseable {
   private final ForkJoinPool pool;
@@ -25,6 +26,7 @@ public final class TestFitContext implements FitContext, AutoCloseable {
   private final AtomicInteger checks = new AtomicInteger();
   private volatile int cancelAtCheck = Integer.MAX_VALUE;
   private volatile Consumer<IterationProgress> onReport = p -> { };
+  private volatile WarmStart warmStart;
 
   /** A context with {@code threads} worker threads and no validation set. */
   public TestFitContext(int threads) {
@@ -63,6 +65,12 @@ public final class TestFitContext implements FitContext, AutoCloseable {
     return this;
   }
 
+  /** Makes {@link #warmStart()} return {@code warm} (null: a cold start, the default). */
+  public TestFitContext withWarmStart(WarmStart warm) {
+    warmStart = warm;
+    return this;
+  }
+
   /** Cancels now. */
   public void cancel() {
     cancelled.set(true);
@@ -97,6 +105,11 @@ public final class TestFitContext implements FitContext, AutoCloseable {
     if (progress.iteration() >= cancelAfterIteration) {
       cancelled.set(true);
     }
+  }
+
+  @Override
+  public WarmStart warmStart() {
+    return warmStart;
   }
 
   @Override

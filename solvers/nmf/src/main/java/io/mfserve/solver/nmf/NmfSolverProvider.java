@@ -37,7 +37,9 @@ import java.util.Set;
  *   <li>{@code tolerance} (double, 1e-4, [0, 1]): stop once the mean decrease of the loss over
  *       the last two sweeps is at most this fraction of the decrease since the first sweep, or
  *       (Frobenius, every entry counting) once the projected gradient's L1 norm is at most this
- *       fraction of the first sweep's, whichever comes first; 0 runs every sweep;
+ *       fraction of the first sweep's, whichever comes first; 0 runs every sweep (a warm
+ *       start measures the loss's decrease against the best constant model's loss instead
+ *       and has no gradient rule: see {@link NmfSolver});
  *   <li>{@code alpha_w}, {@code alpha_h} (double, 0, [0, inf)) and {@code l1_ratio} (double, 0,
  *       [0, 1]): scikit-learn's (≥ 1.2) regularisation, {@code alpha_w · l1_ratio · cols · Σ W
  *       + ½ alpha_w (1 − l1_ratio) cols ‖W‖²} and the same for H with rows; unlike there,
@@ -49,7 +51,11 @@ import java.util.Set;
  *       A sweep that would raise the loss is undone, and a stall of the loss is confirmed on
  *       one plain HALS sweep before the fit stops.
  * </ul>
- * Stateless and thread-safe; the no-argument constructor never throws.
+ * A fit may start from an earlier model ({@link io.mfserve.solver.FitContext#warmStart()}): its
+ * factors, clamped to ≥ 0 (for multiplicative updates to a small positive floor), for the rows
+ * and columns it knows, {@code init}'s start for the others (see {@link NmfSolver}).
+ *
+ * <p>Stateless and thread-safe; the no-argument constructor never throws.
  */
 public final class NmfSolverProvider implements SolverProvider {
   /** The stable name stored with every model. */
@@ -127,7 +133,9 @@ public final class NmfSolverProvider implements SolverProvider {
         + " Phan 2009) or multiplicative updates (Lee & Seung 2001), Frobenius or"
         + " Kullback-Leibler loss, L1/L2 penalties, random or NNDSVD start; absent entries are"
         + " zeros (counts, documents x terms) or unknown (weighted NMF on ratings). Needs"
-        + " non-negative data.";
+        + " non-negative data. A warm start from an earlier model starts from its factors,"
+        + " clamped to >= 0 (mu: to a small positive floor), and new rows from the usual"
+        + " start.";
   }
 
   @Override

@@ -1,5 +1,8 @@
 package io.mfserve.solver.sgd;
 
+import io.mfserve.solver.FactorModel;
+import io.mfserve.solver.WarmStart;
+import java.util.BitSet;
 import java.util.SplittableRandom;
 
 /**
@@ -84,6 +87,41 @@ final class FactorState {
       }
       a[at + gradAt] = 1f;
       a[at + biasGradAt] = 1f;
+    }
+  }
+
+  /**
+   * Overwrites the rows a warm start knows with its values in standardised units
+   * ({@code factorScale}·f, {@code biasScale}·b), at their relabelled positions; the other rows
+   * keep their cold draws, and every AdaGrad accumulator stays at its fresh 1 (the earlier fit's
+   * are not part of a model). A known row keeps its values even when it has no entries now:
+   * they are the earlier model's knowledge of it, and it gets no gradient to spoil them. Biases
+   * are taken only where the warm start has them, user biases only when {@code userBiases}
+   * (BPR keeps b_u at 0). For SVD++ the warm user factors become p_u with every y_j at its cold
+   * 0, so z_u = 0 and p_u + z_u, the earlier model's user factor, predicts as before.
+   *
+   * @param rowLabel original row → relabelled row (the grid's)
+   * @param colLabel original column → relabelled column
+   */
+  void warmStart(WarmStart warm, int[] rowLabel, int[] colLabel, double factorScale,
+      double biasScale, boolean userBiases) {
+    FactorModel.Biases biases = warm.biases();
+    copyKnown(users, warm.userFactors(), warm.knownUsers(), rowLabel, factorScale,
+        biases != null && userBiases ? biases.user() : null, biasScale);
+    copyKnown(items, warm.itemFactors(), warm.knownItems(), colLabel, factorScale,
+        biases != null ? biases.item() : null, biasScale);
+  }
+
+  private void copyKnown(float[] a, float[] factors, BitSet known, int[] label,
+      double factorScale, float[] bias, double biasScale) {
+    for (int r = known.nextSetBit(0); r >= 0; r = known.nextSetBit(r + 1)) {
+      int at = label[r] * stride;
+      for (int f = 0; f < k; f++) {
+        a[at + f] = (float) (factorScale * factors[r * k + f]);
+      }
+      if (bias != null) {
+        a[at + biasAt] = (float) (biasScale * bias[r]);
+      }
     }
   }
 

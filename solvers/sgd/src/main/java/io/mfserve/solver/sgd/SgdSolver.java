@@ -12,6 +12,7 @@ import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.TrainingMatrix;
+import io.mfserve.solver.WarmStart;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -93,6 +94,26 @@ import java.util.SplittableRandom;
  * users did not pay on the project's shared 2-core machine: on the synthetic 10M set, k = 10,
  * 0.62–0.74 s per epoch on two threads against 0.60–0.63 s on one, and test RMSE 0.768–0.771
  * against 0.759 (20 epochs, learning_rate 0.05), hence one thread by default.
+ *
+ * <h2>Warm start</h2>
+ * With {@link FitContext#warmStart()} the fit starts from an earlier model: the factors (and,
+ * where the warm start has them, biases) of the rows and columns it knows replace their seeded
+ * draws, converted to standardised units; the draws are still made for every row, so an unknown
+ * row starts exactly as in a cold fit with the same seed. With the squared loss and warm
+ * biases, mu is the warm start's global mean rather than the new data's (the biases were fitted
+ * around it, so the first epoch starts from the earlier model's predictions) and s is measured
+ * around it; without warm biases mu is the data's mean and the biases start at 0. BPR takes the
+ * item biases only (its b_u stay 0). SVD++ takes the warm user factors, which are an SVD++
+ * model's p_u + z_u, as p_u, with y at its cold start of 0: the start predicts as the earlier
+ * model did, and y is learnt afresh. The AdaGrad accumulators start fresh (a model does not
+ * keep them), so the first epoch takes full-size steps from the warm factors and ends a little
+ * above the earlier model's training error (on the module's 80 × 60 test matrix, RMSE 0.047
+ * after one warm epoch from a model at 0.044; a cold first epoch: 0.97). New rows learn at
+ * SGD's pace from their draws, and until they have, their entries pull the known rows they meet
+ * off a little. The divergence guard compares against the larger of the warm start's loss and
+ * the loss of an all-zero model, so that a near-perfect warm start does not make an ordinary
+ * first epoch look like a blow-up. A warm start of another rank or shape is refused with an
+ * {@link IllegalArgumentException}.
  *
  * <h2>Guards</h2>
  * Cancellation is checked before each run of at most {@value EpochRunner#CHUNK} entries, so a
@@ -199,6 +220,11 @@ public final class SgdSolver implements Solver {
   public FactorModel fit(TrainingMatrix data, FitContext context) {
     long start = System.nanoTime();
     checkData(data);
+    WarmStart warm = context.warmStart();
+    if (warm != null) {
+      warm.requireShape(data.rows(), data.cols(), numFactors);
+    }
+    FactorModel.Biases warmBiases = warm == null ? null : warm.biases();
     if (earlyStoppingRounds > 0 && context.validation().isEmpty()) {
       throw new InvalidParameterException(SgdSolverProvider.EARLY_STOPPING_ROUNDS,
           "early_stopping_rounds needs held-out entries: set validation_fraction above 0 or"
@@ -209,7 +235,7 @@ public final class SgdSolver implements Solver {
     int cols = data.cols();
     int k = numFactors;
     boolean squared = loss == Loss.SQUARED;
-    double mu = squared ? data.mean() : 0;
+    double mu = !squared ? 0 : warmBiases != null ? warmBiases.globalMean() : data.mean();
     double scale = squared ? standardDeviation(data, mu) : 1;
     int threads = Math.max(1, context.parallelism());
 
@@ -222,6 +248,10 @@ public final class SgdSolver implements Solver {
     int[] colCounts = grid.colCounts(data);
     FactorState state = new FactorState(rows, cols, k, initStd, rowCounts, colCounts, rnd,
         svdpp);
+    if (warm != null) {
+      state.warmStart(warm, grid.rowLabel, grid.colLabel, 1 / Math.sqrt(scale), 1 / scale,
+          squared);
+    }
     double lambda = regularization / scale;
     Kernel kernel = svdpp
         ? new SvdppKernel(adaptive, grid, state, rowCounts, lambda, biasRegularization,
@@ -248,7 +278,16 @@ public final class SgdSolver implements Solver {
     // The reference for the divergence guard is the loss before any update, not after the
     // first epoch: a step that is far too large can blow up within that first epoch.
     double initialLoss = objective.of(kernel.evaluate(0, grid.nnz()));
-    double divergenceLimit = DIVERGENCE_FACTOR * initialLoss;
+    double reference = initialLoss;
+    if (warm != null && squared) {
+      // Σ r'² is the loss of the all-zero model: a warm start's own loss may be far below it.
+      double zeroModel = 0;
+      for (float v : grid.entryVal) {
+        zeroModel += (double) v * v;
+      }
+      reference = Math.max(reference, scale * scale * zeroModel);
+    }
+    double divergenceLimit = DIVERGENCE_FACTOR * reference;
 
     List<IterationProgress> history = new ArrayList<>(Math.min(maxIterations, 1024));
     float[][] best = null;

@@ -57,6 +57,12 @@ import java.util.Set;
  * AdaGrad rate 0.1 is LibMF's and, the ratings being standardised, needs no retuning between
  * rating scales.
  *
+ * <p>A fit may start from an earlier model ({@link io.mfserve.solver.FitContext#warmStart()}):
+ * the known rows' factors and biases and the earlier global mean replace the cold start, new
+ * rows are drawn as in a cold fit with the same seed, and AdaGrad's accumulators start fresh;
+ * for SVD++ the earlier user factors (p_u + z_u) become p_u and y starts at 0. See
+ * {@link SgdSolver}.
+ *
  * <p>{@code model} is an enum rather than a flag: it names the published model a user asks
  * for, and a boolean "implicit" would read as the implicit-feedback mode of the absent entries.
  * SVD++ pays when which items a user rated says something the ratings do not, above all for
@@ -150,7 +156,9 @@ public final class SgdSolverProvider implements SolverProvider {
         + " descent after Funk's Netflix Prize SVD (2006) and Koren, Bell & Volinsky (IEEE"
         + " Computer, 2009), block-parallel with per-row adaptive learning rates as in LibMF"
         + " (Chin et al. 2015); squared loss on ratings or BPR (Rendle et al. 2009) on"
-        + " implicit feedback; optionally Koren's SVD++ (KDD 2008) on ratings.";
+        + " implicit feedback; optionally Koren's SVD++ (KDD 2008) on ratings. A warm start"
+        + " from an earlier model starts from its factors, biases and global mean (new rows"
+        + " drawn as in a cold fit; AdaGrad's accumulators start afresh).";
   }
 
   @Override

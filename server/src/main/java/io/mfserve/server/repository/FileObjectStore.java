@@ -129,25 +129,30 @@ public final class FileObjectStore implements ObjectStore {
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     List<ObjectInfo> out = new ArrayList<>();
-    try (Stream<Path> all = Files.walk(root)) {
-      for (Path p : all.toList()) {
+    // Files come and go while other writers work (temporary files are renamed away): a file
+    // that vanishes between being seen and being read is simply not listed.
+    java.nio.file.Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) {
         String name = root.relativize(p).toString().replace('\\', '/');
         String file = p.getFileName().toString();
-        if (name.isEmpty() || !name.startsWith(prefix) || file.startsWith(".")) {
-          continue;
-        }
-        BasicFileAttributes a;
-        try {
-          a = Files.readAttributes(p, BasicFileAttributes.class);
-        } catch (NoSuchFileException e) {
-          continue; // deleted while listing
-        }
-        if (a.isRegularFile()) {
+        if (!name.isEmpty() && name.startsWith(prefix) && !file.startsWith(".")
+            && a.isRegularFile()) {
           out.add(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant() + "/"
               + a.size() + "/" + a.fileKey()));
         }
+        return java.nio.file.FileVisitResult.CONTINUE;
       }
-    }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e)
+          throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+    });
     out.sort((x, y) -> x.name().compareTo(y.name()));
     return out;
   }

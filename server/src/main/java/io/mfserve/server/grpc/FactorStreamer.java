@@ -17,7 +17,7 @@ final class FactorStreamer extends FlowControlledStreamer<GetFactorsResponse> {
   /** Target serialised size of one chunk: well under gRPC's default 4 MiB message limit. */
   static final int CHUNK_BYTES = 1 << 20;
 
-  private final ServedModel model;
+  private ServedModel model;
   private int nextUser;
   private int nextItem;
   private boolean first = true;
@@ -27,9 +27,27 @@ final class FactorStreamer extends FlowControlledStreamer<GetFactorsResponse> {
     this.model = model;
   }
 
+  /** A streamer whose model is still loading; {@link #ready} hands it over. */
+  FactorStreamer(ServerCallStreamObserver<GetFactorsResponse> call) {
+    this(null, call);
+  }
+
+  /** Hands over the loaded model and starts sending it. */
+  void ready(ServedModel loaded) {
+    synchronized (this) {
+      model = loaded;
+    }
+    resume();
+  }
+
+  @Override
+  synchronized boolean hasNextReady() {
+    return model != null;
+  }
+
   @Override
   boolean finished() {
-    return nextUser == model.users().size() && nextItem == model.items().size();
+    return model != null && nextUser == model.users().size() && nextItem == model.items().size();
   }
 
   @Override

@@ -59,6 +59,17 @@ abstract class FlowControlledStreamer<T> {
     }
   }
 
+  /**
+   * Ends the call with {@code e}'s status, unless the stream had stopped: for a source that
+   * could not be prepared (a model that failed to load).
+   */
+  final synchronized void abort(Throwable e) {
+    if (!done) {
+      done = true;
+      Calls.error(call, e);
+    }
+  }
+
   /** Builds the next message; called only while {@link #finished} is false. */
   abstract T nextMessage();
 

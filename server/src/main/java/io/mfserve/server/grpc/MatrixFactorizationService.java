@@ -252,11 +252,24 @@ public final class MatrixFactorizationService
   @Override
   public void getFactors(GetFactorsRequest request,
       StreamObserver<GetFactorsResponse> responses) {
-    // A streaming call must install its flow-control handlers in the call itself, so a model
-    // that is not resident is loaded here, on the transport thread (only on its first use).
+    ServerCallStreamObserver<GetFactorsResponse> call =
+        (ServerCallStreamObserver<GetFactorsResponse>) responses;
     try {
-      ServedModel model = models.getModel(request.getModelId());
-      new FactorStreamer(model, (ServerCallStreamObserver<GetFactorsResponse>) responses).start();
+      if (models.store().peek(request.getModelId()) != null) {
+        new FactorStreamer(models.getModel(request.getModelId()), call).start();
+        return;
+      }
+      // Not resident: the streamer's handlers must be installed in the call itself, and the
+      // load must not block a transport thread, so it starts empty and the pool fills it.
+      FactorStreamer streamer = new FactorStreamer(call);
+      streamer.start();
+      calls.run(Long.MAX_VALUE, () -> {
+        try {
+          streamer.ready(models.getModel(request.getModelId()));
+        } catch (RuntimeException | OutOfMemoryError e) {
+          streamer.abort(e);
+        }
+      });
     } catch (RuntimeException | OutOfMemoryError e) {
       Calls.error(responses, e);
     }
@@ -304,20 +317,36 @@ public final class MatrixFactorizationService
   @Override
   public void recommendBatch(RecommendBatchRequest request,
       StreamObserver<RecommendBatchResponse> responses) {
+    ServerCallStreamObserver<RecommendBatchResponse> call =
+        (ServerCallStreamObserver<RecommendBatchResponse>) responses;
     try {
-      ModelQueries.Batch batch = queries.prepareBatch(request.getModelId(),
-          ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(), "user_ids",
-              "user_keys"),
-          request.getK(), request.hasExcludeSeen() ? request.getExcludeSeen() : null,
-          ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
-              "allowed_item_ids", "allowed_item_keys"),
-          ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
-              "denied_item_ids", "denied_item_keys"));
-      new RecommendBatchStreamer(batch, request,
-          (ServerCallStreamObserver<RecommendBatchResponse>) responses).start();
+      if (models.store().peek(request.getModelId()) != null) {
+        new RecommendBatchStreamer(prepareBatch(request), request, call).start();
+        return;
+      }
+      RecommendBatchStreamer streamer = new RecommendBatchStreamer(request, call);
+      streamer.start();
+      calls.run(Long.MAX_VALUE, () -> {
+        try {
+          streamer.ready(prepareBatch(request));
+        } catch (RuntimeException | OutOfMemoryError e) {
+          streamer.abort(e);
+        }
+      });
     } catch (RuntimeException | OutOfMemoryError e) {
       Calls.error(responses, e);
     }
+  }
+
+  private ModelQueries.Batch prepareBatch(RecommendBatchRequest request) {
+    return queries.prepareBatch(request.getModelId(),
+        ProtoMapper.refs(request.getUserIdsList(), request.getUserKeysList(), "user_ids",
+            "user_keys"),
+        request.getK(), request.hasExcludeSeen() ? request.getExcludeSeen() : null,
+        ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
+            "allowed_item_ids", "allowed_item_keys"),
+        ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
+            "denied_item_ids", "denied_item_keys"));
   }
 
   @Override

@@ -17,7 +17,7 @@ final class RecommendBatchStreamer extends FlowControlledStreamer<RecommendBatch
   /** Users computed at a time: enough to keep every core busy, few enough to hold. */
   static final int WINDOW = 256;
 
-  private final ModelQueries.Batch batch;
+  private ModelQueries.Batch batch;
   private final RecommendBatchRequest request;
   private Ranked[] window = new Ranked[0];
   private int windowStart;
@@ -28,6 +28,25 @@ final class RecommendBatchStreamer extends FlowControlledStreamer<RecommendBatch
     super(call);
     this.batch = batch;
     this.request = request;
+  }
+
+  /** A streamer whose batch is still being prepared; {@link #ready} hands it over. */
+  RecommendBatchStreamer(RecommendBatchRequest request,
+      ServerCallStreamObserver<RecommendBatchResponse> call) {
+    this(null, request, call);
+  }
+
+  /** Hands over a batch prepared on another thread (its model was loading) and starts. */
+  void ready(ModelQueries.Batch prepared) {
+    synchronized (this) {
+      batch = prepared;
+    }
+    resume();
+  }
+
+  @Override
+  synchronized boolean hasNextReady() {
+    return batch != null;
   }
 
   @Override
@@ -43,7 +62,7 @@ final class RecommendBatchStreamer extends FlowControlledStreamer<RecommendBatch
 
   @Override
   boolean finished() {
-    return next == batch.size();
+    return batch != null && next == batch.size();
   }
 
   @Override

@@ -104,6 +104,28 @@ class RepositoryRpcTest {
   }
 
   @Test
+  void streamingCalls_onAModelNotYetLoaded_loadItAndStream() {
+    var a = replica(ModelStore.Preload.NONE);
+    // A stream that never started would hang the test without a deadline.
+    var b = replica(ModelStore.Preload.NONE).withDeadlineAfter(30, TimeUnit.SECONDS);
+    a.fit(fit("s1", 1));
+    a.fit(fit("s2", 2));
+    assertArrayEquals(factorBytes(a, "s1"), factorBytes(b, "s1"));
+    Iterator<io.mfserve.proto.v1.RecommendBatchResponse> batch = b.recommendBatch(
+        io.mfserve.proto.v1.RecommendBatchRequest.newBuilder().setModelId("s2")
+            .addUserIds(1000).addUserIds(1007).setK(2).build());
+    int users = 0;
+    while (batch.hasNext()) {
+      assertEquals(2, batch.next().getItemsCount());
+      users++;
+    }
+    assertEquals(2, users);
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> b.getFactors(GetFactorsRequest.newBuilder().setModelId("none").build()).next());
+    assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+  }
+
+  @Test
   void restart_preloadAll_servesEveryModelBitForBit() throws Exception {
     var a = replica(ModelStore.Preload.ALL);
     a.fit(fit("x", 1));

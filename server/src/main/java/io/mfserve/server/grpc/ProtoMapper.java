@@ -254,77 +254,56 @@ final class ProtoMapper {
 
   /** Describes a resident model and the aliases pointing at it. */
   static ModelInfo toProto(ServedModel m, List<String> aliases) {
-    ModelMetadata meta = m.metadata();
-    ModelInfo.Builder b = ModelInfo.newBuilder()
-        .addAllAliases(aliases)
-        .setResident(true)
-        .setWarmStartModelId(meta.warmStartModelId())
-        .setModelId(meta.modelId())
-        .setSolver(meta.solver())
-        .setNumFactors(meta.numFactors())
-        .setNumUsers(m.users().size())
-        .setNumItems(m.items().size())
-        .putAllParams(meta.params())
-        .setSeed(meta.seed())
-        .setIterations(m.factors().iterations())
-        .setTrainingRmse(meta.trainingRmse())
-        .setFitSeconds(meta.fitSeconds())
-        .setCreateTime(Timestamp.newBuilder().setSeconds(meta.createTime().getEpochSecond())
-            .setNanos(meta.createTime().getNano()))
-        .setMemoryBytes(m.memoryBytes())
-        .setAbsentEntries(toProto(meta.absentEntries()))
-        .setUserIdForm(toProto(m.users()))
-        .setItemIdForm(toProto(m.items()))
-        .setNumEntries(meta.numEntries())
-        .setHasBiases(m.factors().hasBiases())
-        .setNumValidationEntries(meta.numValidationEntries())
-        .setMfserveVersion(meta.mfserveVersion())
-        .setDataFingerprint(meta.dataFingerprint());
-    for (IterationProgress p : m.factors().history()) {
-      b.addTrainingLoss(p.loss());
-      if (p.hasValidation()) {
-        b.addValidationRmse(p.validationRmse());
-      }
-    }
-    return b.build();
+    return describe(m.metadata(), m.users().size(), m.items().size(), m.factors().hasBiases(),
+        toProto(m.users()), toProto(m.items()), m.factors().history(), aliases)
+        .setMemoryBytes(m.memoryBytes()).setResident(true).build();
   }
 
   /** Describes a model in the repository that this replica has not loaded. */
   static ModelInfo toProto(StoredModel m, List<String> aliases) {
-    ModelMetadata meta = m.metadata();
+    return describe(m.metadata(), m.numUsers(), m.numItems(), m.hasBiases(),
+        toProto(m.userForm()), toProto(m.itemForm()), m.history(), aliases)
+        .setResident(false).build();
+  }
+
+  private static IdForm toProto(io.mfserve.server.model.ids.IdForm form) {
+    return form == io.mfserve.server.model.ids.IdForm.INT64 ? IdForm.ID_FORM_INT64
+        : IdForm.ID_FORM_STRING;
+  }
+
+  private static ModelInfo.Builder describe(ModelMetadata meta, int users, int items,
+      boolean biases, IdForm userForm, IdForm itemForm, List<IterationProgress> history,
+      List<String> aliases) {
     ModelInfo.Builder b = ModelInfo.newBuilder()
         .setModelId(meta.modelId())
         .setSolver(meta.solver())
         .setNumFactors(meta.numFactors())
-        .setNumUsers(m.numUsers())
-        .setNumItems(m.numItems())
+        .setNumUsers(users)
+        .setNumItems(items)
         .putAllParams(meta.params())
         .setSeed(meta.seed())
-        .setIterations(m.history().size())
+        .setIterations(history.size())
         .setTrainingRmse(meta.trainingRmse())
         .setFitSeconds(meta.fitSeconds())
         .setCreateTime(Timestamp.newBuilder().setSeconds(meta.createTime().getEpochSecond())
             .setNanos(meta.createTime().getNano()))
         .setAbsentEntries(toProto(meta.absentEntries()))
-        .setUserIdForm(m.userForm() == io.mfserve.server.model.ids.IdForm.INT64
-            ? IdForm.ID_FORM_INT64 : IdForm.ID_FORM_STRING)
-        .setItemIdForm(m.itemForm() == io.mfserve.server.model.ids.IdForm.INT64
-            ? IdForm.ID_FORM_INT64 : IdForm.ID_FORM_STRING)
+        .setUserIdForm(userForm)
+        .setItemIdForm(itemForm)
         .setNumEntries(meta.numEntries())
-        .setHasBiases(m.hasBiases())
+        .setHasBiases(biases)
         .setNumValidationEntries(meta.numValidationEntries())
         .setMfserveVersion(meta.mfserveVersion())
         .setDataFingerprint(meta.dataFingerprint())
-        .addAllAliases(aliases)
-        .setResident(false)
-        .setWarmStartModelId(meta.warmStartModelId());
-    for (IterationProgress p : m.history()) {
+        .setWarmStartModelId(meta.warmStartModelId())
+        .addAllAliases(aliases);
+    for (IterationProgress p : history) {
       b.addTrainingLoss(p.loss());
       if (p.hasValidation()) {
         b.addValidationRmse(p.validationRmse());
       }
     }
-    return b.build();
+    return b;
   }
 
   /** Maps what absent entries mean; UNSPECIFIED is null. */

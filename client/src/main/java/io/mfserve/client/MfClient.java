@@ -1,13 +1,10 @@
 package io.mfserve.client;
 
-import com.google.protobuf.CodedOutputStream;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
@@ -40,17 +37,14 @@ import io.mfserve.proto.v1.SimilarItemsResponse;
 import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.SolverInfo;
-import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -726,233 +720,58 @@ public final class MfClient {
             + "; it needs exactly rows x cols values, row by row");
       }
     }
-    Iterator<UploadMatrixRequest> chunks = switch (matrix.getKindCase()) {
-      case DENSE -> new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES);
-      case SPARSE -> new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
+    return stream(uploadChunks(matrix, chunkBytes), deadline, matrix.getSerializedSize(),
+        progress);
+  }
+
+  /** Sends the chunks on one UploadMatrix call, reporting each to {@code progress}. */
+  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
+      long totalBytes, Consumer<UploadProgress> progress) {
+    int[] sent = new int[1];
+    long[] bytes = new long[1];
+    ClientStreams.Sent<UploadMatrixRequest> report = progress == null ? null : (chunk, last) -> {
+      sent[0]++;
+      bytes[0] += chunk.getChunk().getSerializedSize();
+      progress.accept(new UploadProgress(sent[0], last ? totalBytes
+          : Math.min(bytes[0], totalBytes), totalBytes, last));
+    };
+    return ClientStreams.send("UploadMatrix",
+        r -> MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(r),
+        chunks, report);
+  }
+
+  /** The matrix's chunks as UploadMatrix requests, each at most {@code chunkBytes} serialized. */
+  private static Iterator<UploadMatrixRequest> uploadChunks(Matrix matrix, int chunkBytes) {
+    int budget = chunkBytes - CHUNK_OVERHEAD_BYTES;
+    return switch (matrix.getKindCase()) {
+      case DENSE -> map(MatrixChunks.dense(matrix.getDense(), budget),
+          d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build());
+      case SPARSE -> map(MatrixChunks.sparse(matrix.getSparse(), budget),
+          s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
+              .build());
       default -> throw new IllegalArgumentException(
           "the matrix has neither a dense nor a sparse form set");
     };
-    return stream(chunks, deadline, matrix.getSerializedSize(), progress);
   }
 
-  /** Sends chunks on one client-streaming call, waiting whenever the transport is not ready. */
-  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
-      long totalBytes, Consumer<UploadProgress> progress) {
-    Object lock = new Object();
-    CompletableFuture<UploadMatrixResponse> result = new CompletableFuture<>();
-    ClientResponseObserver<UploadMatrixRequest, UploadMatrixResponse> responses =
-        new ClientResponseObserver<>() {
-          private UploadMatrixResponse response;
-
-          @Override
-          public void beforeStart(ClientCallStreamObserver<UploadMatrixRequest> requests) {
-            requests.setOnReadyHandler(() -> {
-              synchronized (lock) {
-                lock.notifyAll();
-              }
-            });
-          }
-
-          @Override
-          public void onNext(UploadMatrixResponse value) {
-            response = value;
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            result.completeExceptionally(t);
-            wake();
-          }
-
-          @Override
-          public void onCompleted() {
-            if (response == null) {
-              result.completeExceptionally(Status.INTERNAL
-                  .withDescription("UploadMatrix completed without a response").asRuntimeException());
-            } else {
-              result.complete(response);
-            }
-            wake();
-          }
-
-          private void wake() {
-            synchronized (lock) {
-              lock.notifyAll();
-            }
-          }
-        };
-    @SuppressWarnings("unchecked")
-    ClientCallStreamObserver<UploadMatrixRequest> requests =
-        (ClientCallStreamObserver<UploadMatrixRequest>)
-            MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(responses);
-    int sent = 0;
-    long bytes = 0;
-    try {
-      while (chunks.hasNext() && !result.isDone()) {
-        if (Thread.interrupted()) {
-          throw new InterruptedException();
-        }
-        synchronized (lock) {
-          while (!requests.isReady() && !result.isDone()) {
-            // The timeout only guards against a missed wake-up; readiness normally notifies.
-            lock.wait(100);
-          }
-        }
-        if (!result.isDone()) {
-          UploadMatrixRequest chunk = chunks.next();
-          requests.onNext(chunk);
-          if (progress != null) {
-            sent++;
-            bytes += chunk.getChunk().getSerializedSize();
-            boolean last = !chunks.hasNext();
-            progress.accept(new UploadProgress(sent, last ? totalBytes
-                : Math.min(bytes, totalBytes), totalBytes, last));
-          }
-        }
+  private static <A, B> Iterator<B> map(Iterator<A> in, Function<A, B> f) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return in.hasNext();
       }
-      if (!result.isDone()) {
-        requests.onCompleted();
-      }
-      return result.get();
-    } catch (InterruptedException e) {
-      requests.cancel("the uploading thread was interrupted", e);
-      Thread.currentThread().interrupt();
-      throw new MfServeException(
-          Status.CANCELLED.withDescription("upload interrupted").withCause(e), List.of());
-    } catch (ExecutionException e) {
-      throw MfServeException.fromThrowable(e.getCause());
-    } catch (RuntimeException e) {
-      requests.cancel("the client failed while uploading", e);
-      throw e;
-    }
-  }
 
-  /** Consecutive blocks of whole rows, each at most {@code budget} bytes of values. */
-  private static final class DenseChunks implements Iterator<UploadMatrixRequest> {
-    private final DenseMatrix m;
-    private final int rowsPerChunk;
-    private int next;
-
-    DenseChunks(DenseMatrix m, int budget) {
-      this.m = m;
-      long rowBytes = Math.max(1, 4L * m.getCols());
-      this.rowsPerChunk = (int) Math.max(1, budget / rowBytes);
-    }
-
-    @Override
-    public boolean hasNext() {
-      return next < m.getRows() || (next == 0 && m.getRows() == 0);
-    }
-
-    @Override
-    public UploadMatrixRequest next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
+      @Override
+      public B next() {
+        return f.apply(in.next());
       }
-      int rows = Math.min(rowsPerChunk, m.getRows() - next);
-      int cols = m.getCols();
-      DenseMatrix.Builder b = DenseMatrix.newBuilder().setRows(rows).setCols(cols);
-      int from = next * cols;
-      int to = (next + rows) * cols;
-      for (int i = from; i < to; i++) {
-        b.addValues(m.getValues(i));
-      }
-      // An empty matrix still goes as one (empty) chunk, so the server answers with its error.
-      next = rows == 0 ? 1 : next + rows;
-      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(b)).build();
-    }
-  }
-
-  /** Consecutive runs of entries, each at most {@code budget} bytes serialized. */
-  private static final class SparseChunks implements Iterator<UploadMatrixRequest> {
-    private final SparseMatrix m;
-    private final int budget;
-    private final int entries;
-    private int next;
-    private boolean sentAny;
-
-    SparseChunks(SparseMatrix m, int budget) {
-      this.m = m;
-      this.budget = budget;
-      // A malformed matrix (lists of different lengths) is sent as is, entry by entry up to the
-      // longest list, so the server reports it rather than this client hiding it.
-      this.entries = Math.max(Math.max(m.getValuesCount(),
-          Math.max(m.getRowIdsCount(), m.getRowKeysCount())),
-          Math.max(m.getColIdsCount(), m.getColKeysCount()));
-    }
-
-    @Override
-    public boolean hasNext() {
-      return next < entries || !sentAny;
-    }
-
-    @Override
-    public UploadMatrixRequest next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      int end = next;
-      long bytes = 0;
-      while (end < entries) {
-        long e = entryBytes(end);
-        if (bytes + e > budget && end > next) {
-          break;
-        }
-        bytes += e;
-        end++;
-      }
-      SparseMatrix.Builder b = SparseMatrix.newBuilder();
-      for (int i = next; i < end; i++) {
-        if (i < m.getRowIdsCount()) {
-          b.addRowIds(m.getRowIds(i));
-        }
-        if (i < m.getRowKeysCount()) {
-          b.addRowKeys(m.getRowKeys(i));
-        }
-        if (i < m.getColIdsCount()) {
-          b.addColIds(m.getColIds(i));
-        }
-        if (i < m.getColKeysCount()) {
-          b.addColKeys(m.getColKeys(i));
-        }
-        if (i < m.getValuesCount()) {
-          b.addValues(m.getValues(i));
-        }
-      }
-      next = end;
-      sentAny = true;
-      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(b)).build();
-    }
-
-    /** The serialized size entry i adds: packed varints, a packed float, tagged strings. */
-    private long entryBytes(int i) {
-      long n = 0;
-      if (i < m.getRowIdsCount()) {
-        n += CodedOutputStream.computeInt64SizeNoTag(m.getRowIds(i));
-      }
-      if (i < m.getColIdsCount()) {
-        n += CodedOutputStream.computeInt64SizeNoTag(m.getColIds(i));
-      }
-      if (i < m.getValuesCount()) {
-        n += 4;
-      }
-      if (i < m.getRowKeysCount()) {
-        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getRowKeys(i));
-      }
-      if (i < m.getColKeysCount()) {
-        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getColKeys(i));
-      }
-      return n;
-    }
+    };
   }
 
   /** The chunks an upload would send, for tests that inspect the chunking without a server. */
   static List<UploadMatrixRequest> chunks(Matrix matrix, int chunkBytes) {
     List<UploadMatrixRequest> out = new ArrayList<>();
-    Iterator<UploadMatrixRequest> it = matrix.hasDense()
-        ? new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES)
-        : new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
-    it.forEachRemaining(out::add);
+    uploadChunks(matrix, chunkBytes).forEachRemaining(out::add);
     return out;
   }
 }

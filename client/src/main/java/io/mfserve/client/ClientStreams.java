@@ -6,6 +6,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
@@ -123,5 +124,43 @@ final class ClientStreams {
       requests.cancel("the client failed while sending", e);
       throw e;
     }
+  }
+
+  /** {@code in}'s messages, each turned into another by {@code f}, lazily. */
+  static <A, B> Iterator<B> map(Iterator<A> in, Function<A, B> f) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return in.hasNext();
+      }
+
+      @Override
+      public B next() {
+        return f.apply(in.next());
+      }
+    };
+  }
+
+  /** The messages of each iterator in turn, lazily. */
+  static <T> Iterator<T> concat(List<Iterator<T>> parts) {
+    return new Iterator<>() {
+      private int part;
+
+      @Override
+      public boolean hasNext() {
+        while (part < parts.size() && !parts.get(part).hasNext()) {
+          part++;
+        }
+        return part < parts.size();
+      }
+
+      @Override
+      public T next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return parts.get(part).next();
+      }
+    };
   }
 }

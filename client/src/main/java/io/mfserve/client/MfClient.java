@@ -5,6 +5,9 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.mfserve.proto.v1.Alias;
+import io.mfserve.proto.v1.DeleteAliasRequest;
+import io.mfserve.proto.v1.DeleteAliasResponse;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
@@ -16,11 +19,15 @@ import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.FoldInResponse;
+import io.mfserve.proto.v1.GetAliasRequest;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetTopicsRequest;
 import io.mfserve.proto.v1.GetTopicsResponse;
+import io.mfserve.proto.v1.ImportFactorsHeader;
+import io.mfserve.proto.v1.ListAliasesRequest;
 import io.mfserve.proto.v1.ListModelsRequest;
+import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
@@ -32,13 +39,19 @@ import io.mfserve.proto.v1.PredictRowRequest;
 import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SetAliasRequest;
+import io.mfserve.proto.v1.SetAliasResponse;
 import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarItemsResponse;
 import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.SolverInfo;
+import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -56,8 +69,16 @@ import java.util.function.Supplier;
  * <p>The client wraps a {@link Channel} that the caller creates and owns (and shuts down): one
  * channel can serve many clients. Every call carries a deadline: {@link #fitDeadline()} (10
  * minutes by default) for the bulk calls ({@link #fit}, {@link #fitWithProgress}, {@link
- * #uploadMatrix}, {@link #getFactors}), {@link #callDeadline()} (30 seconds by default) for the
- * rest; change them with {@link #withFitDeadline} and {@link #withCallDeadline}.
+ * #uploadMatrix}, {@link #getFactors}, {@link #exportModel}, {@link #importModel}, {@link
+ * #importFactors}), {@link #callDeadline()} (30 seconds by default) for the rest; change them
+ * with {@link #withFitDeadline} and {@link #withCallDeadline}.
+ *
+ * <p>Models move between servers, and in from other trainers, with {@link #exportModel} and
+ * {@link #importModel} (a snapshot in the repository's binary format, streamed in chunks of
+ * about 1 MiB) and {@link #importFactors} (plain {@link Factors}, as {@link #getFactors} returns
+ * them or built from arrays). Aliases ({@link #setAlias}, {@link #getAlias}, {@link
+ * #listAliases}, {@link #deleteAlias}) give models stable names that any call accepts in place
+ * of a model id; moving one can be a compare-and-set.
  *
  * <p>Live progress: {@link #fitWithProgress} streams one event per iteration (loss, validation
  * RMSE, ETA) to a {@link FitListener}, upload progress included, and cancels the fit on the
@@ -100,6 +121,7 @@ public final class MfClient {
   private final Duration callDeadline;
   private final int inlineLimitBytes;
   private final int chunkBytes;
+  private final ModelTransfer transfer;
 
   /**
    * A client with the default deadlines.
@@ -131,6 +153,7 @@ public final class MfClient {
     }
     this.inlineLimitBytes = inlineLimitBytes;
     this.chunkBytes = chunkBytes;
+    this.transfer = new ModelTransfer(channel, fitDeadline, chunkBytes);
   }
 
   /**
@@ -653,6 +676,211 @@ public final class MfClient {
         .listSolvers(ListSolversRequest.getDefaultInstance()).getSolversList());
   }
 
+  /**
+   * Describes every model the server holds, with the repository's damaged snapshots.
+   *
+   * @param request the request (it has no fields)
+   * @return the models, by id, and the snapshots that failed their checks and are never served
+   * @throws MfServeException if the call fails
+   */
+  public ListModelsResponse listModels(ListModelsRequest request) {
+    return call(() -> stub(deadline(callDeadline)).listModels(request));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Aliases
+
+  /**
+   * Points an alias at a model, creating it or moving it unconditionally. Every call accepts
+   * the alias in place of a model id from then on, resolved once per request.
+   *
+   * @param alias the alias, {@code [A-Za-z0-9._-]}, at most 128 characters
+   * @param modelId the model (an id, not another alias)
+   * @return the alias as stored and where it pointed before (empty if it is new)
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for a malformed alias
+   */
+  public SetAliasResponse setAlias(String alias, String modelId) {
+    return setAlias(alias, modelId, null);
+  }
+
+  /**
+   * Points an alias at a model only if it points where the caller expects now: a
+   * compare-and-set, so two deployers cannot overwrite each other's switch unnoticed.
+   *
+   * @param alias the alias
+   * @param modelId the model to point it at
+   * @param expectedModelId the model it must point at now; {@code ""} to create it only if it
+   *     does not exist; {@code null} for no condition
+   * @return the alias as stored and where it pointed before (empty if it is new)
+   * @throws MfServeException {@code FAILED_PRECONDITION} when the alias points elsewhere (or
+   *     exists, for {@code ""})
+   */
+  public SetAliasResponse setAlias(String alias, String modelId, String expectedModelId) {
+    SetAliasRequest.Builder b = SetAliasRequest.newBuilder().setAlias(alias).setModelId(modelId);
+    if (expectedModelId != null) {
+      b.setExpectedModelId(expectedModelId);
+    }
+    SetAliasRequest request = b.build();
+    return call(() -> stub(deadline(callDeadline)).setAlias(request));
+  }
+
+  /**
+   * Where an alias points.
+   *
+   * @param alias the alias
+   * @return the alias and its model
+   * @throws MfServeException {@code NOT_FOUND} for an unknown alias
+   */
+  public Alias getAlias(String alias) {
+    GetAliasRequest request = GetAliasRequest.newBuilder().setAlias(alias).build();
+    return call(() -> stub(deadline(callDeadline)).getAlias(request).getAlias());
+  }
+
+  /**
+   * Every alias, by name.
+   *
+   * @return the aliases with their models
+   * @throws MfServeException if the call fails
+   */
+  public List<Alias> listAliases() {
+    return call(() -> stub(deadline(callDeadline))
+        .listAliases(ListAliasesRequest.getDefaultInstance()).getAliasesList());
+  }
+
+  /**
+   * Removes an alias unconditionally; the model stays.
+   *
+   * @param alias the alias
+   * @return the model it pointed at
+   * @throws MfServeException {@code NOT_FOUND} for an unknown alias
+   */
+  public DeleteAliasResponse deleteAlias(String alias) {
+    return deleteAlias(alias, null);
+  }
+
+  /**
+   * Removes an alias only if it points at {@code expectedModelId} now; the model stays.
+   *
+   * @param alias the alias
+   * @param expectedModelId the model it must point at; {@code null} for no condition
+   * @return the model it pointed at
+   * @throws MfServeException {@code FAILED_PRECONDITION} when it points elsewhere, {@code
+   *     NOT_FOUND} for an unknown alias
+   */
+  public DeleteAliasResponse deleteAlias(String alias, String expectedModelId) {
+    DeleteAliasRequest.Builder b = DeleteAliasRequest.newBuilder().setAlias(alias);
+    if (expectedModelId != null) {
+      b.setExpectedModelId(expectedModelId);
+    }
+    DeleteAliasRequest request = b.build();
+    return call(() -> stub(deadline(callDeadline)).deleteAlias(request));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Moving models: snapshots and plain factors (streamed by ModelTransfer)
+
+  /**
+   * Streams a model's snapshot (the repository's versioned binary format, with a checksum per
+   * section) into {@code out}, chunk by chunk as the server sends it; {@link #importModel} on
+   * any mfserve server reads it back.
+   *
+   * @param modelId the model, by id or alias
+   * @param out where the snapshot goes; not closed
+   * @return the bytes written
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model; {@code INTERNAL} if the
+   *     stream ends short of the size its first chunk announced
+   * @throws IOException if writing fails (the call is then cancelled)
+   */
+  public long exportModel(String modelId, OutputStream out) throws IOException {
+    return transfer.exportModel(modelId, out, null);
+  }
+
+  /**
+   * Streams a model's snapshot into {@code out} like {@link #exportModel(String, OutputStream)},
+   * reporting each chunk.
+   *
+   * @param modelId the model, by id or alias
+   * @param out where the snapshot goes; not closed
+   * @param progress called on this thread after each chunk is written; throwing cancels the
+   *     call and is rethrown
+   * @return the bytes written
+   * @throws MfServeException if the call fails
+   * @throws IOException if writing fails
+   */
+  public long exportModel(String modelId, OutputStream out, Consumer<TransferProgress> progress)
+      throws IOException {
+    return transfer.exportModel(modelId, out, Objects.requireNonNull(progress, "progress"));
+  }
+
+  /**
+   * Streams a snapshot from {@code in} (read to its end, not closed) to the server in chunks of
+   * at most about 1 MiB, which checks it, stores it in its repository and serves it.
+   *
+   * @param in the snapshot, as {@link #exportModel} wrote it
+   * @param modelId the id to serve it under; {@code ""} keeps the snapshot's own id
+   * @return the imported model
+   * @throws MfServeException {@code INVALID_ARGUMENT} for a damaged or truncated snapshot,
+   *     {@code ALREADY_EXISTS} for a taken id, {@code RESOURCE_EXHAUSTED} over the memory budget
+   * @throws IOException if reading fails (the call is then cancelled)
+   */
+  public ModelInfo importModel(InputStream in, String modelId) throws IOException {
+    return transfer.importModel(in, modelId, -1, null);
+  }
+
+  /**
+   * Streams a snapshot like {@link #importModel(InputStream, String)}, reporting each chunk.
+   *
+   * @param in the snapshot
+   * @param modelId the id to serve it under; {@code ""} keeps the snapshot's own id
+   * @param totalBytes the snapshot's size, for {@link TransferProgress#totalBytes()}; -1 if
+   *     unknown
+   * @param progress called on this thread after each chunk is sent; throwing cancels the call
+   *     and is rethrown
+   * @return the imported model
+   * @throws MfServeException if the server rejects the snapshot or the call fails
+   * @throws IOException if reading fails
+   */
+  public ModelInfo importModel(InputStream in, String modelId, long totalBytes,
+      Consumer<TransferProgress> progress) throws IOException {
+    return transfer.importModel(in, modelId, totalBytes,
+        Objects.requireNonNull(progress, "progress"));
+  }
+
+  /**
+   * Creates a served model from factors: those {@link #getFactors} returned (from this server or
+   * another) or plain ones from {@link Factors#builder()}. The server makes the id; factors from
+   * a server keep their model's absent-entries meaning (and NMF's non-negative fold-in).
+   *
+   * @param factors the factors
+   * @return the new model, which answers every query a fitted one does
+   * @throws MfServeException {@code INVALID_ARGUMENT} for duplicate ids or non-finite factors,
+   *     {@code RESOURCE_EXHAUSTED} over the memory budget
+   */
+  public ModelInfo importFactors(Factors factors) {
+    return importFactors(factors, ImportFactorsHeader.getDefaultInstance(), null);
+  }
+
+  /**
+   * Creates a served model from factors, with the header's options and the pairs seen in
+   * training (for Recommend's {@code exclude_seen}). The stream is the header, then the user
+   * rows, then the item rows, in GetFactors' chunk shape, then the seen pairs; every message
+   * stays under about 1 MiB.
+   *
+   * @param factors the factors
+   * @param header the model id ({@code ""}: the server makes one), absent entries (default
+   *     UNKNOWN, or the source model's), fold-in solver, regularization and free-form params; its
+   *     num_factors, has_biases and global_mean are taken from {@code factors} (leave them unset)
+   * @param seen (user, item) pairs seen in training, in the factors' id forms, or null; values
+   *     are ignored
+   * @return the new model
+   * @throws MfServeException if the server rejects the factors or the call fails
+   * @throws IllegalArgumentException if the header's shape fields contradict the factors
+   */
+  public ModelInfo importFactors(Factors factors, ImportFactorsHeader header, SparseMatrix seen) {
+    return transfer.importFactors(Objects.requireNonNull(factors, "factors"), header, seen);
+  }
+
   private MatrixFactorizationBlockingStub stub(Deadline deadline) {
     return MatrixFactorizationGrpc.newBlockingStub(channel).withDeadline(deadline);
   }
@@ -744,27 +972,13 @@ public final class MfClient {
   private static Iterator<UploadMatrixRequest> uploadChunks(Matrix matrix, int chunkBytes) {
     int budget = chunkBytes - CHUNK_OVERHEAD_BYTES;
     return switch (matrix.getKindCase()) {
-      case DENSE -> map(MatrixChunks.dense(matrix.getDense(), budget),
+      case DENSE -> ClientStreams.map(MatrixChunks.dense(matrix.getDense(), budget),
           d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build());
-      case SPARSE -> map(MatrixChunks.sparse(matrix.getSparse(), budget),
+      case SPARSE -> ClientStreams.map(MatrixChunks.sparse(matrix.getSparse(), budget),
           s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
               .build());
       default -> throw new IllegalArgumentException(
           "the matrix has neither a dense nor a sparse form set");
-    };
-  }
-
-  private static <A, B> Iterator<B> map(Iterator<A> in, Function<A, B> f) {
-    return new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return in.hasNext();
-      }
-
-      @Override
-      public B next() {
-        return f.apply(in.next());
-      }
     };
   }
 

@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * before {@link #fit()}: {@link #solver} (default {@value #DEFAULT_SOLVER}), {@link
  * #maxIterations}, {@link #regularization}, {@link #learningRate}, {@link #seed}, {@link #param},
  * {@link #absentEntries}, {@link #validationFraction}, {@link #modelId}, {@link #warmStart};
- * unset options take the server's defaults. Large matrices are uploaded in chunks automatically (see {@link MfClient}).
+ * unset options take the server's defaults. Large matrices are uploaded in chunks
+ * automatically (see {@link MfClient}).
  * {@link #fit(FitListener)} trains the same way and reports each iteration (loss, validation RMSE,
  * ETA) and each uploaded chunk as they happen; throwing from the listener cancels the fit.
  *

@@ -61,7 +61,7 @@ final class ModelTransfer {
   ModelTransfer(Channel channel, Duration deadline, int chunkBytes) {
     this.channel = Objects.requireNonNull(channel, "channel");
     this.deadline = Objects.requireNonNull(deadline, "deadline");
-    if (chunkBytes <= 2 * OVERHEAD_BYTES + 128) {
+    if (chunkBytes <= OVERHEAD_BYTES) {
       throw new IllegalArgumentException("chunkBytes too small: " + chunkBytes);
     }
     this.chunkBytes = chunkBytes;

@@ -6,9 +6,12 @@
     user_factors, item_factors = model.get_factors()
     reconstructed = user_factors @ item_factors.T
 
-MatrixFactorization is the seed snippet; Client is the typed client over every RPC. Errors from
-the server raise MfServeError (status code, message, field violations). The gRPC stubs are
-generated from proto/src/main/proto/mfserve/v1/mfserve.proto by client/python/generate.sh.
+MatrixFactorization is the seed snippet; Model is the same class, named for models made
+elsewhere and served with Model.from_factors(user_factors, item_factors, ...). Client is the
+typed client over every RPC (aliases, export_model, import_model, import_factors included).
+Errors from the server raise MfServeError (status code, message, field violations). The gRPC
+stubs are generated from proto/src/main/proto/mfserve/v1/mfserve.proto by
+client/python/generate.sh.
 """
 
 from mfserve._errors import FieldViolation, MfServeError
@@ -16,6 +19,10 @@ from mfserve._matrices import Ratings
 from mfserve.client import (DEFAULT_TARGET, Client, Factors, FitProgress, ScoredItem,
                             ScoredUser, fit_request)
 from mfserve.model import MatrixFactorization
+
+Model = MatrixFactorization
+"""The same class as MatrixFactorization: reads better for a model that was not fitted here,
+as in Model.from_factors(user_factors, item_factors) or Model.attach(model_id)."""
 
 __all__ = [
     "Client",
@@ -25,6 +32,7 @@ __all__ = [
     "FitProgress",
     "MatrixFactorization",
     "MfServeError",
+    "Model",
     "Ratings",
     "ScoredItem",
     "ScoredUser",

@@ -3,7 +3,8 @@
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import (Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence,
+                    Union)
 
 import grpc
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from mfserve._errors import MfServeError
 from mfserve._matrices import PreparedMatrix, prepare
 from mfserve._proto import pb, pb_grpc
+from mfserve import _transfer
 
 DEFAULT_TARGET = "localhost:50051"
 """The server used when neither target= nor the MFSERVE_TARGET environment variable says."""
@@ -128,9 +130,15 @@ class Factors:
 class Client:
     """A typed client for an mfserve server; thread-safe, like the gRPC stubs it holds.
 
-    Every call carries a timeout: fit_timeout (10 minutes) for fits, uploads and factor
-    downloads, call_timeout (30 s) for the rest. Failed calls raise MfServeError; inputs that
-    cannot be sent raise ValueError or TypeError before any call.
+    Every call carries a timeout: fit_timeout (10 minutes) for fits, uploads, factor downloads
+    and the calls that move whole models (export_model, import_model, import_factors),
+    call_timeout (30 s) for the rest. Failed calls raise MfServeError; inputs that cannot be
+    sent raise ValueError or TypeError before any call.
+
+    Models move between servers with export_model / import_model (a snapshot in the
+    repository's binary format) and in from any trainer with import_factors (numpy arrays).
+    Aliases (set_alias, get_alias, list_aliases, delete_alias) name models for every call that
+    takes a model id; moving one can be a compare-and-set.
 
     Given a target (default $MFSERVE_TARGET or localhost:50051) it opens a plaintext channel and
     closes it in close(); given a channel, the caller keeps it.
@@ -173,7 +181,7 @@ class Client:
             max_iterations: Optional[int] = None, regularization: Optional[float] = None,
             learning_rate: Optional[float] = None, seed: Optional[int] = None,
             params: Optional[Mapping[str, object]] = None, absent_entries=None,
-            validation_fraction: Optional[float] = None,
+            validation_fraction: Optional[float] = None, warm_start: Optional[str] = None,
             progress: Optional[Callable[[FitProgress], None]] = None) -> "pb.ModelInfo":
         """Trains a model and returns its ModelInfo.
 
@@ -181,12 +189,14 @@ class Client:
         larger than inline_limit_bytes is uploaded in chunks, fitted by id and deleted after.
         With progress, the fit streams (FitWithProgress) and progress is called once per
         iteration with a FitProgress; an exception from it cancels the fit and propagates.
+        warm_start names a model (id or alias, same num_factors) whose factors the fit starts
+        from, for the users and items both share.
         """
         request = fit_request(solver=solver, num_factors=num_factors, model_id=model_id,
                               max_iterations=max_iterations, regularization=regularization,
                               learning_rate=learning_rate, seed=seed, params=params,
                               absent_entries=absent_entries,
-                              validation_fraction=validation_fraction)
+                              validation_fraction=validation_fraction, warm_start=warm_start)
         deadline = time.monotonic() + self.fit_timeout
         if matrix_id is not None:
             if data is not None:
@@ -381,6 +391,154 @@ class Client:
         return list(self._call(self._stub.ListSolvers, pb.ListSolversRequest(),
                                self.call_timeout).solvers)
 
+    def damaged_models(self) -> List["pb.DamagedModel"]:
+        """The snapshots in the server's repository that failed their checks (model_id,
+        reason); they are never served."""
+        return list(self._call(self._stub.ListModels, pb.ListModelsRequest(),
+                               self.call_timeout).damaged_models)
+
+    # -- aliases -----------------------------------------------------------------------------
+
+    def set_alias(self, alias: str, model_id: str, *,
+                  expected_model_id: Optional[str] = None) -> str:
+        """Points alias at model_id, creating or moving it; returns where it pointed before
+        ("" if it is new).
+
+        expected_model_id makes it a compare-and-set: None (the default) moves it whatever it
+        points at, "" creates it only if it does not exist, an id moves it only if it points
+        there now. Otherwise MfServeError with code FAILED_PRECONDITION.
+        """
+        request = pb.SetAliasRequest(alias=alias, model_id=model_id)
+        if expected_model_id is not None:
+            request.expected_model_id = expected_model_id
+        return self._call(self._stub.SetAlias, request, self.call_timeout).previous_model_id
+
+    def get_alias(self, alias: str) -> str:
+        """The model id alias points at (NOT_FOUND for an unknown alias)."""
+        return self._call(self._stub.GetAlias, pb.GetAliasRequest(alias=alias),
+                          self.call_timeout).alias.model_id
+
+    def list_aliases(self) -> Dict[str, str]:
+        """Every alias with its model id, by alias."""
+        response = self._call(self._stub.ListAliases, pb.ListAliasesRequest(),
+                              self.call_timeout)
+        return {a.alias: a.model_id for a in response.aliases}
+
+    def delete_alias(self, alias: str, *, expected_model_id: Optional[str] = None) -> str:
+        """Removes alias (the model stays); returns the model it pointed at.
+
+        With expected_model_id, only if it points there now (FAILED_PRECONDITION otherwise).
+        """
+        request = pb.DeleteAliasRequest(alias=alias)
+        if expected_model_id is not None:
+            request.expected_model_id = expected_model_id
+        return self._call(self._stub.DeleteAlias, request, self.call_timeout).previous_model_id
+
+    # -- moving models -----------------------------------------------------------------------
+
+    def export_model(self, model_id: str, file) -> int:
+        """Writes a model's snapshot (by id or alias) to file; returns the bytes written.
+
+        file is a path (written under a temporary name and renamed once complete) or a binary
+        file object (written to, not closed). import_model reads the snapshot back on any
+        mfserve server.
+        """
+        stream = self._stub.ExportModel(pb.ExportModelRequest(model_id=model_id),
+                                        timeout=self.fit_timeout)
+        if not isinstance(file, (str, os.PathLike)):
+            return self._write_export(stream, file)
+        part = f"{os.fspath(file)}.part"
+        try:
+            with open(part, "wb") as out:
+                written = self._write_export(stream, out)
+            os.replace(part, file)
+            return written
+        finally:
+            if os.path.exists(part):
+                os.unlink(part)
+
+    @staticmethod
+    def _write_export(stream, out) -> int:
+        try:
+            return _transfer.write_export(stream, out)
+        except grpc.RpcError as e:
+            raise MfServeError.from_rpc_error(e) from None
+        except ValueError as e:
+            raise MfServeError(grpc.StatusCode.INTERNAL, str(e)) from None
+        finally:
+            stream.cancel()  # a no-op once complete; stops the server if writing failed
+
+    def import_model(self, file, model_id: str = "") -> "pb.ModelInfo":
+        """Sends a snapshot (from export_model) to the server, which checks it, stores it in its
+        repository and serves it; returns its ModelInfo.
+
+        file is a path, bytes, or a binary file object (read to its end, not closed); it goes
+        in chunks of about chunk_bytes. model_id "" keeps the id stored in the snapshot.
+        """
+        source, opened = _transfer.open_for_reading(file)
+        try:
+            requests = _transfer.snapshot_requests(source, model_id, self.chunk_bytes)
+            return self._call(self._stub.ImportModel, requests, self.fit_timeout).model
+        finally:
+            if opened:
+                source.close()
+
+    def import_factors(self, user_factors, item_factors=None, *, user_ids=None, item_ids=None,
+                       user_biases=None, item_biases=None, global_mean: Optional[float] = None,
+                       seen=None, model_id: str = "", absent_entries=None,
+                       fold_in_solver: Optional[str] = None,
+                       regularization: Optional[float] = None,
+                       params: Optional[Mapping[str, object]] = None) -> "pb.ModelInfo":
+        """Creates a served model from factors trained anywhere; returns its ModelInfo.
+
+        user_factors (users x k) and item_factors (items x k): numpy arrays (sent as float32).
+        Or pass a Factors (from get_factors) as user_factors alone: its arrays, ids and biases,
+        and its model's absent_entries, unless given here.
+        user_ids / item_ids: int64 ids or string keys, one per row; None means the positions
+            0..n-1.
+        user_biases, item_biases, global_mean: a biased model, predicting global_mean + b_u +
+            b_i + U[u]·V[i]; giving any makes the model biased, those not given are zeros.
+        seen: the (user, item) pairs seen in training, for Recommend's exclude_seen: a users x
+            items matrix (numpy or scipy.sparse: its nonzero entries), mfserve.Ratings, or a
+            list of (user, item) pairs in the ids' forms.
+        model_id: "" lets the server make one. absent_entries: "unknown" (default), "implicit"
+            or "zero". fold_in_solver: "als" (least squares, default) or "nmf" (non-negative):
+            how FoldIn and Recommend solve for a new user. regularization: of that fold-in.
+        params: free-form provenance shown in ModelInfo.params (e.g. {"trainer": "implicit"}).
+
+        The stream is the header, then the user rows, then the item rows (GetFactors' chunk
+        shape), then the seen pairs; every message stays under about chunk_bytes.
+        """
+        if isinstance(user_factors, Factors):
+            if item_factors is not None:
+                raise ValueError("give a Factors alone, or user_factors and item_factors")
+            f = user_factors
+            user_factors, item_factors = f.user_factors, f.item_factors
+            user_ids = f.user_ids if user_ids is None else user_ids
+            item_ids = f.item_ids if item_ids is None else item_ids
+            if f.user_biases is not None and user_biases is None and item_biases is None \
+                    and global_mean is None:
+                user_biases, item_biases, global_mean = (f.user_biases, f.item_biases,
+                                                         f.global_bias)
+            if absent_entries is None and f.info.absent_entries != pb.ABSENT_ENTRIES_UNSPECIFIED:
+                absent_entries = f.info.absent_entries
+            if fold_in_solver is None and f.info.solver == "nmf":
+                fold_in_solver = "nmf"
+        elif item_factors is None:
+            raise ValueError("import_factors needs user_factors and item_factors")
+        factors = _transfer.PlainFactors(user_factors, item_factors, user_ids, item_ids,
+                                         user_biases, item_biases, global_mean)
+        pairs = _transfer.seen_pairs(seen, factors)
+        header = pb.ImportFactorsHeader(
+            model_id=model_id or "", fold_in_solver=fold_in_solver or "",
+            absent_entries=_lookup(_ABSENT, absent_entries, "absent_entries"))
+        if regularization is not None:
+            header.regularization = float(regularization)
+        for name, value in (params or {}).items():
+            header.params[str(name)] = _param_text(value)
+        requests = _transfer.factor_requests(factors, header, pairs, self.chunk_bytes)
+        return self._call(self._stub.ImportFactors, requests, self.fit_timeout).model
+
     # -- plumbing ----------------------------------------------------------------------------
 
     @staticmethod
@@ -395,11 +553,12 @@ def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
                 model_id: Optional[str] = None, max_iterations: Optional[int] = None,
                 regularization: Optional[float] = None, learning_rate: Optional[float] = None,
                 seed: Optional[int] = None, params: Optional[Mapping[str, object]] = None,
-                absent_entries=None, validation_fraction: Optional[float] = None
-                ) -> "pb.FitRequest":
+                absent_entries=None, validation_fraction: Optional[float] = None,
+                warm_start: Optional[str] = None) -> "pb.FitRequest":
     """A FitRequest without its input; unset options stay unset (the server's defaults)."""
     request = pb.FitRequest(solver=solver or "", model_id=model_id or "",
-                            absent_entries=_lookup(_ABSENT, absent_entries, "absent_entries"))
+                            absent_entries=_lookup(_ABSENT, absent_entries, "absent_entries"),
+                            warm_start_model_id=warm_start or "")
     if num_factors is not None:
         request.num_factors = int(num_factors)
     if max_iterations is not None:

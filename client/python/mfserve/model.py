@@ -17,7 +17,7 @@ from mfserve._proto import pb
 from mfserve.client import Client, Factors, FitProgress, Id, ScoredItem, ScoredUser
 
 _FIT_OPTIONS = ("solver", "max_iterations", "regularization", "learning_rate", "seed", "params",
-                "absent_entries", "validation_fraction", "model_id")
+                "absent_entries", "validation_fraction", "model_id", "warm_start")
 
 
 class MatrixFactorization:
@@ -36,6 +36,13 @@ class MatrixFactorization:
         max_iterations, regularization, learning_rate, seed, params, absent_entries
             ("unknown", "zero" or "implicit"; default: the solver's), validation_fraction,
             model_id: the fit options; None means the server's or solver's default.
+        warm_start: a model id or alias (same num_topics) whose factors the fit starts from,
+            for the users and items both share; a nightly refit then converges in a few
+            iterations.
+
+    A model made elsewhere is served with MatrixFactorization.from_factors(user_factors,
+    item_factors, ...) (mfserve.Model is the same class, for code that reads better so), and
+    one already on the server is wrapped with attach(model_id); both answer every query below.
 
     The trained model stays on the server until delete(); close() (or leaving a with block)
     only closes the channel. Failed calls raise mfserve.MfServeError. Not thread-safe: fit and
@@ -49,7 +56,7 @@ class MatrixFactorization:
                  learning_rate: Optional[float] = None, seed: Optional[int] = None,
                  params: Optional[Mapping[str, object]] = None, absent_entries=None,
                  validation_fraction: Optional[float] = None, model_id: Optional[str] = None,
-                 num_factors: Optional[int] = None):
+                 num_factors: Optional[int] = None, warm_start: Optional[str] = None):
         if num_topics is not None and num_factors is not None and num_topics != num_factors:
             raise ValueError("num_topics and num_factors are the same option; give one")
         self._matrix = prepare(ratings_matrix) if ratings_matrix is not None else None
@@ -57,7 +64,8 @@ class MatrixFactorization:
         self.options = dict(solver=solver, max_iterations=max_iterations,
                             regularization=regularization, learning_rate=learning_rate,
                             seed=seed, params=dict(params or {}), absent_entries=absent_entries,
-                            validation_fraction=validation_fraction, model_id=model_id)
+                            validation_fraction=validation_fraction, model_id=model_id,
+                            warm_start=warm_start)
         if client is not None and (target is not None or channel is not None):
             raise ValueError("give a client, a target or a channel, not several")
         self._owns_client = client is None
@@ -72,6 +80,52 @@ class MatrixFactorization:
         """Wraps a model already on the server (NOT_FOUND if it is not there)."""
         model = cls(target=target, channel=channel, client=client)
         model._info = model.client.get_model(model_id)
+        model.num_topics = model._info.num_factors
+        model.options["solver"] = model._info.solver
+        return model
+
+    @classmethod
+    def from_factors(cls, user_factors, item_factors=None, *, user_ids=None, item_ids=None,
+                     user_biases=None, item_biases=None, global_mean: Optional[float] = None,
+                     seen=None, model_id: str = "", absent_entries=None,
+                     fold_in_solver: Optional[str] = None,
+                     regularization: Optional[float] = None,
+                     params: Optional[Mapping[str, object]] = None,
+                     target: Optional[str] = None, channel: Optional[grpc.Channel] = None,
+                     client: Optional[Client] = None) -> "MatrixFactorization":
+        """Serves factors trained anywhere (implicit, Spark MLlib, a notebook) as a model that
+        answers every query a fitted one does; streams them with ImportFactors.
+
+            model = mfserve.Model.from_factors(user_factors, item_factors,
+                                               user_ids=users, item_ids=items)
+            model.recommend(users[0], k=10)
+
+        user_factors (users x k), item_factors (items x k): numpy arrays, sent as float32. Or a
+        Factors (model.factors() of another model, on any server) alone: it comes back from
+        get_factors bit for bit.
+        user_ids / item_ids: int64 ids or string keys; None means the positions 0..n-1.
+        user_biases, item_biases, global_mean: for a biased model (global_mean + b_u + b_i +
+            U[u]·V[i]); giving any makes it biased, those not given are zeros.
+        seen: the (user, item) pairs seen in training, left out by recommend(exclude_seen):
+            a users x items numpy or scipy.sparse matrix (its nonzero entries), mfserve.Ratings,
+            or a list of (user, item) pairs.
+        model_id, absent_entries, fold_in_solver, regularization, params: see
+            Client.import_factors. target, channel or client: the server, as for the
+            constructor.
+
+        fit() is not available on the result (it has no matrix); fit a new model with
+        warm_start=model.model_id to continue training from these factors.
+        """
+        model = cls(target=target, channel=channel, client=client)
+        try:
+            model._info = model.client.import_factors(
+                user_factors, item_factors, user_ids=user_ids, item_ids=item_ids,
+                user_biases=user_biases, item_biases=item_biases, global_mean=global_mean,
+                seen=seen, model_id=model_id, absent_entries=absent_entries,
+                fold_in_solver=fold_in_solver, regularization=regularization, params=params)
+        except BaseException:
+            model.close()
+            raise
         model.num_topics = model._info.num_factors
         model.options["solver"] = model._info.solver
         return model
@@ -95,7 +149,9 @@ class MatrixFactorization:
         if unknown:
             raise TypeError(f"unknown fit options: {', '.join(sorted(unknown))}")
         if self._matrix is None:
-            raise ValueError("this model has no matrix to fit (it was attached by id)")
+            raise ValueError("this model has no matrix to fit (it was attached by id or "
+                             "imported from factors); to continue from it, fit a new model "
+                             f"with warm_start={self.model_id!r}")
         for name in ("num_topics", "num_factors"):
             if name in options:
                 self.num_topics = options.pop(name)

@@ -1,5 +1,6 @@
 package io.mfserve.client;
 
+import com.google.protobuf.CodedOutputStream;
 import io.grpc.Status;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.GetFactorsResponse;
@@ -9,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
 
 /**
  * A trained model's factors, copied from the server: the user factors U (users × k), the item
@@ -17,6 +20,12 @@ import java.util.List;
  *
  * <p>The model predicts entry (u, i) as {@code U[u]·V[i]}, plus {@code globalBias + userBias[u] +
  * itemBias[i]} when {@link #hasBiases()}; {@link #reconstruct()} computes that for every entry.
+ *
+ * <p>Factors come from a server ({@link MfClient#getFactors}, {@link
+ * MatrixFactorization#getFactors}) or are built from plain arrays trained anywhere with {@link
+ * #builder()}; either kind can be imported into a server as a served model ({@link
+ * MfClient#importFactors}, {@link MatrixFactorization#fromFactors}), so factors read from one
+ * server can be imported into another unchanged, bit for bit.
  *
  * <p>Immutable and thread-safe. Each side is held as one contiguous row-major float32 array, as on
  * the server; the array accessors return fresh copies, so callers may modify what they get.
@@ -47,7 +56,27 @@ public final class Factors {
   }
 
   /**
-   * The model's description, from the first chunk of the stream.
+   * Starts plain factors, trained anywhere (Spark MLlib, implicit, a notebook), for import into
+   * a server with {@link MatrixFactorization#fromFactors} or {@link MfClient#importFactors}.
+   *
+   * <pre>{@code
+   * Factors factors = Factors.builder()
+   *     .users(userIds, userFactors)          // long[] ids or String[] keys; float[users][k]
+   *     .items(itemIds, itemFactors)          // float[items][k]
+   *     .biases(globalMean, userBiases, itemBiases)   // optional
+   *     .build();
+   * }</pre>
+   *
+   * @return an empty builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The model's description: from the first chunk of the stream for factors downloaded from a
+   * server; for factors made with {@link #builder()}, a description of their shape only (no
+   * model id, solver or training history).
    *
    * @return the model info
    */
@@ -58,7 +87,7 @@ public final class Factors {
   /**
    * The model's id.
    *
-   * @return the model id
+   * @return the model id; empty for factors made with {@link #builder()}
    */
   public String modelId() {
     return info.getModelId();
@@ -331,6 +360,306 @@ public final class Factors {
     Side u = users.finish(info.getUserIdForm(), info.getNumUsers(), hasBiases);
     Side v = items.finish(info.getItemIdForm(), info.getNumItems(), hasBiases);
     return new Factors(info, Math.max(k, 0), u, v, hasBiases, hasBiases ? globalBias : 0.0);
+  }
+
+  /**
+   * The rows as GetFactors-shaped chunks for ImportFactors: every user row, then every item
+   * row, each chunk carrying consecutive rows of one side with their ids or keys and biases,
+   * and at most about {@code budget} bytes serialized (a single row larger than that goes
+   * alone). ModelInfo and the global bias are not set: ImportFactors takes them from its header.
+   * An empty side sends no chunk.
+   */
+  Iterator<GetFactorsResponse> toChunks(int budget) {
+    return new Chunks(budget);
+  }
+
+  /** Cuts the user side, then the item side, into chunks under the budget. */
+  private final class Chunks implements Iterator<GetFactorsResponse> {
+    private final int budget;
+    private boolean onItems;
+    private int next;
+
+    Chunks(int budget) {
+      this.budget = budget;
+      skipEmpty();
+    }
+
+    private Side side() {
+      return onItems ? items : users;
+    }
+
+    private void skipEmpty() {
+      if (!onItems && next >= users.rows) {
+        onItems = true;
+        next = 0;
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      return !onItems || next < items.rows;
+    }
+
+    @Override
+    public GetFactorsResponse next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      Side side = side();
+      int end = next;
+      long bytes = 0;
+      while (end < side.rows) {
+        long row = rowBytes(side, end);
+        if (bytes + row > budget && end > next) {
+          break;
+        }
+        bytes += row;
+        end++;
+      }
+      DenseMatrix.Builder m = DenseMatrix.newBuilder().setRows(end - next).setCols(k);
+      for (int i = next * k; i < end * k; i++) {
+        m.addValues(side.factors[i]);
+      }
+      GetFactorsResponse.Builder c = GetFactorsResponse.newBuilder();
+      boolean keys = side.form == IdForm.ID_FORM_STRING;
+      for (int r = next; r < end; r++) {
+        if (onItems) {
+          if (keys) {
+            c.addItemKeys(side.keys[r]);
+          } else {
+            c.addItemIds(side.ids[r]);
+          }
+          if (hasBiases) {
+            c.addItemBiases(side.biases[r]);
+          }
+        } else {
+          if (keys) {
+            c.addUserKeys(side.keys[r]);
+          } else {
+            c.addUserIds(side.ids[r]);
+          }
+          if (hasBiases) {
+            c.addUserBiases(side.biases[r]);
+          }
+        }
+      }
+      if (onItems) {
+        c.setItemFactors(m);
+      } else {
+        c.setUserFactors(m);
+      }
+      next = end;
+      skipEmpty();
+      return c.build();
+    }
+
+    /** One row's share of a chunk: its factors, its id or key, and its bias. */
+    private long rowBytes(Side side, int r) {
+      long n = 4L * k + (hasBiases ? 4 : 0);
+      if (side.form == IdForm.ID_FORM_STRING) {
+        n += 1 + CodedOutputStream.computeStringSizeNoTag(side.keys[r]);
+      } else {
+        n += CodedOutputStream.computeInt64SizeNoTag(side.ids[r]);
+      }
+      return n;
+    }
+  }
+
+  /**
+   * Plain factors from arrays: each side's factor rows with their int64 ids or string keys (or
+   * positions 0..n-1), and optionally the biases of a model that predicts {@code globalMean +
+   * userBias[u] + itemBias[i] + U[u]·V[i]}. Every row of both sides must have the same length k,
+   * at least 1. The arrays are copied by {@link #build()}. Ids and keys must be distinct within
+   * a side; the server checks that on import.
+   *
+   * <p>Not thread-safe: build on one thread.
+   */
+  public static final class Builder {
+    private SideInput users;
+    private SideInput items;
+    private boolean hasBiases;
+    private double globalMean;
+    private float[] userBiases;
+    private float[] itemBiases;
+
+    private record SideInput(float[][] factors, long[] ids, String[] keys) {}
+
+    private Builder() {}
+
+    /**
+     * The user factors, users named by their positions 0..n-1 (as for a dense matrix).
+     *
+     * @param factors one row of k factors per user
+     * @return this, for chaining
+     */
+    public Builder users(float[][] factors) {
+      users = new SideInput(Objects.requireNonNull(factors, "factors"), null, null);
+      return this;
+    }
+
+    /**
+     * The user factors, users named by int64 ids.
+     *
+     * @param ids the id of each row, distinct
+     * @param factors one row of k factors per id
+     * @return this, for chaining
+     */
+    public Builder users(long[] ids, float[][] factors) {
+      users = new SideInput(Objects.requireNonNull(factors, "factors"),
+          Objects.requireNonNull(ids, "ids"), null);
+      return this;
+    }
+
+    /**
+     * The user factors, users named by string keys.
+     *
+     * @param keys the key of each row, distinct
+     * @param factors one row of k factors per key
+     * @return this, for chaining
+     */
+    public Builder users(String[] keys, float[][] factors) {
+      users = new SideInput(Objects.requireNonNull(factors, "factors"), null,
+          Objects.requireNonNull(keys, "keys"));
+      return this;
+    }
+
+    /**
+     * The item factors, items named by their positions 0..n-1 (as for a dense matrix).
+     *
+     * @param factors one row of k factors per item
+     * @return this, for chaining
+     */
+    public Builder items(float[][] factors) {
+      items = new SideInput(Objects.requireNonNull(factors, "factors"), null, null);
+      return this;
+    }
+
+    /**
+     * The item factors, items named by int64 ids.
+     *
+     * @param ids the id of each row, distinct
+     * @param factors one row of k factors per id
+     * @return this, for chaining
+     */
+    public Builder items(long[] ids, float[][] factors) {
+      items = new SideInput(Objects.requireNonNull(factors, "factors"),
+          Objects.requireNonNull(ids, "ids"), null);
+      return this;
+    }
+
+    /**
+     * The item factors, items named by string keys.
+     *
+     * @param keys the key of each row, distinct
+     * @param factors one row of k factors per key
+     * @return this, for chaining
+     */
+    public Builder items(String[] keys, float[][] factors) {
+      items = new SideInput(Objects.requireNonNull(factors, "factors"), null,
+          Objects.requireNonNull(keys, "keys"));
+      return this;
+    }
+
+    /**
+     * Makes the factors those of a biased model, μ + b_u + b_i + U[u]·V[i] (as {@code sgd}
+     * trains, and Surprise's or LibMF's biased MF).
+     *
+     * @param globalMean μ, the global mean
+     * @param userBiases b_u, one per user row
+     * @param itemBiases b_i, one per item row
+     * @return this, for chaining
+     */
+    public Builder biases(double globalMean, float[] userBiases, float[] itemBiases) {
+      this.hasBiases = true;
+      this.globalMean = globalMean;
+      this.userBiases = Objects.requireNonNull(userBiases, "userBiases");
+      this.itemBiases = Objects.requireNonNull(itemBiases, "itemBiases");
+      return this;
+    }
+
+    /**
+     * Checks the shapes and copies the arrays.
+     *
+     * @return the factors
+     * @throws IllegalStateException if a side is missing
+     * @throws IllegalArgumentException if rows differ in length, k is 0, or ids, keys or
+     *     biases do not number the rows
+     */
+    public Factors build() {
+      if (users == null || items == null) {
+        throw new IllegalStateException("give both sides: users(...) and items(...)");
+      }
+      int k = users.factors.length > 0 ? rowLength(users.factors, 0, "user")
+          : items.factors.length > 0 ? rowLength(items.factors, 0, "item") : 0;
+      if (k < 1) {
+        throw new IllegalArgumentException(
+            "no factors: give at least one user or item row of k >= 1 factors");
+      }
+      Side u = side(users, k, "user", hasBiases ? userBiases : null);
+      Side v = side(items, k, "item", hasBiases ? itemBiases : null);
+      ModelInfo info = ModelInfo.newBuilder()
+          .setNumFactors(k)
+          .setNumUsers(u.rows)
+          .setNumItems(v.rows)
+          .setUserIdForm(u.form)
+          .setItemIdForm(v.form)
+          .setHasBiases(hasBiases)
+          .build();
+      return new Factors(info, k, u, v, hasBiases, hasBiases ? globalMean : 0.0);
+    }
+
+    private static int rowLength(float[][] rows, int r, String side) {
+      if (rows[r] == null) {
+        throw new IllegalArgumentException(side + " row " + r + " is null");
+      }
+      return rows[r].length;
+    }
+
+    private static Side side(SideInput in, int k, String name, float[] biases) {
+      int rows = in.factors.length;
+      float[] flat = new float[Math.multiplyExact(rows, k)];
+      for (int r = 0; r < rows; r++) {
+        int length = rowLength(in.factors, r, name);
+        if (length != k) {
+          throw new IllegalArgumentException(name + " row " + r + " has " + length
+              + " factors; every row of both sides needs k = " + k);
+        }
+        System.arraycopy(in.factors[r], 0, flat, r * k, k);
+      }
+      IdForm form = in.keys != null ? IdForm.ID_FORM_STRING : IdForm.ID_FORM_INT64;
+      long[] ids = new long[0];
+      String[] keys = new String[0];
+      if (in.keys != null) {
+        count(in.keys.length, rows, name + " keys");
+        keys = in.keys.clone();
+        for (int r = 0; r < rows; r++) {
+          if (keys[r] == null) {
+            throw new IllegalArgumentException(name + " key " + r + " is null");
+          }
+        }
+      } else if (in.ids != null) {
+        count(in.ids.length, rows, name + " ids");
+        ids = in.ids.clone();
+      } else {
+        ids = new long[rows];
+        for (int r = 0; r < rows; r++) {
+          ids[r] = r;
+        }
+      }
+      float[] b = new float[0];
+      if (biases != null) {
+        count(biases.length, rows, name + " biases");
+        b = biases.clone();
+      }
+      return new Side(rows, flat, form, ids, keys, b);
+    }
+
+    private static void count(int given, int rows, String what) {
+      if (given != rows) {
+        throw new IllegalArgumentException(given + " " + what + " for " + rows
+            + " rows; give one per row");
+      }
+    }
   }
 
   static MfServeException malformed(String what) {

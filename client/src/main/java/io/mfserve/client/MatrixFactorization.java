@@ -5,6 +5,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.ImportFactorsHeader;
 import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.ModelInfo;
 import java.util.LinkedHashMap;
@@ -30,10 +31,22 @@ import java.util.concurrent.TimeUnit;
  * items, named by position) or a sparse {@link Ratings}. Options are set with fluent setters
  * before {@link #fit()}: {@link #solver} (default {@value #DEFAULT_SOLVER}), {@link
  * #maxIterations}, {@link #regularization}, {@link #learningRate}, {@link #seed}, {@link #param},
- * {@link #absentEntries}, {@link #validationFraction}, {@link #modelId}; unset options take the
- * server's defaults. Large matrices are uploaded in chunks automatically (see {@link MfClient}).
+ * {@link #absentEntries}, {@link #validationFraction}, {@link #modelId}, {@link #warmStart};
+ * unset options take the server's defaults. Large matrices are uploaded in chunks
+ * automatically (see {@link MfClient}).
  * {@link #fit(FitListener)} trains the same way and reports each iteration (loss, validation RMSE,
  * ETA) and each uploaded chunk as they happen; throwing from the listener cancels the fit.
+ *
+ * <p>Factors trained elsewhere become a served model with {@link #fromFactors}, which imports
+ * them (ImportFactors) and returns an object that answers queries as if it had been fitted:
+ *
+ * <pre>{@code
+ * Factors factors = Factors.builder().users(userIds, userFactors).items(itemIds, itemFactors)
+ *     .build();
+ * try (MatrixFactorization model = MatrixFactorization.fromFactors("localhost:50051", factors)) {
+ *   List<Recommendation> top = model.recommend(42L, 10, true);
+ * }
+ * }</pre>
  *
  * <p>Constructed from a target ({@code "host:port"}), it opens a plaintext channel and closes it
  * in {@link #close()}; constructed from a {@link Channel} or an {@link MfClient}, the caller keeps
@@ -62,6 +75,7 @@ public final class MatrixFactorization implements AutoCloseable {
   private AbsentEntries absentEntries = AbsentEntries.ABSENT_ENTRIES_UNSPECIFIED;
   private Double validationFraction;
   private String requestedModelId = "";
+  private String warmStart = "";
 
   private ModelInfo info;
   private Factors factors;
@@ -162,6 +176,93 @@ public final class MatrixFactorization implements AutoCloseable {
     this.client = client;
     this.matrix = Objects.requireNonNull(matrix, "matrix");
     this.numTopics = numTopics;
+  }
+
+  /** A model imported from factors: no matrix, already on the server. */
+  private MatrixFactorization(ManagedChannel owned, MfClient client, ModelInfo imported) {
+    this.ownedChannel = owned;
+    this.client = client;
+    this.matrix = null;
+    this.numTopics = imported.getNumFactors();
+    this.info = imported;
+  }
+
+  /**
+   * Imports factors trained anywhere as a served model, with the server's defaults (a new id,
+   * absent entries unknown, least-squares fold-in), and returns it ready for queries.
+   *
+   * @param target the server, {@code "host:port"}; a plaintext channel is opened and closed by
+   *     {@link #close()} (or at once, if the import fails)
+   * @param factors the factors: from {@link Factors#builder()}, or {@link #getFactors()} of
+   *     another model
+   * @return the imported model; {@link #fit()} is not available on it
+   * @throws MfServeException if the server rejects the factors or the call fails
+   */
+  public static MatrixFactorization fromFactors(String target, Factors factors) {
+    return fromFactors(target, factors, ImportFactorsHeader.getDefaultInstance(), null);
+  }
+
+  /**
+   * Imports factors as a served model with the header's options and the pairs seen in training.
+   *
+   * @param target the server, {@code "host:port"}; a plaintext channel is opened and closed by
+   *     {@link #close()} (or at once, if the import fails)
+   * @param factors the factors
+   * @param header the new model's id ({@code ""}: the server makes one), absent entries,
+   *     fold-in solver, regularization and provenance params; num_factors, has_biases and
+   *     global_mean come from {@code factors}
+   * @param seen the (user, item) pairs seen in training, for {@code recommend(..., true)}, or
+   *     null; the values are ignored
+   * @return the imported model
+   * @throws MfServeException if the server rejects the factors or the call fails
+   */
+  public static MatrixFactorization fromFactors(String target, Factors factors,
+      ImportFactorsHeader header, Ratings seen) {
+    Objects.requireNonNull(factors, "factors");
+    ManagedChannel channel = open(target);
+    try {
+      MfClient client = new MfClient(channel);
+      return new MatrixFactorization(channel, client, importInto(client, factors, header, seen));
+    } catch (RuntimeException | Error e) {
+      channel.shutdownNow();
+      throw e;
+    }
+  }
+
+  /**
+   * Imports factors as a served model on a channel the caller owns.
+   *
+   * @param channel the channel to the server; left open by {@link #close()}
+   * @param factors the factors
+   * @return the imported model
+   * @throws MfServeException if the server rejects the factors or the call fails
+   */
+  public static MatrixFactorization fromFactors(Channel channel, Factors factors) {
+    return fromFactors(new MfClient(channel), factors, ImportFactorsHeader.getDefaultInstance(),
+        null);
+  }
+
+  /**
+   * Imports factors as a served model with a configured client (for its deadlines).
+   *
+   * @param client the client; its channel stays the caller's
+   * @param factors the factors
+   * @param header as for {@link #fromFactors(String, Factors, ImportFactorsHeader, Ratings)}
+   * @param seen the (user, item) pairs seen in training, or null
+   * @return the imported model
+   * @throws MfServeException if the server rejects the factors or the call fails
+   */
+  public static MatrixFactorization fromFactors(MfClient client, Factors factors,
+      ImportFactorsHeader header, Ratings seen) {
+    Objects.requireNonNull(client, "client");
+    return new MatrixFactorization(null, client,
+        importInto(client, Objects.requireNonNull(factors, "factors"), header, seen));
+  }
+
+  private static ModelInfo importInto(MfClient client, Factors factors,
+      ImportFactorsHeader header, Ratings seen) {
+    return client.importFactors(factors, header == null
+        ? ImportFactorsHeader.getDefaultInstance() : header, seen == null ? null : seen.toProto());
   }
 
   private static ManagedChannel open(String target) {
@@ -284,18 +385,38 @@ public final class MatrixFactorization implements AutoCloseable {
   }
 
   /**
+   * Starts the fit from another model's factors (FitRequest.warm_start_model_id), for the users
+   * and items both share; new ones start as in a cold fit. A nightly refit on the new day's data
+   * then converges in a few iterations. The model must have the same number of factors.
+   *
+   * @param modelId the model to start from, by id or alias; {@code ""} for a cold start
+   * @return this, for chaining
+   */
+  public MatrixFactorization warmStart(String modelId) {
+    this.warmStart = Objects.requireNonNull(modelId, "modelId");
+    return this;
+  }
+
+  /**
    * The request {@link #fit()} sends, with the options set so far.
    *
    * @return the fit request, matrix inline
+   * @throws IllegalStateException for a model made by {@link #fromFactors}, which has no matrix
    */
   public FitRequest fitRequest() {
+    if (matrix == null) {
+      throw new IllegalStateException("this model was imported from factors: it has no matrix"
+          + " to fit; fit a new MatrixFactorization with warmStart(\"" + modelId() + "\") to"
+          + " continue from it");
+    }
     FitRequest.Builder b = FitRequest.newBuilder()
         .setSolver(solver)
         .setNumFactors(numTopics)
         .setMatrix(matrix)
         .setModelId(requestedModelId)
         .putAllParams(params)
-        .setAbsentEntries(absentEntries);
+        .setAbsentEntries(absentEntries)
+        .setWarmStartModelId(warmStart);
     if (maxIterations != null) {
       b.setMaxIterations(maxIterations);
     }
@@ -319,6 +440,7 @@ public final class MatrixFactorization implements AutoCloseable {
    *
    * @return the trained model's description
    * @throws MfServeException if the server rejects the request or the call fails
+   * @throws IllegalStateException for a model made by {@link #fromFactors}
    */
   public ModelInfo fit() {
     return remember(client.fit(fitRequest()));

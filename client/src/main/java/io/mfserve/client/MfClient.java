@@ -1,13 +1,13 @@
 package io.mfserve.client;
 
-import com.google.protobuf.CodedOutputStream;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
+import io.mfserve.proto.v1.Alias;
+import io.mfserve.proto.v1.DeleteAliasRequest;
+import io.mfserve.proto.v1.DeleteAliasResponse;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
@@ -19,11 +19,15 @@ import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.FoldInResponse;
+import io.mfserve.proto.v1.GetAliasRequest;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetTopicsRequest;
 import io.mfserve.proto.v1.GetTopicsResponse;
+import io.mfserve.proto.v1.ImportFactorsHeader;
+import io.mfserve.proto.v1.ListAliasesRequest;
 import io.mfserve.proto.v1.ListModelsRequest;
+import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
@@ -35,6 +39,8 @@ import io.mfserve.proto.v1.PredictRowRequest;
 import io.mfserve.proto.v1.PredictRowResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
+import io.mfserve.proto.v1.SetAliasRequest;
+import io.mfserve.proto.v1.SetAliasResponse;
 import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarItemsResponse;
 import io.mfserve.proto.v1.SimilarUsersRequest;
@@ -43,14 +49,15 @@ import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -62,8 +69,16 @@ import java.util.function.Supplier;
  * <p>The client wraps a {@link Channel} that the caller creates and owns (and shuts down): one
  * channel can serve many clients. Every call carries a deadline: {@link #fitDeadline()} (10
  * minutes by default) for the bulk calls ({@link #fit}, {@link #fitWithProgress}, {@link
- * #uploadMatrix}, {@link #getFactors}), {@link #callDeadline()} (30 seconds by default) for the
- * rest; change them with {@link #withFitDeadline} and {@link #withCallDeadline}.
+ * #uploadMatrix}, {@link #getFactors}, {@link #exportModel}, {@link #importModel}, {@link
+ * #importFactors}), {@link #callDeadline()} (30 seconds by default) for the rest; change them
+ * with {@link #withFitDeadline} and {@link #withCallDeadline}.
+ *
+ * <p>Models move between servers, and in from other trainers, with {@link #exportModel} and
+ * {@link #importModel} (a snapshot in the repository's binary format, streamed in chunks of
+ * about 1 MiB) and {@link #importFactors} (plain {@link Factors}, as {@link #getFactors} returns
+ * them or built from arrays). Aliases ({@link #setAlias}, {@link #getAlias}, {@link
+ * #listAliases}, {@link #deleteAlias}) give models stable names that any call accepts in place
+ * of a model id; moving one can be a compare-and-set.
  *
  * <p>Live progress: {@link #fitWithProgress} streams one event per iteration (loss, validation
  * RMSE, ETA) to a {@link FitListener}, upload progress included, and cancels the fit on the
@@ -106,6 +121,7 @@ public final class MfClient {
   private final Duration callDeadline;
   private final int inlineLimitBytes;
   private final int chunkBytes;
+  private final ModelTransfer transfer;
 
   /**
    * A client with the default deadlines.
@@ -137,6 +153,7 @@ public final class MfClient {
     }
     this.inlineLimitBytes = inlineLimitBytes;
     this.chunkBytes = chunkBytes;
+    this.transfer = new ModelTransfer(channel, fitDeadline, chunkBytes);
   }
 
   /**
@@ -659,6 +676,211 @@ public final class MfClient {
         .listSolvers(ListSolversRequest.getDefaultInstance()).getSolversList());
   }
 
+  /**
+   * Describes every model the server holds, with the repository's damaged snapshots.
+   *
+   * @param request the request (it has no fields)
+   * @return the models, by id, and the snapshots that failed their checks and are never served
+   * @throws MfServeException if the call fails
+   */
+  public ListModelsResponse listModels(ListModelsRequest request) {
+    return call(() -> stub(deadline(callDeadline)).listModels(request));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Aliases
+
+  /**
+   * Points an alias at a model, creating it or moving it unconditionally. Every call accepts
+   * the alias in place of a model id from then on, resolved once per request.
+   *
+   * @param alias the alias, {@code [A-Za-z0-9._-]}, at most 128 characters
+   * @param modelId the model (an id, not another alias)
+   * @return the alias as stored and where it pointed before (empty if it is new)
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model, {@code INVALID_ARGUMENT}
+   *     for a malformed alias
+   */
+  public SetAliasResponse setAlias(String alias, String modelId) {
+    return setAlias(alias, modelId, null);
+  }
+
+  /**
+   * Points an alias at a model only if it points where the caller expects now: a
+   * compare-and-set, so two deployers cannot overwrite each other's switch unnoticed.
+   *
+   * @param alias the alias
+   * @param modelId the model to point it at
+   * @param expectedModelId the model it must point at now; {@code ""} to create it only if it
+   *     does not exist; {@code null} for no condition
+   * @return the alias as stored and where it pointed before (empty if it is new)
+   * @throws MfServeException {@code FAILED_PRECONDITION} when the alias points elsewhere (or
+   *     exists, for {@code ""})
+   */
+  public SetAliasResponse setAlias(String alias, String modelId, String expectedModelId) {
+    SetAliasRequest.Builder b = SetAliasRequest.newBuilder().setAlias(alias).setModelId(modelId);
+    if (expectedModelId != null) {
+      b.setExpectedModelId(expectedModelId);
+    }
+    SetAliasRequest request = b.build();
+    return call(() -> stub(deadline(callDeadline)).setAlias(request));
+  }
+
+  /**
+   * Where an alias points.
+   *
+   * @param alias the alias
+   * @return the alias and its model
+   * @throws MfServeException {@code NOT_FOUND} for an unknown alias
+   */
+  public Alias getAlias(String alias) {
+    GetAliasRequest request = GetAliasRequest.newBuilder().setAlias(alias).build();
+    return call(() -> stub(deadline(callDeadline)).getAlias(request).getAlias());
+  }
+
+  /**
+   * Every alias, by name.
+   *
+   * @return the aliases with their models
+   * @throws MfServeException if the call fails
+   */
+  public List<Alias> listAliases() {
+    return call(() -> stub(deadline(callDeadline))
+        .listAliases(ListAliasesRequest.getDefaultInstance()).getAliasesList());
+  }
+
+  /**
+   * Removes an alias unconditionally; the model stays.
+   *
+   * @param alias the alias
+   * @return the model it pointed at
+   * @throws MfServeException {@code NOT_FOUND} for an unknown alias
+   */
+  public DeleteAliasResponse deleteAlias(String alias) {
+    return deleteAlias(alias, null);
+  }
+
+  /**
+   * Removes an alias only if it points at {@code expectedModelId} now; the model stays.
+   *
+   * @param alias the alias
+   * @param expectedModelId the model it must point at; {@code null} for no condition
+   * @return the model it pointed at
+   * @throws MfServeException {@code FAILED_PRECONDITION} when it points elsewhere, {@code
+   *     NOT_FOUND} for an unknown alias
+   */
+  public DeleteAliasResponse deleteAlias(String alias, String expectedModelId) {
+    DeleteAliasRequest.Builder b = DeleteAliasRequest.newBuilder().setAlias(alias);
+    if (expectedModelId != null) {
+      b.setExpectedModelId(expectedModelId);
+    }
+    DeleteAliasRequest request = b.build();
+    return call(() -> stub(deadline(callDeadline)).deleteAlias(request));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Moving models: snapshots and plain factors (streamed by ModelTransfer)
+
+  /**
+   * Streams a model's snapshot (the repository's versioned binary format, with a checksum per
+   * section) into {@code out}, chunk by chunk as the server sends it; {@link #importModel} on
+   * any mfserve server reads it back.
+   *
+   * @param modelId the model, by id or alias
+   * @param out where the snapshot goes; not closed
+   * @return the bytes written
+   * @throws MfServeException {@code NOT_FOUND} for an unknown model; {@code INTERNAL} if the
+   *     stream ends short of the size its first chunk announced
+   * @throws IOException if writing fails (the call is then cancelled)
+   */
+  public long exportModel(String modelId, OutputStream out) throws IOException {
+    return transfer.exportModel(modelId, out, null);
+  }
+
+  /**
+   * Streams a model's snapshot into {@code out} like {@link #exportModel(String, OutputStream)},
+   * reporting each chunk.
+   *
+   * @param modelId the model, by id or alias
+   * @param out where the snapshot goes; not closed
+   * @param progress called on this thread after each chunk is written; throwing cancels the
+   *     call and is rethrown
+   * @return the bytes written
+   * @throws MfServeException if the call fails
+   * @throws IOException if writing fails
+   */
+  public long exportModel(String modelId, OutputStream out, Consumer<TransferProgress> progress)
+      throws IOException {
+    return transfer.exportModel(modelId, out, Objects.requireNonNull(progress, "progress"));
+  }
+
+  /**
+   * Streams a snapshot from {@code in} (read to its end, not closed) to the server in chunks of
+   * at most about 1 MiB, which checks it, stores it in its repository and serves it.
+   *
+   * @param in the snapshot, as {@link #exportModel} wrote it
+   * @param modelId the id to serve it under; {@code ""} keeps the snapshot's own id
+   * @return the imported model
+   * @throws MfServeException {@code INVALID_ARGUMENT} for a damaged or truncated snapshot,
+   *     {@code ALREADY_EXISTS} for a taken id, {@code RESOURCE_EXHAUSTED} over the memory budget
+   * @throws IOException if reading fails (the call is then cancelled)
+   */
+  public ModelInfo importModel(InputStream in, String modelId) throws IOException {
+    return transfer.importModel(in, modelId, -1, null);
+  }
+
+  /**
+   * Streams a snapshot like {@link #importModel(InputStream, String)}, reporting each chunk.
+   *
+   * @param in the snapshot
+   * @param modelId the id to serve it under; {@code ""} keeps the snapshot's own id
+   * @param totalBytes the snapshot's size, for {@link TransferProgress#totalBytes()}; -1 if
+   *     unknown
+   * @param progress called on this thread after each chunk is sent; throwing cancels the call
+   *     and is rethrown
+   * @return the imported model
+   * @throws MfServeException if the server rejects the snapshot or the call fails
+   * @throws IOException if reading fails
+   */
+  public ModelInfo importModel(InputStream in, String modelId, long totalBytes,
+      Consumer<TransferProgress> progress) throws IOException {
+    return transfer.importModel(in, modelId, totalBytes,
+        Objects.requireNonNull(progress, "progress"));
+  }
+
+  /**
+   * Creates a served model from factors: those {@link #getFactors} returned (from this server or
+   * another) or plain ones from {@link Factors#builder()}. The server makes the id; factors from
+   * a server keep their model's absent-entries meaning (and NMF's non-negative fold-in).
+   *
+   * @param factors the factors
+   * @return the new model, which answers every query a fitted one does
+   * @throws MfServeException {@code INVALID_ARGUMENT} for duplicate ids or non-finite factors,
+   *     {@code RESOURCE_EXHAUSTED} over the memory budget
+   */
+  public ModelInfo importFactors(Factors factors) {
+    return importFactors(factors, ImportFactorsHeader.getDefaultInstance(), null);
+  }
+
+  /**
+   * Creates a served model from factors, with the header's options and the pairs seen in
+   * training (for Recommend's {@code exclude_seen}). The stream is the header, then the user
+   * rows, then the item rows, in GetFactors' chunk shape, then the seen pairs; every message
+   * stays under about 1 MiB.
+   *
+   * @param factors the factors
+   * @param header the model id ({@code ""}: the server makes one), absent entries (default
+   *     UNKNOWN, or the source model's), fold-in solver, regularization and free-form params; its
+   *     num_factors, has_biases and global_mean are taken from {@code factors} (leave them unset)
+   * @param seen (user, item) pairs seen in training, in the factors' id forms, or null; values
+   *     are ignored
+   * @return the new model
+   * @throws MfServeException if the server rejects the factors or the call fails
+   * @throws IllegalArgumentException if the header's shape fields contradict the factors
+   */
+  public ModelInfo importFactors(Factors factors, ImportFactorsHeader header, SparseMatrix seen) {
+    return transfer.importFactors(Objects.requireNonNull(factors, "factors"), header, seen);
+  }
+
   private MatrixFactorizationBlockingStub stub(Deadline deadline) {
     return MatrixFactorizationGrpc.newBlockingStub(channel).withDeadline(deadline);
   }
@@ -726,233 +948,44 @@ public final class MfClient {
             + "; it needs exactly rows x cols values, row by row");
       }
     }
-    Iterator<UploadMatrixRequest> chunks = switch (matrix.getKindCase()) {
-      case DENSE -> new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES);
-      case SPARSE -> new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
+    return stream(uploadChunks(matrix, chunkBytes), deadline, matrix.getSerializedSize(),
+        progress);
+  }
+
+  /** Sends the chunks on one UploadMatrix call, reporting each to {@code progress}. */
+  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
+      long totalBytes, Consumer<UploadProgress> progress) {
+    int[] sent = new int[1];
+    long[] bytes = new long[1];
+    ClientStreams.Sent<UploadMatrixRequest> report = progress == null ? null : (chunk, last) -> {
+      sent[0]++;
+      bytes[0] += chunk.getChunk().getSerializedSize();
+      progress.accept(new UploadProgress(sent[0], last ? totalBytes
+          : Math.min(bytes[0], totalBytes), totalBytes, last));
+    };
+    return ClientStreams.send("UploadMatrix",
+        r -> MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(r),
+        chunks, report);
+  }
+
+  /** The matrix's chunks as UploadMatrix requests, each at most {@code chunkBytes} serialized. */
+  private static Iterator<UploadMatrixRequest> uploadChunks(Matrix matrix, int chunkBytes) {
+    int budget = chunkBytes - CHUNK_OVERHEAD_BYTES;
+    return switch (matrix.getKindCase()) {
+      case DENSE -> ClientStreams.map(MatrixChunks.dense(matrix.getDense(), budget),
+          d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build());
+      case SPARSE -> ClientStreams.map(MatrixChunks.sparse(matrix.getSparse(), budget),
+          s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
+              .build());
       default -> throw new IllegalArgumentException(
           "the matrix has neither a dense nor a sparse form set");
     };
-    return stream(chunks, deadline, matrix.getSerializedSize(), progress);
-  }
-
-  /** Sends chunks on one client-streaming call, waiting whenever the transport is not ready. */
-  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
-      long totalBytes, Consumer<UploadProgress> progress) {
-    Object lock = new Object();
-    CompletableFuture<UploadMatrixResponse> result = new CompletableFuture<>();
-    ClientResponseObserver<UploadMatrixRequest, UploadMatrixResponse> responses =
-        new ClientResponseObserver<>() {
-          private UploadMatrixResponse response;
-
-          @Override
-          public void beforeStart(ClientCallStreamObserver<UploadMatrixRequest> requests) {
-            requests.setOnReadyHandler(() -> {
-              synchronized (lock) {
-                lock.notifyAll();
-              }
-            });
-          }
-
-          @Override
-          public void onNext(UploadMatrixResponse value) {
-            response = value;
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            result.completeExceptionally(t);
-            wake();
-          }
-
-          @Override
-          public void onCompleted() {
-            if (response == null) {
-              result.completeExceptionally(Status.INTERNAL
-                  .withDescription("UploadMatrix completed without a response").asRuntimeException());
-            } else {
-              result.complete(response);
-            }
-            wake();
-          }
-
-          private void wake() {
-            synchronized (lock) {
-              lock.notifyAll();
-            }
-          }
-        };
-    @SuppressWarnings("unchecked")
-    ClientCallStreamObserver<UploadMatrixRequest> requests =
-        (ClientCallStreamObserver<UploadMatrixRequest>)
-            MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(responses);
-    int sent = 0;
-    long bytes = 0;
-    try {
-      while (chunks.hasNext() && !result.isDone()) {
-        if (Thread.interrupted()) {
-          throw new InterruptedException();
-        }
-        synchronized (lock) {
-          while (!requests.isReady() && !result.isDone()) {
-            // The timeout only guards against a missed wake-up; readiness normally notifies.
-            lock.wait(100);
-          }
-        }
-        if (!result.isDone()) {
-          UploadMatrixRequest chunk = chunks.next();
-          requests.onNext(chunk);
-          if (progress != null) {
-            sent++;
-            bytes += chunk.getChunk().getSerializedSize();
-            boolean last = !chunks.hasNext();
-            progress.accept(new UploadProgress(sent, last ? totalBytes
-                : Math.min(bytes, totalBytes), totalBytes, last));
-          }
-        }
-      }
-      if (!result.isDone()) {
-        requests.onCompleted();
-      }
-      return result.get();
-    } catch (InterruptedException e) {
-      requests.cancel("the uploading thread was interrupted", e);
-      Thread.currentThread().interrupt();
-      throw new MfServeException(
-          Status.CANCELLED.withDescription("upload interrupted").withCause(e), List.of());
-    } catch (ExecutionException e) {
-      throw MfServeException.fromThrowable(e.getCause());
-    } catch (RuntimeException e) {
-      requests.cancel("the client failed while uploading", e);
-      throw e;
-    }
-  }
-
-  /** Consecutive blocks of whole rows, each at most {@code budget} bytes of values. */
-  private static final class DenseChunks implements Iterator<UploadMatrixRequest> {
-    private final DenseMatrix m;
-    private final int rowsPerChunk;
-    private int next;
-
-    DenseChunks(DenseMatrix m, int budget) {
-      this.m = m;
-      long rowBytes = Math.max(1, 4L * m.getCols());
-      this.rowsPerChunk = (int) Math.max(1, budget / rowBytes);
-    }
-
-    @Override
-    public boolean hasNext() {
-      return next < m.getRows() || (next == 0 && m.getRows() == 0);
-    }
-
-    @Override
-    public UploadMatrixRequest next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      int rows = Math.min(rowsPerChunk, m.getRows() - next);
-      int cols = m.getCols();
-      DenseMatrix.Builder b = DenseMatrix.newBuilder().setRows(rows).setCols(cols);
-      int from = next * cols;
-      int to = (next + rows) * cols;
-      for (int i = from; i < to; i++) {
-        b.addValues(m.getValues(i));
-      }
-      // An empty matrix still goes as one (empty) chunk, so the server answers with its error.
-      next = rows == 0 ? 1 : next + rows;
-      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(b)).build();
-    }
-  }
-
-  /** Consecutive runs of entries, each at most {@code budget} bytes serialized. */
-  private static final class SparseChunks implements Iterator<UploadMatrixRequest> {
-    private final SparseMatrix m;
-    private final int budget;
-    private final int entries;
-    private int next;
-    private boolean sentAny;
-
-    SparseChunks(SparseMatrix m, int budget) {
-      this.m = m;
-      this.budget = budget;
-      // A malformed matrix (lists of different lengths) is sent as is, entry by entry up to the
-      // longest list, so the server reports it rather than this client hiding it.
-      this.entries = Math.max(Math.max(m.getValuesCount(),
-          Math.max(m.getRowIdsCount(), m.getRowKeysCount())),
-          Math.max(m.getColIdsCount(), m.getColKeysCount()));
-    }
-
-    @Override
-    public boolean hasNext() {
-      return next < entries || !sentAny;
-    }
-
-    @Override
-    public UploadMatrixRequest next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      int end = next;
-      long bytes = 0;
-      while (end < entries) {
-        long e = entryBytes(end);
-        if (bytes + e > budget && end > next) {
-          break;
-        }
-        bytes += e;
-        end++;
-      }
-      SparseMatrix.Builder b = SparseMatrix.newBuilder();
-      for (int i = next; i < end; i++) {
-        if (i < m.getRowIdsCount()) {
-          b.addRowIds(m.getRowIds(i));
-        }
-        if (i < m.getRowKeysCount()) {
-          b.addRowKeys(m.getRowKeys(i));
-        }
-        if (i < m.getColIdsCount()) {
-          b.addColIds(m.getColIds(i));
-        }
-        if (i < m.getColKeysCount()) {
-          b.addColKeys(m.getColKeys(i));
-        }
-        if (i < m.getValuesCount()) {
-          b.addValues(m.getValues(i));
-        }
-      }
-      next = end;
-      sentAny = true;
-      return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(b)).build();
-    }
-
-    /** The serialized size entry i adds: packed varints, a packed float, tagged strings. */
-    private long entryBytes(int i) {
-      long n = 0;
-      if (i < m.getRowIdsCount()) {
-        n += CodedOutputStream.computeInt64SizeNoTag(m.getRowIds(i));
-      }
-      if (i < m.getColIdsCount()) {
-        n += CodedOutputStream.computeInt64SizeNoTag(m.getColIds(i));
-      }
-      if (i < m.getValuesCount()) {
-        n += 4;
-      }
-      if (i < m.getRowKeysCount()) {
-        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getRowKeys(i));
-      }
-      if (i < m.getColKeysCount()) {
-        n += 1 + CodedOutputStream.computeStringSizeNoTag(m.getColKeys(i));
-      }
-      return n;
-    }
   }
 
   /** The chunks an upload would send, for tests that inspect the chunking without a server. */
   static List<UploadMatrixRequest> chunks(Matrix matrix, int chunkBytes) {
     List<UploadMatrixRequest> out = new ArrayList<>();
-    Iterator<UploadMatrixRequest> it = matrix.hasDense()
-        ? new DenseChunks(matrix.getDense(), chunkBytes - CHUNK_OVERHEAD_BYTES)
-        : new SparseChunks(matrix.getSparse(), chunkBytes - CHUNK_OVERHEAD_BYTES);
-    it.forEachRemaining(out::add);
+    uploadChunks(matrix, chunkBytes).forEachRemaining(out::add);
     return out;
   }
 }

@@ -1,6 +1,7 @@
 package io.mfserve.client;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
 import io.grpc.Context;
@@ -9,20 +10,35 @@ import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.AbsentEntries;
+import io.mfserve.proto.v1.Alias;
+import io.mfserve.proto.v1.DamagedModel;
+import io.mfserve.proto.v1.DeleteAliasRequest;
+import io.mfserve.proto.v1.DeleteAliasResponse;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.ExportModelRequest;
+import io.mfserve.proto.v1.ExportModelResponse;
 import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
 import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
+import io.mfserve.proto.v1.GetAliasRequest;
+import io.mfserve.proto.v1.GetAliasResponse;
 import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetModelResponse;
 import io.mfserve.proto.v1.IdForm;
+import io.mfserve.proto.v1.ImportFactorsHeader;
+import io.mfserve.proto.v1.ImportFactorsRequest;
+import io.mfserve.proto.v1.ImportFactorsResponse;
+import io.mfserve.proto.v1.ImportModelRequest;
+import io.mfserve.proto.v1.ImportModelResponse;
+import io.mfserve.proto.v1.ListAliasesRequest;
+import io.mfserve.proto.v1.ListAliasesResponse;
 import io.mfserve.proto.v1.ListModelsRequest;
 import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
@@ -37,13 +53,18 @@ import io.mfserve.proto.v1.PredictResponse;
 import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.RecommendResponse;
 import io.mfserve.proto.v1.ScoredItem;
+import io.mfserve.proto.v1.SetAliasRequest;
+import io.mfserve.proto.v1.SetAliasResponse;
 import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +75,12 @@ import java.util.concurrent.TimeUnit;
  * <p>Fit makes a model whose shape comes from the matrix; Predict scores {@code user + item /
  * 10}; Recommend returns items 3, 1, 2 with scores 0.9, 0.5, 0.25 (or keys "c", "a", "b" for
  * string-keyed models). Every call records whether it carried a deadline.
+ *
+ * <p>The repository calls are faked too: aliases with compare-and-set as the proto specifies;
+ * ExportModel streams {@link #snapshotBytes} pseudo-random bytes per model (which ImportModel
+ * recognises and serves under the id asked for); ImportFactors checks the stream's shape
+ * (header first and only first, user rows before item rows) and serves the imported rows back
+ * through GetFactors unchanged. Each streaming call records what it received.
  */
 public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
   public final List<FitRequest> fits = new CopyOnWriteArrayList<>();
@@ -298,7 +325,13 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     if (info == null) {
       return;
     }
-    List<GetFactorsResponse> chunks = factorChunks;
+    List<GetFactorsResponse> chunks;
+    synchronized (this) {
+      chunks = importedFactors.get(request.getModelId());
+    }
+    if (chunks == null) {
+      chunks = factorChunks;
+    }
     if (chunks == null) {
       chunks = List.of(oneChunk(info));
     }
@@ -514,7 +547,17 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
   public synchronized void listModels(ListModelsRequest request,
       StreamObserver<ListModelsResponse> response) {
     checkDeadline("ListModels");
-    response.onNext(ListModelsResponse.newBuilder().addAllModels(models.values()).build());
+    ListModelsResponse.Builder b = ListModelsResponse.newBuilder().addAllDamagedModels(damaged);
+    for (ModelInfo m : models.values()) {
+      ModelInfo.Builder with = m.toBuilder().clearAliases().setResident(true);
+      aliases.forEach((alias, target) -> {
+        if (target.equals(m.getModelId())) {
+          with.addAliases(alias);
+        }
+      });
+      b.addModels(with);
+    }
+    response.onNext(b.build());
     response.onCompleted();
   }
 
@@ -559,5 +602,285 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
                 .setDoc("How W and H start.")))
         .build());
     response.onCompleted();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The repository: aliases, snapshots, imported factors
+
+  /** Alias → model id, by name. */
+  public final Map<String, String> aliases = new TreeMap<>();
+  public final List<SetAliasRequest> setAliasRequests = new CopyOnWriteArrayList<>();
+  public final List<DeleteAliasRequest> deleteAliasRequests = new CopyOnWriteArrayList<>();
+  /** What ListModels reports as damaged snapshots. */
+  public final List<DamagedModel> damaged = new CopyOnWriteArrayList<>();
+  /** The size of the snapshot ExportModel streams, and of its chunks. */
+  public volatile int snapshotBytes = 100;
+  public volatile int exportChunkBytes = 64 * 1024;
+  /** ExportModel announces the full size but stops halfway. */
+  public volatile boolean truncateExport;
+  /** The snapshots ExportModel made, and the model each holds. */
+  private final Map<ByteString, ModelInfo> snapshots = new HashMap<>();
+  /** Per ImportModel call: every request as received. */
+  public final List<List<ImportModelRequest>> importModelCalls = new CopyOnWriteArrayList<>();
+  /** Per ImportFactors call: every request as received. */
+  public final List<List<ImportFactorsRequest>> importFactorsCalls =
+      new CopyOnWriteArrayList<>();
+  /** The rows of imported models, served back by GetFactors. */
+  private final Map<String, List<GetFactorsResponse>> importedFactors = new HashMap<>();
+
+  private static RuntimeException failedPrecondition(String description) {
+    return Status.FAILED_PRECONDITION.withDescription(description).asRuntimeException();
+  }
+
+  @Override
+  public synchronized void setAlias(SetAliasRequest request,
+      StreamObserver<SetAliasResponse> response) {
+    checkDeadline("SetAlias");
+    setAliasRequests.add(request);
+    if (!models.containsKey(request.getModelId())) {
+      response.onError(Status.NOT_FOUND.withDescription("no model '" + request.getModelId()
+          + "'").asRuntimeException());
+      return;
+    }
+    String now = aliases.getOrDefault(request.getAlias(), "");
+    if (request.hasExpectedModelId() && !request.getExpectedModelId().equals(now)) {
+      response.onError(failedPrecondition("alias '" + request.getAlias() + "' points at '"
+          + now + "', not '" + request.getExpectedModelId() + "'"));
+      return;
+    }
+    aliases.put(request.getAlias(), request.getModelId());
+    response.onNext(SetAliasResponse.newBuilder().setAlias(Alias.newBuilder()
+        .setAlias(request.getAlias()).setModelId(request.getModelId()))
+        .setPreviousModelId(now).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public synchronized void getAlias(GetAliasRequest request,
+      StreamObserver<GetAliasResponse> response) {
+    checkDeadline("GetAlias");
+    String target = aliases.get(request.getAlias());
+    if (target == null) {
+      response.onError(Status.NOT_FOUND.withDescription("no alias '" + request.getAlias()
+          + "'").asRuntimeException());
+      return;
+    }
+    response.onNext(GetAliasResponse.newBuilder().setAlias(Alias.newBuilder()
+        .setAlias(request.getAlias()).setModelId(target)).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public synchronized void listAliases(ListAliasesRequest request,
+      StreamObserver<ListAliasesResponse> response) {
+    checkDeadline("ListAliases");
+    ListAliasesResponse.Builder b = ListAliasesResponse.newBuilder();
+    aliases.forEach((a, m) -> b.addAliases(Alias.newBuilder().setAlias(a).setModelId(m)));
+    response.onNext(b.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public synchronized void deleteAlias(DeleteAliasRequest request,
+      StreamObserver<DeleteAliasResponse> response) {
+    checkDeadline("DeleteAlias");
+    deleteAliasRequests.add(request);
+    String now = aliases.get(request.getAlias());
+    if (now == null) {
+      response.onError(Status.NOT_FOUND.withDescription("no alias '" + request.getAlias()
+          + "'").asRuntimeException());
+      return;
+    }
+    if (request.hasExpectedModelId() && !request.getExpectedModelId().equals(now)) {
+      response.onError(failedPrecondition("alias '" + request.getAlias() + "' points at '"
+          + now + "', not '" + request.getExpectedModelId() + "'"));
+      return;
+    }
+    aliases.remove(request.getAlias());
+    response.onNext(DeleteAliasResponse.newBuilder().setPreviousModelId(now).build());
+    response.onCompleted();
+  }
+
+  /** The id a request names, an alias resolved. */
+  private synchronized String resolve(String idOrAlias) {
+    return aliases.getOrDefault(idOrAlias, idOrAlias);
+  }
+
+  /** Streams {@link #snapshotBytes} bytes seeded by the model id, total_bytes on the first. */
+  @Override
+  public void exportModel(ExportModelRequest request,
+      StreamObserver<ExportModelResponse> response) {
+    checkDeadline("ExportModel");
+    ModelInfo info = model(resolve(request.getModelId()), response);
+    if (info == null) {
+      return;
+    }
+    byte[] data = new byte[snapshotBytes];
+    new Random(info.getModelId().hashCode()).nextBytes(data);
+    synchronized (this) {
+      snapshots.put(ByteString.copyFrom(data), info);
+    }
+    int send = truncateExport ? data.length / 2 : data.length;
+    int step = Math.max(1, exportChunkBytes);
+    for (int from = 0; from < send || from == 0; from += step) {
+      ExportModelResponse.Builder c = ExportModelResponse.newBuilder()
+          .setData(ByteString.copyFrom(data, from, Math.min(step, send - from)));
+      if (from == 0) {
+        c.setTotalBytes(data.length);
+      }
+      response.onNext(c.build());
+      if (send == 0) {
+        break;
+      }
+    }
+    response.onCompleted();
+  }
+
+  /** Accepts the snapshots {@link #exportModel} made; anything else is INVALID_ARGUMENT. */
+  @Override
+  public StreamObserver<ImportModelRequest> importModel(
+      StreamObserver<ImportModelResponse> response) {
+    checkDeadline("ImportModel");
+    List<ImportModelRequest> received = new ArrayList<>();
+    importModelCalls.add(received);
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(ImportModelRequest chunk) {
+        received.add(chunk);
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {
+        ByteString all = ByteString.EMPTY;
+        for (int i = 0; i < received.size(); i++) {
+          if (i > 0 && !received.get(i).getModelId().isEmpty()) {
+            response.onError(invalidArgument("model_id is for the first chunk only",
+                "model_id"));
+            return;
+          }
+          all = all.concat(received.get(i).getData());
+        }
+        synchronized (FakeMfServer.this) {
+          ModelInfo source = snapshots.get(all);
+          if (source == null) {
+            response.onError(invalidArgument("not an mfserve snapshot (" + all.size()
+                + " bytes)", "data"));
+            return;
+          }
+          String id = received.get(0).getModelId().isEmpty() ? source.getModelId()
+              : received.get(0).getModelId();
+          if (models.containsKey(id)) {
+            response.onError(Status.ALREADY_EXISTS.withDescription("model '" + id
+                + "' exists").asRuntimeException());
+            return;
+          }
+          ModelInfo imported = source.toBuilder().setModelId(id).build();
+          models.put(id, imported);
+          response.onNext(ImportModelResponse.newBuilder().setModel(imported).build());
+        }
+        response.onCompleted();
+      }
+    };
+  }
+
+  /**
+   * Checks the shape of the stream (header first and only first; no user row after an item
+   * row; each chunk's rows, ids or keys and biases consistent), then serves the rows.
+   */
+  @Override
+  public StreamObserver<ImportFactorsRequest> importFactors(
+      StreamObserver<ImportFactorsResponse> response) {
+    checkDeadline("ImportFactors");
+    List<ImportFactorsRequest> received = new ArrayList<>();
+    importFactorsCalls.add(received);
+    return new StreamObserver<>() {
+      private String error;
+
+      @Override
+      public void onNext(ImportFactorsRequest m) {
+        int n = received.size();
+        received.add(m);
+        if (error != null) {
+          return;
+        }
+        if (n == 0 && !m.hasHeader()) {
+          error = "the first message must carry the header";
+        } else if (n > 0 && m.hasHeader()) {
+          error = "message " + n + " carries a second header";
+        } else if (m.hasRows()) {
+          GetFactorsResponse r = m.getRows();
+          boolean itemsSeen = received.subList(0, n).stream()
+              .anyMatch(p -> p.getRows().getItemFactors().getRows() > 0);
+          if (itemsSeen && r.getUserFactors().getRows() > 0) {
+            error = "message " + n + " has user rows after item rows";
+          }
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {
+        if (error != null) {
+          response.onError(invalidArgument(error, "rows"));
+          return;
+        }
+        if (received.isEmpty()) {
+          response.onError(invalidArgument("no header", "header"));
+          return;
+        }
+        ImportFactorsHeader h = received.get(0).getHeader();
+        GetFactorsResponse.Builder all = GetFactorsResponse.newBuilder();
+        all.getUserFactorsBuilder().setCols(h.getNumFactors());
+        all.getItemFactorsBuilder().setCols(h.getNumFactors());
+        long seen = 0;
+        for (ImportFactorsRequest m : received) {
+          GetFactorsResponse r = m.getRows();
+          all.getUserFactorsBuilder().setRows(all.getUserFactors().getRows()
+              + r.getUserFactors().getRows()).addAllValues(r.getUserFactors().getValuesList());
+          all.getItemFactorsBuilder().setRows(all.getItemFactors().getRows()
+              + r.getItemFactors().getRows()).addAllValues(r.getItemFactors().getValuesList());
+          all.addAllUserIds(r.getUserIdsList()).addAllUserKeys(r.getUserKeysList())
+              .addAllItemIds(r.getItemIdsList()).addAllItemKeys(r.getItemKeysList())
+              .addAllUserBiases(r.getUserBiasesList()).addAllItemBiases(r.getItemBiasesList());
+          seen += Math.max(m.getSeen().getRowIdsCount(), m.getSeen().getRowKeysCount());
+        }
+        synchronized (FakeMfServer.this) {
+          String id = h.getModelId().isEmpty() ? "imported-" + (models.size() + 1)
+              : h.getModelId();
+          if (models.containsKey(id)) {
+            response.onError(Status.ALREADY_EXISTS.withDescription("model '" + id
+                + "' exists").asRuntimeException());
+            return;
+          }
+          ModelInfo info = ModelInfo.newBuilder()
+              .setModelId(id)
+              .setSolver(h.getFoldInSolver().isEmpty() ? "als" : h.getFoldInSolver())
+              .setNumFactors(h.getNumFactors())
+              .setNumUsers(all.getUserFactors().getRows())
+              .setNumItems(all.getItemFactors().getRows())
+              .setNumEntries(seen)
+              .setHasBiases(h.getHasBiases())
+              .setAbsentEntries(h.getAbsentEntries() == AbsentEntries.ABSENT_ENTRIES_UNSPECIFIED
+                  ? AbsentEntries.ABSENT_ENTRIES_UNKNOWN : h.getAbsentEntries())
+              .setUserIdForm(all.getUserKeysCount() > 0 ? IdForm.ID_FORM_STRING
+                  : IdForm.ID_FORM_INT64)
+              .setItemIdForm(all.getItemKeysCount() > 0 ? IdForm.ID_FORM_STRING
+                  : IdForm.ID_FORM_INT64)
+              .putAllParams(h.getParamsMap())
+              .setResident(true)
+              .build();
+          models.put(id, info);
+          importedFactors.put(id, List.of(all.setModel(info).setGlobalBias(h.getGlobalMean())
+              .build()));
+          response.onNext(ImportFactorsResponse.newBuilder().setModel(info).build());
+        }
+        response.onCompleted();
+      }
+    };
   }
 }

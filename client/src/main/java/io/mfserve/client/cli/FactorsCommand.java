@@ -2,11 +2,8 @@ package io.mfserve.client.cli;
 
 import io.mfserve.client.Factors;
 import io.mfserve.proto.v1.IdForm;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,15 +22,17 @@ final class FactorsCommand implements Callable<Integer> {
   String modelId;
 
   @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-      description = "Write CSV to FILE instead: a header 'side,id,f0,...[,bias]', then one line "
-          + "per user ('user',...) and per item ('item',...).")
+      description = "Write CSV to FILE instead: a header 'side,id,f0,...[,bias]'; for a model "
+          + "with biases a line 'global,,...,MEAN' (the global mean in the bias column); then "
+          + "one line per user ('user',...) and per item ('item',...). String keys are quoted."
+          + " 'mfctl import-factors FILE' reads it back.")
   Path output;
 
   @Override
   public Integer call() throws IOException {
     Factors f = mfctl.client().getFactors(modelId);
     if (output != null) {
-      writeCsv(f, output);
+      FactorsCsv.write(f, output);
       if (mfctl.json()) {
         mfctl.out().println(new Json().beginObject().field("model_id", modelId)
             .field("output", output.toString()).field("users", f.numUsers())
@@ -135,54 +134,5 @@ final class FactorsCommand implements Callable<Integer> {
       t.add(cells);
     }
     return t;
-  }
-
-  private static void writeCsv(Factors f, Path file) throws IOException {
-    int k = f.numFactors();
-    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      StringBuilder header = new StringBuilder("side,id");
-      for (int c = 0; c < k; c++) {
-        header.append(",f").append(c);
-      }
-      if (f.hasBiases()) {
-        header.append(",bias");
-      }
-      w.write(header.toString());
-      w.newLine();
-      writeSide(w, f, true);
-      writeSide(w, f, false);
-    } catch (java.nio.file.NoSuchFileException e) {
-      throw new InputFiles.InputException("cannot write " + file + ": no such directory");
-    } catch (java.nio.file.AccessDeniedException e) {
-      throw new InputFiles.InputException("cannot write " + file + ": permission denied");
-    }
-  }
-
-  private static void writeSide(BufferedWriter w, Factors f, boolean users) throws IOException {
-    int k = f.numFactors();
-    int rows = users ? f.numUsers() : f.numItems();
-    float[] flat = users ? f.userFactorsFlat() : f.itemFactorsFlat();
-    float[] biases = users ? f.userBiases() : f.itemBiases();
-    StringBuilder sb = new StringBuilder();
-    for (int r = 0; r < rows; r++) {
-      sb.setLength(0);
-      sb.append(users ? "user" : "item").append(',')
-          .append(csv(users ? f.userName(r) : f.itemName(r)));
-      for (int c = 0; c < k; c++) {
-        sb.append(',').append(flat[r * k + c]);
-      }
-      if (f.hasBiases()) {
-        sb.append(',').append(biases[r]);
-      }
-      w.write(sb.toString());
-      w.newLine();
-    }
-  }
-
-  private static String csv(String s) {
-    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
-      return s;
-    }
-    return '"' + s.replace("\"", "\"\"") + '"';
   }
 }

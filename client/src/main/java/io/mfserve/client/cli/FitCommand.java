@@ -86,6 +86,12 @@ final class FitCommand implements Callable<Integer> {
           + "RMSE per iteration.")
   Double validationFraction;
 
+  @Option(names = "--warm-start", paramLabel = "MODEL",
+      description = "Start from this model's factors (an id or alias with the same number of "
+          + "factors) for the users and items both share; new ones start as in a cold fit. A "
+          + "nightly refit then converges in a few iterations.")
+  String warmStart;
+
   @Mixin
   QuietOption quiet;
 
@@ -118,6 +124,9 @@ final class FitCommand implements Callable<Integer> {
     }
     if (modelId != null) {
       b.setModelId(modelId);
+    }
+    if (warmStart != null) {
+      b.setWarmStartModelId(warmStart);
     }
     // Check the connection options before spending time reading a large file.
     mfctl.client();

@@ -49,8 +49,9 @@ import picocli.CommandLine.Spec;
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {FitCommand.class, EvalCommand.class, FactorsCommand.class, PredictCommand.class,
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
-        SolversCommand.class, PlotCommand.class, SimilarCommand.class, LoadtestCommand.class,
-        TopicsCommand.class})
+        AliasCommand.class, ExportCommand.class, ImportCommand.class,
+        ImportFactorsCommand.class, SolversCommand.class, PlotCommand.class,
+        SimilarCommand.class, LoadtestCommand.class, TopicsCommand.class})
 public final class Mfctl implements Callable<Integer> {
   /** The server used when neither {@code --target} nor {@code MFSERVE_TARGET} says otherwise. */
   public static final String DEFAULT_TARGET = "localhost:50051";
@@ -75,6 +76,8 @@ public final class Mfctl implements Callable<Integer> {
       "  mfctl similar ml100k --item 50 -k 5",
       "  mfctl loadtest --rpc recommend --model ml100k --concurrency 32 --duration 30s",
       "  mfctl --json models",
+      "  mfctl alias set prod ml100k --expect ml100k-old",
+      "  mfctl export prod -o prod.mfsnap",
       "  mfctl plot ml100k --loss loss.png --embedding items.png",
       "", "Exit codes: 0 ok, 1 server error, 2 usage or input file error, 3 server unreachable."};
 
@@ -100,8 +103,8 @@ public final class Mfctl implements Callable<Integer> {
   boolean quiet;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", scope = ScopeType.INHERIT,
-      description = "Deadline of each call, in seconds (default: 600 for fit and factors, "
-          + "30 for the others).")
+      description = "Deadline of each call, in seconds (default: 600 for fit, factors, "
+          + "export, import and import-factors, 30 for the others).")
   Double timeoutSeconds;
 
   @Spec
@@ -275,7 +278,7 @@ public final class Mfctl implements Callable<Integer> {
 
   private int onUsageError(ParameterException e, String[] args) {
     String command = e.getCommandLine().getCommandName();
-    String qualified = command.equals("mfctl") ? "mfctl" : "mfctl " + command;
+    String qualified = e.getCommandLine().getCommandSpec().qualifiedName();
     String message = oneLine(e.getMessage());
     if (e instanceof CommandLine.UnmatchedArgumentException u && command.equals("mfctl")
         && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
@@ -287,15 +290,14 @@ public final class Mfctl implements Callable<Integer> {
   }
 
   private int onFailure(Exception e, CommandLine command) {
-    String name = command.getCommandName();
-    String qualified = name.equals("mfctl") ? "mfctl" : "mfctl " + name;
+    String qualified = command.getCommandSpec().qualifiedName();
     if (e instanceof MfServeException m) {
       if (m.isConnectionFailure()) {
         err.println("mfctl: cannot reach mfserve at " + target + reason(m)
             + ": is the server running? " + START_HINT);
         return EXIT_UNREACHABLE;
       }
-      String hint = hint(m, name);
+      String hint = hint(m, qualified);
       err.println(qualified + ": " + oneLine(m.getMessage()) + (hint.isEmpty() ? "" : "; " + hint));
       return EXIT_SERVER;
     }
@@ -338,14 +340,17 @@ public final class Mfctl implements Callable<Integer> {
     return "";
   }
 
-  private static String hint(MfServeException m, String command) {
+  private static String hint(MfServeException m, String qualified) {
     Status.Code code = m.code();
     String d = m.description().toLowerCase(Locale.ROOT);
     return switch (code) {
       case NOT_FOUND -> d.contains("solver") ? "list the solvers with: mfctl solvers"
           : d.contains("matrix") ? "upload it again"
+          : d.contains("alias") ? "list the aliases with: mfctl alias list"
           : "list the models with: mfctl models";
-      case INVALID_ARGUMENT -> "check the arguments: mfctl " + command + " --help";
+      case INVALID_ARGUMENT -> "check the arguments: " + qualified + " --help";
+      case FAILED_PRECONDITION -> d.contains("alias")
+          ? "see where it points now with: mfctl alias get ALIAS" : "";
       case ALREADY_EXISTS -> "choose another --model-id, or delete the old model with: "
           + "mfctl delete MODEL";
       case RESOURCE_EXHAUSTED -> d.contains("message") && d.contains("size")

@@ -2,6 +2,7 @@ package io.mfserve.client.cli;
 
 import io.mfserve.client.FitListener;
 import io.mfserve.client.MfClient;
+import io.mfserve.client.TransferProgress;
 import io.mfserve.client.UploadProgress;
 import io.mfserve.client.cli.InputFiles.Source;
 import io.mfserve.proto.v1.FitProgress;
@@ -19,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Consumer;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -26,8 +28,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Progress bars on standard error for mfctl's long operations: reading a large input file,
- * uploading a large matrix, and each iteration of a fit. Standard output is never touched, so
- * results stay parseable.
+ * uploading a large matrix, each iteration of a fit, and a model snapshot's export or import.
+ * Standard output is never touched, so results stay parseable.
  *
  * <p>Bars are drawn only for a person at a terminal: never with {@code --quiet} or {@code
  * --json}, and never when the standard streams are not a terminal ({@link System#console()} is
@@ -203,6 +205,52 @@ final class Progress {
     public void close() {
       if (bar != null) {
         bar.stepTo(bar.getMax());
+        bar.close();
+        bar = null;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Snapshots
+
+  /**
+   * A listener that draws a snapshot's transfer in MiB (export or import), the bar appearing on
+   * the first chunk. Disabled: it draws nothing. Close it when the transfer ends.
+   *
+   * @param task the bar's label, e.g. "export ml"
+   */
+  TransferBar transfer(String task) {
+    return new TransferBar(task);
+  }
+
+  /** The bar of one snapshot transfer. */
+  final class TransferBar implements Consumer<TransferProgress>, AutoCloseable {
+    private final String task;
+    private ProgressBar bar;
+
+    private TransferBar(String task) {
+      this.task = task;
+    }
+
+    @Override
+    public void accept(TransferProgress p) {
+      if (!enabled) {
+        return;
+      }
+      if (bar == null) {
+        bar = bar(task).setInitialMax(p.totalBytes()).setUnit(" MiB", MIB).build();
+      }
+      if (p.totalBytes() > 0 && bar.getMax() != p.totalBytes()) {
+        bar.maxHint(p.totalBytes());
+      }
+      bar.stepTo(p.bytes());
+      bar.setExtraMessage(Fmt.count(p.chunks()) + (p.chunks() == 1 ? " chunk" : " chunks"));
+    }
+
+    @Override
+    public void close() {
+      if (bar != null) {
         bar.close();
         bar = null;
       }

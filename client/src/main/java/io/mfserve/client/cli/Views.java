@@ -16,11 +16,17 @@ final class Views {
   static void modelInfo(PrintStream out, ModelInfo m) {
     List<String[]> rows = new ArrayList<>();
     rows.add(kv("model", m.getModelId()));
+    if (m.getAliasesCount() > 0) {
+      rows.add(kv("aliases", String.join(", ", m.getAliasesList())));
+    }
     rows.add(kv("solver", m.getSolver()));
     rows.add(kv("shape", Fmt.count(m.getNumUsers()) + " users x " + Fmt.count(m.getNumItems())
         + " items, " + Fmt.count(m.getNumEntries()) + " entries" + idForms(m)));
     rows.add(kv("factors", Integer.toString(m.getNumFactors())));
     rows.add(kv("iterations", Integer.toString(m.getIterations())));
+    if (!m.getWarmStartModelId().isEmpty()) {
+      rows.add(kv("warm start", "from " + m.getWarmStartModelId()));
+    }
     rows.add(kv("training RMSE", Fmt.score(m.getTrainingRmse())));
     if (m.getValidationRmseCount() > 0) {
       rows.add(kv("validation RMSE", Fmt.score(m.getValidationRmse(m.getValidationRmseCount() - 1))
@@ -31,7 +37,9 @@ final class Views {
       rows.add(kv("loss", Fmt.series(m.getTrainingLossList()) + " (per iteration)"));
     }
     rows.add(kv("fit time", Fmt.seconds(m.getFitSeconds())));
-    rows.add(kv("memory", Fmt.bytes(m.getMemoryBytes())));
+    rows.add(kv("memory", Fmt.bytes(m.getMemoryBytes())
+        + (m.getResident() || m.getMemoryBytes() > 0 ? "" : " (not resident: loaded on its "
+        + "first request)")));
     rows.add(kv("absent entries", Fmt.absent(m.getAbsentEntries())));
     rows.add(kv("biases", m.getHasBiases() ? "yes" : "no"));
     rows.add(kv("seed", Long.toUnsignedString(m.getSeed())));

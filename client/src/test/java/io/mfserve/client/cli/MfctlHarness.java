@@ -23,6 +23,7 @@ final class MfctlHarness implements BeforeEachCallback, AfterEachCallback {
   private final boolean direct;
   private String serverName;
   private String out = "";
+  private byte[] outBytes = new byte[0];
   private String err = "";
 
   private MfctlHarness(boolean direct, BindableService... services) {
@@ -70,6 +71,7 @@ final class MfctlHarness implements BeforeEachCallback, AfterEachCallback {
           InProcessChannelBuilder channel = InProcessChannelBuilder.forName(serverName);
           return (direct ? channel.directExecutor() : channel).build();
         });
+    outBytes = o.toByteArray();
     out = o.toString(StandardCharsets.UTF_8);
     err = e.toString(StandardCharsets.UTF_8);
     return code;
@@ -78,6 +80,11 @@ final class MfctlHarness implements BeforeEachCallback, AfterEachCallback {
   /** What the last {@link #mfctl} run wrote to stdout. */
   String out() {
     return out;
+  }
+
+  /** What the last {@link #mfctl} run wrote to stdout, as bytes (binary output). */
+  byte[] outBytes() {
+    return outBytes.clone();
   }
 
   /** What the last {@link #mfctl} run wrote to stderr. */

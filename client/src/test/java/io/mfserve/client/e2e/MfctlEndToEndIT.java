@@ -119,6 +119,46 @@ class MfctlEndToEndIT {
     }
   }
 
+  /**
+   * Needs the server side of the model repository (issue #15): factors written with
+   * {@code factors -o} come back from {@code import-factors} unchanged, an alias moves only by
+   * compare-and-set when asked, and a snapshot exported through the alias imports as the same
+   * model.
+   */
+  @Test
+  void mfctl_repository_factorsCsvRoundTrip_aliasCompareAndSet_exportImport() throws Exception {
+    ok("fit", seedCsv().toString(), "--format", "dense-csv", "--solver", "sgd", "--factors",
+        "3", "--model-id", "repo-src");
+    Path original = dir.resolve("src.csv");
+    ok("factors", "repo-src", "-o", original.toString());
+    ok("import-factors", original.toString(), "--model-id", "repo-copy");
+    Path copied = dir.resolve("copy.csv");
+    ok("factors", "repo-copy", "-o", copied.toString());
+    assertEquals(Files.readString(original), Files.readString(copied));
+
+    ok("alias", "set", "repo-prod", "repo-src", "--expect-absent");
+    Run stale = mfctl("alias", "set", "repo-prod", "repo-copy", "--expect", "repo-copy");
+    assertEquals(1, stale.exit(), stale.err());
+    assertTrue(stale.err().contains("FAILED_PRECONDITION"), stale.err());
+    ok("alias", "set", "repo-prod", "repo-copy", "--expect", "repo-src");
+    assertEquals("repo-copy", ok("alias", "get", "repo-prod").out().strip());
+    assertTrue(ok("models").out().lines().anyMatch(l -> l.startsWith("repo-copy ")
+        && l.endsWith("repo-prod")), "models lists the alias");
+
+    Path snapshot = dir.resolve("prod.mfsnap");
+    ok("export", "repo-prod", "-o", snapshot.toString());
+    assertTrue(Files.size(snapshot) > 0);
+    ok("import", snapshot.toString(), "--model-id", "repo-restored");
+    Path restored = dir.resolve("restored.csv");
+    ok("factors", "repo-restored", "-o", restored.toString());
+    assertEquals(Files.readString(original), Files.readString(restored));
+
+    ok("alias", "delete", "repo-prod", "--expect", "repo-copy");
+    for (String m : List.of("repo-src", "repo-copy", "repo-restored")) {
+      ok("delete", m);
+    }
+  }
+
   @Test
   void mfctl_ratingsFile_predictRecommendDelete() throws Exception {
     StringBuilder sb = new StringBuilder();

@@ -46,8 +46,10 @@ public interface FitContext {
 
   /**
    * Returns the factors to start from instead of a fresh initialisation, or null for a cold
-   * start (the default). When present its shape matches the training matrix and the fit's k;
-   * rows it does not know are initialised as in a cold fit.
+   * start (the default). When present its shape matches the training matrix and the fit's k
+   * (a solver checks with {@link WarmStart#requireShape} before it allocates, and a mismatch
+   * fails the fit with an {@link IllegalArgumentException}); rows it does not know are
+   * initialised as in a cold fit.
    */
   default WarmStart warmStart() {
     return null;

@@ -95,7 +95,9 @@ class AlsWarmStartTest {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"explicit", "biases", "nonnegative", "implicit"})
   void fit_warmWithNewRowsAndColumns_fitsWellInTwoSweeps(String name) {
-    // Today's matrix is yesterday's 60 × 48 plus 10 new users and 7 new items.
+    // Today's matrix is yesterday's 50 × 43 plus 10 new users and 7 new items. Without the
+    // new items' first solve against the known users, explicit ALS was at 1.2 times the
+    // converged RMSE after two sweeps; a cold fit is at 9 times it.
     Mode today = mode(name);
     int oldRows = 50;
     int oldCols = 43;

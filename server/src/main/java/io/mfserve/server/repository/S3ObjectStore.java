@@ -50,8 +50,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * when the body returns and aborted when it throws, so that a reader sees the old object or
  * the whole new one and an interrupted upload leaves no parts behind. Memory per write is one
  * part, whatever the object's size. Each request carries the part's Content-MD5, which every
- * S3-compatible service checks; the SDK's newer trailing checksums (aws-chunked uploads) are
- * off, since several S3-compatible services refuse them.
+ * S3-compatible service checks, in a plain body: the SDK's aws-chunked uploads with trailing
+ * checksums (its default since 2.30) are off, since S3-compatible services (S3Proxy 2.9.0
+ * among them) refuse them or mishandle them.
  *
  * <p><b>Reads</b> stream the GetObject response; an absent key is a
  * {@link NoSuchFileException}. <b>Lists</b> page through ListObjectsV2 and report each
@@ -61,11 +62,15 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * <p><b>Compare-and-set</b> ({@link #writeIfVersion}) uses S3's conditional writes:
  * {@code If-None-Match: *} to create, {@code If-Match: <etag>} to replace; 412
  * PreconditionFailed, 409 ConditionalRequestConflict, or 404 for a replaced object that was
- * deleted meanwhile, mean another writer came first. This is atomic across processes on a
- * service that decides the condition atomically, as AWS S3 does. Whether the service honours
- * the headers at all is found out once by a probe write ({@link S3Options.ConditionalWrites});
- * where it does not, the store logs a warning and compares and writes under a lock held in
- * this JVM, which is atomic only among this process's writers.
+ * deleted meanwhile, mean another writer came first. PutObject asks for "100 Continue", so
+ * that a refusal sent from the headers arrives as such and not as a broken pipe; a refusal of
+ * an SDK retry is reported as an IOException (the first attempt may have written), never as
+ * false. This is atomic across processes on a service that decides the condition atomically,
+ * as AWS S3 does (S3Proxy 2.9.0 does not: see {@code S3TestServer}). Whether the service
+ * honours the headers at all is found out once by a probe write
+ * ({@link S3Options.ConditionalWrites}); where it does not, the store logs a warning and
+ * compares and writes under a lock held in this JVM, which is atomic only among this
+ * process's writers.
  *
  * <p>Errors from the SDK become {@link IOException}s whose message names the object
  * ({@code s3://bucket/prefix/name}), the operation, and the service's status and error code.
@@ -528,8 +533,8 @@ public final class S3ObjectStore implements ObjectStore {
       Long length = in.response().contentLength();
       if (length != null && length > MAX_SMALL_SIZE) {
         in.abort();
-        throw new IOException(uri(key) + ": " + length + " bytes is too large to read whole (at most "
-            + MAX_SMALL_SIZE + ")");
+        throw new IOException(uri(key) + ": " + length
+            + " bytes is too large to read whole (at most " + MAX_SMALL_SIZE + ")");
       }
       byte[] bytes = in.readNBytes(MAX_SMALL_SIZE + 1);
       if (bytes.length > MAX_SMALL_SIZE) {

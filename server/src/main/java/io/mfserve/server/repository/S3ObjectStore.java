@@ -698,7 +698,7 @@ public final class S3ObjectStore implements ObjectStore {
             + "ETag: " + wrongMatch + "; with the right one: " + rightMatch + "). Compare-and-set "
             + "of aliases falls back to read-compare-write under a lock in this process: it is "
             + "atomic only among this process's writers, so let one process write aliases, or "
-            + "use a service with conditional writes (AWS S3, MinIO)");
+            + "use a service with conditional writes (AWS S3 has them)");
       }
       return honoured;
     } finally {

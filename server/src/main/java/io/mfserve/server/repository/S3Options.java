@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * How {@link S3ObjectStore} reaches its bucket, beyond the {@code s3://bucket/prefix} location
- * itself: the settings an S3-compatible store (MinIO, Ceph, S3Proxy, ...) needs and AWS S3
+ * itself: the settings an S3-compatible service (MinIO, Ceph, S3Proxy, ...) needs and AWS S3
  * does not. Credentials are not here: they come from the AWS SDK's default chain (environment,
  * system properties, profile files, container and instance roles).
  *
@@ -25,12 +25,13 @@ public record S3Options(URI endpoint, boolean pathStyle, String region,
     /**
      * Find out once, at the first compare-and-set, with a probe object: use the service's
      * conditional writes if it honours them, and otherwise warn and fall back to
-     * {@link #IN_PROCESS}.
+     * {@link #IN_PROCESS}. A service that honours them but does not decide them atomically
+     * (S3Proxy 2.9.0 on its local blob stores) passes: no probe can tell.
      */
     PROBE,
     /**
-     * Send {@code If-None-Match: *} and {@code If-Match: <etag>} on PutObject, as AWS S3
-     * (since 2024), MinIO and others honour them; atomic across processes. Only for a service
+     * Send {@code If-None-Match: *} and {@code If-Match: <etag>} on PutObject, which AWS S3
+     * honours (since 2024) and decides atomically: atomic across processes. Only for a service
      * known to honour them: one that ignores them would overwrite without a word.
      */
     NATIVE,
@@ -67,7 +68,7 @@ public record S3Options(URI endpoint, boolean pathStyle, String region,
   }
 
   /** Options for an S3-compatible service at {@code endpoint}, addressed path-style. */
-  public static S3Options endpoint(URI endpoint) {
+  public static S3Options forEndpoint(URI endpoint) {
     return new S3Options(endpoint, true, null);
   }
 

@@ -93,7 +93,7 @@ class S3ObjectStoreTest {
 
   private S3ObjectStore store(String location, S3Options.ConditionalWrites mode, int pageSize)
       throws IOException {
-    S3Options options = S3Options.endpoint(server.endpoint()).withConditionalWrites(mode);
+    S3Options options = S3Options.forEndpoint(server.endpoint()).withConditionalWrites(mode);
     S3ObjectStore store = S3ObjectStore.create(URI.create(location), options, server.credentials(),
         S3ObjectStore.DEFAULT_PART_SIZE, pageSize);
     stores.add(store);
@@ -369,6 +369,18 @@ class S3ObjectStoreTest {
   }
 
   @Test
+  void options_badEndpointOrRegion_areRefused() {
+    assertThrows(IllegalArgumentException.class,
+        () -> S3Options.forEndpoint(URI.create("ftp://127.0.0.1:9000")));
+    assertThrows(IllegalArgumentException.class,
+        () -> S3Options.forEndpoint(URI.create("http:relative")));
+    assertThrows(IllegalArgumentException.class,
+        () -> new S3Options(server.endpoint(), true, " "));
+    assertThrows(NullPointerException.class,
+        () -> new S3Options(server.endpoint(), true, null, null));
+  }
+
+  @Test
   void create_explicitRegion_isUsedForSigning() throws IOException {
     S3ObjectStore store = S3ObjectStore.create(URI.create("s3://" + bucket + "/repo"),
         new S3Options(server.endpoint(), true, "eu-central-1"), server.credentials());
@@ -386,7 +398,7 @@ class S3ObjectStoreTest {
     System.setProperty("aws.accessKeyId", S3TestServer.ACCESS_KEY);
     System.setProperty("aws.secretAccessKey", S3TestServer.SECRET_KEY);
     try (S3ObjectStore store = S3ObjectStore.create(URI.create("s3://" + bucket + "/repo"),
-        S3Options.endpoint(server.endpoint()))) {
+        S3Options.forEndpoint(server.endpoint()))) {
       store.write("x", out -> out.write(2));
 
       assertArrayEquals(new byte[] {2}, readAll(store, "x"));
@@ -410,7 +422,7 @@ class S3ObjectStoreTest {
   @Test
   void write_wrongCredentials_throwsAccessDeniedNamingTheObject() throws IOException {
     S3ObjectStore store = S3ObjectStore.create(URI.create("s3://" + bucket + "/repo"),
-        S3Options.endpoint(server.endpoint()),
+        S3Options.forEndpoint(server.endpoint()),
         StaticCredentialsProvider.create(AwsBasicCredentials.create("someone", "wrong")));
     stores.add(store);
 
@@ -435,7 +447,7 @@ class S3ObjectStoreTest {
   @Test
   void write_unreachableEndpoint_throwsIoExceptionNamingTheObject() throws IOException {
     S3ObjectStore store = S3ObjectStore.create(URI.create("s3://" + bucket + "/repo"),
-        S3Options.endpoint(URI.create("http://127.0.0.1:1")), server.credentials());
+        S3Options.forEndpoint(URI.create("http://127.0.0.1:1")), server.credentials());
     stores.add(store);
 
     IOException thrown =

@@ -52,7 +52,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The model repository through the service: replicas sharing a file store, aliases, transfer. */
+/**
+ * The model repository through the service: replicas sharing a file store, aliases, transfer.
+ * {@link S3RepositoryRpcTest} runs every test again over an S3-compatible server.
+ */
 class RepositoryRpcTest {
   @RegisterExtension
   final InProcessMfServer servers = new InProcessMfServer();
@@ -60,9 +63,13 @@ class RepositoryRpcTest {
   @TempDir
   Path dir;
 
+  /** Where the replicas' repository is: a directory here, a bucket in the S3 variant. */
+  RepositoryConfig repository() {
+    return RepositoryConfig.at(dir.toUri().toString());
+  }
+
   private RepositoryConfig store(ModelStore.Preload preload) {
-    return RepositoryConfig.at(dir.toUri().toString()).withPreload(preload)
-        .withPoll(Duration.ofMillis(100));
+    return repository().withPreload(preload).withPoll(Duration.ofMillis(100));
   }
 
   private MatrixFactorizationGrpc.MatrixFactorizationBlockingStub replica(

@@ -77,9 +77,12 @@ class MatrixFactorization:
     def attach(cls, model_id: str, *, target: Optional[str] = None,
                channel: Optional[grpc.Channel] = None,
                client: Optional[Client] = None) -> "MatrixFactorization":
-        """Wraps a model already on the server (NOT_FOUND if it is not there)."""
+        """Wraps a model already on the server (NOT_FOUND if it is not there). ``model_id`` may
+        be an alias: queries then keep naming the alias, so they follow it when it is switched
+        to another model (``factors()`` is cached on first use and does not)."""
         model = cls(target=target, channel=channel, client=client)
         model._info = model.client.get_model(model_id)
+        model._attached_name = model_id
         model.num_topics = model._info.num_factors
         model.options["solver"] = model._info.solver
         return model
@@ -156,6 +159,7 @@ class MatrixFactorization:
             if name in options:
                 self.num_topics = options.pop(name)
         self.options.update(options)
+        self._attached_name = None
         self._info = self.client.fit(self._matrix, num_factors=self.num_topics,
                                      progress=progress or on_progress, **self.options)
         self._factors = None
@@ -248,7 +252,7 @@ class MatrixFactorization:
     def _trained_id(self) -> str:
         if self._info is None:
             raise RuntimeError("call fit() first (or the model was deleted)")
-        return self._info.model_id
+        return getattr(self, "_attached_name", None) or self._info.model_id
 
 
 def _is_scalar(v) -> bool:

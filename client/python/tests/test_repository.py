@@ -205,6 +205,16 @@ def test_alias_acceptedWhereverAModelIdIs(client, two_models):
     _assert_same_factors(client.get_factors("py-repo-any"), client.get_factors(m1))
 
 
+def test_attach_byAlias_followsTheAliasWhenItIsSwitched(client, server_target, two_models):
+    m1, m2 = two_models
+    client.set_alias("py-repo-follow", m1)
+    model = MatrixFactorization.attach("py-repo-follow", target=server_target)
+    np.testing.assert_array_equal(model.predict([0], [1]), client.predict(m1, [0], [1]))
+    client.set_alias("py-repo-follow", m2)
+    np.testing.assert_array_equal(model.predict([0], [1]), client.predict(m2, [0], [1]))
+    assert not np.array_equal(client.predict(m1, [0], [1]), client.predict(m2, [0], [1]))
+
+
 # -- ExportModel / ImportModel ---------------------------------------------------------------
 
 def test_exportThenImport_underANewId_identicalFactors(client, tmp_path):

@@ -62,10 +62,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ReplicasBehindNginxIT {
   private static final long POLL_MILLIS = 200;
   /**
-   * One poll interval plus the time one poll takes (a directory listing and the alias table):
-   * a change made on one replica is in force on every other one by then.
+   * One poll interval plus the time one poll takes (a directory listing, the alias table, and
+   * on the --preload all replica the loads it starts), with room for a busy 2-core machine: a
+   * change made on one replica is in force on every other one by then.
    */
-  private static final long SETTLE_MILLIS = POLL_MILLIS + 150;
+  private static final long SETTLE_MILLIS = POLL_MILLIS + 250;
   /** fail_timeout in deploy/nginx/mfserve.conf. */
   private static final long NGINX_FAIL_TIMEOUT_MILLIS = 5_000;
   private static final int LOAD_THREADS = 2;
@@ -242,13 +243,14 @@ class ReplicasBehindNginxIT {
 
   /** The replica that answered an access log line: the last of $upstream_addr. */
   static String answeredBy(String accessLogLine) {
+    // "... upstream=127.0.0.1:1, 127.0.0.1:2 upstream-status=502, 200" when one was retried
     int at = accessLogLine.indexOf(" upstream=");
-    if (at < 0) {
+    int end = accessLogLine.indexOf(" upstream-status=");
+    if (at < 0 || end < at) {
       return "?";
     }
-    String addrs = accessLogLine.substring(at + 10, accessLogLine.indexOf(' ', at + 10));
-    String[] tried = addrs.split(",\\s*");
-    return tried[tried.length - 1];
+    String[] tried = accessLogLine.substring(at + 10, end).split(",\\s*");
+    return tried[tried.length - 1].strip();
   }
 
   /** Calls nginx logged as answered (200) by {@code upstream} after {@code sinceMillis}. */

@@ -203,10 +203,12 @@ final class RepoClient implements AutoCloseable {
       long itemBase = rnd.nextLong() >>> 8;
       SparseMatrix.Builder s = SparseMatrix.newBuilder();
       Set<Long> seen = new HashSet<>();
-      int entries = users * items / 3 + 1;
+      // Every user and every item has an entry (so the matrix is users × items, wider than
+      // num_factors), then random ones.
+      int entries = users + items + users * items / 4;
       for (int n = 0; n < entries; n++) {
-        int u = rnd.nextInt(users);
-        int i = rnd.nextInt(items);
+        int u = n < users ? n : rnd.nextInt(users);
+        int i = n >= users && n < users + items ? n - users : rnd.nextInt(items);
         if (!seen.add((long) u * items + i)) {
           continue;
         }

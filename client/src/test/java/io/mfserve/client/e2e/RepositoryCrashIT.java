@@ -116,6 +116,12 @@ class RepositoryCrashIT {
   private volatile boolean killing;
   private RepoClient client;
 
+  // What the run measured, printed at the end.
+  private int lastRoundOps;
+  private long restartNanos;
+  private long verifyNanos;
+  private final Map<String, Integer> warnings = new TreeMap<>();
+
   static java.util.stream.Stream<org.junit.jupiter.api.Named<ModelStores.Kind>> stores() {
     return ModelStores.kinds();
   }
@@ -165,6 +171,7 @@ class RepositoryCrashIT {
             client.close();
           }
         }
+        noteLog(server.logText(), "the server after the last restart");
       } finally {
         server.close();
         if (previous != null) {
@@ -181,10 +188,6 @@ class RepositoryCrashIT {
     System.out.println("RepositoryCrashIT: outcomes of cut ops: " + outcomes);
     System.out.println("RepositoryCrashIT: server warnings (first line, count): " + warnings);
   }
-
-  private long restartNanos;
-  private long verifyNanos;
-  private final Map<String, Integer> warnings = new TreeMap<>();
 
   /**
    * Reads a killed server's log: SEVERE (a damaged snapshot) or an unexpected failure (an
@@ -208,8 +211,6 @@ class RepositoryCrashIT {
       }
     }
   }
-
-  private int lastRoundOps;
 
   /**
    * Runs operations from a client thread and kills the server with SIGKILL after a seeded

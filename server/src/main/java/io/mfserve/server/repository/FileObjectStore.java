@@ -9,9 +9,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -21,7 +23,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
+import java.util.function.BiConsumer;
 
 /**
  * An {@link ObjectStore} in a local directory or a shared volume (NFS, a Kubernetes
@@ -41,6 +43,8 @@ import java.util.stream.Stream;
 public final class FileObjectStore implements ObjectStore {
   private static final String TMP = ".tmp-";
   private static final String LOCK = ".lock-";
+  /** How long a temporary file must have gone unmodified before it counts as left behind. */
+  static final java.time.Duration STALE_TEMPORARY = java.time.Duration.ofMinutes(15);
 
   private static final java.util.concurrent.ConcurrentHashMap<Path, Object> MONITORS =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -49,16 +53,57 @@ public final class FileObjectStore implements ObjectStore {
 
   /**
    * Opens (creating if needed) the store in {@code root} and removes temporary files that a
-   * killed process left behind.
+   * killed process left behind (those unmodified for {@link #STALE_TEMPORARY}).
    */
   public FileObjectStore(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     Files.createDirectories(this.root);
-    try (Stream<Path> all = Files.walk(this.root)) {
-      for (Path p : all.filter(p -> p.getFileName().toString().startsWith(TMP)).toList()) {
-        Files.deleteIfExists(p);
+    List<Path> leftovers = new ArrayList<>();
+    // Only files nobody has written to for a while: another replica sharing the store may be
+    // writing one right now, and deleting it would fail that replica's fit.
+    java.time.Instant stale = java.time.Instant.now().minus(STALE_TEMPORARY);
+    walkFiles(this.root, (p, a) -> {
+      if (p.getFileName().toString().startsWith(TMP)
+          && a.lastModifiedTime().toInstant().isBefore(stale)) {
+        leftovers.add(p);
       }
+    });
+    for (Path p : leftovers) {
+      Files.deleteIfExists(p);
     }
+  }
+
+  /**
+   * Visits every file under {@code dir} with its attributes. An entry that vanishes between
+   * the directory read and its stat (another process renaming its temporary file into place,
+   * or deleting an object) is skipped: {@code Files.walk} would throw an
+   * {@code UncheckedIOException} for it, failing a listing that should simply not show it.
+   */
+  private static void walkFiles(Path dir, BiConsumer<Path, BasicFileAttributes> visitor)
+      throws IOException {
+    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        visitor.accept(file, attrs);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+        if (e != null && !(e instanceof NoSuchFileException)) {
+          throw e;
+        }
+        return FileVisitResult.CONTINUE;
+      }
+    });
   }
 
   @Override
@@ -129,28 +174,13 @@ public final class FileObjectStore implements ObjectStore {
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     List<ObjectInfo> out = new ArrayList<>();
-    // Files come and go while other writers work (temporary files are renamed away): a file
-    // that vanishes between being seen and being read is simply not listed.
-    java.nio.file.Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
-      @Override
-      public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) {
-        String name = root.relativize(p).toString().replace('\\', '/');
-        String file = p.getFileName().toString();
-        if (!name.isEmpty() && name.startsWith(prefix) && !file.startsWith(".")
-            && a.isRegularFile()) {
-          out.add(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant() + "/"
-              + a.size() + "/" + a.fileKey()));
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e)
-          throws IOException {
-        if (e instanceof NoSuchFileException) {
-          return java.nio.file.FileVisitResult.CONTINUE;
-        }
-        throw e;
+    walkFiles(root, (p, a) -> {
+      String name = root.relativize(p).toString().replace('\\', '/');
+      String file = p.getFileName().toString();
+      if (!name.isEmpty() && name.startsWith(prefix) && !file.startsWith(".")
+          && a.isRegularFile()) {
+        out.add(new ObjectInfo(name, a.size(), a.lastModifiedTime().toInstant() + "/"
+            + a.size() + "/" + a.fileKey()));
       }
     });
     out.sort((x, y) -> x.name().compareTo(y.name()));

@@ -60,11 +60,15 @@ class FileObjectStoreTest {
   }
 
   @Test
-  void open_leftoverTemporaryFiles_areRemoved() throws IOException {
+  void open_staleTemporaryFiles_areRemoved_freshOnesOfALiveWriterStay() throws IOException {
     Files.createDirectories(dir.resolve("models"));
     Files.write(dir.resolve("models/.tmp-dead"), new byte[10]);
+    Files.setLastModifiedTime(dir.resolve("models/.tmp-dead"), java.nio.file.attribute.FileTime
+        .from(java.time.Instant.now().minus(FileObjectStore.STALE_TEMPORARY).minusSeconds(1)));
+    Files.write(dir.resolve("models/.tmp-live"), new byte[10]);
     FileObjectStore s = new FileObjectStore(dir);
     assertFalse(Files.exists(dir.resolve("models/.tmp-dead")));
+    assertTrue(Files.exists(dir.resolve("models/.tmp-live")), "another replica's write");
     assertTrue(s.list("").isEmpty());
   }
 

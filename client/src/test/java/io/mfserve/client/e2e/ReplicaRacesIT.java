@@ -11,21 +11,16 @@ import io.mfserve.proto.v1.Matrix;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Two replicas on one store, each asked to do something that conflicts with what the other
- * just did, before a poll has told it. The precondition checks of DeleteModel and Fit read the
- * replica's cached alias table, and a snapshot write replaces whatever is stored, so today
- * these conflicts are not caught: each test is disabled with the reason, as an executable
- * repro for the fix, and passes once the server re-reads the alias table where it checks one
- * and writes a new model's snapshot only if none exists (create-if-absent).
- *
- * <p>Run them anyway with
- * {@code -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition}.
+ * just did, before a poll has told it. DeleteModel and Fit re-read the alias table where they
+ * check one, and a new model's snapshot is created only if none of its id exists
+ * (create-if-absent: a hard link on a file store, If-None-Match on S3), so each conflict is
+ * caught by the replica that comes second.
  */
 class ReplicaRacesIT {
   /** Long enough that no poll falls between the two conflicting calls. */
@@ -61,9 +56,6 @@ class ReplicaRacesIT {
     }
   }
 
-  @Disabled("server bug: ModelStore.delete checks aliasesOf(id) in the replica's cached alias"
-      + " table; B deletes m1 although A has just pointed prod at it, and after B's delete"
-      + " reaches A's poll, prod answers NOT_FOUND on every replica")
   @ParameterizedTest(name = "{0}")
   @MethodSource("stores")
   void deleteModel_aliasJustSetOnAnotherReplica_isRefusedAndTheAliasKeepsWorking(
@@ -80,10 +72,6 @@ class ReplicaRacesIT {
     }
   }
 
-  @Disabled("server bug: ModelStore.claim checks the repository before a fit and"
-      + " SnapshotRepository.save overwrites after it, so two replicas fitting one model_id"
-      + " with different requests both return OK; each then serves its own model for good"
-      + " (ModelStore.poll compares two listings, not the version each replica holds)")
   @ParameterizedTest(name = "{0}")
   @MethodSource("stores")
   void fit_sameIdDifferentRequestsOnTwoReplicasAtOnce_oneIsAlreadyExists(ModelStores.Kind kind)
@@ -103,9 +91,6 @@ class ReplicaRacesIT {
     }
   }
 
-  @Disabled("server bug: ModelStore.claim checks the cached alias table; B fits a model whose"
-      + " id A has just made an alias, and that model is then shadowed by the alias on every"
-      + " replica (and cannot be deleted by its id while the alias exists)")
   @ParameterizedTest(name = "{0}")
   @MethodSource("stores")
   void fit_modelIdJustMadeAnAliasOnAnotherReplica_isAlreadyExists(ModelStores.Kind kind)

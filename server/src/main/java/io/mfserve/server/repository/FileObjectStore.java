@@ -43,8 +43,6 @@ import java.util.function.BiConsumer;
 public final class FileObjectStore implements ObjectStore {
   private static final String TMP = ".tmp-";
   private static final String LOCK = ".lock-";
-  /** How long a temporary file must have gone unmodified before it counts as left behind. */
-  static final java.time.Duration STALE_TEMPORARY = java.time.Duration.ofMinutes(15);
 
   private static final java.util.concurrent.ConcurrentHashMap<Path, Object> MONITORS =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -53,24 +51,68 @@ public final class FileObjectStore implements ObjectStore {
 
   /**
    * Opens (creating if needed) the store in {@code root} and removes temporary files that a
-   * killed process left behind (those unmodified for {@link #STALE_TEMPORARY}).
+   * killed process left behind. A writer holds an exclusive lock on its temporary file until
+   * the file has its final name, so a temporary file whose lock can be taken has no writer any
+   * more; one that another replica is writing right now is locked and stays.
    */
   public FileObjectStore(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     Files.createDirectories(this.root);
     List<Path> leftovers = new ArrayList<>();
-    // Only files nobody has written to for a while: another replica sharing the store may be
-    // writing one right now, and deleting it would fail that replica's fit.
-    java.time.Instant stale = java.time.Instant.now().minus(STALE_TEMPORARY);
     walkFiles(this.root, (p, a) -> {
-      if (p.getFileName().toString().startsWith(TMP)
-          && a.lastModifiedTime().toInstant().isBefore(stale)) {
+      if (p.getFileName().toString().startsWith(TMP)) {
         leftovers.add(p);
       }
     });
     for (Path p : leftovers) {
-      Files.deleteIfExists(p);
+      deleteIfAbandoned(p);
     }
+  }
+
+  private static void deleteIfAbandoned(Path tmp) throws IOException {
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (java.nio.channels.OverlappingFileLockException e) {
+        return; // a writer in this JVM
+      }
+      if (lock != null) {
+        try {
+          Files.deleteIfExists(tmp);
+        } finally {
+          lock.release();
+        }
+      }
+    } catch (NoSuchFileException e) {
+      // renamed into place meanwhile
+    }
+  }
+
+  /**
+   * Writes {@code body} to a new locked temporary file in {@code dir}, fsyncs it, and calls
+   * {@code publish} with its path while the lock is still held (so no other process's
+   * start-up sweep takes it for abandoned); the temporary name is gone afterwards.
+   */
+  private static <T> T writeTemporary(Path dir, Body body, Publish<T> publish)
+      throws IOException {
+    Path tmp = dir.resolve(TMP + UUID.randomUUID());
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
+      OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+      body.writeTo(out);
+      out.flush();
+      ch.force(true);
+      return publish.from(tmp);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Gives a finished temporary file its final name. */
+  @FunctionalInterface
+  private interface Publish<T> {
+    T from(Path tmp) throws IOException;
   }
 
   /**
@@ -124,24 +166,34 @@ public final class FileObjectStore implements ObjectStore {
     Path target = path(name);
     Path dir = target.getParent();
     Files.createDirectories(dir);
-    Path tmp = dir.resolve(TMP + UUID.randomUUID());
-    boolean done = false;
-    try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.WRITE)) {
-        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-        body.writeTo(out);
-        out.flush();
-        ch.force(true);
-      }
+    writeTemporary(dir, body, tmp -> {
       move(tmp, target);
       fsyncDirectory(dir);
-      done = true;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
+      return null;
+    });
+  }
+
+  @Override
+  public boolean create(String name, Body body) throws IOException {
+    Path target = path(name);
+    Path dir = target.getParent();
+    Files.createDirectories(dir);
+    if (Files.exists(target)) {
+      return false;
     }
+    return writeTemporary(dir, body, tmp -> {
+      // link(2) creates the name only if it does not exist: atomic, also between hosts on NFS.
+      try {
+        Files.createLink(target, tmp);
+      } catch (FileAlreadyExistsException e) {
+        return false;
+      } catch (UnsupportedOperationException e) {
+        throw new IOException("the file system of " + dir + " cannot make hard links; the"
+            + " model store needs a POSIX file system", e);
+      }
+      fsyncDirectory(dir);
+      return true;
+    });
   }
 
   private static void move(Path from, Path to) throws IOException {

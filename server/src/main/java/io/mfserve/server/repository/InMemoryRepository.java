@@ -40,6 +40,11 @@ public final class InMemoryRepository implements ModelRepository {
   }
 
   @Override
+  public boolean saveNew(ServedModel model) {
+    return true;
+  }
+
+  @Override
   public Map<String, String> list() {
     return Map.of();
   }

@@ -58,6 +58,17 @@ public interface ObjectStore extends AutoCloseable {
   void write(String name, Body body) throws IOException;
 
   /**
+   * Like {@link #write}, but only if no object of that name exists, decided atomically across
+   * processes (the file backend links the finished temporary file to the name, which fails if
+   * the name exists; S3 sends {@code If-None-Match: *} with the PutObject or the
+   * CompleteMultipartUpload). A new model's snapshot is created this way, so two replicas
+   * fitting one new id cannot both succeed.
+   *
+   * @return false if the object exists (nothing was written)
+   */
+  boolean create(String name, Body body) throws IOException;
+
+  /**
    * Opens object {@code name} for streaming reading.
    *
    * @throws java.nio.file.NoSuchFileException if there is no such object

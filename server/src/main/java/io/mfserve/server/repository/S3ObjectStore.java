@@ -259,6 +259,47 @@ public final class S3ObjectStore implements ObjectStore {
     }
   }
 
+  @Override
+  public boolean create(String name, Body body) throws IOException {
+    Objects.requireNonNull(body, "body");
+    String key = key(name);
+    if (!usesNativeConditionalWrites()) {
+      ReentrantLock lock =
+          CAS_LOCKS[Math.floorMod((bucket + '\n' + key).hashCode(), CAS_LOCKS.length)];
+      lock.lock();
+      try {
+        if (exists(key)) {
+          return false;
+        }
+        write(name, body);
+        return true;
+      } finally {
+        lock.unlock();
+      }
+    }
+    Upload upload = new Upload(key);
+    upload.createOnly = true;
+    try {
+      body.writeTo(upload);
+      return upload.finish();
+    } catch (IOException | RuntimeException | Error e) {
+      upload.abort(e);
+      throw e;
+    }
+  }
+
+  private boolean exists(String key) throws IOException {
+    try {
+      s3.headObject(r -> r.bucket(bucket).key(key));
+      return true;
+    } catch (SdkException e) {
+      if (isNoSuchKey(e)) {
+        return false;
+      }
+      throw failure(key, "read version", e);
+    }
+  }
+
   /**
    * The stream a body writes to: a buffer of up to one part, sent as one PutObject when the
    * body ends within it, or as the parts of a multipart upload otherwise. A full buffer is
@@ -271,6 +312,8 @@ public final class S3ObjectStore implements ObjectStore {
     private String uploadId;
     private final List<CompletedPart> parts = new ArrayList<>();
     private boolean finished;
+    /** Complete only if no object of the key exists (If-None-Match: *). */
+    boolean createOnly;
 
     Upload(String key) {
       this.key = key;
@@ -336,24 +379,51 @@ public final class S3ObjectStore implements ObjectStore {
       }
     }
 
-    void finish() throws IOException {
+    /** Sends what is left; returns false if {@link #createOnly} and the key exists. */
+    boolean finish() throws IOException {
       finished = true;
       if (uploadId == null) {
         try {
-          s3.putObject(putRequest(key, buffer, count).build(), body(buffer, count));
+          PutObjectRequest.Builder put = putRequest(key, buffer, count);
+          if (createOnly) {
+            put.ifNoneMatch("*");
+          }
+          s3.putObject(put.build(), body(buffer, count));
         } catch (SdkException e) {
+          if (createOnly && isRefusal(e, false)) {
+            return refusedCreate(e);
+          }
           throw failure(key, "write", e);
         }
-        return;
+        return true;
       }
       sendPart();
       try {
-        s3.completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
-            .multipartUpload(m -> m.parts(parts)));
+        s3.completeMultipartUpload(r -> {
+          r.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(parts));
+          if (createOnly) {
+            r.ifNoneMatch("*");
+          }
+        });
         uploadId = null;
       } catch (SdkException e) {
+        if (createOnly && isRefusal(e, false)) {
+          return refusedCreate(e);
+        }
         throw failure(key, "complete multipart upload", e);
       }
+      return true;
+    }
+
+    private boolean refusedCreate(SdkException e) throws IOException {
+      Integer attempts = e.numAttempts();
+      if (attempts != null && attempts > 1) {
+        throw new IOException(uri(key) + ": create outcome unknown: attempt " + attempts
+            + " was refused (" + status(e) + ") after an earlier attempt may have written it;"
+            + " read it again", e);
+      }
+      abort(e);
+      return false;
     }
 
     /** Aborts the multipart upload, if one is open, so that its parts are not kept. */

@@ -82,6 +82,11 @@ public final class SnapshotRepository implements ModelRepository {
   }
 
   @Override
+  public boolean saveNew(ServedModel model) throws IOException {
+    return store.create(objectName(model.id()), out -> SnapshotFormat.write(model, out));
+  }
+
+  @Override
   public Map<String, String> list() throws IOException {
     Map<String, String> out = new TreeMap<>();
     for (ObjectStore.ObjectInfo o : store.list(MODELS)) {

@@ -60,16 +60,25 @@ class FileObjectStoreTest {
   }
 
   @Test
-  void open_staleTemporaryFiles_areRemoved_freshOnesOfALiveWriterStay() throws IOException {
+  void open_abandonedTemporaryFiles_areRemoved_onesALiveWriterHoldsStay() throws Exception {
     Files.createDirectories(dir.resolve("models"));
     Files.write(dir.resolve("models/.tmp-dead"), new byte[10]);
-    Files.setLastModifiedTime(dir.resolve("models/.tmp-dead"), java.nio.file.attribute.FileTime
-        .from(java.time.Instant.now().minus(FileObjectStore.STALE_TEMPORARY).minusSeconds(1)));
-    Files.write(dir.resolve("models/.tmp-live"), new byte[10]);
-    FileObjectStore s = new FileObjectStore(dir);
-    assertFalse(Files.exists(dir.resolve("models/.tmp-dead")));
-    assertTrue(Files.exists(dir.resolve("models/.tmp-live")), "another replica's write");
-    assertTrue(s.list("").isEmpty());
+    // A writer in another process holds its temporary file's (POSIX, fcntl) lock until it has
+    // renamed it; python3's fcntl.lockf takes the same kind of lock as FileChannel.lock.
+    Path live = dir.resolve("models/.tmp-live");
+    Process holder = new ProcessBuilder("python3", "-c", "import fcntl, sys, time\n"
+        + "f = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)"
+        + "\ntime.sleep(30)", live.toString()).redirectErrorStream(true).start();
+    try {
+      assertEquals("locked", new java.io.BufferedReader(new java.io.InputStreamReader(
+          holder.getInputStream(), StandardCharsets.UTF_8)).readLine());
+      FileObjectStore s = new FileObjectStore(dir);
+      assertFalse(Files.exists(dir.resolve("models/.tmp-dead")));
+      assertTrue(Files.exists(dir.resolve("models/.tmp-live")), "another writer's file");
+      assertTrue(s.list("").isEmpty());
+    } finally {
+      holder.destroyForcibly().waitFor();
+    }
   }
 
   @Test

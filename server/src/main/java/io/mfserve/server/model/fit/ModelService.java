@@ -314,11 +314,11 @@ public final class ModelService {
         reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
             scanIndex, meta, config, reservation);
-        models.complete(model);
+        ServedModel served = models.complete(model);
         LOG.info(() -> String.format("model %s: %s, %d × %d, k=%d, %d iterations, RMSE %.4f,"
             + " %.2f s", id, provider.name(), matrix.rows(), matrix.cols(), config.numFactors(),
             factors.iterations(), rmse, seconds));
-        result.complete(model);
+        result.complete(served);
       } catch (Throwable t) {
         reservation.close();
         models.abandon(id, t);
@@ -468,6 +468,7 @@ public final class ModelService {
     }
     FactorImport.Parts parts = imp.finish(globalMean);
     String id = claimNewId(modelId);
+    MemoryBudget.Reservation handed = null;
     try {
       Map<String, String> shown = new HashMap<>(provenance);
       shown.put("source", "import");
@@ -479,6 +480,7 @@ public final class ModelService {
           version, "", "", "");
       ScanIndex scan = ScanIndex.of(parts.factors());
       MemoryBudget.Reservation r = imp.handOver();
+      handed = r;
       long exact = parts.factors().memoryBytes() + parts.seen().memoryBytes()
           + parts.users().memoryBytes() + parts.items().memoryBytes() + scan.memoryBytes();
       if (exact > r.bytes()) {
@@ -489,13 +491,17 @@ public final class ModelService {
       ServedModel m = new ServedModel(parts.factors(), parts.users(), parts.items(),
           parts.seen(), scan, meta, new SolverConfig(parts.factors().numFactors(), 0, a, params),
           r);
-      models.complete(m);
+      ServedModel served = models.complete(m);
       LOG.info(() -> String.format(java.util.Locale.ROOT, "model %s: imported factors, %d × %d,"
           + " k=%d", id, m.factors().numUsers(), m.factors().numItems(),
           m.factors().numFactors()));
-      return m;
+      return served;
     } catch (RuntimeException e) {
-      imp.close();
+      if (handed != null) {
+        handed.close();
+      } else {
+        imp.close();
+      }
       models.abandon(id, e);
       throw e;
     }
@@ -526,13 +532,12 @@ public final class ModelService {
       throw e;
     }
     try {
-      models.complete(m);
+      return models.complete(m);
     } catch (RuntimeException e) {
       m.release();
       models.abandon(id, e);
       throw e;
     }
-    return m;
   }
 
   /** Writes the model a request names as a snapshot to {@code out} (ExportModel). */

@@ -43,8 +43,16 @@ public interface ModelRepository {
   /** Returns where the repository is, for logs. */
   String describe();
 
-  /** Writes {@code model}'s snapshot, durably, before its Fit returns. */
+  /** Writes {@code model}'s snapshot, durably, replacing any of that id. */
   void save(ServedModel model) throws IOException;
+
+  /**
+   * Writes {@code model}'s snapshot, durably, only if none of that id exists (decided
+   * atomically across replicas): how a new model is stored before its Fit returns.
+   *
+   * @return false if a snapshot of that id exists; nothing was written
+   */
+  boolean saveNew(ServedModel model) throws IOException;
 
   /** Returns every stored model's id with its snapshot's version tag. */
   Map<String, String> list() throws IOException;

@@ -121,6 +121,9 @@ public final class ModelStore {
    *     repository, or an alias has that name
    */
   public Claim claim(String id, String requestFingerprint) {
+    if (repository.durable()) {
+      refreshAliases(); // another replica may have made an alias of this name a moment ago
+    }
     if (aliases.aliases().containsKey(id)) {
       throw new AlreadyExistsException("model id '" + id + "' is an alias; choose another"
           + " model_id");
@@ -179,31 +182,62 @@ public final class ModelStore {
   }
 
   /**
-   * Writes a claimed id's model to the repository, then serves it.
+   * Writes a claimed id's model to the repository, then serves it, and returns what is served:
+   * the model given, or, when an identical request on another replica stored its model first,
+   * that one (so that every replica serves the same bits).
    *
    * @throws RepositoryUnavailableException if the snapshot could not be written; the caller
    *     abandons the id and the fit fails
    */
-  public void complete(ServedModel model) {
+  public ServedModel complete(ServedModel fitted) {
+    ServedModel model = fitted;
     Slot slot = slots.get(model.id());
     if (slot == null) {
       throw new IllegalStateException("id not claimed: " + model.id());
     }
+    boolean created;
     try {
       long start = System.nanoTime();
-      repository.save(model);
-      if (repository.durable()) {
+      created = repository.saveNew(model);
+      if (created && repository.durable()) {
         LOG.info(() -> String.format(java.util.Locale.ROOT, "model %s: snapshot written to %s"
-            + " in %.3f s", model.id(), repository.describe(), (System.nanoTime() - start) / 1e9));
+            + " in %.3f s", fitted.id(), repository.describe(),
+            (System.nanoTime() - start) / 1e9));
       }
     } catch (IOException | RuntimeException e) {
       throw new RepositoryUnavailableException("the model repository could not store model '"
           + model.id() + "' (" + e.getMessage() + "); the model was not kept, retry the fit", e);
     }
+    if (!created) {
+      // Another replica stored a model of this id since the claim: an identical request that
+      // raced this one (serve what it stored, so every replica serves the same bits), or a
+      // different one (this fit loses).
+      described.remove(model.id());
+      StoredModel theirs = describeStored(model.id());
+      String mine = model.metadata().requestFingerprint();
+      if (theirs == null || mine.isEmpty()
+          || !mine.equals(theirs.metadata().requestFingerprint())) {
+        throw taken(model.id());
+      }
+      ServedModel stored;
+      String id = model.id();
+      try {
+        stored = repository.load(id, (bytes, what) -> reserve(bytes, what, id));
+      } catch (IOException e) {
+        throw new RepositoryUnavailableException("model '" + model.id() + "' could not be"
+            + " read back from the model repository (" + e.getMessage() + "); retry", e);
+      }
+      if (stored == null) {
+        throw taken(model.id());
+      }
+      model.release();
+      model = stored;
+    }
     damaged.remove(model.id());
     described.remove(model.id());
     slot.durableSince = System.nanoTime();
     slot.model.complete(model);
+    return model;
   }
 
   /** Gives up a claimed id after a failed fit; waiting retries see the same failure. */
@@ -235,6 +269,18 @@ public final class ModelStore {
    */
   public ServedModel get(String name) {
     String id = resolve(name);
+    try {
+      return getResolved(name, id);
+    } catch (NotFoundException e) {
+      if (id.equals(name)) {
+        throw e;
+      }
+      throw new NotFoundException("model", id, "alias '" + name + "' points at model '" + id
+          + "', which does not exist (any more); point the alias at another model");
+    }
+  }
+
+  private ServedModel getResolved(String name, String id) {
     while (true) {
       Slot slot = slots.get(id);
       if (slot != null) {
@@ -425,6 +471,9 @@ public final class ModelStore {
    * @throws PreconditionFailedException if the id is an alias, or an alias points at it
    */
   public long delete(String id) {
+    if (repository.durable()) {
+      refreshAliases(); // an alias set on another replica a moment ago pins the model too
+    }
     if (aliases.aliases().containsKey(id)) {
       throw new PreconditionFailedException("'" + id + "' is an alias; delete it with"
           + " DeleteAlias, or delete the model it points at by its id");

@@ -398,6 +398,13 @@ public final class S3ObjectStore implements ObjectStore {
         return true;
       }
       sendPart();
+      if (createOnly && exists(key)) {
+        // If-None-Match below decides it atomically on AWS S3; some S3-compatible servers
+        // (S3Proxy 2.9) ignore it on CompleteMultipartUpload, so look first as well: that
+        // leaves only the moment between this look and the completion open there.
+        abort(new IOException("exists"));
+        return false;
+      }
       try {
         s3.completeMultipartUpload(r -> {
           r.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(parts));

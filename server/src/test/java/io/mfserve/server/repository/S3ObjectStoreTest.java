@@ -148,6 +148,24 @@ class S3ObjectStoreTest {
     assertNotNull(admin.headObject(r -> r.bucket(bucket).key("repo/models/m1/factors.bin")));
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(value = S3Options.ConditionalWrites.class,
+      names = {"NATIVE", "IN_PROCESS"})
+  void create_smallAndMultipart_onlyWhenAbsent(S3Options.ConditionalWrites mode)
+      throws IOException {
+    S3ObjectStore store = store("s3://" + bucket + "/create", mode,
+        S3ObjectStore.DEFAULT_LIST_PAGE_SIZE);
+    byte[] first = randomBytes(1000, 7);
+    byte[] big = randomBytes(S3ObjectStore.DEFAULT_PART_SIZE * 2 + 5, 8);
+    assertTrue(store.create("models/a.mfsnap", chunked(first)));
+    assertFalse(store.create("models/a.mfsnap", chunked(randomBytes(1000, 9))));
+    assertArrayEquals(first, readAll(store, "models/a.mfsnap"));
+    assertTrue(store.create("models/b.mfsnap", chunked(big)));
+    assertFalse(store.create("models/b.mfsnap", chunked(randomBytes(big.length, 10))));
+    assertArrayEquals(big, readAll(store, "models/b.mfsnap"));
+    assertEquals(0, pendingUploads(), "a refused multipart create leaves no upload behind");
+  }
+
   @Test
   void write_emptyBody_createsEmptyObject() throws IOException {
     S3ObjectStore store = store("s3://" + bucket);

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Named;
  * The model repositories the repository end-to-end tests run against, one parameter each:
  * {@code @ParameterizedTest @MethodSource("io.mfserve.client.e2e.ModelStores#kinds")}.
  *
- * <p><b>Adding a backend</b> (the S3 variant): write a {@link Kind} whose
+ * <p><b>Adding a backend</b> (as the S3 one is): write a {@link Kind} whose
  * {@link Kind#create()} makes an empty bucket prefix (or a MinIO container) and returns a
  * {@link ModelStoreFixture} with {@code uri() = "s3://bucket/prefix"}, the
  * {@code --s3-endpoint/--s3-path-style/--s3-region} flags in {@code serverFlags()}, the
@@ -32,8 +32,7 @@ final class ModelStores {
 
   /** Every backend the tests run against; each is a named {@link Kind}. */
   static Stream<Named<Kind>> kinds() {
-    return Stream.of(Named.of("file", FileStore::create));
-    // S3 hook: Stream.of(Named.of("file", FileStore::create), Named.of("s3", S3Store::create))
+    return Stream.of(Named.of("file", FileStore::create), Named.of("s3", S3Store::create));
   }
 
   /** {@code file:///…}: a fresh temporary directory. */
@@ -79,6 +78,79 @@ final class ModelStores {
     @Override
     public String toString() {
       return uri();
+    }
+  }
+
+  /**
+   * {@code s3://models/PREFIX} on a real S3-compatible server (S3Proxy on loopback, its blobs in
+   * a temporary directory) started for this repository; the servers under test get its endpoint
+   * as flags and its credentials in their environment, as an operator would give them.
+   */
+  static final class S3Store implements ModelStoreFixture {
+    private static final String BUCKET = "models";
+    private final Path dir;
+    private final io.mfserve.server.testing.S3TestServer server;
+    private final software.amazon.awssdk.services.s3.S3Client admin;
+
+    private S3Store(Path dir, io.mfserve.server.testing.S3TestServer server) {
+      this.dir = dir;
+      this.server = server;
+      this.admin = software.amazon.awssdk.services.s3.S3Client.builder()
+          .endpointOverride(server.endpoint())
+          .forcePathStyle(true)
+          .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+          .credentialsProvider(server.credentials())
+          .requestChecksumCalculation(
+              software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
+          .build();
+    }
+
+    static S3Store create() throws IOException {
+      Path dir = Files.createTempDirectory("mfserve-s3-").toRealPath();
+      io.mfserve.server.testing.S3TestServer server =
+          io.mfserve.server.testing.S3TestServer.builder().directory(dir).start();
+      server.createBucket(BUCKET);
+      return new S3Store(dir, server);
+    }
+
+    @Override
+    public String uri() {
+      return "s3://" + BUCKET + "/repo";
+    }
+
+    @Override
+    public List<String> serverFlags() {
+      return List.of("--s3-endpoint", server.endpoint().toString(), "--s3-path-style");
+    }
+
+    @Override
+    public java.util.Map<String, String> serverEnv() {
+      return server.environment();
+    }
+
+    @Override
+    public List<String> objectNames() {
+      List<String> out = new ArrayList<>();
+      admin.listObjectsV2Paginator(r -> r.bucket(BUCKET).prefix("repo/")).contents()
+          .forEach(o -> out.add(o.key().substring("repo/".length())));
+      out.sort(null);
+      return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+      admin.close();
+      server.close();
+      try (Stream<Path> all = Files.walk(dir)) {
+        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      return uri() + " at " + server.endpoint();
     }
   }
 }

@@ -110,16 +110,18 @@ public final class SnapshotFormat {
     }
     SeenItems seen = model.seen();
     w.begin(SEEN, ((long) f.numUsers() + 1 + seen.entries()) * Integer.BYTES);
-    int offset = 0;
-    w.putInt(0);
-    for (int u = 0; u < f.numUsers(); u++) {
-      offset += seen.count(u);
-      w.putInt(offset);
+    int[] chunk = new int[ROWS_PER_COPY * 16];
+    for (int from = 0; from <= f.numUsers(); from += chunk.length) {
+      int n = Math.min(chunk.length, f.numUsers() + 1 - from);
+      int[] part = n == chunk.length ? chunk : new int[n];
+      seen.copyOffsets(from, part);
+      w.putInts(part);
     }
-    for (int u = 0; u < f.numUsers(); u++) {
-      for (int i : seen.items(u)) {
-        w.putInt(i);
-      }
+    for (long from = 0; from < seen.entries(); from += chunk.length) {
+      int n = (int) Math.min(chunk.length, seen.entries() - from);
+      int[] part = n == chunk.length ? chunk : new int[n];
+      seen.copyEntries((int) from, part);
+      w.putInts(part);
     }
     w.end();
     w.begin(END, 0);
@@ -592,6 +594,23 @@ public final class SnapshotFormat {
         int n = Math.min(a.length - i, buf.remaining() / 4);
         remaining -= 4L * n;
         buf.asFloatBuffer().put(a, i, n);
+        buf.position(buf.position() + 4 * n);
+        i += n;
+      }
+      if (remaining < 0) {
+        throw new IllegalStateException("section " + tag + " overflows its length");
+      }
+    }
+
+    void putInts(int[] a) throws IOException {
+      int i = 0;
+      while (i < a.length) {
+        if (buf.remaining() < 4) {
+          flush();
+        }
+        int n = Math.min(a.length - i, buf.remaining() / 4);
+        remaining -= 4L * n;
+        buf.asIntBuffer().put(a, i, n);
         buf.position(buf.position() + 4 * n);
         i += n;
       }

@@ -85,6 +85,21 @@ public final class S3TestServer implements AutoCloseable {
     this.multipartCompletions = completions;
   }
 
+  /**
+   * Runs a server until killed, for benchmarks and manual runs:
+   * {@code S3TestServer DIRECTORY PORT BUCKET} (its blobs in DIRECTORY, BUCKET created); prints
+   * one line, {@code endpoint http://127.0.0.1:PORT}, once it serves. Credentials are
+   * {@link #ACCESS_KEY} and {@link #SECRET_KEY}.
+   */
+  public static void main(String[] args) throws Exception {
+    S3TestServer server = builder().directory(java.nio.file.Path.of(args[0]))
+        .port(Integer.parseInt(args[1])).start();
+    server.createBucket(args[2]);
+    System.out.println("endpoint " + server.endpoint());
+    System.out.flush();
+    Thread.currentThread().join();
+  }
+
   /** Starts an in-memory server on a free port, with atomic conditional writes. */
   public static S3TestServer start() throws IOException {
     return builder().start();

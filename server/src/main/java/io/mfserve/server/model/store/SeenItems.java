@@ -61,6 +61,20 @@ public final class SeenItems {
     return new SeenItems(rowPtr, cols);
   }
 
+  /**
+   * Copies the row offsets {@code [from, from + dst.length)} (user u's items are entries
+   * {@code offset(u)} to {@code offset(u + 1)}, u from 0 to users) into {@code dst}: for
+   * writing the index out in bulk.
+   */
+  public void copyOffsets(int from, int[] dst) {
+    System.arraycopy(rowPtr, from, dst, 0, dst.length);
+  }
+
+  /** Copies entries {@code [from, from + dst.length)}, every user's items in user order. */
+  public void copyEntries(int from, int[] dst) {
+    System.arraycopy(cols, from, dst, 0, dst.length);
+  }
+
   /** Returns whether user {@code u} has item {@code i}. */
   public boolean contains(int u, int i) {
     return Arrays.binarySearch(cols, rowPtr[u], rowPtr[u + 1], i) >= 0;

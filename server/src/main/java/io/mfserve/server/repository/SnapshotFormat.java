@@ -535,6 +535,15 @@ public final class SnapshotFormat {
     }
   }
 
+  /**
+   * Moves {@code n} elements, from element {@code from} of an array, between it and a view of
+   * the buffer at its position (a bulk copy, not a loop over elements).
+   */
+  @FunctionalInterface
+  private interface Bulk {
+    void run(ByteBuffer buffer, int from, int n);
+  }
+
   /** Writes sections through a 64 KiB little-endian buffer, checksumming each payload. */
   private static final class SectionWriter {
     private final OutputStream out;
@@ -586,31 +595,23 @@ public final class SnapshotFormat {
     }
 
     void putFloats(float[] a) throws IOException {
-      int i = 0;
-      while (i < a.length) {
-        if (buf.remaining() < 4) {
-          flush();
-        }
-        int n = Math.min(a.length - i, buf.remaining() / 4);
-        remaining -= 4L * n;
-        buf.asFloatBuffer().put(a, i, n);
-        buf.position(buf.position() + 4 * n);
-        i += n;
-      }
-      if (remaining < 0) {
-        throw new IllegalStateException("section " + tag + " overflows its length");
-      }
+      putFourByteElements(a.length, (b, from, n) -> b.asFloatBuffer().put(a, from, n));
     }
 
     void putInts(int[] a) throws IOException {
+      putFourByteElements(a.length, (b, from, n) -> b.asIntBuffer().put(a, from, n));
+    }
+
+    /** Copies {@code length} 4-byte elements into the buffer in runs as long as it has room. */
+    private void putFourByteElements(int length, Bulk copy) throws IOException {
       int i = 0;
-      while (i < a.length) {
+      while (i < length) {
         if (buf.remaining() < 4) {
           flush();
         }
-        int n = Math.min(a.length - i, buf.remaining() / 4);
+        int n = Math.min(length - i, buf.remaining() / 4);
         remaining -= 4L * n;
-        buf.asIntBuffer().put(a, i, n);
+        copy.run(buf, i, n);
         buf.position(buf.position() + 4 * n);
         i += n;
       }
@@ -744,22 +745,20 @@ public final class SnapshotFormat {
     }
 
     void getFloats(float[] dst) throws IOException {
-      int i = 0;
-      while (i < dst.length) {
-        need(4);
-        int n = Math.min(dst.length - i, buf.remaining() / 4);
-        buf.asFloatBuffer().get(dst, i, n);
-        buf.position(buf.position() + 4 * n);
-        i += n;
-      }
+      getFourByteElements(dst.length, (b, from, n) -> b.asFloatBuffer().get(dst, from, n));
     }
 
     void getInts(int[] dst) throws IOException {
+      getFourByteElements(dst.length, (b, from, n) -> b.asIntBuffer().get(dst, from, n));
+    }
+
+    /** Copies {@code length} 4-byte elements out of the buffer, refilling it as it empties. */
+    private void getFourByteElements(int length, Bulk copy) throws IOException {
       int i = 0;
-      while (i < dst.length) {
+      while (i < length) {
         need(4);
-        int n = Math.min(dst.length - i, buf.remaining() / 4);
-        buf.asIntBuffer().get(dst, i, n);
+        int n = Math.min(length - i, buf.remaining() / 4);
+        copy.run(buf, i, n);
         buf.position(buf.position() + 4 * n);
         i += n;
       }

@@ -1,5 +1,6 @@
 package io.mfserve.bench.sgd;
 
+import io.mfserve.bench.BenchFitContext;
 import io.mfserve.bench.Triplets;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;

@@ -1,10 +1,9 @@
 package io.mfserve.bench.warm;
 
+import io.mfserve.bench.BenchFitContext;
 import io.mfserve.bench.Triplets;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
-import io.mfserve.solver.FitContext;
-import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
@@ -27,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * How much a warm start saves on a nightly refit, per solver, with the solvers called directly
@@ -274,7 +272,11 @@ public final class WarmStartBench {
     params.putAll(overrides);
     SolverConfig config = new SolverConfig(k, seed, c.absent(),
         Parameters.resolve(c.provider().parameters(), params));
-    try (Context context = new Context(threads, validation, warm, trace)) {
+    try (BenchFitContext context = new BenchFitContext(threads, validation, p -> {
+      if (p.hasValidation()) {
+        trace.add(p.validationRmse());
+      }
+    }, warm)) {
       return c.provider().create(config).fit(data, context);
     }
   }
@@ -364,53 +366,6 @@ public final class WarmStartBench {
       return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
     } catch (IOException | RuntimeException e) {
       return "?";
-    }
-  }
-
-  /** The context of a benchmark fit: a pool, an optional validation set and warm start. */
-  private static final class Context implements FitContext, AutoCloseable {
-    private final ForkJoinPool pool;
-    private final ValidationSet validation;
-    private final WarmStart warm;
-    private final List<Double> trace;
-
-    Context(int threads, ValidationSet validation, WarmStart warm, List<Double> trace) {
-      this.pool = new ForkJoinPool(threads);
-      this.validation = validation == null ? ValidationSet.empty() : validation;
-      this.warm = warm;
-      this.trace = trace;
-    }
-
-    @Override
-    public ForkJoinPool pool() {
-      return pool;
-    }
-
-    @Override
-    public ValidationSet validation() {
-      return validation;
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return false;
-    }
-
-    @Override
-    public void report(IterationProgress progress) {
-      if (progress.hasValidation()) {
-        trace.add(progress.validationRmse());
-      }
-    }
-
-    @Override
-    public WarmStart warmStart() {
-      return warm;
-    }
-
-    @Override
-    public void close() {
-      pool.shutdownNow();
     }
   }
 }

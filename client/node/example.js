@@ -6,9 +6,11 @@
 //
 // over gRPC with @grpc/grpc-js. The contract is loaded at run time from the one proto in
 // proto/ (no copy, no generated code). Usage: node example.js [solver]  (als, sgd or nmf);
-// the server is $MFSERVE_TARGET or localhost:50051.
+// the server is $MFSERVE_TARGET or localhost:50051; $MFSERVE_TLS_CA (and $MFSERVE_TLS_CERT,
+// $MFSERVE_TLS_KEY for mutual TLS) turn TLS on, $MFSERVE_TOKEN sends a bearer token.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -73,11 +75,42 @@ function random(seed) {
 
 const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
 
+/**
+ * TLS when $MFSERVE_TLS_CA names the CA's PEM file (mutual TLS with $MFSERVE_TLS_CERT and
+ * $MFSERVE_TLS_KEY as this client's certificate and key), else plaintext.
+ */
+function channelCredentials() {
+  const { MFSERVE_TLS_CA: ca, MFSERVE_TLS_CERT: cert, MFSERVE_TLS_KEY: key } = process.env;
+  if (!ca) {
+    return grpc.credentials.createInsecure();
+  }
+  const read = (file) => (file ? fs.readFileSync(file) : null);
+  return grpc.credentials.createSsl(read(ca), read(key), read(cert));
+}
+
+/**
+ * Adds "authorization: Bearer TOKEN" to every call when a token is given ($MFSERVE_TOKEN): an
+ * interceptor, since grpc-js sends call credentials only over TLS.
+ */
+function bearerToken(token) {
+  if (!token) {
+    return [];
+  }
+  return [(options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('authorization', `Bearer ${token}`);
+      next(metadata, listener);
+    },
+  })];
+}
+
 async function main() {
   const solver = process.argv[2] || 'als';
   const target = process.env.MFSERVE_TARGET || 'localhost:50051';
   const mfserve = loadMfserve();
-  const client = new mfserve.MatrixFactorization(target, grpc.credentials.createInsecure());
+  const client = new mfserve.MatrixFactorization(target, channelCredentials(), {
+    interceptors: bearerToken(process.env.MFSERVE_TOKEN),
+  });
 
   // ratings_matrix: 10 users x 20 items, integers 0..5, row-major.
   const rowsN = 10;

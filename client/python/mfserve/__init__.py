@@ -9,7 +9,8 @@
 MatrixFactorization is the seed snippet; Model is the same class, named for models made
 elsewhere and served with Model.from_factors(user_factors, item_factors, ...). Client is the
 typed client over every RPC (aliases, export_model, import_model, import_factors included).
-Errors from the server raise MfServeError (status code, message, field violations). The gRPC
+A server with TLS or tokens: Client(target, credentials=tls_credentials(ca, cert, key),
+token=...) ($MFSERVE_TOKEN by default). Errors from the server raise MfServeError (status code, message, field violations). The gRPC
 stubs are generated from proto/src/main/proto/mfserve/v1/mfserve.proto by
 client/python/generate.sh.
 """
@@ -17,7 +18,7 @@ client/python/generate.sh.
 from mfserve._errors import FieldViolation, MfServeError
 from mfserve._matrices import Ratings
 from mfserve.client import (DEFAULT_TARGET, Client, Factors, FitProgress, ScoredItem,
-                            ScoredUser, fit_request)
+                            ScoredUser, fit_request, tls_credentials)
 from mfserve.model import MatrixFactorization
 
 Model = MatrixFactorization
@@ -37,4 +38,5 @@ __all__ = [
     "ScoredItem",
     "ScoredUser",
     "fit_request",
+    "tls_credentials",
 ]

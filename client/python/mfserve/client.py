@@ -1,5 +1,6 @@
 """Client: a typed client for the mfserve.v1.MatrixFactorization service, numpy in and out."""
 
+import collections
 import os
 import time
 from dataclasses import dataclass
@@ -145,13 +146,25 @@ class Client:
     """
 
     def __init__(self, target: Optional[str] = None, *, channel: Optional[grpc.Channel] = None,
+                 credentials: Optional[grpc.ChannelCredentials] = None,
+                 token: Optional[str] = None,
                  fit_timeout: float = 600.0, call_timeout: float = 30.0,
                  inline_limit_bytes: int = INLINE_LIMIT_BYTES, chunk_bytes: int = CHUNK_BYTES):
         if channel is not None and target is not None:
             raise ValueError("give a target or a channel, not both")
+        if channel is not None and credentials is not None:
+            raise ValueError("credentials= are for a channel this client opens; give a target")
         self.target = None if channel is not None else resolve_target(target)
         self._owned = channel is None
-        self._channel = channel if channel is not None else grpc.insecure_channel(self.target)
+        if channel is None:
+            channel = (grpc.secure_channel(self.target, credentials) if credentials is not None
+                       else grpc.insecure_channel(self.target))
+        token = token if token is not None else os.environ.get("MFSERVE_TOKEN")
+        if token:
+            # An interceptor, not call credentials: gRPC refuses those on a plaintext channel,
+            # and a server may check tokens without TLS (on a trusted network).
+            channel = grpc.intercept_channel(channel, _BearerToken(token))
+        self._channel = channel
         self._stub = pb_grpc.MatrixFactorizationStub(self._channel)
         self.fit_timeout = fit_timeout
         self.call_timeout = call_timeout
@@ -654,3 +667,57 @@ class _Side:
 
     def biases(self) -> np.ndarray:
         return np.asarray(self._biases, dtype=np.float32)
+
+
+def tls_credentials(ca: Optional[str] = None, cert: Optional[str] = None,
+                    key: Optional[str] = None) -> grpc.ChannelCredentials:
+    """Channel credentials for a server with TLS: ``ca`` the PEM file of the CA that signed the
+    server's certificate (None: the system's trusted roots), ``cert`` and ``key`` this client's
+    certificate and key (PEM) for a server that requires mutual TLS.
+
+        client = mfserve.Client("mf.example:443", credentials=mfserve.tls_credentials("ca.pem"),
+                                 token=os.environ["MFSERVE_TOKEN"])
+    """
+    if (cert is None) != (key is None):
+        raise ValueError("give both cert= and key= (mutual TLS), or neither")
+
+    def read(path):
+        if path is None:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return grpc.ssl_channel_credentials(root_certificates=read(ca), private_key=read(key),
+                                        certificate_chain=read(cert))
+
+
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                   grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds ``authorization: Bearer TOKEN`` to every call."""
+
+    def __init__(self, token: str):
+        self._header = ("authorization", "Bearer " + token)
+
+    def _details(self, details):
+        metadata = list(details.metadata or []) + [self._header]
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            getattr(details, "wait_for_ready", None),
+                            getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
+                         "compression")), grpc.ClientCallDetails):
+    pass

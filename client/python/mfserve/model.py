@@ -56,7 +56,9 @@ class MatrixFactorization:
                  learning_rate: Optional[float] = None, seed: Optional[int] = None,
                  params: Optional[Mapping[str, object]] = None, absent_entries=None,
                  validation_fraction: Optional[float] = None, model_id: Optional[str] = None,
-                 num_factors: Optional[int] = None, warm_start: Optional[str] = None):
+                 num_factors: Optional[int] = None, warm_start: Optional[str] = None,
+                 credentials: Optional[grpc.ChannelCredentials] = None,
+                 token: Optional[str] = None):
         if num_topics is not None and num_factors is not None and num_topics != num_factors:
             raise ValueError("num_topics and num_factors are the same option; give one")
         self._matrix = prepare(ratings_matrix) if ratings_matrix is not None else None
@@ -69,7 +71,11 @@ class MatrixFactorization:
         if client is not None and (target is not None or channel is not None):
             raise ValueError("give a client, a target or a channel, not several")
         self._owns_client = client is None
-        self.client = client if client is not None else Client(target, channel=channel)
+        if client is not None and (credentials is not None or token is not None):
+            raise ValueError("credentials= and token= configure a client this model opens;"
+                             " give them to mfserve.Client instead")
+        self.client = client if client is not None else Client(
+            target, channel=channel, credentials=credentials, token=token)
         self._info: Optional[pb.ModelInfo] = None
         self._factors: Optional[Factors] = None
 

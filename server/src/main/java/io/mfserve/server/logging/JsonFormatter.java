@@ -59,7 +59,7 @@ public final class JsonFormatter extends Formatter {
     if (v instanceof Boolean
         || (v instanceof Number n && !(n instanceof Double d && !Double.isFinite(d))
             && !(n instanceof Float f && !Float.isFinite(f)))) {
-      b.append(v);
+      b.append(v instanceof java.math.BigDecimal d ? d.toPlainString() : v);
     } else {
       string(b, String.valueOf(v));
     }

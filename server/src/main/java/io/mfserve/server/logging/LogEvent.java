@@ -1,8 +1,10 @@
 package io.mfserve.server.logging;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -44,11 +46,21 @@ public final class LogEvent {
     return this;
   }
 
-  /** Adds a field rounded to 3 decimals (seconds), or 4 significant figures for small values. */
+  /** Adds a whole-number field (a count, a shape). */
+  public LogEvent put(String key, long value) {
+    fields.put(key, value);
+    return this;
+  }
+
+  /** Adds a field rounded to 4 significant figures (at most 6 decimals: microseconds). */
   public LogEvent put(String key, double value) {
-    fields.put(key, Double.isFinite(value)
-        ? Double.valueOf(String.format(Locale.ROOT, value >= 1 || value == 0 ? "%.3f" : "%.4g",
-            value)) : Double.valueOf(value));
+    if (!Double.isFinite(value) || value == 0) {
+      fields.put(key, value);
+    } else {
+      BigDecimal d = new BigDecimal(value).round(new MathContext(4));
+      fields.put(key, d.scale() > 6 ? d.setScale(6, RoundingMode.HALF_EVEN).stripTrailingZeros()
+          : d.stripTrailingZeros());
+    }
     return this;
   }
 
@@ -76,7 +88,9 @@ public final class LogEvent {
       if (b.length() > 0) {
         b.append(' ');
       }
-      b.append(e.getKey()).append('=').append(quote(String.valueOf(e.getValue())));
+      Object v = e.getValue();
+      b.append(e.getKey()).append('=').append(quote(v instanceof BigDecimal d
+          ? d.toPlainString() : String.valueOf(v)));
     }
     return b.toString();
   }
@@ -88,6 +102,8 @@ public final class LogEvent {
     }
     LogRecord r = new LogRecord(level, text());
     r.setLoggerName(logger.getName());
+    r.setSourceClassName(logger.getName());
+    r.setSourceMethodName(null);
     r.setParameters(new Object[] {new Fields(fields())});
     r.setThrown(thrown);
     logger.log(r);

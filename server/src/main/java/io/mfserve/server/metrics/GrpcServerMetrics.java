@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Times every gRPC call the server answers, by full method name and status code:
@@ -33,7 +34,7 @@ public final class GrpcServerMetrics implements ServerInterceptor {
   private static final Status.Code[] CODES = Status.Code.values();
 
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<String, Timer[]> timers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> timers = new ConcurrentHashMap<>();
 
   /** Records into {@code registry}. */
   public GrpcServerMetrics(MeterRegistry registry) {
@@ -61,13 +62,14 @@ public final class GrpcServerMetrics implements ServerInterceptor {
     };
   }
 
-  private Timer[] timersOf(String method) {
-    Timer[] t = timers.get(method);
-    return t != null ? t : timers.computeIfAbsent(method, m -> new Timer[CODES.length]);
+  private AtomicReferenceArray<Timer> timersOf(String method) {
+    AtomicReferenceArray<Timer> t = timers.get(method);
+    return t != null ? t
+        : timers.computeIfAbsent(method, m -> new AtomicReferenceArray<>(CODES.length));
   }
 
-  private Timer timer(Timer[] byCode, String method, Status.Code code) {
-    Timer t = byCode[code.ordinal()];
+  private Timer timer(AtomicReferenceArray<Timer> byCode, String method, Status.Code code) {
+    Timer t = byCode.get(code.ordinal());
     if (t == null) {
       // Registering twice returns the same timer, so a race here is harmless.
       t = Timer.builder("grpc.server.call.duration")
@@ -77,18 +79,18 @@ public final class GrpcServerMetrics implements ServerInterceptor {
           .tag("grpc.status", code.name())
           .serviceLevelObjectives(BUCKETS)
           .register(registry);
-      byCode[code.ordinal()] = t;
+      byCode.set(code.ordinal(), t);
     }
     return t;
   }
 
   private final class Recorder {
-    private final Timer[] byCode;
+    private final AtomicReferenceArray<Timer> byCode;
     private final String method;
     private final long start = System.nanoTime();
     private final AtomicBoolean done = new AtomicBoolean();
 
-    Recorder(Timer[] byCode, String method) {
+    Recorder(AtomicReferenceArray<Timer> byCode, String method) {
       this.byCode = byCode;
       this.method = method;
     }

@@ -142,6 +142,26 @@ class MetricsTest {
   }
 
   @Test
+  void metrics_replicaPreloadsFromRepository_modelLoadsCounted(@TempDir Path dir)
+      throws Exception {
+    RepositoryConfig repo = RepositoryConfig.at(dir.toUri().toString());
+    MatrixFactorizationBlockingStub first = server.start(InProcessMfServer.testConfig(), null,
+        repo);
+    first.fit(Requests.fit("als", 2, Requests.seedMatrix(5, 6, 1)).setModelId(SECRET).build());
+    first.fit(Requests.fit("als", 2, Requests.seedMatrix(5, 6, 2)).setModelId(SECRET + "-b")
+        .build());
+    start(repo);  // a replica with metrics: preloads both before SERVING
+    String text = scrape();
+    assertEquals(2, Scrape.value(text, "mfserve_model_load_duration_seconds_count",
+        "result", "ok"));
+    assertEquals(2, Scrape.value(text, "mfserve_repository_operation_duration_seconds_count",
+        "operation", "load", "result", "ok"));
+    assertEquals(2, Scrape.value(text, "mfserve_models_resident"));
+    assertEquals(0, Scrape.value(text, "mfserve_fits_finished_total", "result", "ok"));
+    assertFalse(text.contains(SECRET), "a model id appears in the scrape");
+  }
+
+  @Test
   void metrics_jvmMetersAndEndpoint_servedAsPrometheusText() throws Exception {
     start(RepositoryConfig.memory());
     HttpResponse<String> r = get("/metrics");

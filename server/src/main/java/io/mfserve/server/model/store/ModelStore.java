@@ -361,8 +361,9 @@ public final class ModelStore {
       RuntimeException failure;
       double seconds = (System.nanoTime() - start) / 1e9;
       if (isFormatProblem(e)) {
-        damaged.put(id, e.getMessage());
-        events.damagedSnapshotFound();
+        if (damaged.put(id, e.getMessage()) == null) {
+          events.damagedSnapshotFound();
+        }
         events.modelLoaded(ServerEvents.LoadResult.DAMAGED, seconds);
         loadEvent(id, ServerEvents.LoadResult.DAMAGED, seconds).put("error", e.getMessage())
             .level(Level.SEVERE).log(LOG);

@@ -2,21 +2,27 @@ package io.mfserve.server;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
+import com.google.inject.Module;
 import com.google.inject.Stage;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.mfserve.server.inject.ConfigModule;
 import io.mfserve.server.inject.ModelModule;
 import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
+import io.mfserve.server.logging.JsonFormatter;
+import io.mfserve.server.metrics.MetricsModule;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.repository.RepositoryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -123,6 +129,16 @@ public final class Main implements Callable<Integer> {
       description = "Turn server reflection off (env MFSERVE_NO_REFLECTION=true).")
   boolean noReflection;
 
+  @Option(names = "--metrics-port", defaultValue = "${env:MFSERVE_METRICS_PORT:-0}",
+      description = "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics; 0 means off"
+          + " (env MFSERVE_METRICS_PORT; default off).")
+  int metricsPort;
+
+  @Option(names = "--log-format", defaultValue = "${env:MFSERVE_LOG_FORMAT:-text}",
+      description = "Log lines as text or as one JSON object per line, for log shippers"
+          + " (env MFSERVE_LOG_FORMAT; default ${DEFAULT-VALUE}).")
+  String logFormat;
+
   /** Runs the server until SIGTERM or SIGINT. */
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format",
@@ -142,22 +158,42 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ServerConfig config = toConfig();
-    Injector injector = Guice.createInjector(Stage.PRODUCTION,
-        new ConfigModule(config),
+    configureLogging();
+    if (metricsPort < 0 || metricsPort > 65535) {
+      throw bad("--metrics-port must be in [0, 65535] (0: off), got " + metricsPort);
+    }
+    List<Module> modules = new ArrayList<>(List.of(new ConfigModule(config),
         SolverModule.discover(config.pluginsDir()),
         new ModelModule(toRepositoryConfig()),
-        new TransportModule());
+        new TransportModule()));
+    if (metricsPort > 0) {
+      modules.add(new MetricsModule(metricsPort));
+    }
+    Injector injector = Guice.createInjector(Stage.PRODUCTION, modules);
     MfServer server = new MfServer(NettyServerBuilder.forPort(config.port())
         .permitKeepAliveTime(30, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true), injector);
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mfserve-shutdown"));
     LOG.info(String.format(Locale.ROOT, "mfserve listening on port %d with solvers %s;"
-        + " memory budget %s", server.port(),
+        + " memory budget %s%s", server.port(),
         injector.getInstance(SolverRegistry.class).all().stream().map(p -> p.name()).toList(),
-        MemoryBudget.human(config.memoryBudgetBytes())));
+        MemoryBudget.human(config.memoryBudgetBytes()),
+        server.metrics() == null ? "" : "; metrics on port " + server.metrics().port()));
     server.awaitTermination();
     return 0;
+  }
+
+  /** Applies {@code --log-format} to the root logger's handlers. */
+  private void configureLogging() {
+    String f = logFormat.trim().toLowerCase(Locale.ROOT);
+    if (f.equals("json")) {
+      for (Handler h : Logger.getLogger("").getHandlers()) {
+        h.setFormatter(new JsonFormatter());
+      }
+    } else if (!f.equals("text")) {
+      throw bad("--log-format must be text or json, got " + logFormat);
+    }
   }
 
   private ServerConfig toConfig() {

@@ -1,14 +1,19 @@
 package io.mfserve.server;
 
+import com.google.inject.Binding;
 import com.google.inject.Injector;
+import com.google.inject.Key;
+import com.google.inject.TypeLiteral;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.server.grpc.CallExecutors;
 import io.mfserve.server.grpc.MatrixFactorizationService;
+import io.mfserve.server.metrics.MetricsEndpoint;
 import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.matrix.MatrixStore;
@@ -17,6 +22,7 @@ import io.mfserve.server.repository.RepositoryConfig;
 import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -46,6 +52,7 @@ public final class MfServer implements AutoCloseable {
   private final RepositoryConfig repository;
   private final ScheduledExecutorService sweeper;
   private final Server server;
+  private final MetricsEndpoint metrics;
   private boolean closed;
 
   /**
@@ -74,6 +81,14 @@ public final class MfServer implements AutoCloseable {
         .maxInboundMessageSize(config.maxInboundMessageBytes())
         .addService(injector.getInstance(MatrixFactorizationService.class))
         .addService(health.getHealthService());
+    // ServerBuilder runs the last interceptor added first; the set's order is the modules'.
+    for (ServerInterceptor i : injector.getInstance(
+        Key.get(new TypeLiteral<Set<ServerInterceptor>>() { }))) {
+      builder.intercept(i);
+    }
+    Binding<MetricsEndpoint> endpoint = injector.getExistingBinding(
+        Key.get(MetricsEndpoint.class));
+    this.metrics = endpoint == null ? null : endpoint.getProvider().get();
     if (config.reflection()) {
       builder.addService(ProtoReflectionServiceV1.newInstance());
       // Many tools (grpcurl before 1.9, Python's grpcio-reflection, Postman) still speak only
@@ -90,6 +105,9 @@ public final class MfServer implements AutoCloseable {
 
   /** Starts serving and turns health SERVING once solvers are loaded. */
   public MfServer start() throws IOException {
+    if (metrics != null) {
+      metrics.start();
+    }
     server.start();
     long period = Math.max(1, Math.min(60, config.uploadTtl().toSeconds() / 4));
     sweeper.scheduleAtFixedRate(() -> {
@@ -156,6 +174,11 @@ public final class MfServer implements AutoCloseable {
     }
   }
 
+  /** Returns the metrics endpoint, or null when metrics are off. */
+  public MetricsEndpoint metrics() {
+    return metrics;
+  }
+
   /** Returns the port listened on (the one picked when configured with 0). */
   public int port() {
     return server.getPort();
@@ -188,6 +211,9 @@ public final class MfServer implements AutoCloseable {
       fits.close();
       sweeper.shutdownNow();
       calls.close();
+      if (metrics != null) {
+        metrics.close();
+      }
     }
   }
 }

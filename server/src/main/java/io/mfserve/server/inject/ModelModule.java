@@ -3,6 +3,7 @@ package io.mfserve.server.inject;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
+import com.google.inject.multibindings.OptionalBinder;
 import io.mfserve.server.ServerConfig;
 import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.ModelService;
@@ -11,6 +12,8 @@ import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelRepository;
 import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.model.store.ObservedRepository;
+import io.mfserve.server.model.store.ServerEvents;
 import io.mfserve.server.repository.RepositoryConfig;
 import java.time.Clock;
 
@@ -36,6 +39,9 @@ public final class ModelModule extends AbstractModule {
     install(new RepositoryModule(repository));
     bind(SolverRegistry.class).in(Singleton.class);
     bind(ModelService.class).in(Singleton.class);
+    // No observer unless a MetricsModule sets one.
+    OptionalBinder.newOptionalBinder(binder(), ServerEvents.class).setDefault()
+        .toInstance(ServerEvents.NONE);
   }
 
   @Provides
@@ -46,8 +52,8 @@ public final class ModelModule extends AbstractModule {
 
   @Provides
   @Singleton
-  ModelStore modelStore(ModelRepository repository, MemoryBudget budget) {
-    return new ModelStore(repository, budget);
+  ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
+    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events);
   }
 
   @Provides

@@ -3,6 +3,8 @@ package io.mfserve.server.inject;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
+import com.google.inject.multibindings.Multibinder;
+import io.grpc.ServerInterceptor;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.mfserve.server.grpc.CallExecutors;
 import io.mfserve.server.grpc.MatrixFactorizationService;
@@ -16,6 +18,8 @@ public final class TransportModule extends AbstractModule {
   protected void configure() {
     bind(MatrixFactorizationService.class).in(Singleton.class);
     bind(CallExecutors.class).in(Singleton.class);
+    // Interceptors every call goes through; none unless a module adds one (MetricsModule).
+    Multibinder.newSetBinder(binder(), ServerInterceptor.class);
   }
 
   @Provides

@@ -2,6 +2,7 @@ package io.mfserve.server.testing;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
+import com.google.inject.Module;
 import com.google.inject.Stage;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class InProcessMfServer implements AfterEachCallback {
   private final Deque<AutoCloseable> resources = new ArrayDeque<>();
   private Injector injector;
+  private MfServer server;
   private ManagedChannel channel;
 
   /** A config for tests: small pools, a generous budget, short grace. */
@@ -63,11 +65,23 @@ public final class InProcessMfServer implements AfterEachCallback {
    */
   public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
       List<SolverProvider> providers, RepositoryConfig repository) {
+    return start(config, providers, repository, new Module[0]);
+  }
+
+  /**
+   * Starts a server over a model repository with {@code extra} modules installed as well
+   * (e.g. a {@code MetricsModule}).
+   */
+  public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
+      List<SolverProvider> providers, RepositoryConfig repository, Module... extra) {
     String name = InProcessServerBuilder.generateName();
-    injector = Guice.createInjector(Stage.PRODUCTION, new ConfigModule(config),
+    List<Module> modules = new java.util.ArrayList<>(List.of(new ConfigModule(config),
         providers == null ? SolverModule.discover(null) : new SolverModule(providers),
-        new ModelModule(repository), new TransportModule());
+        new ModelModule(repository), new TransportModule()));
+    modules.addAll(List.of(extra));
+    injector = Guice.createInjector(Stage.PRODUCTION, modules);
     MfServer server = new MfServer(InProcessServerBuilder.forName(name), injector);
+    this.server = server;
     try {
       server.start();
     } catch (IOException e) {
@@ -85,6 +99,11 @@ public final class InProcessMfServer implements AfterEachCallback {
   /** Returns the channel of the last server started. */
   public ManagedChannel channel() {
     return channel;
+  }
+
+  /** Returns the last server started. */
+  public MfServer server() {
+    return server;
   }
 
   /** Returns the injector of the last server started. */

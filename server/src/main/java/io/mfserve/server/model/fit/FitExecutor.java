@@ -43,7 +43,17 @@ public final class FitExecutor implements AutoCloseable {
     queries = new ForkJoinPool(trainingThreads);
   }
 
-  /** Returns the pool batch queries fan out to. */
+  /** Returns the number of fits training now. */
+  public int running() {
+    return coordinators.getActiveCount();
+  }
+
+  /** Returns the number of fits waiting for a slot. */
+  public int queued() {
+    return coordinators.getQueue().size();
+  }
+
+    /** Returns the pool batch queries fan out to. */
   public ForkJoinPool queries() {
     return queries;
   }

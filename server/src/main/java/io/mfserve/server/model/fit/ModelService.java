@@ -1,6 +1,10 @@
 package io.mfserve.server.model.fit;
 
+import io.mfserve.server.logging.LogEvent;
+import io.mfserve.server.model.errors.AlreadyExistsException;
 import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.errors.NotFoundException;
+import io.mfserve.server.model.errors.ResourceExhaustedException;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.ids.IdResolver;
@@ -15,10 +19,12 @@ import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.model.store.ServerEvents;
 import io.mfserve.server.model.store.StoredModel;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
+import io.mfserve.solver.FitDivergedException;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.ParameterSpec;
@@ -36,6 +42,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -70,12 +77,20 @@ public final class ModelService {
   private final MemoryBudget budget;
   private final FitExecutor executor;
   private final Clock clock;
+  private final ServerEvents events;
   private final String version;
 
-  /** Wires the service. */
-  @Inject
+  /** Wires the service, with no observer of its events. */
   public ModelService(SolverRegistry solvers, ModelStore models, MatrixStore matrices,
       MemoryBudget budget, FitExecutor executor, Clock clock) {
+    this(solvers, models, matrices, budget, executor, clock, ServerEvents.NONE);
+  }
+
+  /** Wires the service; {@code events} hears how each fit ends (for metrics). */
+  @Inject
+  public ModelService(SolverRegistry solvers, ModelStore models, MatrixStore matrices,
+      MemoryBudget budget, FitExecutor executor, Clock clock, ServerEvents events) {
+    this.events = events;
     this.solvers = solvers;
     this.models = models;
     this.matrices = matrices;
@@ -140,6 +155,16 @@ public final class ModelService {
       CompletableFuture<ServedModel> result = startFit(cmd, cancelled, listener);
       handedOver = true;
       return result;
+    } catch (RuntimeException e) {
+      ServerEvents.FitResult r = refusal(e);
+      events.fitFinished(null, r, 0);
+      LogEvent.of("fit").put("model", cmd.modelId().isEmpty() ? null
+              : IdResolver.abbreviate(cmd.modelId()))
+          .put("solver", IdResolver.abbreviate(cmd.solver().isEmpty() ? DEFAULT_SOLVER
+              : cmd.solver()))
+          .put("result", r.name().toLowerCase(Locale.ROOT)).put("seconds", 0.0)
+          .put("error", e.getMessage()).log(LOG);
+      throw e;
     } finally {
       if (!handedOver && cmd.inlineMatrix() != null) {
         cmd.inlineMatrix().release();
@@ -246,6 +271,29 @@ public final class ModelService {
     return result;
   }
 
+  /** How a fit refused before it started counts: a bad request, or no room for it. */
+  private static ServerEvents.FitResult refusal(RuntimeException e) {
+    if (e instanceof ResourceExhaustedException) {
+      return ServerEvents.FitResult.REFUSED;
+    }
+    if (e instanceof InvalidRequestException || e instanceof NotFoundException
+        || e instanceof AlreadyExistsException) {
+      return ServerEvents.FitResult.INVALID;
+    }
+    return ServerEvents.FitResult.FAILED;
+  }
+
+  /** How a fit that started ended, from what it threw. */
+  private static ServerEvents.FitResult failure(Throwable t) {
+    if (t instanceof FitCancelledException) {
+      return ServerEvents.FitResult.CANCELLED;
+    }
+    if (t instanceof FitDivergedException) {
+      return ServerEvents.FitResult.DIVERGED;
+    }
+    return ServerEvents.FitResult.FAILED;
+  }
+
   /** One fit, run on a coordinator thread of the {@link FitExecutor}. */
   private final class Job implements Runnable {
     private final String id;
@@ -315,25 +363,41 @@ public final class ModelService {
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
             scanIndex, meta, config, reservation);
         ServedModel served = models.complete(model);
-        LOG.info(() -> String.format("model %s: %s, %d × %d, k=%d, %d iterations, RMSE %.4f,"
-            + " %.2f s", id, provider.name(), matrix.rows(), matrix.cols(), config.numFactors(),
-            factors.iterations(), rmse, seconds));
+        double total = (System.nanoTime() - start) / 1e9;
+        events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
+        line(ServerEvents.FitResult.OK, total).put("iterations", factors.iterations())
+            .put("rmse", rmse).log(LOG);
         result.complete(served);
       } catch (Throwable t) {
         reservation.close();
         models.abandon(id, t);
+        double total = (System.nanoTime() - start) / 1e9;
+        ServerEvents.FitResult r = failure(t);
+        events.fitFinished(provider.name(), r, total);
+        LogEvent line = line(r, total).put("error", t.getMessage() == null ? t.toString()
+            : t.getMessage());
         if (t instanceof OutOfMemoryError) {
-          LOG.log(Level.SEVERE, "fit of " + id + " ran out of memory despite its budget check;"
-              + " lower --memory-budget or raise -Xmx", t);
-        } else if (!(t instanceof FitCancelledException)) {
-          LOG.log(Level.INFO, "fit of " + id + " failed: " + t);
+          line.put("hint", "ran out of memory despite its budget check; lower --memory-budget"
+              + " or raise -Xmx").level(Level.SEVERE).thrown(t);
         }
+        line.log(LOG);
         result.completeExceptionally(t);
       } finally {
         if (cmd.inlineMatrix() != null) {
           cmd.inlineMatrix().release();
         }
       }
+    }
+
+    /** Returns this fit's structured log line: solver, shape, parameters, seconds, result. */
+    private LogEvent line(ServerEvents.FitResult r, double seconds) {
+      return LogEvent.of("fit").put("model", id).put("solver", provider.name())
+          .put("rows", matrix.rows()).put("cols", matrix.cols()).put("nnz", matrix.entries())
+          .put("k", config.numFactors()).put("seed", config.seed())
+          .put("absent", config.absentEntries().name().toLowerCase(Locale.ROOT))
+          .put("params", new java.util.TreeMap<>(config.parameters().asText()).toString())
+          .put("warm_start", warmFrom == null ? null : warmFrom.id())
+          .put("result", r.name().toLowerCase(Locale.ROOT)).put("seconds", seconds);
     }
   }
 

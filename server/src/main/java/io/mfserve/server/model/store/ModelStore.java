@@ -1,5 +1,6 @@
 package io.mfserve.server.model.store;
 
+import io.mfserve.server.logging.LogEvent;
 import io.mfserve.server.model.errors.AlreadyExistsException;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.ModelDamagedException;
@@ -66,6 +67,7 @@ public final class ModelStore {
   private final ConcurrentHashMap<String, StoredModel> described = new ConcurrentHashMap<>();
   private final ModelRepository repository;
   private final MemoryBudget budget;
+  private final ServerEvents events;
   private volatile ModelRepository.AliasTable aliases =
       new ModelRepository.AliasTable(Map.of(), null);
   private volatile Map<String, String> stored = Map.of();
@@ -97,8 +99,17 @@ public final class ModelStore {
 
   /** A store backed by {@code repository}, holding models against {@code budget}. */
   public ModelStore(ModelRepository repository, MemoryBudget budget) {
+    this(repository, budget, ServerEvents.NONE);
+  }
+
+  /**
+   * A store backed by {@code repository}, holding models against {@code budget}, telling
+   * {@code events} about model loads and damaged snapshots.
+   */
+  public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
     this.repository = repository;
     this.budget = budget;
+    this.events = events;
   }
 
   /** Returns the memory budget's limit in bytes. */
@@ -338,31 +349,77 @@ public final class ModelStore {
       }
       slot.durableSince = start;
       slot.model.complete(m);
-      LOG.info(() -> String.format(java.util.Locale.ROOT, "model %s: loaded from %s, %d × %d,"
-          + " k=%d, %s, in %.3f s", id, repository.describe(), m.factors().numUsers(),
-          m.factors().numItems(), m.factors().numFactors(), MemoryBudget.human(m.memoryBytes()),
-          (System.nanoTime() - start) / 1e9));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      events.modelLoaded(ServerEvents.LoadResult.OK, seconds);
+      loadEvent(id, ServerEvents.LoadResult.OK, seconds)
+          .put("solver", m.metadata().solver())
+          .put("rows", m.factors().numUsers()).put("cols", m.factors().numItems())
+          .put("k", m.factors().numFactors()).put("bytes", m.memoryBytes())
+          .log(LOG);
       return m;
     } catch (IOException e) {
       RuntimeException failure;
+      double seconds = (System.nanoTime() - start) / 1e9;
       if (isFormatProblem(e)) {
-        damaged.put(id, e.getMessage());
-        LOG.severe("model " + id + ": snapshot in " + repository.describe() + " is damaged and"
-            + " will not be served: " + e.getMessage());
+        if (damaged.put(id, e.getMessage()) == null) {
+          events.damagedSnapshotFound();
+        }
+        events.modelLoaded(ServerEvents.LoadResult.DAMAGED, seconds);
+        loadEvent(id, ServerEvents.LoadResult.DAMAGED, seconds).put("error", e.getMessage())
+            .level(Level.SEVERE).log(LOG);
         failure = new ModelDamagedException("model '" + id + "' is not served: its snapshot is"
             + " damaged (" + e.getMessage() + ")");
       } else {
-        LOG.log(Level.WARNING, "model " + id + ": could not be read from "
-            + repository.describe(), e);
+        events.modelLoaded(ServerEvents.LoadResult.FAILED, seconds);
+        loadEvent(id, ServerEvents.LoadResult.FAILED, seconds).put("error", e.getMessage())
+            .level(Level.WARNING).thrown(e).log(LOG);
         failure = new RepositoryUnavailableException("model '" + id + "' could not be read from"
             + " the model repository (" + e.getMessage() + "); retry", e);
       }
       fail(id, slot, failure);
       throw failure;
     } catch (RuntimeException | Error e) {
+      double seconds = (System.nanoTime() - start) / 1e9;
+      events.modelLoaded(ServerEvents.LoadResult.FAILED, seconds);
+      loadEvent(id, ServerEvents.LoadResult.FAILED, seconds).put("error", String.valueOf(e))
+          .level(Level.WARNING).log(LOG);
       fail(id, slot, e);
       throw e;
     }
+  }
+
+  /** The structured line of one model load: {@code event=model_load model=... result=...}. */
+  private LogEvent loadEvent(String id, ServerEvents.LoadResult result, double seconds) {
+    return LogEvent.of("model_load").put("model", id).put("source", repository.describe())
+        .put("result", result.name().toLowerCase(java.util.Locale.ROOT)).put("seconds", seconds);
+  }
+
+  /** Returns the number of models resident in memory and ready to serve. */
+  public int residentCount() {
+    int n = 0;
+    for (Slot s : slots.values()) {
+      if (s.model.getNow(null) != null) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Returns the bytes the resident models hold against the budget. */
+  public long residentBytes() {
+    long bytes = 0;
+    for (Slot s : slots.values()) {
+      ServedModel m = s.model.getNow(null);
+      if (m != null) {
+        bytes += m.memoryBytes();
+      }
+    }
+    return bytes;
+  }
+
+  /** Returns the number of damaged snapshots known now. */
+  public int damagedCount() {
+    return damaged.size();
   }
 
   private static boolean isFormatProblem(IOException e) {
@@ -449,7 +506,9 @@ public final class ModelStore {
       return s;
     } catch (IOException e) {
       if (isFormatProblem(e)) {
-        damaged.put(id, e.getMessage());
+        if (damaged.put(id, e.getMessage()) == null) {
+          events.damagedSnapshotFound();
+        }
         LOG.severe("model " + id + ": snapshot is damaged and will not be served: "
             + e.getMessage());
         return null;

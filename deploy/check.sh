@@ -86,16 +86,23 @@ for t in "${targets[@]}"; do
       # The fallback renderer (below) must agree with kustomize, so that CI without
       # kustomize checks the same objects.
       if [ $node_ok = 1 ]; then
-        validate render "deploy/k8s/$t" >"$work/ours-$name.yaml" \
-          && check validate same "$out" "$work/ours-$name.yaml" \
-          && echo "validate.mjs render deploy/k8s/$t: the same objects as kustomize"
+        if validate render "deploy/k8s/$t" >"$work/ours-$name.yaml" \
+            && validate same "$out" "$work/ours-$name.yaml"; then
+          echo "validate.mjs render deploy/k8s/$t: the same objects as kustomize"
+        else
+          fail "validate.mjs render deploy/k8s/$t differs from ${kustomize_cmd[*]}"
+        fi
       fi
     else
       fail "${kustomize_cmd[*]} deploy/k8s/$t"
     fi
   elif [ $node_ok = 1 ]; then
-    validate render "deploy/k8s/$t" >"$out" && rendered+=("$name=$out") \
-      && echo "validate.mjs render deploy/k8s/$t: $(grep -c '^kind:' "$out") objects"
+    if validate render "deploy/k8s/$t" >"$out"; then
+      rendered+=("$name=$out")
+      echo "validate.mjs render deploy/k8s/$t: $(grep -c '^kind:' "$out") objects"
+    else
+      fail "validate.mjs render deploy/k8s/$t"
+    fi
   fi
 done
 if [ ${#kustomize_cmd[@]} -eq 0 ]; then
@@ -144,6 +151,7 @@ if [ $node_ok = 1 ]; then
   mut "no MaxRAMPercentage" deploy/Dockerfile 's/-XX:MaxRAMPercentage=75 //' dockerfile deploy/Dockerfile
   mut "grace below preStop + shutdown grace" deploy/k8s/base/deployment.yaml 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 25/' k8s base
   mut "probe port as a string" deploy/k8s/base/deployment.yaml '0,/port: 50051/s//port: "50051"/' k8s base
+  mut "misspelt field (readinesProbe)" deploy/k8s/base/deployment.yaml 's/readinessProbe:/readinesProbe:/' k8s base
   mut "no headless Service" deploy/k8s/base/service-headless.yaml 's/clusterIP: None/type: ClusterIP/' k8s base
   mut "scrape port is not the metrics port" deploy/k8s/base/deployment.yaml 's/prometheus.io\/port: "9090"/prometheus.io\/port: "9091"/' k8s base
   mut "TLS probes on the TLS port" deploy/k8s/components/tls/deployment-patch.yaml 's/port: 8081/port: 50051/' k8s overlays/tls

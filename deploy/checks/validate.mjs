@@ -3,7 +3,7 @@
 //
 //   node validate.mjs k8s NAME=RENDERED.yaml ...   every object against the Kubernetes
 //                                                 OpenAPI schemas (npm kubernetes-models),
-//                                                 then mfserve's own rules
+//                                                 no unknown fields, then mfserve's rules
 //   node validate.mjs render DIR                   a kustomization rendered without
 //                                                 kustomize (the subset deploy/k8s uses)
 //   node validate.mjs dockerfile FILE              dockerfile-utils' linter + our rules
@@ -69,6 +69,49 @@ async function schemaCheck(where, doc) {
     new Model(doc).validate();
   } catch (e) {
     problem(where, `schema: ${e.message}`);
+  }
+  const dts = path.join(modelsDir, mod, `${doc.kind}.d.ts`);
+  if (!fieldsOf(dts)) problem(where, `no field list for ${doc.kind} (${dts})`);
+  unknownFields(where, doc, dts, "");
+}
+
+// The generated validators let unknown fields through (the schemas do not set
+// additionalProperties: false), so a misspelt field (readinesProbe) would pass. The models'
+// TypeScript declarations list every field of every kind: walk the object along them.
+const modelsDir = path.join(here, "node_modules");
+const dtsCache = new Map();
+function fieldsOf(file) {
+  if (dtsCache.has(file)) return dtsCache.get(file);
+  let fields = null;
+  if (fs.existsSync(file)) {
+    const src = fs.readFileSync(file, "utf8");
+    const imports = new Map();
+    for (const m of src.matchAll(/^import \{([^}]+)\} from "([^"]+)";/gm)) {
+      for (const id of m[1].split(",").map((x) => x.trim())) {
+        const target = m[2].startsWith(".") ? path.resolve(path.dirname(file), m[2].replace(/\.js$/, ".d.ts"))
+          : path.join(modelsDir, `${m[2].replace(/\.js$/, "")}.d.ts`);
+        imports.set(id, target);
+      }
+    }
+    const body = /^export interface I\w+(?: extends [\w, ]+)? \{\n([\s\S]*?)^\}/m.exec(src);
+    if (body) {
+      fields = new Map();
+      for (const m of body[1].matchAll(/^    "([^"]+)"\??: (.*)$/gm)) {
+        const ref = /^(?:Array<)?(I\w+)>?;$/.exec(m[2]);
+        fields.set(m[1], ref && imports.has(ref[1]) ? imports.get(ref[1]) : null);
+      }
+    }
+  }
+  dtsCache.set(file, fields);
+  return fields;
+}
+function unknownFields(where, value, file, at) {
+  const fields = fieldsOf(file);
+  if (!fields || !value || typeof value !== "object") return;
+  if (Array.isArray(value)) return value.forEach((v, i) => unknownFields(where, v, file, `${at}[${i}]`));
+  for (const [k, v] of Object.entries(value)) {
+    if (!fields.has(k)) problem(where, `unknown field ${at}.${k}`);
+    else if (fields.get(k)) unknownFields(where, v, fields.get(k), `${at}.${k}`);
   }
 }
 

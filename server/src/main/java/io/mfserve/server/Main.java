@@ -118,6 +118,14 @@ public final class Main implements Callable<Integer> {
           + " replicas, e.g. 10s, 500ms (env MFSERVE_STORE_POLL; default ${DEFAULT-VALUE}).")
   String storePoll;
 
+  @Option(names = "--no-warmup", negatable = false,
+      defaultValue = "${env:MFSERVE_NO_WARMUP:-false}",
+      description = "Skip the warm-up before health turns SERVING: a short fit of each solver on"
+          + " a small synthetic matrix and a few hundred queries of each kind, in a sandbox that"
+          + " leaves no model, snapshot or budget use behind, so that the first real fit and"
+          + " query do not run cold (about 1 s; env MFSERVE_NO_WARMUP=true).")
+  boolean noWarmup;
+
   @Option(names = "--no-reflection", negatable = false,
       defaultValue = "${env:MFSERVE_NO_REFLECTION:-false}",
       description = "Turn server reflection off (env MFSERVE_NO_REFLECTION=true).")
@@ -184,7 +192,7 @@ public final class Main implements Callable<Integer> {
         trainingThreads == 0 ? d.trainingThreads() : trainingThreads,
         maxConcurrentFits, d.maxQueuedFits(),
         parseDuration(uploadTtl, "--upload-ttl"), parseDuration(shutdownGrace,
-            "--shutdown-grace"), !noReflection);
+            "--shutdown-grace"), !noReflection, !noWarmup);
   }
 
   private RepositoryConfig toRepositoryConfig() {

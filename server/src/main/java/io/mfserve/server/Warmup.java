@@ -72,7 +72,7 @@ public final class Warmup {
   static final Duration FIT_LIMIT = Duration.ofSeconds(30);
 
   /** How long the JIT must be idle before the warm-up counts as done. */
-  static final Duration COMPILER_QUIET = Duration.ofMillis(150);
+  static final Duration COMPILER_QUIET = Duration.ofMillis(300);
   /** The longest wait for the JIT to go idle after the warm-up's work. */
   static final Duration COMPILER_WAIT = Duration.ofSeconds(2);
 

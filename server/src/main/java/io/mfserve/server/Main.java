@@ -148,7 +148,7 @@ public final class Main implements Callable<Integer> {
       description = "Skip the warm-up before health turns SERVING: a short fit of each solver on"
           + " a small synthetic matrix and a few hundred queries of each kind, in a sandbox that"
           + " leaves no model, snapshot or budget use behind, so that the first real fit and"
-          + " query do not run cold (about 1 s; env MFSERVE_NO_WARMUP=true).")
+          + " query do not run cold (1 to 4 s on 2 cores; env MFSERVE_NO_WARMUP=true).")
   boolean noWarmup;
 
   @Option(names = "--no-reflection", negatable = false,

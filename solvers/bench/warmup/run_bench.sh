@@ -56,7 +56,7 @@ for round in $(seq "$rounds"); do
     java -jar "$server_jar" "${args[@]}" > "$log" 2>&1 &
     server=$!
     for _ in $(seq 1200); do
-      grep -q "mfserve listening" "$log" && break
+      grep -qs "mfserve listening" "$log" && break
       kill -0 "$server" 2>/dev/null || { tail -20 "$log" >&2; exit 2; }
       sleep 0.02
     done

@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
@@ -90,6 +89,32 @@ public final class Main implements Callable<Integer> {
           + " cancelled (env MFSERVE_SHUTDOWN_GRACE; default ${DEFAULT-VALUE}).")
   String shutdownGrace;
 
+  @Option(names = "--keepalive-time", defaultValue = "${env:MFSERVE_KEEPALIVE_TIME:-60s}",
+      description = "Ping a connection idle this long, to find dead peers and keep it alive"
+          + " through NATs and balancers; off for never (env MFSERVE_KEEPALIVE_TIME;"
+          + " default ${DEFAULT-VALUE}). Clients may ping every 30 s, also without calls.")
+  String keepaliveTime;
+
+  @Option(names = "--keepalive-timeout",
+      defaultValue = "${env:MFSERVE_KEEPALIVE_TIMEOUT:-20s}",
+      description = "Close a connection whose ping is not answered within this (env"
+          + " MFSERVE_KEEPALIVE_TIMEOUT; default ${DEFAULT-VALUE}).")
+  String keepaliveTimeout;
+
+  @Option(names = "--max-connection-age",
+      defaultValue = "${env:MFSERVE_MAX_CONNECTION_AGE:-5m}",
+      description = "Send GOAWAY on a connection this old (gRPC adds ±10% jitter), so that"
+          + " clients reconnect and a balancer spreads them over new replicas; off for never"
+          + " (env MFSERVE_MAX_CONNECTION_AGE; default ${DEFAULT-VALUE}).")
+  String maxConnectionAge;
+
+  @Option(names = "--max-connection-age-grace",
+      defaultValue = "${env:MFSERVE_MAX_CONNECTION_AGE_GRACE:-10m}",
+      description = "How long calls in flight at that GOAWAY may still run (default"
+          + " ${DEFAULT-VALUE}, mfctl's longest deadline, so long fits are not cut off); off for"
+          + " as long as they take (env MFSERVE_MAX_CONNECTION_AGE_GRACE).")
+  String maxConnectionAgeGrace;
+
   @Option(names = "--model-store", defaultValue = "${env:MFSERVE_MODEL_STORE}",
       description = "Model repository every replica shares: file:///path (a directory or"
           + " shared volume) or s3://bucket/prefix; without it models live in memory only"
@@ -123,6 +148,14 @@ public final class Main implements Callable<Integer> {
       description = "How often to poll the repository for models and aliases changed by other"
           + " replicas, e.g. 10s, 500ms (env MFSERVE_STORE_POLL; default ${DEFAULT-VALUE}).")
   String storePoll;
+
+  @Option(names = "--no-warmup", negatable = false,
+      defaultValue = "${env:MFSERVE_NO_WARMUP:-false}",
+      description = "Skip the warm-up before health turns SERVING: a short fit of each solver on"
+          + " a small synthetic matrix and a few hundred queries of each kind, in a sandbox that"
+          + " leaves no model, snapshot or budget use behind, so that the first real fit and"
+          + " query do not run cold (1 to 4 s on 2 cores; env MFSERVE_NO_WARMUP=true).")
+  boolean noWarmup;
 
   @Option(names = "--no-reflection", negatable = false,
       defaultValue = "${env:MFSERVE_NO_REFLECTION:-false}",
@@ -170,9 +203,8 @@ public final class Main implements Callable<Integer> {
       modules.add(new MetricsModule(metricsPort));
     }
     Injector injector = Guice.createInjector(Stage.PRODUCTION, modules);
-    MfServer server = new MfServer(NettyServerBuilder.forPort(config.port())
-        .permitKeepAliveTime(30, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true), injector);
+    MfServer server = new MfServer(
+        toConnections().applyTo(NettyServerBuilder.forPort(config.port())), injector);
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mfserve-shutdown"));
     LOG.info(String.format(Locale.ROOT, "mfserve listening on port %d with solvers %s;"
@@ -220,7 +252,31 @@ public final class Main implements Callable<Integer> {
         trainingThreads == 0 ? d.trainingThreads() : trainingThreads,
         maxConcurrentFits, d.maxQueuedFits(),
         parseDuration(uploadTtl, "--upload-ttl"), parseDuration(shutdownGrace,
-            "--shutdown-grace"), !noReflection);
+            "--shutdown-grace"), !noReflection, !noWarmup);
+  }
+
+  Connections toConnections() {
+    Duration time = parseOptionalDuration(keepaliveTime, "--keepalive-time");
+    Duration timeout = parseDuration(keepaliveTimeout, "--keepalive-timeout");
+    Duration age = parseOptionalDuration(maxConnectionAge, "--max-connection-age");
+    Duration grace = parseOptionalDuration(maxConnectionAgeGrace, "--max-connection-age-grace");
+    if (time != null && time.isZero() || timeout.isZero()) {
+      throw bad("--keepalive-time and --keepalive-timeout must be positive (or off for the"
+          + " time)");
+    }
+    if (age != null && age.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw bad("--max-connection-age must be at least 1s (or off), got " + maxConnectionAge);
+    }
+    return new Connections(time, timeout, age, grace);
+  }
+
+  /** As {@link #parseDuration}, and "off" (or "never", "infinite") gives null. */
+  private Duration parseOptionalDuration(String text, String flag) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    if (t.equals("off") || t.equals("never") || t.equals("infinite")) {
+      return null;
+    }
+    return parseDuration(text, flag);
   }
 
   private RepositoryConfig toRepositoryConfig() {

@@ -51,8 +51,10 @@ public final class MfServer implements AutoCloseable {
   private final ModelStore models;
   private final RepositoryConfig repository;
   private final ScheduledExecutorService sweeper;
+  private final Warmup warmup;
   private final Server server;
   private final MetricsEndpoint metrics;
+  private volatile Warmup.Report warmupReport;
   private boolean closed;
 
   /**
@@ -70,6 +72,11 @@ public final class MfServer implements AutoCloseable {
     this.calls = injector.getInstance(CallExecutors.class);
     this.models = injector.getInstance(ModelStore.class);
     this.repository = injector.getInstance(RepositoryConfig.class);
+    this.warmup = new Warmup(solvers, fits, injector.getInstance(java.time.Clock.class));
+    // grpc's HealthStatusManager starts with "" SERVING; say NOT_SERVING until start() has
+    // preloaded the repository and warmed up, so that no probe or balancer sends traffic early.
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    health.setStatus(MatrixFactorizationGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
     this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "mfserve-upload-sweeper");
       t.setDaemon(true);
@@ -103,7 +110,11 @@ public final class MfServer implements AutoCloseable {
     return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
   }
 
-  /** Starts serving and turns health SERVING once solvers are loaded. */
+  /**
+   * Starts serving and turns health SERVING once solvers are loaded, the repository's models
+   * preloaded and (unless {@code --no-warmup}) the {@link Warmup} has run. Until then health
+   * says NOT_SERVING, though the port already answers.
+   */
   public MfServer start() throws IOException {
     if (metrics != null) {
       metrics.start();
@@ -120,6 +131,9 @@ public final class MfServer implements AutoCloseable {
     if (models.repository().durable()) {
       long every = Math.max(1, repository.poll().toMillis());
       sweeper.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
+    }
+    if (config.warmup() && !solvers.isEmpty()) {
+      warmupReport = warmup.run();
     }
     ServingStatus status = solvers.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
     if (solvers.isEmpty()) {
@@ -177,6 +191,11 @@ public final class MfServer implements AutoCloseable {
   /** Returns the metrics endpoint, or null when metrics are off. */
   public MetricsEndpoint metrics() {
     return metrics;
+  }
+
+  /** Returns what the warm-up did, or null when it did not run ({@code --no-warmup}). */
+  public Warmup.Report warmupReport() {
+    return warmupReport;
   }
 
   /** Returns the port listened on (the one picked when configured with 0). */

@@ -18,29 +18,39 @@ import java.time.Duration;
  * @param uploadTtl how long an unused uploaded matrix is kept
  * @param shutdownGrace how long in-flight calls may run on after SIGTERM
  * @param reflection whether server reflection is on
+ * @param warmup whether {@link Warmup} runs before health turns SERVING
  */
 public record ServerConfig(int port, Path pluginsDir, long memoryBudgetBytes,
     int maxInboundMessageBytes, int workerThreads, int trainingThreads, int maxConcurrentFits,
-    int maxQueuedFits, Duration uploadTtl, Duration shutdownGrace, boolean reflection) {
+    int maxQueuedFits, Duration uploadTtl, Duration shutdownGrace, boolean reflection,
+    boolean warmup) {
 
   /** Defaults for this machine: port 50051, 60% of the heap as budget, all cores. */
   public static ServerConfig defaults() {
     int cores = Runtime.getRuntime().availableProcessors();
     return new ServerConfig(50051, null, (long) (Runtime.getRuntime().maxMemory() * 0.6),
         4 << 20, Math.max(4, 2 * cores), cores, 2, 16, Duration.ofHours(1),
-        Duration.ofSeconds(20), true);
+        Duration.ofSeconds(20), true, true);
   }
 
   /** Returns a copy listening on {@code newPort}. */
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(newPort, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes,
         workerThreads, trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl,
-        shutdownGrace, reflection);
+        shutdownGrace, reflection, warmup);
   }
 
   /** Returns a copy with a memory budget of {@code bytes}. */
   public ServerConfig withMemoryBudget(long bytes) {
     return new ServerConfig(port, pluginsDir, bytes, maxInboundMessageBytes, workerThreads,
-        trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl, shutdownGrace, reflection);
+        trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl, shutdownGrace, reflection,
+        warmup);
+  }
+
+  /** Returns a copy with the warm-up before SERVING on or off. */
+  public ServerConfig withWarmup(boolean on) {
+    return new ServerConfig(port, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes,
+        workerThreads, trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl,
+        shutdownGrace, reflection, on);
   }
 }

@@ -159,7 +159,8 @@ class UploadRpcTest {
     ServerConfig cfg = InProcessMfServer.testConfig();
     cfg = new ServerConfig(cfg.port(), null, cfg.memoryBudgetBytes(),
         cfg.maxInboundMessageBytes(), cfg.workerThreads(), cfg.trainingThreads(),
-        cfg.maxConcurrentFits(), cfg.maxQueuedFits(), Duration.ZERO, cfg.shutdownGrace(), true);
+        cfg.maxConcurrentFits(), cfg.maxQueuedFits(), Duration.ZERO, cfg.shutdownGrace(), true,
+        false);
     server.start(cfg, null);
     upload(List.of(sparseChunk(0, 10)));
     io.mfserve.server.model.matrix.MatrixStore store = server.injector()

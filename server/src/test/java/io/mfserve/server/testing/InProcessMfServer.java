@@ -37,10 +37,13 @@ public final class InProcessMfServer implements AfterEachCallback {
   private MfServer server;
   private ManagedChannel channel;
 
-  /** A config for tests: small pools, a generous budget, short grace. */
+  /**
+   * A config for tests: small pools, a generous budget, short grace, and no warm-up (it costs
+   * about a second per server; WarmupTest turns it on).
+   */
   public static ServerConfig testConfig() {
     return new ServerConfig(0, null, 1L << 30, 4 << 20, 4, 2, 2, 4, Duration.ofMinutes(5),
-        Duration.ofSeconds(2), true);
+        Duration.ofSeconds(2), true, false);
   }
 
   /** Starts a server with the solvers on the classpath and the test config. */

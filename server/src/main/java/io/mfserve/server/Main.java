@@ -137,7 +137,8 @@ public final class Main implements Callable<Integer> {
   Path tlsCert;
 
   @Option(names = "--tls-key", defaultValue = "${env:MFSERVE_TLS_KEY}", paramLabel = "PEM",
-      description = "Private key of --tls-cert (PEM, PKCS#8 or PKCS#1; env MFSERVE_TLS_KEY).")
+      description = "Private key of --tls-cert (PKCS#8 PEM, BEGIN PRIVATE KEY; convert others with"
+          + " openssl pkcs8 -topk8 -nocrypt; env MFSERVE_TLS_KEY).")
   Path tlsKey;
 
   @Option(names = "--tls-client-ca", defaultValue = "${env:MFSERVE_TLS_CLIENT_CA}",

@@ -215,6 +215,9 @@ public final class Main implements Callable<Integer> {
         throw bad("--auth-tokens: " + e.getMessage());
       }
     }
+    if (healthPort < -1 || healthPort > 65535) {
+      throw bad("--health-port must be -1 (none) or in [0, 65535], got " + healthPort);
+    }
     NettyServerBuilder healthBuilder = healthPort >= 0 ? NettyServerBuilder.forPort(healthPort)
         : null;
     MfServer server = new MfServer(builder, injector,

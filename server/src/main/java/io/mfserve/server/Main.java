@@ -15,7 +15,15 @@ import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.repository.RepositoryConfig;
+import io.grpc.ServerInterceptor;
+import io.mfserve.server.security.ServerTls;
+import io.mfserve.server.security.TokenAuth;
+import io.mfserve.server.security.TokenFile;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -172,6 +180,48 @@ public final class Main implements Callable<Integer> {
           + " (env MFSERVE_LOG_FORMAT; default ${DEFAULT-VALUE}).")
   String logFormat;
 
+  @Option(names = "--tls-cert", defaultValue = "${env:MFSERVE_TLS_CERT}", paramLabel = "PEM",
+      description = "Server certificate chain (PEM); with --tls-key turns TLS on. Re-read when"
+          + " the file changes (see --tls-refresh) without a restart (env MFSERVE_TLS_CERT).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:MFSERVE_TLS_KEY}", paramLabel = "PEM",
+      description = "Private key of --tls-cert (PKCS#8 PEM, BEGIN PRIVATE KEY; convert others with"
+          + " openssl pkcs8 -topk8 -nocrypt; env MFSERVE_TLS_KEY).")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", defaultValue = "${env:MFSERVE_TLS_CLIENT_CA}",
+      paramLabel = "PEM",
+      description = "CA certificates (PEM) client certificates must chain to: mutual TLS, a"
+          + " client without a valid certificate is refused in the handshake; re-read when it"
+          + " changes (env MFSERVE_TLS_CLIENT_CA).")
+  Path tlsClientCa;
+
+  @Option(names = "--tls-refresh", defaultValue = "${env:MFSERVE_TLS_REFRESH:-60s}",
+      description = "How often the TLS files are checked for changes, e.g. 60s, 500ms"
+          + " (env MFSERVE_TLS_REFRESH; default ${DEFAULT-VALUE}).")
+  String tlsRefresh;
+
+  @Option(names = "--health-port", defaultValue = "${env:MFSERVE_HEALTH_PORT:--1}",
+      description = "With TLS on, a plaintext port that serves only grpc.health.v1 (Kubernetes'"
+          + " gRPC probe cannot speak TLS); -1 means none, 0 picks a free one"
+          + " (env MFSERVE_HEALTH_PORT).")
+  int healthPort;
+
+  @Option(names = "--auth-tokens", defaultValue = "${env:MFSERVE_AUTH_TOKENS}", paramLabel = "FILE",
+      description = "Require a bearer token on every mfserve.v1 call; FILE holds one"
+          + " '<sha256 hex> read|write [name]' per line (# comments), hashes made with"
+          + " 'printf %%s TOKEN | sha256sum'. No or unknown token: UNAUTHENTICATED; read token"
+          + " on a call that changes state: PERMISSION_DENIED. Health is always open. Re-read"
+          + " when it changes, checked every 2 s (env MFSERVE_AUTH_TOKENS).")
+  Path authTokens;
+
+  @Option(names = "--auth-reflection", negatable = false,
+      defaultValue = "${env:MFSERVE_AUTH_REFLECTION:-false}",
+      description = "With --auth-tokens, server reflection needs a (read) token too; by default"
+          + " it stays open, as it only describes the API (env MFSERVE_AUTH_REFLECTION=true).")
+  boolean authReflection;
+
   /** Runs the server until SIGTERM or SIGINT. */
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format",
@@ -203,8 +253,31 @@ public final class Main implements Callable<Integer> {
       modules.add(new MetricsModule(metricsPort));
     }
     Injector injector = Guice.createInjector(Stage.PRODUCTION, modules);
-    MfServer server = new MfServer(
-        toConnections().applyTo(NettyServerBuilder.forPort(config.port())), injector);
+    List<AutoCloseable> owned = new ArrayList<>();
+    NettyServerBuilder builder;
+    ServerTls tls = loadTls();
+    if (tls != null) {
+      owned.add(tls);
+      builder = NettyServerBuilder.forPort(config.port(), tls.credentials());
+    } else {
+      builder = NettyServerBuilder.forPort(config.port());
+    }
+    toConnections().applyTo(builder);
+    ServerInterceptor auth = null;
+    if (authTokens != null) {
+      try {
+        auth = new TokenAuth(TokenFile.load(authTokens, 2000));
+      } catch (IOException | IllegalArgumentException e) {
+        throw bad("--auth-tokens: " + e.getMessage());
+      }
+    }
+    if (healthPort < -1 || healthPort > 65535) {
+      throw bad("--health-port must be -1 (none) or in [0, 65535], got " + healthPort);
+    }
+    NettyServerBuilder healthBuilder = healthPort >= 0 ? NettyServerBuilder.forPort(healthPort)
+        : null;
+    MfServer server = new MfServer(builder, injector,
+        new MfServer.Guards(auth, authReflection, healthBuilder, owned));
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mfserve-shutdown"));
     LOG.info(String.format(Locale.ROOT, "mfserve listening on port %d with solvers %s;"
@@ -212,6 +285,11 @@ public final class Main implements Callable<Integer> {
         injector.getInstance(SolverRegistry.class).all().stream().map(p -> p.name()).toList(),
         MemoryBudget.human(config.memoryBudgetBytes()),
         server.metrics() == null ? "" : "; metrics on port " + server.metrics().port()));
+    LOG.info(String.format(Locale.ROOT, "transport: %s%s%s%s",
+        tls == null ? "plaintext" : tlsClientCa == null ? "TLS" : "mutual TLS",
+        auth == null ? "" : ", bearer tokens required",
+        auth != null && authReflection ? " (reflection too)" : "",
+        server.healthPort() < 0 ? "" : "; plaintext health on port " + server.healthPort()));
     server.awaitTermination();
     return 0;
   }
@@ -277,6 +355,28 @@ public final class Main implements Callable<Integer> {
       return null;
     }
     return parseDuration(text, flag);
+  }
+
+  private ServerTls loadTls() {
+    if (tlsCert == null && tlsKey == null) {
+      if (tlsClientCa != null) {
+        throw bad("--tls-client-ca needs --tls-cert and --tls-key");
+      }
+      return null;
+    }
+    if (tlsCert == null || tlsKey == null) {
+      throw bad("--tls-cert and --tls-key go together");
+    }
+    Duration refresh = parseDuration(tlsRefresh, "--tls-refresh");
+    if (refresh.isZero()) {
+      throw bad("--tls-refresh must be positive, got " + tlsRefresh);
+    }
+    try {
+      return ServerTls.load(tlsCert, tlsKey, tlsClientCa, refresh);
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+      throw bad("cannot load TLS files (" + tlsCert + ", " + tlsKey
+          + (tlsClientCa == null ? "" : ", " + tlsClientCa) + "): " + e.getMessage());
+    }
   }
 
   private RepositoryConfig toRepositoryConfig() {

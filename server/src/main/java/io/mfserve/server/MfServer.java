@@ -7,6 +7,8 @@ import com.google.inject.TypeLiteral;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -55,7 +57,26 @@ public final class MfServer implements AutoCloseable {
   private final Server server;
   private final MetricsEndpoint metrics;
   private volatile Warmup.Report warmupReport;
+  private final Server healthServer;
+  private final List<AutoCloseable> owned;
   private boolean closed;
+
+  /**
+   * What sits around the service when the server is secured.
+   *
+   * @param auth checks tokens on the mfserve.v1 service ({@code null}: no checks)
+   * @param authReflection whether reflection is behind {@code auth} too
+   * @param healthBuilder a second, plaintext server that gets only the health service (for
+   *     Kubernetes' gRPC probe when the main port speaks TLS); {@code null}: none
+   * @param owned closed after the server has stopped (certificate watchers and the like)
+   */
+  public record Guards(ServerInterceptor auth, boolean authReflection,
+      ServerBuilder<?> healthBuilder, List<AutoCloseable> owned) {
+    /** No TLS watchers, no tokens, no separate health port. */
+    public static Guards none() {
+      return new Guards(null, false, null, List.of());
+    }
+  }
 
   /**
    * Builds (but does not start) the server.
@@ -64,6 +85,18 @@ public final class MfServer implements AutoCloseable {
    * @param injector an injector built from the server's modules
    */
   public MfServer(ServerBuilder<?> builder, Injector injector) {
+    this(builder, injector, Guards.none());
+  }
+
+  /**
+   * Builds (but does not start) the server with tokens checked, a plaintext health port, or
+   * both.
+   *
+   * @param builder a transport's builder, with TLS credentials when TLS is on
+   * @param injector an injector built from the server's modules
+   * @param guards token checks, the health port and what to close on shutdown
+   */
+  public MfServer(ServerBuilder<?> builder, Injector injector, Guards guards) {
     this.config = injector.getInstance(ServerConfig.class);
     this.health = injector.getInstance(HealthStatusManager.class);
     this.fits = injector.getInstance(FitExecutor.class);
@@ -86,7 +119,9 @@ public final class MfServer implements AutoCloseable {
     builder.directExecutor()
         .callExecutor(calls)
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(injector.getInstance(MatrixFactorizationService.class))
+        .addService(guard(injector.getInstance(MatrixFactorizationService.class)
+            .bindService(), guards.auth()))
+        // Health is never behind a token: probes and balancers carry none.
         .addService(health.getHealthService());
     // ServerBuilder runs the last interceptor added first; the set's order is the modules'.
     for (ServerInterceptor i : injector.getInstance(
@@ -97,12 +132,21 @@ public final class MfServer implements AutoCloseable {
         Key.get(MetricsEndpoint.class));
     this.metrics = endpoint == null ? null : endpoint.getProvider().get();
     if (config.reflection()) {
-      builder.addService(ProtoReflectionServiceV1.newInstance());
+      ServerInterceptor r = guards.authReflection() ? guards.auth() : null;
+      builder.addService(guard(ProtoReflectionServiceV1.newInstance().bindService(), r));
       // Many tools (grpcurl before 1.9, Python's grpcio-reflection, Postman) still speak only
       // the v1alpha reflection protocol; serving both costs nothing.
-      builder.addService(legacyReflection());
+      builder.addService(guard(legacyReflection().bindService(), r));
     }
     this.server = builder.build();
+    this.healthServer = guards.healthBuilder() == null ? null
+        : guards.healthBuilder().directExecutor().addService(health.getHealthService()).build();
+    this.owned = guards.owned();
+  }
+
+  private static ServerServiceDefinition guard(ServerServiceDefinition service,
+      ServerInterceptor auth) {
+    return auth == null ? service : ServerInterceptors.intercept(service, auth);
   }
 
   @SuppressWarnings("deprecation")
@@ -120,6 +164,9 @@ public final class MfServer implements AutoCloseable {
       metrics.start();
     }
     server.start();
+    if (healthServer != null) {
+      healthServer.start();
+    }
     long period = Math.max(1, Math.min(60, config.uploadTtl().toSeconds() / 4));
     sweeper.scheduleAtFixedRate(() -> {
       int n = matrices.evictExpired();
@@ -203,6 +250,11 @@ public final class MfServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** Returns the plaintext health port, or -1 when there is none. */
+  public int healthPort() {
+    return healthServer == null ? -1 : healthServer.getPort();
+  }
+
   /** Blocks until the server has terminated. */
   public void awaitTermination() throws InterruptedException {
     server.awaitTermination();
@@ -227,11 +279,22 @@ public final class MfServer implements AutoCloseable {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     } finally {
+      if (healthServer != null) {
+        // Last to go, so that probes see NOT_SERVING during the grace rather than a refusal.
+        healthServer.shutdownNow();
+      }
       fits.close();
       sweeper.shutdownNow();
       calls.close();
       if (metrics != null) {
         metrics.close();
+      }
+      for (AutoCloseable c : owned) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          LOG.warning("closing " + c + ": " + e);
+        }
       }
     }
   }

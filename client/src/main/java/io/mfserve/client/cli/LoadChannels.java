@@ -1,6 +1,9 @@
 package io.mfserve.client.cli;
 
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
@@ -59,6 +62,15 @@ final class LoadChannels implements AutoCloseable {
    * per core at most (epoll where available), each channel's lane run by its own event loop.
    */
   static LoadChannels netty(String target, int count) {
+    return netty(target, count, InsecureChannelCredentials.create(), List.of());
+  }
+
+  /**
+   * As {@link #netty(String, int)}, with the given transport credentials (TLS or plaintext)
+   * and interceptors (a bearer token) on every channel.
+   */
+  static LoadChannels netty(String target, int count, ChannelCredentials credentials,
+      List<ClientInterceptor> interceptors) {
     int threads = Math.max(1, Math.min(count, Runtime.getRuntime().availableProcessors()));
     DefaultThreadFactory factory = new DefaultThreadFactory("mfctl-load", true);
     boolean epoll = Epoll.isAvailable();
@@ -67,7 +79,8 @@ final class LoadChannels implements AutoCloseable {
     return open(count, () -> {
       // An event loop is a group of one: the channel's connection is served by this loop.
       EventLoop loop = group.next();
-      return new Lane(NettyChannelBuilder.forTarget(target).usePlaintext()
+      return new Lane(NettyChannelBuilder.forTarget(target, credentials)
+          .intercept(interceptors)
           .eventLoopGroup(loop)
           .channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
           .build(), loop);

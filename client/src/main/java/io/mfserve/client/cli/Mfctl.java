@@ -1,13 +1,19 @@
 package io.mfserve.client.cli;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.mfserve.client.MfChannels;
 import io.grpc.Status;
 import io.mfserve.client.MfClient;
 import io.mfserve.client.MfServeException;
 import io.mfserve.client.cli.InputFiles.InputException;
 import io.mfserve.proto.v1.ModelInfo;
+import java.io.File;
 import java.io.IOException;
+import java.util.List;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -107,6 +113,32 @@ public final class Mfctl implements Callable<Integer> {
           + "export, import and import-factors, 30 for the others).")
   Double timeoutSeconds;
 
+  @Option(names = "--tls", scope = ScopeType.INHERIT,
+      description = "Connect with TLS, trusting the JVM's CAs or --ca (implied by --ca, --cert).")
+  boolean tls;
+
+  @Option(names = "--ca", paramLabel = "PEM", scope = ScopeType.INHERIT,
+      defaultValue = "${env:MFSERVE_CA}",
+      description = "CA certificates (PEM) the server's certificate must chain to (env"
+          + " MFSERVE_CA).")
+  File ca;
+
+  @Option(names = "--cert", paramLabel = "PEM", scope = ScopeType.INHERIT,
+      defaultValue = "${env:MFSERVE_CERT}",
+      description = "Client certificate (PEM) for mutual TLS, with --key (env MFSERVE_CERT).")
+  File cert;
+
+  @Option(names = "--key", paramLabel = "PEM", scope = ScopeType.INHERIT,
+      defaultValue = "${env:MFSERVE_KEY}",
+      description = "Private key of --cert (PKCS#8 PEM; env MFSERVE_KEY).")
+  File key;
+
+  @Option(names = "--token", paramLabel = "TOKEN", scope = ScopeType.INHERIT,
+      defaultValue = "${env:MFSERVE_TOKEN}", showDefaultValue = CommandLine.Help.Visibility.NEVER,
+      description = "Bearer token sent with every call, for a server run with --auth-tokens"
+          + " (env MFSERVE_TOKEN, which keeps it out of the process list).")
+  String token;
+
   @Spec
   CommandSpec spec;
 
@@ -140,7 +172,8 @@ public final class Mfctl implements Callable<Integer> {
   }
 
   /**
-   * Runs mfctl against a real server, over a plaintext channel to {@code --target}.
+   * Runs mfctl against a real server at {@code --target}, over TLS when --tls, --ca or --cert
+   * says so, plaintext otherwise.
    *
    * @param args the command line, without the program name
    * @param out where results go
@@ -148,7 +181,7 @@ public final class Mfctl implements Callable<Integer> {
    * @return the exit code: 0 ok, 1 server error, 2 usage error, 3 server unreachable
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    return run(args, out, err, Mfctl::plaintextChannel, LoadChannels::netty);
+    return run(args, out, err, null, null);
   }
 
   /**
@@ -184,8 +217,26 @@ public final class Mfctl implements Callable<Integer> {
     }
   }
 
-  private static ManagedChannel plaintextChannel(String target) {
-    return ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+  /** Transport credentials from --tls, --ca, --cert and --key. */
+  private ChannelCredentials credentials() {
+    boolean secure = tls || ca != null || cert != null || key != null;
+    if (!secure) {
+      return InsecureChannelCredentials.create();
+    }
+    if ((cert == null) != (key == null)) {
+      throw new ParameterException(spec.commandLine(), "--cert and --key go together");
+    }
+    try {
+      return MfChannels.tls(ca, cert, key);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "cannot read the TLS files (--ca, --cert,"
+          + " --key): " + oneLine(e.getMessage()));
+    }
+  }
+
+  private List<ClientInterceptor> interceptors() {
+    return token == null || token.isBlank() ? List.of()
+        : List.of(MfChannels.tokenInterceptor(token));
   }
 
   /** {@code mfctl} with no command: a usage error. */
@@ -210,12 +261,13 @@ public final class Mfctl implements Callable<Integer> {
             "--timeout must be a positive number of seconds, got " + timeoutSeconds);
       }
       try {
-        channel = channels.apply(target);
+        channel = channels != null ? channels.apply(target)
+            : Grpc.newChannelBuilder(target, credentials()).build();
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(),
             "invalid --target '" + target + "': " + e.getMessage() + "; expected host:port");
       }
-      client = new MfClient(channel);
+      client = new MfClient(MfChannels.withToken(channel, token));
       if (timeoutSeconds != null) {
         Duration d = Duration.ofNanos((long) (timeoutSeconds * 1e9));
         client = client.withFitDeadline(d).withCallDeadline(d);
@@ -231,7 +283,8 @@ public final class Mfctl implements Callable<Integer> {
    */
   LoadChannels loadChannels(int count) {
     client();
-    return loadChannels.open(target, count);
+    return loadChannels != null ? loadChannels.open(target, count)
+        : LoadChannels.netty(target, count, credentials(), interceptors());
   }
 
   boolean json() {
@@ -360,7 +413,8 @@ public final class Mfctl implements Callable<Integer> {
       case DEADLINE_EXCEEDED -> "allow more time with --timeout SECONDS";
       case UNAVAILABLE -> "the server is shutting down or overloaded; try again shortly";
       case UNIMPLEMENTED -> "the server does not offer this call: is it an mfserve v1 server?";
-      case UNAUTHENTICATED, PERMISSION_DENIED -> "the server refused this client";
+      case UNAUTHENTICATED -> "give a token with --token or MFSERVE_TOKEN";
+      case PERMISSION_DENIED -> "this needs a write token";
       default -> "";
     };
   }

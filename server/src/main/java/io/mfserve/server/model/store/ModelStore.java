@@ -378,6 +378,10 @@ public final class ModelStore {
       }
       fail(id, slot, failure);
       throw failure;
+    } catch (NotFoundException e) {
+      // No snapshot of that id: an ordinary NOT_FOUND, not a failed load.
+      fail(id, slot, e);
+      throw e;
     } catch (RuntimeException | Error e) {
       double seconds = (System.nanoTime() - start) / 1e9;
       events.modelLoaded(ServerEvents.LoadResult.FAILED, seconds);

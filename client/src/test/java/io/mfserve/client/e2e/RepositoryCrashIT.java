@@ -139,7 +139,10 @@ class RepositoryCrashIT {
       ServerProcess server = ServerProcess.builder()
           .jvmArgs("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
           .flags("--model-store", store.uri(), "--preload", "all", "--memory-budget", "256m",
-              "--store-poll", "200ms", "--training-threads", "1", "--max-concurrent-fits", "1")
+              "--store-poll", "200ms", "--training-threads", "1", "--max-concurrent-fits", "1",
+              // 40 restarts: the JIT warm-up before SERVING would add seconds to each, and
+              // durability does not depend on it.
+              "--no-warmup")
           .flags(store.serverFlags())
           .env(store.serverEnv())
           .start();

@@ -38,7 +38,7 @@ public final class Repositories {
         return new SnapshotRepository(new FileObjectStore(Path.of(uri)), solvers);
       }
       if ("s3".equals(uri.getScheme())) {
-        return new SnapshotRepository(S3Stores.open(uri, config), solvers);
+        return new SnapshotRepository(openS3(uri, config), solvers);
       }
     } catch (IOException e) {
       throw new IllegalArgumentException("--model-store " + config.uri() + " cannot be opened: "
@@ -46,5 +46,18 @@ public final class Repositories {
     }
     throw new IllegalArgumentException("--model-store " + config.uri() + ": use file:///path"
         + " or s3://bucket/prefix");
+  }
+
+  private static ObjectStore openS3(URI uri, RepositoryConfig config) throws IOException {
+    URI endpoint;
+    try {
+      endpoint = config.s3Endpoint() == null || config.s3Endpoint().isBlank() ? null
+          : URI.create(config.s3Endpoint().trim());
+      return S3ObjectStore.create(uri, new S3Options(endpoint, config.s3PathStyle(),
+          config.s3Region()));
+    } catch (IllegalArgumentException e) {
+      throw new IOException("--s3-endpoint " + config.s3Endpoint() + " or the S3 options are"
+          + " not usable: " + e.getMessage(), e);
+    }
   }
 }

@@ -609,11 +609,12 @@ public final class ModelStore {
       throw new InvalidRequestException("model_id", "'" + modelId + "' is an alias; point an"
           + " alias at a model id");
     }
-    if (slots.containsKey(alias) || (repository.durable() && listStored().containsKey(alias))) {
+    Map<String, String> inRepository = listStored(); // empty without a durable repository
+    if (slots.containsKey(alias) || inRepository.containsKey(alias)) {
       throw new InvalidRequestException("alias", "'" + alias + "' is a model id; choose an"
           + " alias that names no model");
     }
-    if (peek(modelId) == null && !(repository.durable() && listStored().containsKey(modelId))) {
+    if (peek(modelId) == null && !inRepository.containsKey(modelId)) {
       throw notFound(modelId);
     }
     return update(alias, expected, modelId);

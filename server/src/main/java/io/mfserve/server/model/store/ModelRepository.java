@@ -61,14 +61,14 @@ public interface ModelRepository {
    * Reads what a stored model's snapshot says about it, without its arrays; null if there is
    * no snapshot of that id.
    *
-   * @throws io.mfserve.server.repository.SnapshotFormatException if it is damaged
+   * @throws DamagedSnapshotException if it is damaged
    */
   StoredModel describe(String modelId) throws IOException;
 
   /**
    * Reads a stored model whole; null if there is no snapshot of that id.
    *
-   * @throws io.mfserve.server.repository.SnapshotFormatException if it is damaged
+   * @throws DamagedSnapshotException if it is damaged
    */
   ServedModel load(String modelId, Reserver reserver) throws IOException;
 
@@ -92,7 +92,7 @@ public interface ModelRepository {
    * Reads a snapshot sent by a client (ImportModel), checking it as a stored one is.
    *
    * @param modelId the id to serve it under; null keeps the snapshot's own
-   * @throws io.mfserve.server.repository.SnapshotFormatException if it is not a valid snapshot
+   * @throws DamagedSnapshotException if it is not a valid snapshot
    */
   ServedModel read(InputStream in, String modelId, Reserver reserver) throws IOException;
 }

@@ -427,8 +427,7 @@ public final class ModelStore {
   }
 
   private static boolean isFormatProblem(IOException e) {
-    // The format exception lives in the repository package, which depends on this one.
-    return e.getClass().getSimpleName().equals("SnapshotFormatException");
+    return e instanceof DamagedSnapshotException;
   }
 
   private void fail(String id, Slot slot, Throwable t) {

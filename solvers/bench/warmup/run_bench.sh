@@ -46,7 +46,7 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $(java -version 2>&1 | head -1)"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s %-4s %-14s %-7s' mode fit "file" serving
 for r in $(seq "$runs"); do printf ' %8s' "fit$r"; done
-printf ' %8s  %s\n' "1st/${runs}th" "(client_s per fit)"
+printf ' %8s %9s  %s\n' "1st/${runs}th" "1st/med" "(client_s per fit)"
 for round in $(seq "$rounds"); do
   for mode in warmup no-warmup; do
     args=(--port "$port")
@@ -74,7 +74,10 @@ for round in $(seq "$rounds"); do
       done
       printf '%-9s %-4s %-14s %-7s' "$mode" "$solver" "$file" "$serving"
       for f in "${fits[@]}"; do printf ' %8s' "$f"; done
-      printf ' %8s  (%s)\n' "$(python3 -c "print('%.2fx' % (${fits[0]} / ${fits[-1]}))")" "${clients[*]}"
+      # 1st/med: the first fit over the median of the later ones, steadier than one 5th fit.
+      printf ' %8s %9s  (%s)\n' "$(python3 -c "print('%.2fx' % (${fits[0]} / ${fits[-1]}))")" \
+        "$(python3 -c "import statistics as s; f=[$(IFS=,; echo "${fits[*]}")]; print('%.2fx' % (f[0] / s.median(f[1:])))")" \
+        "${clients[*]}"
     done
     grep -o "warm-up: .*" "$log" | sed 's/^/# /' || true
     stop

@@ -49,9 +49,19 @@ import java.util.logging.Logger;
  * counted in the server's memory budget. It shares only the solver registry and the
  * {@link FitExecutor} (its pools are what real fits run on).
  *
+ * <p>Each solver fits three times: on the matrix, on its transpose, and on the matrix again.
+ * One fit is not enough. C2 compiles the per-row kernels during the first fit with loop
+ * predicates speculated from that fit's profile, and a later fit (a new set of arrays, other
+ * row lengths) fails them: an uncommon trap, a deoptimisation and a recompile, seen with
+ * {@code -XX:+LogCompilation} as {@code profile_predicate} traps in ALS's {@code explicitRow},
+ * {@code solveSystem} and {@code Cholesky.solve} at the start of each of the next two fits.
+ * After a few such traps C2 compiles the method without them; the second and third warm-up
+ * fits take those traps so that the first real fit does not (ALS on ML-100K u1.base: the first
+ * fit after start went from about 2× the fifth to within 1.2× of it).
+ *
  * <p>Sizes were chosen by measurement (see {@code solvers/bench/warmup/run_bench.sh}): large
  * enough that C2 compiles the solvers' per-row kernels (thousands of rows per sweep, a dozen
- * sweeps), small enough that the whole warm-up costs about a second on two cores. A solver
+ * sweeps), small enough that the whole warm-up costs about two seconds on two cores. A solver
  * whose warm-up fails (a plugin that wants parameters, say) is logged and skipped; the server
  * still turns SERVING. Not thread-safe; run once, from {@link MfServer#start()}.
  */
@@ -63,9 +73,16 @@ public final class Warmup {
   /** Items (columns) of the synthetic matrix. */
   static final int ITEMS = 900;
   /** Fewest entries of a user. */
-  static final int MIN_PER_USER = 5;
+  static final int MIN_PER_USER = 1;
   /** Most entries of a user (ML-100K's heaviest user has 737). */
   static final int MAX_PER_USER = 400;
+  /**
+   * Items in the long tail, rated once or a few times each (real catalogues have many): fewer
+   * entries than the rank make the Gram matrices of those columns rank-deficient.
+   */
+  static final int TAIL_ITEMS = 300;
+  /** Chance that an entry goes to a tail item (about 2.5 entries per tail item). */
+  static final double TAIL_SHARE = 0.013;
   /** Queries of each kind per model. */
   static final int QUERIES = 300;
   /** A warm-up fit that takes longer than this is cancelled (a slow plugin, a tiny machine). */
@@ -102,17 +119,24 @@ public final class Warmup {
     List<String> warmed = new ArrayList<>();
     List<String> failed = new ArrayList<>();
     int ran = 0;
-    String matrixId = service.storeMatrix(syntheticMatrix(service));
+    // The same entries twice, as given and transposed: a second shape whose fit recompiles
+    // what the first one's profile specialised too narrowly (see the class comment).
+    String given = service.storeMatrix(syntheticMatrix(service, false));
+    String transposed = service.storeMatrix(syntheticMatrix(service, true));
+    String[] matrixIds = {given, transposed, given};
     try {
       for (SolverProvider p : solvers.all()) {
-        String modelId = "warmup-" + p.name();
-        long deadline = System.nanoTime() + FIT_LIMIT.toNanos();
         try {
-          ServedModel m = service.fit(new FitCommand(p.name(), null, null, matrixId, modelId,
-              Map.of(), Set.of(), null, null, 0, "warmup", ""),
-              () -> System.nanoTime() > deadline)
-              .get(FIT_LIMIT.toSeconds() + 5, TimeUnit.SECONDS);
-          ran += query(service, queries, m);
+          for (int shape = 0; shape < matrixIds.length; shape++) {
+            ServedModel m = fit(service, p, matrixIds[shape], "warmup-" + p.name() + "-" + shape);
+            try {
+              if (shape == 0) {
+                ran += query(service, queries, m);
+              }
+            } finally {
+              service.deleteModel(m.id());
+            }
+          }
           warmed.add(p.name());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -123,16 +147,11 @@ public final class Warmup {
           LOG.log(Level.WARNING, "warm-up of solver " + p.name() + " failed (the server serves"
               + " it all the same, only its first fit runs cold): " + cause);
           failed.add(p.name());
-        } finally {
-          try {
-            service.deleteModel(modelId);
-          } catch (RuntimeException e) {
-            // never made (the fit failed): nothing to delete
-          }
         }
       }
     } finally {
-      matrices.delete(matrixId);
+      matrices.delete(given);
+      matrices.delete(transposed);
     }
     if (budget.usedBytes() != 0) {
       LOG.warning("warm-up sandbox still holds " + budget.usedBytes() + " bytes (a leak)");
@@ -143,10 +162,22 @@ public final class Warmup {
     double seconds = (end - start) / 1e9;
     Report r = new Report(List.copyOf(warmed), List.copyOf(failed), ran, seconds);
     LOG.info(String.format(Locale.ROOT, "warm-up: solvers %s fitted on a synthetic %d × %d"
-        + " matrix and %d queries run in %.2f s, then %.2f s for the JIT's queue to drain%s",
-        warmed, USERS, ITEMS, ran, (worked - start) / 1e9, (end - worked) / 1e9,
+        + " matrix, its transpose and it again, and %d queries run in %.2f s, then %.2f s for the JIT's queue to drain%s",
+        warmed, USERS, ITEMS + TAIL_ITEMS, ran, (worked - start) / 1e9, (end - worked) / 1e9,
         failed.isEmpty() ? "" : "; failed: " + failed));
     return r;
+  }
+
+  /**
+   * Fits solver {@code p} with its defaults on a stored matrix, cancelled after
+   * {@link #FIT_LIMIT}. A failed fit leaves no model behind (the service's guarantee).
+   */
+  private static ServedModel fit(ModelService service, SolverProvider p, String matrixId,
+      String modelId) throws InterruptedException, ExecutionException, TimeoutException {
+    long deadline = System.nanoTime() + FIT_LIMIT.toNanos();
+    return service.fit(new FitCommand(p.name(), null, null, matrixId, modelId, Map.of(),
+        Set.of(), null, null, 0, "warmup", ""), () -> System.nanoTime() > deadline)
+        .get(FIT_LIMIT.toSeconds() + 5, TimeUnit.SECONDS);
   }
 
   /**
@@ -190,11 +221,11 @@ public final class Warmup {
    * that ML-100K's long rows broke (a deoptimisation and a recompile in the first real fit).
    */
   private static io.mfserve.server.model.matrix.PreparedMatrix syntheticMatrix(
-      ModelService service) {
+      ModelService service, boolean transposed) {
     SplittableRandom rnd = new SplittableRandom(16);
     int rank = 4;
     float[] u = new float[USERS * rank];
-    float[] v = new float[ITEMS * rank];
+    float[] v = new float[(ITEMS + TAIL_ITEMS) * rank];
     for (int n = 0; n < u.length; n++) {
       u[n] = (float) rnd.nextDouble(0.2, 1.1);
     }
@@ -212,14 +243,15 @@ public final class Warmup {
     long[] rows = new long[nnz];
     long[] cols = new long[nnz];
     float[] values = new float[nnz];
-    int[] mark = new int[ITEMS];
+    int[] mark = new int[ITEMS + TAIL_ITEMS];
     int n = 0;
     for (int r = 0; r < USERS; r++) {
       for (int j = 0; j < lengths[r]; j++) {
         int c;
         do {
           double x = rnd.nextDouble();
-          c = (int) (ITEMS * x * x); // popularity falls off as 1/sqrt(position)
+          c = rnd.nextDouble() < TAIL_SHARE ? ITEMS + rnd.nextInt(TAIL_ITEMS)
+              : (int) (ITEMS * x * x); // popularity falls off as 1/sqrt(position)
         } while (mark[c] == r + 1);
         mark[c] = r + 1;
         double dot = 0;
@@ -235,8 +267,9 @@ public final class Warmup {
       int chunk = 16384;
       for (int from = 0; from < nnz; from += chunk) {
         int to = Math.min(nnz, from + chunk);
-        acc.appendSparse(new SparseChunk(java.util.Arrays.copyOfRange(rows, from, to), null,
-            java.util.Arrays.copyOfRange(cols, from, to), null,
+        long[] r = java.util.Arrays.copyOfRange(rows, from, to);
+        long[] c = java.util.Arrays.copyOfRange(cols, from, to);
+        acc.appendSparse(new SparseChunk(transposed ? c : r, null, transposed ? r : c, null,
             java.util.Arrays.copyOfRange(values, from, to)));
       }
       return acc.finish();

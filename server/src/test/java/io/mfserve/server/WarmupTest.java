@@ -115,7 +115,7 @@ class WarmupTest {
         .toList());
     assertTrue(report.failed().isEmpty(), report.failed().toString());
     assertTrue(report.queries() > 1000, "queries run: " + report.queries());
-    assertEquals(1, probe.fits.get());
+    assertEquals(3, probe.fits.get(), "the matrix, its transpose and the matrix again");
     assertEquals(ServingStatus.NOT_SERVING, probe.seen.get(),
         "health during the warm-up");
     assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(s.channel())

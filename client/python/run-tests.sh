@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Python client's tests (client/python/tests) against the real server jar.
+# Installs the Python client as a user would (a virtual environment with the system's packages,
+# pip install --no-build-isolation, which generates the stubs into the build) and runs its tests
+# (client/python/tests) against the real server jar.
 #
 # Called by `mvn -B verify` (client module, integration-test phase, after the jars exist) and
 # usable alone from any directory. When the Python packages are missing it says which Debian
@@ -17,11 +19,13 @@ source "$here/../cross-language.sh"
 missing=()
 if [ -x "$python" ]; then
   for pair in grpc:python3-grpcio google.protobuf:python3-protobuf numpy:python3-numpy \
-      scipy:python3-scipy pytest:python3-pytest; do
+      scipy:python3-scipy pandas:python3-pandas pytest:python3-pytest \
+      setuptools:python3-setuptools ensurepip:python3-venv; do
     (cd / && "$python" -c "import ${pair%%:*}") >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
 else
-  missing+=(python3 python3-grpcio python3-protobuf python3-numpy python3-scipy python3-pytest)
+  missing+=(python3 python3-grpcio python3-protobuf python3-numpy python3-scipy python3-pandas
+    python3-pytest python3-setuptools python3-venv)
 fi
 [ -x "${PROTOC:-/usr/bin/protoc}" ] || missing+=(protobuf-compiler)
 [ -x "${GRPC_PYTHON_PLUGIN:-/usr/bin/grpc_python_plugin}" ] || missing+=(protobuf-compiler-grpc)
@@ -29,7 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   unavailable "missing Debian packages; install them with: apt-get install -y ${missing[*]}"
 fi
 
-bash "$here/generate.sh"
+# A fresh environment each run, under the client module's Maven target directory.
+venv="$here/../target/python-venv"
+rm -rf "$venv" "$here/build" "$here"/src/*.egg-info
+"$python" -m venv --system-site-packages "$venv"
+# --no-index: every dependency comes from the system (Debian) packages; no index is reachable.
+"$venv/bin/python" -m pip install -q --no-build-isolation --no-index "$here"
+rm -rf "$here/build" "$here"/src/*.egg-info
 cd "$here"
-# The stubs are fresh: conftest need not generate them again.
-MFSERVE_SKIP_GENERATE=1 "$python" -m pytest -q -p no:cacheprovider tests
+# The src/ layout keeps the source tree off sys.path: the tests import the installed package.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider tests

@@ -1,4 +1,4 @@
-"""Test fixtures: generates the stubs, then runs the real server jar on a free port.
+"""Test fixtures: the real server jar on a free port, for the installed mfserve package.
 
 The server jar is server/target/mfserve-server.jar (or $MFSERVE_SERVER_JAR); java is
 $MFSERVE_JAVA, else $JAVA_HOME/bin/java, else java on PATH. One server serves the whole session.
@@ -9,26 +9,17 @@ import pathlib
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
+import grpc
+
+import mfserve
+
 HERE = pathlib.Path(__file__).resolve().parent
-PACKAGE_ROOT = HERE.parent
-REPO_ROOT = PACKAGE_ROOT.parent.parent
-
-# The stubs are generated, never committed: make them before any test imports mfserve.
-if os.environ.get("MFSERVE_SKIP_GENERATE") != "1":
-    subprocess.run(["bash", str(PACKAGE_ROOT / "generate.sh")], check=True,
-                   stdout=subprocess.DEVNULL)
-if str(PACKAGE_ROOT) not in sys.path:
-    sys.path.insert(0, str(PACKAGE_ROOT))
-
-import grpc  # noqa: E402
-
-import mfserve  # noqa: E402
+REPO_ROOT = HERE.parent.parent.parent
 
 _SERVING = b"\x08\x01"  # grpc.health.v1.HealthCheckResponse{status: SERVING}
 

@@ -10,7 +10,7 @@ from mfserve import Client, MatrixFactorization, MfServeError
 RATINGS = np.random.default_rng(4).integers(0, 6, size=(10, 20)).astype(float)
 
 
-def test_progress_oneCallPerIteration(server_target):
+def test_progress_one_call_per_iteration(server_target):
     events = []
     model = MatrixFactorization(RATINGS, num_topics=3, target=server_target, max_iterations=6,
                                 validation_fraction=0.2)
@@ -24,7 +24,7 @@ def test_progress_oneCallPerIteration(server_target):
     model.delete()
 
 
-def test_onProgressAlias_noValidation_rmseNone(server_target):
+def test_on_progress_alias_no_validation_rmse_none(server_target):
     events = []
     model = MatrixFactorization(RATINGS, num_topics=2, solver="nmf", target=server_target,
                                 max_iterations=5, params={"tolerance": 0})
@@ -34,7 +34,7 @@ def test_onProgressAlias_noValidation_rmseNone(server_target):
     model.delete()
 
 
-def test_progress_callbackRaises_propagates(server_target):
+def test_progress_callback_raises_propagates(server_target):
     def stop(event):
         raise KeyError("stop")
 
@@ -42,14 +42,14 @@ def test_progress_callbackRaises_propagates(server_target):
         MatrixFactorization(RATINGS, num_topics=2, target=server_target).fit(stop)
 
 
-def test_errors_badRank_invalidArgumentWithFieldViolation(server_target):
+def test_errors_bad_rank_invalid_argument_with_field_violation(server_target):
     with pytest.raises(MfServeError) as e:
         MatrixFactorization(RATINGS, num_topics=50, target=server_target).fit()
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in e.value.field_violations] == ["num_factors"]
 
 
-def test_errors_withProgress_invalidArgumentWithFieldViolation(server_target):
+def test_errors_with_progress_invalid_argument_with_field_violation(server_target):
     with pytest.raises(MfServeError) as e:
         MatrixFactorization(RATINGS, num_topics=2, target=server_target,
                             params={"bogus": 1}).fit(progress=lambda p: None)
@@ -57,7 +57,7 @@ def test_errors_withProgress_invalidArgumentWithFieldViolation(server_target):
     assert "params.bogus" in {v.field for v in e.value.field_violations}
 
 
-def test_errors_unknownModel_notFound(client):
+def test_errors_unknown_model_not_found(client):
     with pytest.raises(MfServeError) as e:
         client.get_factors("no-such-model")
     assert e.value.code == grpc.StatusCode.NOT_FOUND
@@ -66,7 +66,7 @@ def test_errors_unknownModel_notFound(client):
     assert e.value.code == grpc.StatusCode.NOT_FOUND
 
 
-def test_errors_unknownUser_invalidArgumentNamesUserIds(server_target):
+def test_errors_unknown_user_invalid_argument_names_user_ids(server_target):
     with MatrixFactorization(RATINGS, num_topics=2, target=server_target) as model:
         model.fit()
         with pytest.raises(MfServeError) as e:
@@ -76,7 +76,7 @@ def test_errors_unknownUser_invalidArgumentNamesUserIds(server_target):
         model.delete()
 
 
-def test_upload_smallChunks_sameModelAsInline(server_target):
+def test_upload_small_chunks_same_model_as_inline(server_target):
     matrix = np.random.default_rng(5).random((60, 50))
     with Client(server_target, inline_limit_bytes=1000, chunk_bytes=4096) as chunked, \
             Client(server_target) as inline:
@@ -102,7 +102,7 @@ def test_upload_smallChunks_sameModelAsInline(server_target):
         inline.delete_model(b.model_id)
 
 
-def test_upload_overFourMiB_fitsThroughUploadMatrix(server_target):
+def test_upload_over_four_mib_fits_through_upload_matrix(server_target):
     # 1100 x 1000 float32 = 4.4 MB: over gRPC's default 4 MiB limit as one message.
     matrix = np.random.default_rng(6).random((1100, 1000), dtype=np.float32)
     with MatrixFactorization(matrix, num_topics=2, target=server_target,

@@ -20,13 +20,13 @@ def _examples():
     return [(m["method"], m["body"]) for m in _COMMAND.finditer(README.read_text())]
 
 
-def test_readme_hasGrpcurlExamples():
+def test_readme_has_grpcurl_examples():
     methods = [m for m, _ in _examples()]
     assert {"Fit", "Predict", "Recommend", "GetFactors", "FitWithProgress",
             "DeleteModel"} <= set(methods)
 
 
-def test_readme_grpcurlBodies_acceptedByTheServer(server_target):
+def test_readme_grpcurl_bodies_accepted_by_the_server(server_target):
     service = pb.DESCRIPTOR.services_by_name["MatrixFactorization"]
     with grpc.insecure_channel(server_target) as channel:
         for method_name, body in _examples():

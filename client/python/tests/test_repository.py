@@ -34,7 +34,7 @@ def _assert_same_factors(a: mfserve.Factors, b: mfserve.Factors):
 
 # -- ImportFactors ---------------------------------------------------------------------------
 
-def test_fromFactors_intIds_comeBackBitForBit_predictIsTheDotProduct_recommendWorks(
+def test_from_factors_int_ids_come_back_bit_for_bit_predict_is_the_dot_product_recommend_works(
         server_target):
     user_factors, item_factors = _factors(1, 30, 50, 4)
     user_ids = np.arange(30, dtype=np.int64) * 7 + 1000
@@ -77,7 +77,7 @@ def test_fromFactors_intIds_comeBackBitForBit_predictIsTheDotProduct_recommendWo
         model.close()
 
 
-def test_fromFactors_keysBiasesAndSeen_predictAddsBiases_recommendLeavesSeenOut(server_target):
+def test_from_factors_keys_biases_and_seen_predict_adds_biases_recommend_leaves_seen_out(server_target):
     user_factors, item_factors = _factors(2, 6, 8, 3)
     user_keys = [f"u-{i}" for i in range(6)]
     item_keys = [f"sku-{i}" for i in range(8)]
@@ -114,7 +114,7 @@ def test_fromFactors_keysBiasesAndSeen_predictAddsBiases_recommendLeavesSeenOut(
         model.delete()
 
 
-def test_fromFactors_ofAFittedModel_symmetricWithGetFactors(server_target):
+def test_from_factors_of_a_fitted_model_symmetric_with_get_factors(server_target):
     ratings = np.random.default_rng(5).integers(0, 6, size=(12, 15)).astype(float)
     with MatrixFactorization(ratings, num_topics=3, solver="sgd", target=server_target,
                              max_iterations=5) as fitted:
@@ -132,7 +132,7 @@ def test_fromFactors_ofAFittedModel_symmetricWithGetFactors(server_target):
             fitted.delete()
 
 
-def test_fromFactors_largerThanOneMessage_streamsInChunks(client, server_target):
+def test_from_factors_larger_than_one_message_streams_in_chunks(client, server_target):
     user_factors, item_factors = _factors(6, 40_000, 5_000, 16)  # ~2.9 MB of factors
     model = Model.from_factors(user_factors, item_factors, client=client)
     try:
@@ -144,7 +144,7 @@ def test_fromFactors_largerThanOneMessage_streamsInChunks(client, server_target)
         model.delete()
 
 
-def test_importFactors_duplicateIds_invalidArgument(client):
+def test_import_factors_duplicate_ids_invalid_argument(client):
     with pytest.raises(MfServeError) as e:
         client.import_factors(np.ones((2, 2)), np.ones((3, 2)), user_ids=[4, 4])
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -166,7 +166,7 @@ def two_models(client):
         client.delete_model(model_id)
 
 
-def test_aliases_setGetListDelete(client, two_models):
+def test_aliases_set_get_list_delete(client, two_models):
     m1, m2 = two_models
     assert client.set_alias("py-repo-prod", m1) == ""
     assert client.get_alias("py-repo-prod") == m1
@@ -182,7 +182,7 @@ def test_aliases_setGetListDelete(client, two_models):
     assert e.value.code == grpc.StatusCode.NOT_FOUND
 
 
-def test_aliases_compareAndSet_failedPreconditionLeavesTheAlias(client, two_models):
+def test_aliases_compare_and_set_failed_precondition_leaves_the_alias(client, two_models):
     m1, m2 = two_models
     assert client.set_alias("py-repo-cas", m1, expected_model_id="") == ""
     for call in (lambda: client.set_alias("py-repo-cas", m2, expected_model_id=""),
@@ -196,7 +196,7 @@ def test_aliases_compareAndSet_failedPreconditionLeavesTheAlias(client, two_mode
     assert client.delete_alias("py-repo-cas", expected_model_id=m2) == m2
 
 
-def test_alias_acceptedWhereverAModelIdIs(client, two_models):
+def test_alias_accepted_wherever_a_model_id_is(client, two_models):
     m1, _ = two_models
     client.set_alias("py-repo-any", m1)
     np.testing.assert_array_equal(client.predict("py-repo-any", [0, 3], [1, 4]),
@@ -205,7 +205,7 @@ def test_alias_acceptedWhereverAModelIdIs(client, two_models):
     _assert_same_factors(client.get_factors("py-repo-any"), client.get_factors(m1))
 
 
-def test_attach_byAlias_followsTheAliasWhenItIsSwitched(client, server_target, two_models):
+def test_attach_by_alias_follows_the_alias_when_it_is_switched(client, server_target, two_models):
     m1, m2 = two_models
     client.set_alias("py-repo-follow", m1)
     model = MatrixFactorization.attach("py-repo-follow", target=server_target)
@@ -217,7 +217,7 @@ def test_attach_byAlias_followsTheAliasWhenItIsSwitched(client, server_target, t
 
 # -- ExportModel / ImportModel ---------------------------------------------------------------
 
-def test_exportThenImport_underANewId_identicalFactors(client, tmp_path):
+def test_export_then_import_under_a_new_id_identical_factors(client, tmp_path):
     ratings = np.random.default_rng(8).integers(0, 6, size=(10, 20)).astype(float)
     info = client.fit(ratings, num_factors=4, solver="sgd", model_id="py-repo-export",
                       max_iterations=4)
@@ -249,14 +249,14 @@ def test_exportThenImport_underANewId_identicalFactors(client, tmp_path):
         client.delete_model(info.model_id)
 
 
-def test_importModel_notASnapshot_invalidArgument(client):
+def test_import_model_not_a_snapshot_invalid_argument(client):
     with pytest.raises(MfServeError) as e:
         client.import_model(b"this is not an mfserve snapshot", model_id="py-repo-garbage")
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "py-repo-garbage" not in {m.model_id for m in client.list_models()}
 
 
-def test_exportModel_unknownModel_notFoundAndNoFile(client, tmp_path):
+def test_export_model_unknown_model_not_found_and_no_file(client, tmp_path):
     path = tmp_path / "missing.mfsnap"
     with pytest.raises(MfServeError) as e:
         client.export_model("py-repo-no-such-model", path)
@@ -266,7 +266,7 @@ def test_exportModel_unknownModel_notFoundAndNoFile(client, tmp_path):
 
 # -- warm start ------------------------------------------------------------------------------
 
-def test_fit_warmStart_recordedOnTheModel(server_target):
+def test_fit_warm_start_recorded_on_the_model(server_target):
     ratings = np.random.default_rng(9).integers(0, 6, size=(10, 20)).astype(float)
     with MatrixFactorization(ratings, num_topics=3, target=server_target,
                              model_id="py-repo-cold", max_iterations=5) as cold:

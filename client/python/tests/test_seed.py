@@ -15,7 +15,7 @@ def _rmse(a, b):
 
 
 @pytest.mark.parametrize("solver", ["als", "sgd", "nmf"])
-def test_seedSnippet_eachSolver_shapesAndBeatsTheMean(server_target, solver):
+def test_seed_snippet_each_solver_shapes_and_beats_the_mean(server_target, solver):
     ratings_matrix = _ratings()
     model = MatrixFactorization(ratings_matrix, num_topics=5, solver=solver,
                                 target=server_target)
@@ -37,7 +37,7 @@ def test_seedSnippet_eachSolver_shapesAndBeatsTheMean(server_target, solver):
     model.close()
 
 
-def test_seedSnippet_nestedListsAndEnvTarget_sameAsNumpy(server_target, monkeypatch):
+def test_seed_snippet_nested_lists_and_env_target_same_as_numpy(server_target, monkeypatch):
     monkeypatch.setenv("MFSERVE_TARGET", server_target)
     ratings = _ratings()
     with MatrixFactorization(ratings.tolist(), num_topics=5, seed=3) as a, \
@@ -51,7 +51,7 @@ def test_seedSnippet_nestedListsAndEnvTarget_sameAsNumpy(server_target, monkeypa
         b.delete()
 
 
-def test_fit_options_reachTheServer(server_target):
+def test_fit_options_reach_the_server(server_target):
     model = MatrixFactorization(_ratings(), num_topics=3, solver="sgd", target=server_target,
                                 max_iterations=7, regularization=0.02, learning_rate=0.005,
                                 seed=11, params={"bias_regularization": 0.01},
@@ -67,7 +67,7 @@ def test_fit_options_reachTheServer(server_target):
     model.delete()
 
 
-def test_fit_keywordOverride_refitsWithNewOptions(server_target):
+def test_fit_keyword_override_refits_with_new_options(server_target):
     with MatrixFactorization(_ratings(), num_topics=2, target=server_target) as model:
         first = model.fit(max_iterations=2).info
         second = model.fit(max_iterations=4, num_topics=3).info

@@ -22,7 +22,7 @@ def _sparse(fmt):
 
 
 @pytest.mark.parametrize("fmt", ["coo", "csr", "csc"])
-def test_scipySparse_nonContiguousIds_factorsNamedByPosition(server_target, fmt):
+def test_scipy_sparse_non_contiguous_ids_factors_named_by_position(server_target, fmt):
     matrix, users, items = _sparse(fmt)
     with MatrixFactorization(matrix, num_topics=4, target=server_target) as model:
         model.fit()
@@ -38,7 +38,7 @@ def test_scipySparse_nonContiguousIds_factorsNamedByPosition(server_target, fmt)
         model.delete()
 
 
-def test_predict_manyPairs_matchesReconstruction(server_target):
+def test_predict_many_pairs_matches_reconstruction(server_target):
     ratings = np.random.default_rng(2).integers(0, 6, size=(12, 9)).astype(float)
     with MatrixFactorization(ratings, num_topics=3, solver="sgd",
                              target=server_target) as model:
@@ -58,7 +58,7 @@ def _keyed_ratings():
     return Ratings(users, items, [5, 3, 4, 2, 1, 5, 4, 3])
 
 
-def test_recommend_stringKeys_bestFirstAndUnseen(server_target):
+def test_recommend_string_keys_best_first_and_unseen(server_target):
     with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
         model.fit()
         recs = model.recommend("ann", k=10, exclude_seen=True)
@@ -70,7 +70,7 @@ def test_recommend_stringKeys_bestFirstAndUnseen(server_target):
         model.delete()
 
 
-def test_recommend_foldedInUser_untilImplementedSkipped(server_target):
+def test_recommend_folded_in_user_until_implemented_skipped(server_target):
     with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
         model.fit()
         try:
@@ -86,7 +86,7 @@ def test_recommend_foldedInUser_untilImplementedSkipped(server_target):
         model.delete()
 
 
-def test_similarItems_untilImplementedSkipped(server_target):
+def test_similar_items_until_implemented_skipped(server_target):
     ratings = np.random.default_rng(3).integers(0, 6, size=(10, 8)).astype(float)
     with MatrixFactorization(ratings, num_topics=3, target=server_target) as model:
         model.fit()
@@ -103,7 +103,7 @@ def test_similarItems_untilImplementedSkipped(server_target):
         model.delete()
 
 
-def test_infoListAndDelete_lifecycle(server_target, client):
+def test_info_list_and_delete_lifecycle(server_target, client):
     model = MatrixFactorization([[1, 2, 3], [3, 2, 1]], num_topics=1, target=server_target,
                                 model_id="py-lifecycle")
     assert model.info is None and model.model_id is None
@@ -121,5 +121,5 @@ def test_infoListAndDelete_lifecycle(server_target, client):
     model.close()
 
 
-def test_listSolvers_builtIns(client):
+def test_list_solvers_built_ins(client):
     assert {"als", "sgd", "nmf"} <= {s.name for s in client.list_solvers()}

@@ -30,7 +30,7 @@ def _serve(recorder, credentials=None):
     return server, f"127.0.0.1:{port}"
 
 
-def test_token_isSentAsBearerAuthorization_onAPlaintextChannel():
+def test_token_is_sent_as_bearer_authorization_on_a_plaintext_channel():
     recorder = _Recorder()
     server, target = _serve(recorder)
     try:
@@ -44,7 +44,7 @@ def test_token_isSentAsBearerAuthorization_onAPlaintextChannel():
     assert "authorization" not in recorder.metadata[1]
 
 
-def test_token_fromTheEnvironment(monkeypatch):
+def test_token_from_the_environment(monkeypatch):
     monkeypatch.setenv("MFSERVE_TOKEN", "from-env")
     recorder = _Recorder()
     server, target = _serve(recorder)
@@ -76,7 +76,7 @@ def pki(tmp_path):
     return tmp_path
 
 
-def test_tls_rightCa_connects_wrongCa_refused_mutualTlsSendsTheClientCertificate(pki):
+def test_tls_right_ca_connects_wrong_ca_refused_mutual_tls_sends_the_client_certificate(pki):
     read = lambda name: (pki / name).read_bytes()
     recorder = _Recorder()
     server, target = _serve(recorder, grpc.ssl_server_credentials(

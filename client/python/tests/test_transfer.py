@@ -22,7 +22,7 @@ def _requests(factors, seen=None, chunk_bytes=MIB, header=None):
                                           chunk_bytes))
 
 
-def test_factorRequests_large_headerFirstThenUsersThenItemsThenSeen_allUnder1MiB():
+def test_factor_requests_large_header_first_then_users_then_items_then_seen_all_under_1mib():
     rng = np.random.default_rng(0)
     users, items, k = 20_000, 7_000, 24
     user_keys = [f"user-{u:06d}" for u in range(users)]
@@ -54,7 +54,7 @@ def test_factorRequests_large_headerFirstThenUsersThenItemsThenSeen_allUnder1MiB
     assert not any(r.seen.values for r in requests)  # values are never sent
 
 
-def test_factorRequests_valuesAndIds_reassembleBitForBit():
+def test_factor_requests_values_and_ids_reassemble_bit_for_bit():
     users = np.array([[0.1, -0.0], [np.finfo(np.float32).max, 1.0000001]], dtype=np.float32)
     items = np.array([[np.float32(1e-45), 2], [-3.25, 6e-39]], dtype=np.float32)
     factors = _transfer.PlainFactors(users, items, user_ids=[7, -9], item_ids=["x", "y"])
@@ -73,7 +73,7 @@ def test_factorRequests_valuesAndIds_reassembleBitForBit():
     assert not any(r.rows.user_biases for r in requests)
 
 
-def test_plainFactors_defaultsAndChecks():
+def test_plain_factors_defaults_and_checks():
     f = _transfer.PlainFactors(np.ones((2, 3)), np.ones((4, 3)), item_biases=[1, 2, 3, 4])
     assert f.user_ids.tolist() == [0, 1] and f.item_ids.tolist() == [0, 1, 2, 3]
     assert f.has_biases and f.user_biases.tolist() == [0, 0] and f.global_mean == 0.0
@@ -89,7 +89,7 @@ def test_plainFactors_defaultsAndChecks():
         _transfer.PlainFactors(np.ones((2, 1)), np.ones((1, 1)), user_ids=[1, "a"])
 
 
-def test_seenPairs_matrixPositionsMapToIds_pairsKeepTheirForm():
+def test_seen_pairs_matrix_positions_map_to_ids_pairs_keep_their_form():
     f = _transfer.PlainFactors(np.ones((2, 1)), np.ones((3, 1)), user_ids=[10, 20],
                                item_ids=["a", "b", "c"])
     users, items = _transfer.seen_pairs(np.array([[0, 5, 0], [1, 0, 0]]), f)
@@ -106,7 +106,7 @@ def test_seenPairs_matrixPositionsMapToIds_pairsKeepTheirForm():
         _transfer.seen_pairs(np.ones((3, 3)), f)
 
 
-def test_snapshotRequests_chunksUnder1MiB_modelIdOnTheFirstOnly():
+def test_snapshot_requests_chunks_under_1mib_model_id_on_the_first_only():
     data = bytes(range(256)) * 10_000  # 2.56 MB
     requests = list(_transfer.snapshot_requests(io.BytesIO(data), "copy", MIB))
     assert len(requests) == 3
@@ -115,12 +115,12 @@ def test_snapshotRequests_chunksUnder1MiB_modelIdOnTheFirstOnly():
     assert b"".join(r.data for r in requests) == data
 
 
-def test_snapshotRequests_emptyInput_oneChunkSoTheServerReportsIt():
+def test_snapshot_requests_empty_input_one_chunk_so_the_server_reports_it():
     requests = list(_transfer.snapshot_requests(io.BytesIO(b""), "x", MIB))
     assert len(requests) == 1 and requests[0].model_id == "x" and requests[0].data == b""
 
 
-def test_writeExport_checksTheAnnouncedLength():
+def test_write_export_checks_the_announced_length():
     out = io.BytesIO()
     chunks = [pb.ExportModelResponse(data=b"abc", total_bytes=5),
               pb.ExportModelResponse(data=b"de")]
@@ -131,7 +131,7 @@ def test_writeExport_checksTheAnnouncedLength():
         _transfer.write_export(iter([]), io.BytesIO())
 
 
-def test_model_isMatrixFactorization():
+def test_model_is_matrix_factorization():
     assert mfserve.Model is mfserve.MatrixFactorization
     assert hasattr(mfserve.Model, "from_factors")
 
@@ -240,7 +240,7 @@ def fake():
     server.stop(None)
 
 
-def test_fake_fromFactors_streamsUnder1MiB_andComesBackBitForBit(fake):
+def test_fake_from_factors_streams_under_1mib_and_comes_back_bit_for_bit(fake):
     servicer, client = fake
     rng = np.random.default_rng(1)
     users = rng.normal(size=(30_000, 12)).astype(np.float32)
@@ -263,7 +263,7 @@ def test_fake_fromFactors_streamsUnder1MiB_andComesBackBitForBit(fake):
     assert servicer.import_factors_calls[1][0].header.global_mean == 2.5
 
 
-def test_fake_aliases_expectationPresenceAndFailedPrecondition(fake):
+def test_fake_aliases_expectation_presence_and_failed_precondition(fake):
     servicer, client = fake
     assert client.set_alias("prod", "m1") == ""
     assert client.set_alias("prod", "m2", expected_model_id="m1") == "m1"
@@ -282,7 +282,7 @@ def test_fake_aliases_expectationPresenceAndFailedPrecondition(fake):
     assert e.value.code == grpc.StatusCode.NOT_FOUND
 
 
-def test_fake_exportToPathAndFile_thenImport(fake, tmp_path):
+def test_fake_export_to_path_and_file_then_import(fake, tmp_path):
     servicer, client = fake
     client.import_factors(np.ones((1, 1)), np.ones((1, 1)), model_id="m")
     path = tmp_path / "m.mfsnap"
@@ -302,7 +302,7 @@ def test_fake_exportToPathAndFile_thenImport(fake, tmp_path):
     assert [d.model_id for d in client.damaged_models()] == ["old"]
 
 
-def test_fake_fitWarmStart_sendsTheField(fake):
+def test_fake_fit_warm_start_sends_the_field(fake):
     servicer, client = fake
     model = mfserve.MatrixFactorization([[1, 2], [3, 4]], num_topics=1, client=client,
                                         warm_start="prod")

@@ -13,6 +13,7 @@ import numpy as np
 from mfserve._errors import MfServeError
 from mfserve._matrices import PreparedMatrix, prepare
 from mfserve._proto import pb, pb_grpc
+from mfserve._types import AbsentEntries, ArrayLike, FileLike, IdsLike, MatrixLike
 from mfserve import _transfer
 
 DEFAULT_TARGET = "localhost:50051"
@@ -189,11 +190,12 @@ class Client:
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, data=None, *, num_factors: Optional[int] = None, solver: str = "als",
+    def fit(self, data: Optional[MatrixLike] = None, *, num_factors: Optional[int] = None, solver: str = "als",
             matrix_id: Optional[str] = None, model_id: Optional[str] = None,
             max_iterations: Optional[int] = None, regularization: Optional[float] = None,
             learning_rate: Optional[float] = None, seed: Optional[int] = None,
-            params: Optional[Mapping[str, object]] = None, absent_entries=None,
+            params: Optional[Mapping[str, object]] = None,
+            absent_entries: AbsentEntries = None,
             validation_fraction: Optional[float] = None, warm_start: Optional[str] = None,
             progress: Optional[Callable[[FitProgress], None]] = None) -> "pb.ModelInfo":
         """Trains a model and returns its ModelInfo.
@@ -259,7 +261,7 @@ class Client:
                                "FitWithProgress ended without the model")
         return model
 
-    def upload_matrix(self, data, *, _deadline: Optional[float] = None
+    def upload_matrix(self, data: MatrixLike, *, _deadline: Optional[float] = None
                       ) -> "pb.UploadMatrixResponse":
         """Uploads a matrix in chunks of about chunk_bytes; returns its matrix_id and shape."""
         matrix = prepare(data)
@@ -449,7 +451,7 @@ class Client:
 
     # -- moving models -----------------------------------------------------------------------
 
-    def export_model(self, model_id: str, file) -> int:
+    def export_model(self, model_id: str, file: FileLike) -> int:
         """Writes a model's snapshot (by id or alias) to file; returns the bytes written.
 
         file is a path (written under a temporary name and renamed once complete) or a binary
@@ -481,7 +483,7 @@ class Client:
         finally:
             stream.cancel()  # a no-op once complete; stops the server if writing failed
 
-    def import_model(self, file, model_id: str = "") -> "pb.ModelInfo":
+    def import_model(self, file: Union[FileLike, bytes], model_id: str = "") -> "pb.ModelInfo":
         """Sends a snapshot (from export_model) to the server, which checks it, stores it in its
         repository and serves it; returns its ModelInfo.
 
@@ -496,9 +498,13 @@ class Client:
             if opened:
                 source.close()
 
-    def import_factors(self, user_factors, item_factors=None, *, user_ids=None, item_ids=None,
-                       user_biases=None, item_biases=None, global_mean: Optional[float] = None,
-                       seen=None, model_id: str = "", absent_entries=None,
+    def import_factors(self, user_factors: ArrayLike, item_factors: Optional[ArrayLike] = None,
+                       *, user_ids: IdsLike = None, item_ids: IdsLike = None,
+                       user_biases: Optional[ArrayLike] = None,
+                       item_biases: Optional[ArrayLike] = None,
+                       global_mean: Optional[float] = None,
+                       seen: Optional[MatrixLike] = None, model_id: str = "",
+                       absent_entries: AbsentEntries = None,
                        fold_in_solver: Optional[str] = None,
                        regularization: Optional[float] = None,
                        params: Optional[Mapping[str, object]] = None) -> "pb.ModelInfo":
@@ -566,7 +572,8 @@ def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
                 model_id: Optional[str] = None, max_iterations: Optional[int] = None,
                 regularization: Optional[float] = None, learning_rate: Optional[float] = None,
                 seed: Optional[int] = None, params: Optional[Mapping[str, object]] = None,
-                absent_entries=None, validation_fraction: Optional[float] = None,
+                absent_entries: AbsentEntries = None,
+                validation_fraction: Optional[float] = None,
                 warm_start: Optional[str] = None) -> "pb.FitRequest":
     """A FitRequest without its input; unset options stay unset (the server's defaults)."""
     request = pb.FitRequest(solver=solver or "", model_id=model_id or "",

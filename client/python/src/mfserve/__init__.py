@@ -10,9 +10,9 @@ MatrixFactorization is the seed snippet; Model is the same class, named for mode
 elsewhere and served with Model.from_factors(user_factors, item_factors, ...). Client is the
 typed client over every RPC (aliases, export_model, import_model, import_factors included).
 A server with TLS or tokens: Client(target, credentials=tls_credentials(ca, cert, key),
-token=...) ($MFSERVE_TOKEN by default). Errors from the server raise MfServeError (status code, message, field violations). The gRPC
-stubs are generated from proto/src/main/proto/mfserve/v1/mfserve.proto by
-client/python/generate.sh.
+token=...) ($MFSERVE_TOKEN by default). Errors from the server raise MfServeError (status
+code, message, field violations). The gRPC stubs are generated from
+proto/src/main/proto/mfserve/v1/mfserve.proto when the package is built.
 """
 
 from mfserve._errors import FieldViolation, MfServeError

@@ -14,6 +14,7 @@ import numpy as np
 
 from mfserve._matrices import prepare
 from mfserve._proto import pb
+from mfserve._types import AbsentEntries, ArrayLike, IdsLike, MatrixLike
 from mfserve.client import Client, Factors, FitProgress, Id, ScoredItem, ScoredUser
 
 _FIT_OPTIONS = ("solver", "max_iterations", "regularization", "learning_rate", "seed", "params",
@@ -49,16 +50,18 @@ class MatrixFactorization:
     query from one thread, or share a Client instead.
     """
 
-    def __init__(self, ratings_matrix=None, num_topics: Optional[int] = None, *,
+    def __init__(self, ratings_matrix: Optional[MatrixLike] = None,
+                 num_topics: Optional[int] = None, *,
                  solver: str = "als", target: Optional[str] = None,
                  channel: Optional[grpc.Channel] = None, client: Optional[Client] = None,
                  max_iterations: Optional[int] = None, regularization: Optional[float] = None,
                  learning_rate: Optional[float] = None, seed: Optional[int] = None,
-                 params: Optional[Mapping[str, object]] = None, absent_entries=None,
+                 params: Optional[Mapping[str, object]] = None,
+                 absent_entries: AbsentEntries = None,
                  validation_fraction: Optional[float] = None, model_id: Optional[str] = None,
                  num_factors: Optional[int] = None, warm_start: Optional[str] = None,
                  credentials: Optional[grpc.ChannelCredentials] = None,
-                 token: Optional[str] = None):
+                 token: Optional[str] = None) -> None:
         if num_topics is not None and num_factors is not None and num_topics != num_factors:
             raise ValueError("num_topics and num_factors are the same option; give one")
         self._matrix = prepare(ratings_matrix) if ratings_matrix is not None else None
@@ -94,9 +97,13 @@ class MatrixFactorization:
         return model
 
     @classmethod
-    def from_factors(cls, user_factors, item_factors=None, *, user_ids=None, item_ids=None,
-                     user_biases=None, item_biases=None, global_mean: Optional[float] = None,
-                     seen=None, model_id: str = "", absent_entries=None,
+    def from_factors(cls, user_factors: ArrayLike, item_factors: Optional[ArrayLike] = None, *,
+                     user_ids: IdsLike = None, item_ids: IdsLike = None,
+                     user_biases: Optional[ArrayLike] = None,
+                     item_biases: Optional[ArrayLike] = None,
+                     global_mean: Optional[float] = None,
+                     seen: Optional[MatrixLike] = None, model_id: str = "",
+                     absent_entries: AbsentEntries = None,
                      fold_in_solver: Optional[str] = None,
                      regularization: Optional[float] = None,
                      params: Optional[Mapping[str, object]] = None,

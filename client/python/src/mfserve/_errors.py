@@ -4,7 +4,7 @@ from typing import List, NamedTuple, Optional
 
 import grpc
 
-from mfserve._proto import error_details_pb2, status_pb2
+from mfserve._rpc_status import BadRequest, Status, is_bad_request
 
 _DETAILS_KEY = "grpc-status-details-bin"
 
@@ -50,7 +50,7 @@ class MfServeError(Exception):
 
 
 def _field_violations(error: grpc.RpcError) -> List[FieldViolation]:
-    if status_pb2 is None or not hasattr(error, "trailing_metadata"):
+    if not hasattr(error, "trailing_metadata"):
         return []
     try:
         metadata = error.trailing_metadata() or ()
@@ -60,11 +60,9 @@ def _field_violations(error: grpc.RpcError) -> List[FieldViolation]:
     for key, value in metadata:
         if key != _DETAILS_KEY:
             continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
+        for detail in Status.FromString(value).details:
+            if is_bad_request(detail.type_url):
+                bad = BadRequest.FromString(detail.value)
                 violations.extend(FieldViolation(v.field, v.description)
                                   for v in bad.field_violations)
     return violations

@@ -6,11 +6,15 @@ the wire sizes of the entries (varint ids, length-prefixed keys, 4-byte floats),
 ever built and measured twice.
 """
 
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from mfserve import _frames
 from mfserve._proto import pb
+
+if TYPE_CHECKING:
+    from mfserve._types import MatrixLike
 
 # Room left in each chunk for the message wrappers (UploadMatrixRequest, Matrix, the dense or
 # sparse message) and the tags and lengths of the packed fields.
@@ -38,6 +42,19 @@ class Ratings:
                              f"({n}) must have the same length")
         if n == 0:
             raise ValueError("the matrix has no entries")
+
+    @classmethod
+    def from_dataframe(cls, frame: Any, user: Any = None, item: Any = None,
+                       rating: Any = None) -> "Ratings":
+        """Entries from a long-form pandas DataFrame, one (user, item, rating) per row.
+
+        The columns are named by user=, item= and rating= (as Surprise's load_from_df), or are
+        the first three in that order when none is named. Integer columns become int64 ids,
+        anything else string keys; other columns (a timestamp) are ignored::
+
+            Ratings.from_dataframe(df, user="userId", item="movieId", rating="rating")
+        """
+        return _frames.entries(frame, user, item, rating)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -146,8 +163,11 @@ def _sparse_proto(rows, cols, values, start: int, end: int) -> "pb.Matrix":
     return pb.Matrix(sparse=sparse)
 
 
-def prepare(data) -> PreparedMatrix:
-    """Converts a dense numpy array, nested lists, a scipy.sparse matrix or Ratings.
+def prepare(data: "MatrixLike") -> PreparedMatrix:
+    """Converts a dense numpy array, nested lists, a scipy.sparse matrix, Ratings or a DataFrame.
+
+    A pandas DataFrame is read by its column names: long-form entries (user, item and rating
+    columns) or a wide matrix, never guessed (see mfserve._frames).
 
     A scipy.sparse matrix is sent in coordinate form with its row and column positions as int64
     ids, so empty rows and columns are simply absent (the server's ids are then non-contiguous);
@@ -162,6 +182,9 @@ def prepare(data) -> PreparedMatrix:
         return data
     if isinstance(data, Ratings):
         return PreparedMatrix(rows=data.users, cols=data.items, values=data.values)
+    if _frames.is_dataframe(data):
+        # Never numpy.asarray: a long-form frame would become a dense n x 3 matrix.
+        return prepare(_frames.from_frame(data))
     if _is_scipy_sparse(data):
         coo = data.tocoo(copy=True)
         coo.sum_duplicates()
@@ -171,7 +194,8 @@ def prepare(data) -> PreparedMatrix:
                               values=np.asarray(coo.data, dtype=np.float32))
     if isinstance(data, (str, bytes, dict)) or data is None:
         raise TypeError("ratings_matrix must be a 2-D numpy array, nested lists, a scipy.sparse "
-                        f"matrix or mfserve.Ratings, not {type(data).__name__}")
+                        "matrix, a pandas DataFrame or mfserve.Ratings, not "
+                        f"{type(data).__name__}")
     try:
         dense = np.asarray(data, dtype=np.float32)
     except (TypeError, ValueError) as e:

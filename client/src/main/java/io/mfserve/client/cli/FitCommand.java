@@ -43,8 +43,9 @@ final class FitCommand implements Callable<Integer> {
           "dense-csv: numbers only, one row per user, ids are positions;",
           "mtx: MatrixMarket coordinate (real, integer or pattern, general), 1-based ids;",
           "bow: a bag of words, 'doc term count' per line (UCI's header lines allowed);",
-          "auto: %%MatrixMarket means mtx, a header means csv, tabs or :: mean movielens, "
-              + "else dense-csv."})
+          "auto: %%MatrixMarket means mtx, a header means csv, tabs or :: mean movielens; "
+              + "a headerless 'id,id,value' line (or with a Unix time fourth) is refused as "
+              + "ambiguous (say movielens or dense-csv); else dense-csv."})
   String format;
 
   @Option(names = "--vocab", paramLabel = "FILE",

@@ -38,8 +38,10 @@ import java.util.regex.Pattern;
  *       document and term ids are sent as int64 ids, anything else as string keys.
  *   <li>{@code auto}: a file starting with {@code %%MatrixMarket} is {@code mtx}; a first line
  *       with a non-numeric field is a header ({@code csv}); a line with tabs or {@code ::} is
- *       {@code movielens}; anything else {@code dense-csv}. A headerless comma-separated list
- *       of triples needs {@code --format movielens}, a bag of words {@code --format bow}.
+ *       {@code movielens}; a headerless line of three numbers whose first two are integers (or
+ *       four, the last a Unix time) is refused, since it reads as well as entries as a dense
+ *       row: {@code --format movielens} or {@code --format dense-csv} says which; anything else
+ *       is {@code dense-csv}. A bag of words needs {@code --format bow}.
  * </ul>
  *
  * <p>A vocabulary ({@code --vocab}) names the integer term ids of an {@code mtx} or {@code bow}
@@ -192,15 +194,45 @@ final class InputFiles {
         if (t.isEmpty() || t.startsWith("#")) {
           continue;
         }
-        for (String field : splitAny(t)) {
+        String[] fields = splitAny(t);
+        for (String field : fields) {
           if (!field.isEmpty() && !isNumber(field)) {
             return Format.CSV;
           }
         }
-        return t.contains("\t") || t.contains("::") ? Format.MOVIELENS : Format.DENSE_CSV;
+        if (t.contains("\t") || t.contains("::")) {
+          return Format.MOVIELENS;
+        }
+        if (looksLikeEntries(fields)) {
+          throw new InputException(source.name() + ": the first line '" + clip(t) + "' can be"
+              + " read two ways: one entry per line (user item rating"
+              + (fields.length == 4 ? " timestamp" : "") + ") with --format movielens, or a"
+              + " dense matrix with " + fields.length + " columns with --format dense-csv; say"
+              + " which (or add a header line such as user,item,rating)");
+        }
+        return Format.DENSE_CSV;
       }
     }
     throw new InputException(source.name() + " is empty: it holds no matrix");
+  }
+
+  /**
+   * Whether a headerless comma- or space-separated line could as well be an entry as a row of
+   * a dense matrix: three fields whose first two are integers (user item rating), or four
+   * whose fourth is also a Unix time after 1973 (user item rating timestamp).
+   */
+  private static boolean looksLikeEntries(String[] fields) {
+    if (fields.length != 3 && fields.length != 4) {
+      return false;
+    }
+    if (!isInteger(fields[0]) || !isInteger(fields[1])) {
+      return false;
+    }
+    return fields.length == 3 || isInteger(fields[3]) && Long.parseLong(fields[3]) > 100_000_000L;
+  }
+
+  private static boolean isInteger(String field) {
+    return field.matches("\\d{1,18}");
   }
 
   // ---------------------------------------------------------------------------------------

@@ -142,6 +142,29 @@ class InputFilesTest {
   }
 
   @Test
+  void auto_headerlessTriples_refusedNamingBothReadings() {
+    String message = error("1,10,5\n2,10,3\n", Format.AUTO);
+
+    assertTrue(message.contains("--format movielens"), message);
+    assertTrue(message.contains("--format dense-csv"), message);
+    assertTrue(message.contains("3 columns"), message);
+    assertEquals(Format.MOVIELENS, read("1,10,5\n2,10,3\n", Format.MOVIELENS).format());
+    assertEquals(2, read("1,10,5\n2,10,3\n", Format.DENSE_CSV).matrix().getDense().getRows());
+  }
+
+  @Test
+  void auto_headerlessEntriesWithUnixTimes_refused() {
+    String message = error("1 1193 5 978300760\n", Format.AUTO);
+
+    assertTrue(message.contains("user item rating timestamp"), message);
+  }
+
+  @Test
+  void auto_threeColumnsNotStartingWithIds_denseCsv() {
+    assertEquals(Format.DENSE_CSV, read("0.5,1,2\n1,2,3\n", Format.AUTO).format());
+  }
+
+  @Test
   void denseCsv_spaceSeparated_isRead() {
     DenseMatrix d = read("1 2\n3 4\n", Format.DENSE_CSV).matrix().getDense();
 

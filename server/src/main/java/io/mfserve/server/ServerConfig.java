@@ -33,13 +33,6 @@ public record ServerConfig(int port, Path pluginsDir, long memoryBudgetBytes,
         Duration.ofSeconds(20), true, true);
   }
 
-  /** Returns a copy listening on {@code newPort}. */
-  public ServerConfig withPort(int newPort) {
-    return new ServerConfig(newPort, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes,
-        workerThreads, trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl,
-        shutdownGrace, reflection, warmup);
-  }
-
   /** Returns a copy with a memory budget of {@code bytes}. */
   public ServerConfig withMemoryBudget(long bytes) {
     return new ServerConfig(port, pluginsDir, bytes, maxInboundMessageBytes, workerThreads,

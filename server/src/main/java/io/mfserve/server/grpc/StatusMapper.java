@@ -120,9 +120,4 @@ final class StatusMapper {
     }
     return StatusProto.toStatusRuntimeException(s.build());
   }
-
-  /** Returns the gRPC status code a failure maps to (for logs and tests). */
-  static Status.Code codeOf(Throwable t) {
-    return toStatus(t).getStatus().getCode();
-  }
 }

@@ -32,10 +32,4 @@ record AlsOptions(int maxIterations, double lambda, boolean weightedLambda, bool
           + ", early_stopping_rounds=" + earlyStoppingRounds);
     }
   }
-
-  /** The explicit-feedback defaults with the given sweeps and λ, for tests and benchmarks. */
-  static AlsOptions explicit(int maxIterations, double lambda) {
-    return new AlsOptions(maxIterations, lambda, true, false, false, 1, 1, false, 1, false, 3,
-        false, 0);
-  }
 }

@@ -91,7 +91,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * watches a sampled ranking error instead: the fraction of (held-out positive, random item)
  * pairs the model orders wrongly (1 − AUC, four seeded negatives per positive). With
  * {@code early_stopping_rounds} = n &gt; 0 it stops once the metric has not improved for n
- * sweeps and returns the factors of the best sweep; the history keeps every sweep that ran.
+ * sweeps and returns the factors of the best sweep, with the history up to that sweep (the
+ * later sweeps were reported as progress while they ran), so that {@link
+ * FactorModel#iterations()} and the last history entry describe the model returned.
  *
  * <h2>Threads and determinism</h2>
  * The rows of each half-sweep are independent, so they are solved on {@link FitContext#pool()}
@@ -291,6 +293,9 @@ public final class AlsSolver implements Solver {
       context.throwIfCancelled(history.size());
       if (best != null && bestIteration != history.size()) {
         best.restore(userFactors, itemFactors, userBias, itemBias);
+        // The model is the best sweep's: its history ends there, as SGD's does (the later
+        // sweeps were reported as progress while they ran).
+        history = new ArrayList<>(history.subList(0, bestIteration));
       }
       FactorModel.Biases b = biases ? new FactorModel.Biases(mu, userBias, itemBias) : null;
       return new FactorModel(data.rows(), data.cols(), k, userFactors, itemFactors, b, history);

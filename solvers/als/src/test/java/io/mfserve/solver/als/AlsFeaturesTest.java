@@ -345,15 +345,19 @@ class AlsFeaturesTest {
           Map.of("regularization", "0.0001", "max_iterations", "60",
               "early_stopping_rounds", "2"));
 
-      List<IterationProgress> h = model.history();
-      assertTrue(h.size() < 60, "ran " + h.size() + " sweeps");
+      List<IterationProgress> ran = context.reports();
+      assertTrue(ran.size() < 60, "ran " + ran.size() + " sweeps");
       int best = 0;
-      for (int n = 1; n < h.size(); n++) {
-        if (h.get(n).validationRmse() < h.get(best).validationRmse()) {
+      for (int n = 1; n < ran.size(); n++) {
+        if (ran.get(n).validationRmse() < ran.get(best).validationRmse()) {
           best = n;
         }
       }
-      assertEquals(h.size() - 3, best, "stops two sweeps after the best");
+      assertEquals(ran.size() - 3, best, "stops two sweeps after the best");
+      // The model is the best sweep's, and its history ends there.
+      List<IterationProgress> h = model.history();
+      assertEquals(best + 1, model.iterations());
+      assertEquals(ran.subList(0, best + 1), h);
       assertEquals(h.get(best).validationRmse(), split.validation().rmse(model::predict), 1e-6);
     }
   }

@@ -55,7 +55,8 @@ public final class Matrices {
   private static int checkShape(int rows, int cols) {
     if (rows == 0 || cols == 0) {
       throw new IllegalArgumentException(
-          "the matrix is empty (" + rows + " x " + cols + "); it needs at least one row and column");
+          "the matrix is empty (" + rows + " x " + cols + "); it needs at least one row and"
+              + " column");
     }
     return cols;
   }

@@ -103,7 +103,8 @@ public final class MfServeException extends RuntimeException {
       for (Any any : details.getDetailsList()) {
         if (any.is(BadRequest.class)) {
           try {
-            for (BadRequest.FieldViolation v : any.unpack(BadRequest.class).getFieldViolationsList()) {
+            BadRequest bad = any.unpack(BadRequest.class);
+            for (BadRequest.FieldViolation v : bad.getFieldViolationsList()) {
               violations.add(new FieldViolation(v.getField(), v.getDescription()));
             }
           } catch (InvalidProtocolBufferException ignored) {

@@ -2,7 +2,8 @@ package io.mfserve.client;
 
 /**
  * How far an upload of a large matrix has got, reported after each chunk is handed to the
- * transport (see {@link MfClient#uploadMatrix(io.mfserve.proto.v1.Matrix, java.util.function.Consumer)}
+ * transport (see
+ * {@link MfClient#uploadMatrix(io.mfserve.proto.v1.Matrix, java.util.function.Consumer)}
  * and {@link FitListener#onUpload}).
  *
  * <p>Bytes count the serialized matrix: {@code totalBytes} is the size of the whole matrix

@@ -43,8 +43,8 @@ import io.mfserve.proto.v1.ListModelsRequest;
 import io.mfserve.proto.v1.ListModelsResponse;
 import io.mfserve.proto.v1.ListSolversRequest;
 import io.mfserve.proto.v1.ListSolversResponse;
-import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.ParameterInfo;
 import io.mfserve.proto.v1.ParameterType;
@@ -295,7 +295,8 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
           uploads.add(sizes);
         }
         Matrix m = all.build();
-        long entries = m.hasDense() ? m.getDense().getValuesCount() : m.getSparse().getValuesCount();
+        long entries = m.hasDense() ? m.getDense().getValuesCount()
+            : m.getSparse().getValuesCount();
         response.onNext(UploadMatrixResponse.newBuilder().setMatrixId(id).setEntries(entries)
             .setChunks(sizes.size()).build());
         response.onCompleted();

@@ -4,6 +4,7 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import com.google.inject.Module;
 import com.google.inject.Stage;
+import io.grpc.ServerInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.mfserve.server.inject.ConfigModule;
 import io.mfserve.server.inject.ModelModule;
@@ -15,15 +16,12 @@ import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.repository.RepositoryConfig;
-import io.grpc.ServerInterceptor;
 import io.mfserve.server.security.ServerTls;
 import io.mfserve.server.security.TokenAuth;
 import io.mfserve.server.security.TokenFile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
-import java.util.List;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,9 +29,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.logging.Handler;
 import java.util.logging.Logger;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * Starts the mfserve server: {@code java -jar server/target/mfserve-server.jar [flags]}. Every

@@ -37,9 +37,9 @@ import java.util.logging.Logger;
  *
  * <p>Calls run on the transport threads, or on the handler pool where {@link CallExecutors}
  * says so. It takes a {@link ServerBuilder} so tests can pass an in-process one.
- * {@link #close()} drains gracefully: health turns NOT_SERVING (so load balancers move traffic away), new calls
- * are refused with UNAVAILABLE, in-flight calls get the configured grace, then whatever is left
- * is cancelled (which stops running fits) and the pools are closed.
+ * {@link #close()} drains gracefully: health turns NOT_SERVING (so load balancers move traffic
+ * away), new calls are refused with UNAVAILABLE, in-flight calls get the configured grace, then
+ * whatever is left is cancelled (which stops running fits) and the pools are closed.
  */
 public final class MfServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(MfServer.class.getName());

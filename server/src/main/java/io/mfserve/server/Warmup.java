@@ -162,7 +162,8 @@ public final class Warmup {
     double seconds = (end - start) / 1e9;
     Report r = new Report(List.copyOf(warmed), List.copyOf(failed), ran, seconds);
     LOG.info(String.format(Locale.ROOT, "warm-up: solvers %s fitted on a synthetic %d × %d"
-        + " matrix, its transpose and it again, and %d queries run in %.2f s, then %.2f s for the JIT's queue to drain%s",
+        + " matrix, its transpose and it again, and %d queries run in %.2f s, then %.2f s for"
+        + " the JIT's queue to drain%s",
         warmed, USERS, ITEMS + TAIL_ITEMS, ran, (worked - start) / 1e9, (end - worked) / 1e9,
         failed.isEmpty() ? "" : "; failed: " + failed));
     return r;

@@ -73,7 +73,6 @@ import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
 /**

@@ -103,7 +103,8 @@ final class ProtoMapper {
           Integer.toString(req.getMaxIterations()));
     }
     if (req.hasRegularization()) {
-      putTyped(params, typed, ParameterSpec.REGULARIZATION, Double.toString(req.getRegularization()));
+      putTyped(params, typed, ParameterSpec.REGULARIZATION,
+          Double.toString(req.getRegularization()));
     }
     if (req.hasLearningRate()) {
       putTyped(params, typed, ParameterSpec.LEARNING_RATE, Double.toString(req.getLearningRate()));

@@ -34,7 +34,8 @@ public final class GrpcServerMetrics implements ServerInterceptor {
   private static final Status.Code[] CODES = Status.Code.values();
 
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> timers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicReferenceArray<Timer>> timers =
+      new ConcurrentHashMap<>();
 
   /** Records into {@code registry}. */
   public GrpcServerMetrics(MeterRegistry registry) {

@@ -94,6 +94,8 @@ public final class FileObjectStore implements ObjectStore {
    * {@code publish} with its path while the lock is still held (so no other process's
    * start-up sweep takes it for abandoned); the temporary name is gone afterwards.
    */
+  // "try": the FileLock resource is held for the block and never referenced in it.
+  @SuppressWarnings("try")
   private static <T> T writeTemporary(Path dir, Body body, Publish<T> publish)
       throws IOException {
     Path tmp = dir.resolve(TMP + UUID.randomUUID());
@@ -258,6 +260,8 @@ public final class FileObjectStore implements ObjectStore {
   }
 
   @Override
+  // "try": the FileLock resource is held for the block and never referenced in it.
+  @SuppressWarnings("try")
   public boolean writeIfVersion(String name, byte[] bytes, String expectedVersion)
       throws IOException {
     Path target = path(name);

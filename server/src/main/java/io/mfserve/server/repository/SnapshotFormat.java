@@ -256,7 +256,8 @@ public final class SnapshotFormat {
    * @param modelId the id to serve it under, or null for the snapshot's own
    * @throws SnapshotFormatException if anything is wrong with it; nothing is then kept
    */
-  public static ServedModel read(InputStream in, String modelId, ModelRepository.Reserver reserver, ConfigResolver configs) throws IOException {
+  public static ServedModel read(InputStream in, String modelId,
+      ModelRepository.Reserver reserver, ConfigResolver configs) throws IOException {
     Reader r = new Reader(in);
     SnapshotInfo info = r.info();
     MemoryBudget.Reservation reservation = reserver.reserve(info.estimateBytes(),

@@ -286,7 +286,8 @@ class FitRpcTest {
         io.mfserve.proto.v1.FitWithProgressRequest.newBuilder().setFit(Requests.fit("als", 2,
             Requests.sparseRatings(40, 30, 0.5, 1)).setMaxIterations(6)
             .setValidationFraction(0.1)).build());
-    java.util.List<io.mfserve.proto.v1.FitWithProgressResponse> events = new java.util.ArrayList<>();
+    java.util.List<io.mfserve.proto.v1.FitWithProgressResponse> events =
+        new java.util.ArrayList<>();
     it.forEachRemaining(events::add);
     assertEquals(7, events.size());
     for (int n = 0; n < 6; n++) {
@@ -315,7 +316,8 @@ class FitRpcTest {
   void fitWithProgress_clientCancels_fitStopsAndFreesItsMemory() throws Exception {
     MatrixFactorizationBlockingStub stub = server.start();
     io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
-    java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger seen =
+        new java.util.concurrent.atomic.AtomicInteger();
     ctx.run(() -> {
       java.util.Iterator<io.mfserve.proto.v1.FitWithProgressResponse> it = stub.fitWithProgress(
           io.mfserve.proto.v1.FitWithProgressRequest.newBuilder().setFit(Requests.fit("sgd", 8,

@@ -146,7 +146,8 @@ class RecommendRpcTest {
   @Test
   void similar_cosineAndDot_matchBruteForceAndLeaveOutTheQuery() {
     AssembledFactors f = fit("als", 3);
-    for (Similarity s : new Similarity[] {Similarity.SIMILARITY_COSINE, Similarity.SIMILARITY_DOT}) {
+    for (Similarity s
+        : new Similarity[] {Similarity.SIMILARITY_COSINE, Similarity.SIMILARITY_DOT}) {
       List<ScoredItem> got = stub.similarItems(SimilarItemsRequest.newBuilder().setModelId("m")
           .setItemId(f.itemIds.get(4)).setK(5).setSimilarity(s).build()).getItemsList();
       List<Double> want = IntStream.range(0, f.items.size()).filter(i -> i != 4)

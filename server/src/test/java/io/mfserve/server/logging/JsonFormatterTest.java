@@ -47,7 +47,8 @@ class JsonFormatterTest {
     thrown.setLoggerName("a.b");
     thrown.setThrown(new IllegalStateException("bad\tthing"));
     LogEvent event = LogEvent.of("fit").put("model", "m 1").put("rows", 10)
-        .put("seconds", 1.23456).put("tiny", 0.000012345).put("ok", true).put("message", "shadowed");
+        .put("seconds", 1.23456).put("tiny", 0.000012345).put("ok", true)
+        .put("message", "shadowed");
     Logger logger = Logger.getLogger("test.json." + System.nanoTime());
     logger.setUseParentHandlers(false);
     List<LogRecord> captured = new ArrayList<>();

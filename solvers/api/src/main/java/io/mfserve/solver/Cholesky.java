@@ -70,7 +70,8 @@ final class Cholesky {
       for (int m = 0; m < j; m++) {
         d -= l[j * n + m] * l[j * n + m];
       }
-      if (!(d > RELATIVE_PIVOT_TOLERANCE * a[j * n + j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
+      if (!(d > RELATIVE_PIVOT_TOLERANCE * a[j * n + j]) || !(d > 0)
+          || d == Double.POSITIVE_INFINITY) {
         return false;
       }
       double ljj = Math.sqrt(d);

@@ -177,8 +177,8 @@ public final class TrainingMatrix {
 
   private static void checkShape(int rows, int cols) {
     if (rows < 1 || cols < 1) {
-      throw new IllegalArgumentException("a training matrix needs at least one row and one column, got "
-          + rows + " × " + cols);
+      throw new IllegalArgumentException("a training matrix needs at least one row and one"
+          + " column, got " + rows + " × " + cols);
     }
   }
 

@@ -5,7 +5,8 @@ package io.mfserve.solver;
  * empty when the fit has no validation split.
  */
 public final class ValidationSet {
-  private static final ValidationSet EMPTY = new ValidationSet(new int[0], new int[0], new float[0]);
+  private static final ValidationSet EMPTY =
+      new ValidationSet(new int[0], new int[0], new float[0]);
 
   private final int[] rows;
   private final int[] cols;

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "alias", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
     description = {"Manages aliases: stable names (e.g. prod) for models, accepted wherever a "
-        + "model id is.",
+          + "model id is.",
         "Moving an alias can be a compare-and-set (--expect), so two deployers cannot overwrite "
             + "each other's switch unnoticed."},
     subcommands = {AliasCommand.Set.class, AliasCommand.Get.class, AliasCommand.ListAliases.class,

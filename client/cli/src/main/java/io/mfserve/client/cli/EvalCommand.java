@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Evaluates fit settings on the server: fit seconds and held-out metrics, "
-        + "mean ± std over folds, best setting first.",
+          + "mean ± std over folds, best setting first.",
         "Explicit ratings (the default): RMSE and MAE of Predict on the test pairs; users or "
             + "items not in the training part score the global mean (counted as cold).",
         "Implicit feedback (--absent implicit) or --ranking: precision, recall, MAP and NDCG "
@@ -120,8 +120,8 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--grid", paramLabel = "'NAME=V1,V2 ...'",
       description = {"Evaluate every combination (the cartesian product) on the same folds. "
-          + "NAME is a fit option (solver, factors, iterations, regularization, learning_rate, "
-          + "seed) or a solver parameter; overrides the flag of the same name. Repeatable.",
+            + "NAME is a fit option (solver, factors, iterations, regularization, learning_rate, "
+            + "seed) or a solver parameter; overrides the flag of the same name. Repeatable.",
           "e.g. --grid 'regularization=0.01,0.05,0.1 factors=10,20,50'"})
   List<String> grid = new ArrayList<>();
 

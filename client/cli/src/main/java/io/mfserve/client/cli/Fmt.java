@@ -51,7 +51,8 @@ final class Fmt {
   }
 
   static String seconds(double s) {
-    return s < 10 ? String.format(Locale.ROOT, "%.2f s", s) : String.format(Locale.ROOT, "%.1f s", s);
+    return s < 10 ? String.format(Locale.ROOT, "%.2f s", s)
+        : String.format(Locale.ROOT, "%.1f s", s);
   }
 
   static String bytes(long b) {

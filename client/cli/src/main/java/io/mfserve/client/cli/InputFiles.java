@@ -247,7 +247,8 @@ final class InputFiles {
         String[] f = splitAny(t);
         if (f.length < 3) {
           throw new InputException(at(source, n) + "expected 'user item rating [timestamp]' but "
-              + "found " + f.length + " field" + (f.length == 1 ? "" : "s") + ": '" + clip(t) + "'");
+              + "found " + f.length + " field" + (f.length == 1 ? "" : "s") + ": '" + clip(t)
+              + "'");
         }
         long user = parseId(source, n, "user id", f[0]);
         long item = parseId(source, n, "item id", f[1]);

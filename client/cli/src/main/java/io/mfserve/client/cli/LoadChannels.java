@@ -8,10 +8,12 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.ArrayList;
@@ -74,8 +76,8 @@ final class LoadChannels implements AutoCloseable {
     int threads = Math.max(1, Math.min(count, Runtime.getRuntime().availableProcessors()));
     DefaultThreadFactory factory = new DefaultThreadFactory("mfctl-load", true);
     boolean epoll = Epoll.isAvailable();
-    EventLoopGroup group = epoll ? new EpollEventLoopGroup(threads, factory)
-        : new NioEventLoopGroup(threads, factory);
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, factory, io);
     return open(count, () -> {
       // An event loop is a group of one: the channel's connection is served by this loop.
       EventLoop loop = group.next();
@@ -126,7 +128,7 @@ final class LoadChannels implements AutoCloseable {
 
   /** Shuts the channels down, waits a little for them, then stops the lanes' threads. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     for (Lane l : lanes) {
       l.channel().shutdownNow();
     }
@@ -134,6 +136,9 @@ final class LoadChannels implements AutoCloseable {
       for (Lane l : lanes) {
         l.channel().awaitTermination(5, TimeUnit.SECONDS);
       }
+    } catch (InterruptedException e) {
+      // Closing stops waiting; the caller's thread keeps its interrupt.
+      Thread.currentThread().interrupt();
     } finally {
       stopThreads.run();
     }

@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "loadtest", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Measures throughput and latency (p50, p90, p99, p99.9, max) of one RPC under"
-        + " load, and counts failures by status code.",
+          + " load, and counts failures by status code.",
         "Without --rate: a closed loop, --concurrency calls always in flight. With --rate: an"
             + " open loop, calls started on schedule and latency measured from the intended"
             + " send time (no coordinated omission); the start lag (how late calls were"
@@ -365,7 +365,7 @@ final class LoadtestCommand implements Callable<Integer> {
     mfctl.out().println(head);
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"calls", Fmt.count(calls) + " (" + Fmt.count(r.ok()) + " ok, "
-        + Fmt.count(r.failed()) + " failed)"});
+          + Fmt.count(r.failed()) + " failed)"});
     rows.add(new String[] {"throughput",
         String.format(Locale.ROOT, "%,.0f calls/s", r.throughput())});
     rows.add(new String[] {"latency (ms)", percentiles(h)});

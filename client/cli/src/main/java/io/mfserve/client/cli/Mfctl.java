@@ -5,18 +5,18 @@ import io.grpc.ClientInterceptor;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.mfserve.client.MfChannels;
 import io.grpc.Status;
+import io.mfserve.client.MfChannels;
 import io.mfserve.client.MfClient;
 import io.mfserve.client.MfServeException;
 import io.mfserve.client.cli.InputFiles.InputException;
 import io.mfserve.proto.v1.ModelInfo;
 import java.io.File;
 import java.io.IOException;
-import java.util.List;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -429,7 +429,7 @@ public final class Mfctl implements Callable<Integer> {
     public String[] getVersion() {
       String v = Mfctl.class.getPackage().getImplementationVersion();
       return new String[] {"mfctl " + (v == null ? "dev" : v) + " (mfserve.v1 API, Java "
-          + System.getProperty("java.version") + ")"};
+            + System.getProperty("java.version") + ")"};
     }
   }
 }

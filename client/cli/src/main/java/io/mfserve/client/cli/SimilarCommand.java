@@ -4,9 +4,9 @@ import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.ScoredItem;
 import io.mfserve.proto.v1.ScoredUser;
-import io.mfserve.proto.v1.Similarity;
 import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarUsersRequest;
+import io.mfserve.proto.v1.Similarity;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 /** {@code mfctl similar MODEL --item I | --user U}: the most similar items or users. */
 @Command(name = "similar", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Prints the items most similar to an item, or the users most similar to a"
-        + " user, by the cosine of their factor vectors (or the dot product with --dot).",
+          + " user, by the cosine of their factor vectors (or the dot product with --dot).",
         "The query itself is never listed."})
 final class SimilarCommand implements Callable<Integer> {
   @ParentCommand

@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "topics", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Prints each topic (factor) of a model as its top terms with their share of "
-        + "the topic, like gensim's show_topics.",
+          + "the topic, like gensim's show_topics.",
         "With --document, also the topic mixture of a new document, folded in against the "
             + "fixed topics."})
 final class TopicsCommand implements Callable<Integer> {

@@ -353,8 +353,8 @@ public final class ModelService {
         double seconds = (System.nanoTime() - start) / 1e9;
         ModelMetadata meta = new ModelMetadata(id, provider.name(), config.numFactors(),
             provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
-            split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(), version,
-            matrix.fingerprint(), cmd.requestFingerprint(),
+            split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(),
+            version, matrix.fingerprint(), cmd.requestFingerprint(),
             warmFrom == null ? "" : warmFrom.id());
         ScanIndex scanIndex = ScanIndex.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()

@@ -106,7 +106,8 @@ public final class MatrixAccumulator implements AutoCloseable {
     int n = chunk.values().length;
     List<FieldViolation> bad = new ArrayList<>();
     if (n == 0) {
-      bad.add(new FieldViolation(f + ".values", "is empty; a sparse chunk needs at least one entry"));
+      bad.add(new FieldViolation(f + ".values",
+          "is empty; a sparse chunk needs at least one entry"));
     }
     checkSide(bad, f, "row", chunk.rowIds(), chunk.rowKeys(), n);
     checkSide(bad, f, "col", chunk.colIds(), chunk.colKeys(), n);

@@ -112,7 +112,7 @@ final class ItemScorer {
         case PREDICT:
           return (float) (base + (users ? 0 : model.itemBias(row)) + dot);
         case DOT:
-          return (float) dot;
+          return dot;
         default:
           float[] norms = users ? index.users() : index.items();
           double d = queryNorm * norms[row];

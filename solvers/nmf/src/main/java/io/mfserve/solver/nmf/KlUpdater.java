@@ -10,9 +10,10 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <pre>  L = Σ (x log(x / y) − x + y) + l1W Σ W + ½ l2W ‖W‖² + l1H Σ H + ½ l2H ‖H‖²</pre>
  *
- * with y = W Hᵀ, summed over every entry when every entry counts (dense, or absent entries are zeros) and over
- * the observed ones when absent entries are unknown. The update is D. D. Lee and H. S. Seung,
- * "Algorithms for non-negative matrix factorization", NIPS 13, 2001, eq. (3), with the penalty
+ * with y = W Hᵀ, summed over every entry when every entry counts (dense, or absent entries are
+ * zeros) and over the observed ones when absent entries are unknown. The update is D. D. Lee
+ * and H. S. Seung, "Algorithms for non-negative matrix factorization", NIPS 13, 2001, eq. (3),
+ * with the penalty
  * in the denominator as scikit-learn's {@code beta_loss='kullback-leibler'} has it:
  *
  * <pre>  w_it ← w_it · Σ_j (x_ij / y_ij) h_jt / (Σ_j h_jt + l2W w_it + l1W)</pre>

@@ -3,8 +3,6 @@ package io.mfserve.solver.nmf;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
-import io.mfserve.solver.FactorModel;
-import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;

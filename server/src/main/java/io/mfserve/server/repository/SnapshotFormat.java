@@ -134,7 +134,7 @@ public final class SnapshotFormat {
     w.end();
     Popularity pop = model.popularity();
     int items = f.numItems();
-    w.begin(POPULARITY, 4 + 8 + (long) items * (Integer.BYTES + (pop.hasMeans() ? 8 : 0)));
+    w.begin(POPULARITY, 4 + 8 + (long) items * (Integer.BYTES + (pop.hasMeans() ? 4 : 0)));
     w.putInt(pop.hasMeans() ? 1 : 0);
     w.putDouble(pop.globalMean());
     for (int i = 0; i < items; i++) {
@@ -142,7 +142,7 @@ public final class SnapshotFormat {
     }
     if (pop.hasMeans()) {
       for (int i = 0; i < items; i++) {
-        w.putDouble(pop.sum(i));
+        w.putFloat(pop.mean(i));
       }
     }
     w.end();
@@ -367,13 +367,13 @@ public final class SnapshotFormat {
       in.getInts(cols);
       in.end("SEEN");
       int[] counts = null;
-      double[] sums = null;
+      float[] means = null;
       double popularityMean = 0;
       if (version >= 2) {
         long len = in.begin(POPULARITY, "POPULARITY");
         int flags = in.getInt();
         if ((flags & ~1) != 0 || len != 4 + 8 + (long) items * (Integer.BYTES
-            + ((flags & 1) != 0 ? 8 : 0))) {
+            + ((flags & 1) != 0 ? Float.BYTES : 0))) {
           throw new SnapshotFormatException("POPULARITY section of " + len + " bytes (flags "
               + flags + ") does not match " + items + " items");
         }
@@ -381,10 +381,8 @@ public final class SnapshotFormat {
         counts = new int[items];
         in.getInts(counts);
         if ((flags & 1) != 0) {
-          sums = new double[items];
-          for (int i = 0; i < items; i++) {
-            sums[i] = in.getDouble();
-          }
+          means = new float[items];
+          in.getFloats(means);
         }
         in.end("POPULARITY");
       }
@@ -396,7 +394,7 @@ public final class SnapshotFormat {
       try {
         seen = SeenItems.of(ptr, cols, users, items);
         popularity = counts == null ? Popularity.of(seen, items)
-            : Popularity.of(counts, sums, popularityMean);
+            : Popularity.of(counts, means, popularityMean);
         factors = new FactorModel(users, items, k, u, v, biases, info.history());
       } catch (IllegalArgumentException | FitDivergedException e) {
         throw new SnapshotFormatException(e.getMessage());

@@ -177,22 +177,22 @@ class SnapshotFormatTest {
   void popularity_roundTripsWithItsMeans() throws IOException {
     ServedModel m = model(budget, 30, 40, 3, true, 8);
     int[] counts = new int[40];
-    double[] sums = new double[40];
+    float[] means = new float[40];
     for (int i = 0; i < 40; i++) {
       counts[i] = (i * 7) % 11;
-      sums[i] = counts[i] * (1 + (i % 5));
+      means[i] = counts[i] == 0 ? 0 : 1 + (i % 5) / 3f;
     }
     ServedModel withValues = new ServedModel(m.factors(), m.users(), m.items(), m.seen(),
-        m.scanIndex(), Popularity.of(counts, sums, 3.25), m.metadata(), m.config(),
+        m.scanIndex(), Popularity.of(counts, means, 3.25), m.metadata(), m.config(),
         budget.reserve(0, "t"));
     ServedModel back = read(write(withValues));
     assertTrue(back.popularity().hasMeans());
     assertEquals(3.25, back.popularity().globalMean());
     for (int i = 0; i < 40; i++) {
       assertEquals(counts[i], back.popularity().count(i));
-      assertEquals(sums[i], back.popularity().sum(i));
+      assertEquals(means[i], back.popularity().mean(i));
     }
-    assertArrayEquals(withValues.popularity().byMean(), back.popularity().byMean());
+    assertArrayEquals(withValues.popularity().top(true), back.popularity().top(true));
   }
 
   /**

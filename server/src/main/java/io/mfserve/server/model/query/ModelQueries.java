@@ -352,28 +352,31 @@ public final class ModelQueries {
     }
     int want = (int) Math.min((long) offset + k, p.items());
     TopK top = ItemScorer.Scratch.get().heap(want);
-    if (c.allowed != null) {
+    int[] kept = c.allowed == null ? p.top(mean) : null;
+    int taken = 0;
+    if (kept != null) {
+      // The kept best-first list: the first want items not denied are the answer.
+      for (int j = 0; j < kept.length && taken < want; j++) {
+        if (Arrays.binarySearch(c.denied, kept[j]) < 0) {
+          top.offer(kept[j], p.score(kept[j], mean));
+          taken++;
+        }
+      }
+    }
+    if (taken < want && (kept == null || kept.length < p.items())) {
+      // An allowed list, or a page beyond the kept list: rank every candidate.
+      top = ItemScorer.Scratch.get().heap(want);
+      int[] pool = c.allowed;
       int e = 0;
-      for (int i : c.allowed) {
+      for (int j = 0, n = pool == null ? p.items() : pool.length; j < n; j++) {
+        int i = pool == null ? j : pool[j];
         while (e < c.denied.length && c.denied[e] < i) {
           e++;
         }
         if (e < c.denied.length && c.denied[e] == i) {
           continue;
         }
-        top.offer(i, mean ? p.meanScore(i) : p.countScore(i));
-      }
-    } else {
-      // Walk the stored order: the first want items not denied are the answer.
-      int[] order = mean ? p.byMean() : p.byCount();
-      int taken = 0;
-      for (int j = 0; j < order.length && taken < want; j++) {
-        int i = order[j];
-        if (Arrays.binarySearch(c.denied, i) >= 0) {
-          continue;
-        }
-        top.offer(i, mean ? p.meanScore(i) : p.countScore(i));
-        taken++;
+        top.offer(i, p.score(i, mean));
       }
     }
     Ranked r = drain(top, offset, m.items());

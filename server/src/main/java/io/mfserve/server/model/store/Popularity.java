@@ -17,44 +17,48 @@ import java.util.Arrays;
  *       read from a version-1 snapshot has counts only.
  * </ul>
  *
- * <p>Both orders are sorted once, on first use. Immutable after that (the orders are published
- * through a volatile field); thread-safe.
+ * <p>8 bytes per item (a count and a float mean). The best {@value #KEPT} of each order are
+ * sorted once, on first use, and kept; a request that pages or filters past them ranks every
+ * item. Thread-safe: immutable but for those two lists, published through volatile fields.
  */
 public final class Popularity {
   /** The virtual entries of the shrunk mean's prior. */
   public static final int PRIOR_ENTRIES = 10;
+  /** The length of each kept best-first list. */
+  public static final int KEPT = 1024;
 
   private final int[] counts;
-  /** Per item, the sum of its entries' values; null when the values are not known. */
-  private final double[] sums;
+  /** Per item, the mean of its entries' values (0 without entries); null when unknown. */
+  private final float[] means;
   private final double globalMean;
-  private volatile int[] byCount;
-  private volatile int[] byMean;
+  private volatile int[] topByCount;
+  private volatile int[] topByMean;
 
-  private Popularity(int[] counts, double[] sums, double globalMean) {
+  private Popularity(int[] counts, float[] means, double globalMean) {
     this.counts = counts;
-    this.sums = sums;
+    this.means = means;
     this.globalMean = globalMean;
   }
 
-  /** Returns the bytes a popularity table of {@code items} items takes (orders included). */
-  public static long estimateBytes(long items, boolean sums) {
-    return items * (3L * Integer.BYTES + (sums ? Double.BYTES : 0)) + 4 * 16;
+  /** Returns the bytes a popularity table of {@code items} items takes (kept lists included). */
+  public static long estimateBytes(long items, boolean means) {
+    return items * (Integer.BYTES + (means ? Float.BYTES : 0)) + 2L * KEPT * Integer.BYTES
+        + 4 * 16;
   }
 
-  /** Counts and sums the columns of {@code m}. */
+  /** Counts and averages the columns of {@code m}. */
   public static Popularity of(TrainingMatrix m) {
     int[] counts = new int[m.cols()];
-    double[] sums = new double[m.cols()];
+    float[] means = new float[m.cols()];
     for (int c = 0; c < m.cols(); c++) {
       counts[c] = m.colLength(c);
       double s = 0;
       for (int q = m.colStart(c); q < m.colEnd(c); q++) {
         s += m.colValue(q);
       }
-      sums[c] = s;
+      means[c] = counts[c] == 0 ? 0f : (float) (s / counts[c]);
     }
-    return new Popularity(counts, sums, m.mean());
+    return new Popularity(counts, means, m.mean());
   }
 
   /** Counts the items of a seen-items index (values unknown). */
@@ -73,25 +77,28 @@ public final class Popularity {
   }
 
   /**
-   * Wraps counts and sums read back from a snapshot, after checking them.
+   * Wraps counts and means read back from a snapshot, after checking them.
    *
-   * @param sums null when the values are not known
-   * @throws IllegalArgumentException for a negative count or a non-finite sum
+   * @param means null when the values are not known
+   * @throws IllegalArgumentException for a negative count or a non-finite mean
    */
-  public static Popularity of(int[] counts, double[] sums, double globalMean) {
+  public static Popularity of(int[] counts, float[] means, double globalMean) {
+    if (means != null && means.length != counts.length) {
+      throw new IllegalArgumentException("popularity: " + counts.length + " counts but "
+          + means.length + " means");
+    }
+    if (!Double.isFinite(globalMean)) {
+      throw new IllegalArgumentException("popularity: the global mean is not finite");
+    }
     for (int i = 0; i < counts.length; i++) {
       if (counts[i] < 0) {
         throw new IllegalArgumentException("popularity: item " + i + " has a negative count");
       }
-      if (sums != null && !Double.isFinite(sums[i])) {
-        throw new IllegalArgumentException("popularity: item " + i + "'s sum is not finite");
+      if (means != null && !Float.isFinite(means[i])) {
+        throw new IllegalArgumentException("popularity: item " + i + "'s mean is not finite");
       }
     }
-    if (sums != null && sums.length != counts.length) {
-      throw new IllegalArgumentException("popularity: " + counts.length + " counts but "
-          + sums.length + " sums");
-    }
-    return new Popularity(counts, sums, globalMean);
+    return new Popularity(counts, means, globalMean);
   }
 
   /** Returns the number of items. */
@@ -104,14 +111,14 @@ public final class Popularity {
     return counts[i];
   }
 
-  /** Returns the sum of item i's values; only when {@link #hasMeans()}. */
-  public double sum(int i) {
-    return sums[i];
+  /** Returns the mean of item i's values; only when {@link #hasMeans()}. */
+  public float mean(int i) {
+    return means[i];
   }
 
   /** Whether the values are known, so that the shrunk mean can be ranked by. */
   public boolean hasMeans() {
-    return sums != null;
+    return means != null;
   }
 
   /** Returns the mean the shrunk means are pulled towards. */
@@ -119,55 +126,74 @@ public final class Popularity {
     return globalMean;
   }
 
-  /** Returns item i's count, as the score a count fallback reports. */
+  /** Returns item i's score by count: the count itself. */
   public float countScore(int i) {
     return counts[i];
   }
 
   /** Returns item i's shrunk mean. */
   public float meanScore(int i) {
-    return (float) ((sums[i] + PRIOR_ENTRIES * globalMean) / (counts[i] + PRIOR_ENTRIES));
+    return (float) (((double) means[i] * counts[i] + PRIOR_ENTRIES * globalMean)
+        / (counts[i] + PRIOR_ENTRIES));
   }
 
-  /** Returns every item, most entries first (ties to the lower position); do not modify. */
-  public int[] byCount() {
-    int[] o = byCount;
-    if (o == null) {
-      o = order(false);
-      byCount = o;
-    }
-    return o;
+  /** Returns item i's score by count, or by shrunk mean. */
+  public float score(int i, boolean mean) {
+    return mean ? meanScore(i) : countScore(i);
   }
 
-  /** Returns every item, largest shrunk mean first; do not modify. Needs the values. */
-  public int[] byMean() {
-    int[] o = byMean;
+  /**
+   * Returns the best {@value #KEPT} items (all, when there are fewer), best first, ties to the
+   * lower position; do not modify.
+   */
+  public int[] top(boolean mean) {
+    int[] o = mean ? topByMean : topByCount;
     if (o == null) {
-      o = order(true);
-      byMean = o;
+      o = best(mean, Math.min(KEPT, counts.length));
+      if (mean) {
+        topByMean = o;
+      } else {
+        topByCount = o;
+      }
     }
     return o;
   }
 
   /**
-   * Sorts the positions best first on primitive keys: the score's float bits, flipped so that
-   * signed order is descending score, above the position, so ties go to the lower one.
+   * The best {@code n} items on primitive keys: the score's float bits, flipped so that signed
+   * order is descending score, above the position, so that ties go to the lower one; a bounded
+   * buffer re-sorted when full, so memory stays O(n).
    */
-  private int[] order(boolean mean) {
-    int n = counts.length;
-    long[] keys = new long[n];
-    for (int i = 0; i < n; i++) {
-      float s = mean ? meanScore(i) : countScore(i);
-      int bits = Float.floatToIntBits(-s);
-      bits ^= (bits >> 31) & 0x7fffffff;
-      keys[i] = ((long) bits << 32) | i;
+  private int[] best(boolean mean, int n) {
+    if (n == 0) {
+      return new int[0];
     }
-    Arrays.sort(keys);
-    int[] out = new int[n];
-    for (int j = 0; j < n; j++) {
+    long[] keys = new long[2 * n];
+    int size = 0;
+    long worst = Long.MAX_VALUE;
+    for (int i = 0; i < counts.length; i++) {
+      long key = key(score(i, mean), i);
+      if (size == keys.length) {
+        Arrays.sort(keys);
+        size = n;
+        worst = keys[n - 1];
+      }
+      if (key < worst) {
+        keys[size++] = key;
+      }
+    }
+    Arrays.sort(keys, 0, size);
+    int[] out = new int[Math.min(n, size)];
+    for (int j = 0; j < out.length; j++) {
       out[j] = (int) keys[j];
     }
     return out;
+  }
+
+  private static long key(float score, int position) {
+    int bits = Float.floatToIntBits(-score);
+    bits ^= (bits >> 31) & 0x7fffffff;
+    return ((long) bits << 32) | position;
   }
 
   /** Copies the counts. */
@@ -177,6 +203,6 @@ public final class Popularity {
 
   /** Returns the bytes held. */
   public long memoryBytes() {
-    return estimateBytes(counts.length, sums != null);
+    return estimateBytes(counts.length, means != null);
   }
 }

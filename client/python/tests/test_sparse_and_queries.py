@@ -70,6 +70,24 @@ def test_recommend_string_keys_best_first_and_unseen(server_target):
         model.delete()
 
 
+def test_recommend_unknown_user_fallback_and_exact(server_target):
+    with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
+        model.fit()
+        # A user the model never saw: the most popular items (each has two ratings).
+        popular = model.recommend("zed", k=4)
+        assert {r.item for r in popular} == {"tea", "jam", "pie", "ham"}
+        assert [r.score for r in popular] == [2.0, 2.0, 2.0, 2.0]
+        # By mean shrunk towards 3.375 by 10 virtual ratings: tea (5, 4) leads.
+        top = model.recommend("zed", k=1, unknown_user="top_rated")
+        assert top[0].item == "tea" and top[0].score == pytest.approx(42.75 / 12, rel=1e-6)
+        with pytest.raises(MfServeError) as e:
+            model.recommend("zed", k=1, unknown_user="error")
+        assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        # Without an approximate index the exact flag changes nothing.
+        assert model.recommend("ann", k=2, exact=True) == model.recommend("ann", k=2)
+        model.delete()
+
+
 def test_recommend_folded_in_user_until_implemented_skipped(server_target):
     with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
         model.fit()

@@ -3,7 +3,11 @@
 #   solvers/bench/serving/run_bench.sh
 # Env: SERVER_JAR (default server/target/mfserve-server.jar), MFCTL_JAR (client/target/mfctl.jar),
 # SYNTH (default /tmp/synth; synth-10m.train.tsv is made there with shared/bench/gen_synth.py
-# when missing), PORT (default 50071), RUNS (runs per latency figure, default 3).
+# when missing), PORT (default 50071), RUNS (runs per latency figure, default 3),
+# ITEMS (default 20000) and NNZ (default 10000000): the catalogue (issue 18: ITEMS=2000000),
+# JAVA_OPTS (the server's JVM flags, e.g. -Xmx6g), SERVER_ARGS (e.g. --ann-min-rows 0),
+# EXACT (1: also the exact scan on the same server, recommend --exact and similar --exact,
+# beside the default path), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only).
 #
 # The model: 200,000 users x 20,000 items x 64 factors, sgd, 1 iteration, from synth-10m. After
 # the fit, one minute of unrecorded closed-loop load (30 s recommend, 30 s similar) warms the
@@ -31,13 +35,19 @@ fi
 for jar in "$server_jar" "$mfctl_jar"; do
   [[ -f "$jar" ]] || { echo "missing $jar: build with mvn -B package -DskipTests" >&2; exit 2; }
 done
-train="$synth/synth-10m.train.tsv"
+items="${ITEMS:-20000}"
+nnz="${NNZ:-10000000}"
+phases="${PHASES:-rpcs predict memory}"
+# The 20,000-item set keeps its historical name; other shapes are named by their sizes.
+name=synth-10m
+if [[ "$items" != 20000 || "$nnz" != 10000000 ]]; then name="synth-${items}i-${nnz}e"; fi
+train="$synth/$name.train.tsv"
 if [[ ! -f "$train" ]]; then
   gen="$root/../shared/bench/gen_synth.py"
   [[ -f "$gen" ]] || gen=/work/shared/bench/gen_synth.py
   mkdir -p "$synth"
-  /usr/bin/python3 "$gen" --users 200000 --items 20000 --nnz 10000000 --rank 10 --seed 2 \
-    --out "$synth/synth-10m"
+  /usr/bin/python3 "$gen" --users 200000 --items "$items" --nnz "$nnz" --rank 10 --seed 2 \
+    --out "$synth/$name"
 fi
 
 # A server already on the port would answer in this one's place, with another model.
@@ -46,7 +56,8 @@ if (exec 3<> "/dev/tcp/localhost/$port") 2> /dev/null; then
   exit 2
 fi
 log="$(mktemp -d)"
-java -jar "$server_jar" --port "$port" > "$log/server.log" 2>&1 &
+# shellcheck disable=SC2086 # JAVA_OPTS and SERVER_ARGS are lists of flags
+java ${JAVA_OPTS:-} -jar "$server_jar" --port "$port" ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 mfctl=(java -jar "$mfctl_jar" --target "localhost:$port")
@@ -56,8 +67,21 @@ if ! kill -0 "$server" 2> /dev/null; then
   tail -5 "$log/server.log" >&2
   exit 2
 fi
-"${mfctl[@]}" fit "$train" --solver sgd --factors 64 --iterations 1 --model-id big --quiet \
-  > /dev/null
+"${mfctl[@]}" --timeout 3600 fit "$train" --solver sgd --factors 64 --iterations 1 \
+  --model-id big --quiet > /dev/null
+# Approximate indexes (--ann-min-rows) are built in the background after the fit: wait for them,
+# so that every figure below is of one path.
+for _ in $(seq 3600); do
+  states="$("${mfctl[@]}" --json model big | python3 -c '
+import json, sys
+print(" ".join(a["state"] for a in json.load(sys.stdin).get("approximate_indexes", [])))')"
+  [[ "$states" == *queued* || "$states" == *building* ]] || break
+  sleep 1
+done
+grep -h 'ann_index' "$log/server.log" || true
+if [[ -n "$states" ]]; then
+  "${mfctl[@]}" recall big --users 200 --similar
+fi
 
 # loadtest ARGS...: one line per run from mfctl --json loadtest.
 loadtest() {
@@ -92,8 +116,9 @@ sustained() {
   local best=0 rate line
   for pct in 60 65 70 75 80 85 90 95 100; do
     rate=$(( $2 * pct / 100 ))
-    line="$(loadtest --rpc "$1" --model big --concurrency 64 --duration 10s --warmup 10s \
-      --rate "$rate")"
+    # shellcheck disable=SC2046
+    line="$(loadtest $(loadtest_rpc "$1") --model big --concurrency 64 --duration 10s \
+      --warmup 10s --rate "$rate")"
     echo "  $line   <- $pct% of the peak"
     python3 -c "import sys; sys.exit(0 if $(p99 "$line") < 100 else 1)" || break
     best=$rate
@@ -102,9 +127,18 @@ sustained() {
 }
 
 echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "server $server_jar, model big: 200000 users x 20000 items x 64 factors (sgd, 1 iteration)"
-for rpc in recommend similar; do
-  "${mfctl[@]}" loadtest --rpc "$rpc" --model big --concurrency 16 --duration 30s \
+echo "server $server_jar ${JAVA_OPTS:-} ${SERVER_ARGS:-}, model big: 200000 users x $items items"\
+  "x 64 factors (sgd, 1 iteration, $nnz entries)"
+rpcs=(recommend similar)
+if [[ "${EXACT:-0}" == 1 ]]; then rpcs=(recommend recommend-exact similar similar-exact); fi
+# loadtest_rpc NAME: the loadtest flags of a name, "recommend-exact" being --rpc recommend --exact.
+loadtest_rpc() {
+  if [[ "$1" == *-exact ]]; then echo "--rpc ${1%-exact} --exact"; else echo "--rpc $1"; fi
+}
+if [[ " $phases " != *" rpcs "* ]]; then rpcs=(); fi
+for rpc in "${rpcs[@]}"; do
+  # shellcheck disable=SC2046 # two words on purpose
+  "${mfctl[@]}" loadtest $(loadtest_rpc "$rpc") --model big --concurrency 16 --duration 30s \
     --warmup 0s > /dev/null
 done
 # Each latency run follows its own maxima, measured just before it: the VM's speed drifts over
@@ -113,11 +147,13 @@ done
 # costs the generator (which shares the cores) and the server more than a closed-loop one (its
 # own wake-ups, colder caches), so half of the peak keeps the machine 74-82% busy; half of the
 # sustained rate is half of what this machine can take in the mode the latency is measured in.
-for rpc in recommend similar; do
+for rpc in "${rpcs[@]}"; do
   peaks=()
   held=()
   for _ in $(seq "$runs"); do
-    line="$(loadtest --rpc "$rpc" --model big --concurrency 16 --duration 20s --warmup 10s)"
+    # shellcheck disable=SC2046
+    line="$(loadtest $(loadtest_rpc "$rpc") --model big --concurrency 16 --duration 20s \
+      --warmup 10s)"
     echo "$line   <- peak (closed loop)"
     peak=$(throughput "$line")
     peaks+=("$peak")
@@ -127,11 +163,13 @@ for rpc in recommend similar; do
     echo "$rpc sustained open loop: $max/s ($(( 100 * max / peak ))% of the peak)"
     held+=("$max")
     if (( max > 0 )); then
-      echo "$(busy --rpc "$rpc" --model big --concurrency 64 --duration 20s --warmup 10s \
-        --rate $(( max / 2 )))   <- half of the sustained"
+      # shellcheck disable=SC2046
+      echo "$(busy $(loadtest_rpc "$rpc") --model big --concurrency 64 --duration 20s \
+        --warmup 10s --rate $(( max / 2 )))   <- half of the sustained"
     fi
-    echo "$(busy --rpc "$rpc" --model big --concurrency 64 --duration 20s --warmup 10s \
-      --rate $(( peak / 2 )))   <- half of the peak"
+    # shellcheck disable=SC2046
+    echo "$(busy $(loadtest_rpc "$rpc") --model big --concurrency 64 --duration 20s \
+      --warmup 10s --rate $(( peak / 2 )))   <- half of the peak"
   done
   echo "$rpc peak, median of $runs: $(printf '%s\n' "${peaks[@]}" | median)/s;" \
     "sustained open loop, median: $(printf '%s\n' "${held[@]}" | median)/s"
@@ -142,7 +180,8 @@ done
 # block's is printed too.
 predicts=0
 healths=0
-for _ in $(seq "$runs"); do
+if [[ " $phases " != *" predict "* ]]; then runs_predict=0; else runs_predict=$runs; fi
+for _ in $(seq "$runs_predict"); do
   h1="$(loadtest --rpc health --concurrency 64 --duration 15s --warmup 10s)"
   p1="$(loadtest --rpc predict --model big --concurrency 64 --duration 15s --warmup 10s)"
   p2="$(loadtest --rpc predict --model big --concurrency 64 --duration 15s --warmup 10s)"
@@ -154,12 +193,17 @@ for _ in $(seq "$runs"); do
   healths=$(( healths + h ))
   python3 -c "print('predict / health = %.3f' % ($p / $h))"
 done
-python3 -c "print('predict / health over the $runs blocks = %.3f' % ($predicts / $healths))"
-# Live float arrays after a full GC: the factors (and the scan index's norms) of the one model.
-floats=$(jmap -histo:live "$server" | awk '$4 == "[F" {print $3}')
-python3 -c "
-f = $floats; need = (200000 + 20000) * 64 * 4
+if (( runs_predict > 0 )); then
+  python3 -c "print('predict / health over the $runs blocks = %.3f' % ($predicts / $healths))"
+fi
+# Live float arrays after a full GC: the factors (and the scan index's norms) of the one model,
+# and the approximate indexes' copies of the rows if it has them.
+if [[ " $phases " == *" memory "* ]]; then
+  floats=$(jmap -histo:live "$server" | awk '$4 == "[F" {print $3}')
+  python3 -c "
+f = $floats; need = (200000 + $items) * 64 * 4
 print('memory: live float arrays %.2f MB = %.3f x (users + items) x 64 x 4 B'
       % (f / 1e6, f / need))"
+fi
 "${mfctl[@]}" model big | grep -i 'memory' || true
 echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -49,6 +49,13 @@ _SIMILARITY = {
     "dot": pb.SIMILARITY_DOT,
 }
 
+_UNKNOWN_USER = {
+    None: pb.UNKNOWN_USER_FALLBACK_UNSPECIFIED,
+    "popular": pb.UNKNOWN_USER_FALLBACK_POPULAR,
+    "top_rated": pb.UNKNOWN_USER_FALLBACK_TOP_RATED,
+    "error": pb.UNKNOWN_USER_FALLBACK_ERROR,
+}
+
 Id = Union[int, str]
 
 
@@ -329,14 +336,20 @@ class Client:
                   exclude_seen: Optional[bool] = None, *,
                   allowed_items: Optional[Iterable[Id]] = None,
                   denied_items: Optional[Iterable[Id]] = None,
-                  offset: int = 0) -> List[ScoredItem]:
+                  offset: int = 0, exact: bool = False,
+                  unknown_user: Optional[str] = None) -> List[ScoredItem]:
         """The top-k items for a user, best first.
 
         user is an int64 id or a string key, or a {item: value} mapping for a user the model
         has not seen (folded in; the model is unchanged). exclude_seen None means the server's
-        default (on for ratings and implicit feedback, off for counts).
+        default (on for ratings and implicit feedback, off for counts). exact: scan every item
+        even where the model has an approximate index. unknown_user: what an id the model has
+        never seen gets, None/"popular" (most entries first; scores are counts), "top_rated"
+        (shrunk mean value) or "error" (INVALID_ARGUMENT).
         """
-        request = pb.RecommendRequest(model_id=model_id, k=k, offset=offset)
+        request = pb.RecommendRequest(model_id=model_id, k=k, offset=offset, exact=exact,
+                                      unknown_user=_lookup(_UNKNOWN_USER, unknown_user,
+                                                           "unknown_user"))
         if isinstance(user, Mapping):
             history = request.user_history
             _set_ids(history.item_ids, history.item_keys, list(user.keys()), "user history")
@@ -357,12 +370,13 @@ class Client:
         return _scored_items(response.items)
 
     def similar_items(self, model_id: str, item: Id, k: int = 10,
-                      similarity: Optional[str] = None) -> List[ScoredItem]:
+                      similarity: Optional[str] = None, exact: bool = False) -> List[ScoredItem]:
         """The k items most similar to item (never item itself), most similar first.
 
-        similarity: "cosine" (the default) or "dot".
+        similarity: "cosine" (the default) or "dot". exact: scan every item even where the model
+        has an approximate index.
         """
-        request = pb.SimilarItemsRequest(model_id=model_id, k=k,
+        request = pb.SimilarItemsRequest(model_id=model_id, k=k, exact=exact,
                                          similarity=_lookup(_SIMILARITY, similarity,
                                                             "similarity"))
         if isinstance(item, str):
@@ -373,9 +387,9 @@ class Client:
         return _scored_items(response.items)
 
     def similar_users(self, model_id: str, user: Id, k: int = 10,
-                      similarity: Optional[str] = None) -> List[ScoredUser]:
+                      similarity: Optional[str] = None, exact: bool = False) -> List[ScoredUser]:
         """The k users most similar to user (never user itself), most similar first."""
-        request = pb.SimilarUsersRequest(model_id=model_id, k=k,
+        request = pb.SimilarUsersRequest(model_id=model_id, k=k, exact=exact,
                                          similarity=_lookup(_SIMILARITY, similarity,
                                                             "similarity"))
         if isinstance(user, str):

@@ -223,7 +223,7 @@ class MatrixFactorization:
 
         user: an id or key of the model, or {item: value} for a new user (folded in).
         exclude_seen: None means the server's default (on for ratings, off for counts).
-        filters: allowed_items, denied_items, offset.
+        filters: allowed_items, denied_items, offset, exact, unknown_user.
         """
         return self.client.recommend(self._trained_id(), user, k, exclude_seen, **filters)
 

@@ -12,6 +12,8 @@ import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
 import io.mfserve.server.logging.JsonFormatter;
 import io.mfserve.server.metrics.MetricsModule;
+import io.mfserve.server.model.ann.AnnSettings;
+import io.mfserve.server.model.ann.Metric;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
@@ -155,6 +157,42 @@ public final class Main implements Callable<Integer> {
           + " replicas, e.g. 10s, 500ms (env MFSERVE_STORE_POLL; default ${DEFAULT-VALUE}).")
   String storePoll;
 
+  @Option(names = "--ann-min-rows", defaultValue = "${env:MFSERVE_ANN_MIN_ROWS:-200000}",
+      paramLabel = "N",
+      description = "Models with at least N items get approximate (HNSW) indexes for Recommend"
+          + " and cosine SimilarItems, and with N users for SimilarUsers, built in the"
+          + " background after the model is ready or loaded (exact scans until then); 0 turns"
+          + " them off. Requests can ask for the exact scan (exact = true). Default from"
+          + " measurements: below it an exact scan is fast enough (README, Approximate top-k;"
+          + " env MFSERVE_ANN_MIN_ROWS; default ${DEFAULT-VALUE}).")
+  int annMinRows;
+
+  @Option(names = "--ann-ef-search", defaultValue = "${env:MFSERVE_ANN_EF_SEARCH:-100}",
+      paramLabel = "EF",
+      description = "Candidates an approximate search collects at least (more for a larger"
+          + " k + offset): higher means better recall and slower queries (env"
+          + " MFSERVE_ANN_EF_SEARCH; default ${DEFAULT-VALUE}).")
+  int annEfSearch;
+
+  @Option(names = "--ann-max-conn", defaultValue = "${env:MFSERVE_ANN_MAX_CONN:-16}",
+      paramLabel = "M",
+      description = "HNSW's M: neighbours per node (2M on the bottom layer); memory per row grows"
+          + " with it (env MFSERVE_ANN_MAX_CONN; default ${DEFAULT-VALUE}).")
+  int annMaxConn;
+
+  @Option(names = "--ann-beam-width", defaultValue = "${env:MFSERVE_ANN_BEAM_WIDTH:-100}",
+      paramLabel = "B",
+      description = "HNSW's beam while building (efConstruction): higher means a better graph"
+          + " and a slower build (env MFSERVE_ANN_BEAM_WIDTH; default ${DEFAULT-VALUE}).")
+  int annBeamWidth;
+
+  @Option(names = "--ann-mip", defaultValue = "${env:MFSERVE_ANN_MIP:-dot}", paramLabel = "HOW",
+      description = "How the Recommend graph links items: dot (inner product, with the item"
+          + " bias) or bachrach (inner product reduced to angles, Bachrach et al. 2014); queries"
+          + " rank by the exact prediction either way (env MFSERVE_ANN_MIP; default"
+          + " ${DEFAULT-VALUE}).")
+  String annMip;
+
   @Option(names = "--no-warmup", negatable = false,
       defaultValue = "${env:MFSERVE_NO_WARMUP:-false}",
       description = "Skip the warm-up before health turns SERVING: a short fit of each solver on"
@@ -245,7 +283,7 @@ public final class Main implements Callable<Integer> {
     }
     List<Module> modules = new ArrayList<>(List.of(new ConfigModule(config),
         SolverModule.discover(config.pluginsDir()),
-        new ModelModule(toRepositoryConfig()),
+        new ModelModule(toRepositoryConfig(), toAnnSettings()),
         new TransportModule()));
     if (metricsPort > 0) {
       modules.add(new MetricsModule(metricsPort));
@@ -390,6 +428,17 @@ public final class Main implements Callable<Integer> {
     }
     String uri = modelStore == null || modelStore.isBlank() ? null : modelStore.trim();
     return new RepositoryConfig(uri, s3Endpoint, s3PathStyle, s3Region, p, poll);
+  }
+
+  /** The {@code --ann-*} flags, checked. */
+  AnnSettings toAnnSettings() {
+    try {
+      return new AnnSettings(annMinRows, annMaxConn, annBeamWidth, annEfSearch,
+          Metric.ofInnerProduct(annMip), 32);
+    } catch (IllegalArgumentException e) {
+      throw bad(e.getMessage().startsWith("--") ? e.getMessage() : "--ann-mip: "
+          + e.getMessage());
+    }
   }
 
   private CommandLine.ParameterException bad(String message) {

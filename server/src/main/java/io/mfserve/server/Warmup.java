@@ -14,6 +14,8 @@ import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Similarity;
 import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
+import io.mfserve.server.model.ann.AnnSettings;
+import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.model.store.ServedModel;
@@ -39,7 +41,8 @@ import java.util.logging.Logger;
  * Triton's {@code model_warmup} do: a short fit of every registered solver on a small synthetic
  * matrix, then a few hundred queries of each kind against the model it made (predict,
  * recommend for a known and a folded-in user, recommend batch, similar items and users, predict
- * row, fold-in, factors, topics), so that the first real Fit or query runs compiled code
+ * row, fold-in, factors, topics; and once more through approximate indexes built for the
+ * first model), so that the first real Fit or query runs compiled code
  * instead of paying for the interpreter and the compiler.
  *
  * <p>It runs through the application layer ({@link ModelService}, {@link ModelQueries}) — the
@@ -132,6 +135,9 @@ public final class Warmup {
             try {
               if (shape == 0) {
                 ran += query(service, queries, m);
+                if (warmed.isEmpty()) {
+                  ran += approximate(service, queries, m);
+                }
               }
             } finally {
               service.deleteModel(m.id());
@@ -179,6 +185,18 @@ public final class Warmup {
     return service.fit(new FitCommand(p.name(), null, null, matrixId, modelId, Map.of(),
         Set.of(), null, null, 0, "warmup", ""), () -> System.nanoTime() > deadline)
         .get(FIT_LIMIT.toSeconds() + 5, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Builds the first model's approximate indexes (every side, whatever the server's
+   * {@code --ann-min-rows}: a few tens of milliseconds at this size) and runs the queries again,
+   * so that the graph search and its exact rescoring are compiled too.
+   */
+  private int approximate(ModelService service, ModelQueries queries, ServedModel m) {
+    try (IndexBuilder indexes = new IndexBuilder(AnnSettings.defaults().withMinRows(2))) {
+      indexes.buildNow(m);
+    }
+    return query(service, queries, m);
   }
 
   /**

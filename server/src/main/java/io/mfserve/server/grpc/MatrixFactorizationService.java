@@ -64,6 +64,8 @@ import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.PreparedMatrix;
 import io.mfserve.server.model.query.ModelQueries;
 import io.mfserve.server.model.query.Ranked;
+import io.mfserve.server.model.ann.AnnIndexes;
+import io.mfserve.server.model.ann.AnnTarget;
 import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
@@ -297,7 +299,8 @@ public final class MatrixFactorizationService
   public void recommend(RecommendRequest request, StreamObserver<RecommendResponse> responses) {
     int entries = request.getUserHistory().getItemIdsCount()
         + request.getUserHistory().getItemKeysCount();
-    query(responses, request.getModelId(), m -> scan(m, false) + foldInWork(m, entries), id -> {
+    query(responses, request.getModelId(), m -> topK(m, AnnTarget.RECOMMEND, request.getExact())
+        + foldInWork(m, entries), id -> {
       UserHistory history = request.getUserCase() == RecommendRequest.UserCase.USER_HISTORY
           ? ProtoMapper.toDomain(request.getUserHistory(), "user_history") : null;
       IdRefs user = ProtoMapper.user(request.hasUserId(), request.getUserId(),
@@ -308,8 +311,10 @@ public final class MatrixFactorizationService
           ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
               "allowed_item_ids", "allowed_item_keys"),
           ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
-              "denied_item_ids", "denied_item_keys")));
-      return RecommendResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r)).build();
+              "denied_item_ids", "denied_item_keys"), request.getExact(),
+          ProtoMapper.toDomain(request.getUnknownUser(), request.getUnknownUserValue())));
+      return RecommendResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r))
+          .setFallback(r.fallback()).build();
     });
   }
 
@@ -345,18 +350,21 @@ public final class MatrixFactorizationService
         ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
             "allowed_item_ids", "allowed_item_keys"),
         ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
-            "denied_item_ids", "denied_item_keys"));
+            "denied_item_ids", "denied_item_keys"), request.getExact());
   }
 
   @Override
   public void similarItems(SimilarItemsRequest request,
       StreamObserver<SimilarItemsResponse> responses) {
-    query(responses, request.getModelId(), m -> scan(m, false), id -> {
+    query(responses, request.getModelId(), m -> topK(m, AnnTarget.SIMILAR_ITEMS,
+        request.getExact() || request.getSimilarity() == io.mfserve.proto.v1.Similarity
+            .SIMILARITY_DOT), id -> {
       Ranked r = queries.similarItems(id,
           ProtoMapper.item(request.hasItemId(), request.getItemId(), request.hasItemKey(),
               request.getItemKey()),
           request.getK(),
-          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()));
+          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()),
+          request.getExact());
       return SimilarItemsResponse.newBuilder().addAllItems(ProtoMapper.scoredItems(r)).build();
     });
   }
@@ -364,12 +372,15 @@ public final class MatrixFactorizationService
   @Override
   public void similarUsers(SimilarUsersRequest request,
       StreamObserver<SimilarUsersResponse> responses) {
-    query(responses, request.getModelId(), m -> scan(m, true), id -> {
+    query(responses, request.getModelId(), m -> topK(m, AnnTarget.SIMILAR_USERS,
+        request.getExact() || request.getSimilarity() == io.mfserve.proto.v1.Similarity
+            .SIMILARITY_DOT), id -> {
       Ranked r = queries.similarUsers(id,
           ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
               request.getUserKey()),
           request.getK(),
-          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()));
+          ProtoMapper.toDomain(request.getSimilarity(), request.getSimilarityValue()),
+          request.getExact());
       return SimilarUsersResponse.newBuilder().addAllUsers(ProtoMapper.scoredUsers(r)).build();
     });
   }
@@ -555,6 +566,19 @@ public final class MatrixFactorizationService
 
   private static long factors(ServedModel m) {
     return m.factors().numFactors();
+  }
+
+  /**
+   * Multiply-adds of a top-k query: a pass over every row, or, through a ready approximate
+   * index, about ef × 2M visited rows (an estimate: a search visits a few times ef nodes, each
+   * with up to 2M neighbours on the bottom layer).
+   */
+  private static long topK(ServedModel m, AnnTarget target, boolean exact) {
+    AnnIndexes.Status s = m.ann().status(target);
+    if (!exact && m.ann().get(target) != null && s != null) {
+      return (long) s.efSearch() * 2 * s.maxConn() * factors(m);
+    }
+    return scan(m, target == AnnTarget.SIMILAR_USERS);
   }
 
   /** Multiply-adds of a top-k pass over every item (or every user). */

@@ -8,6 +8,7 @@ import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FoldInResponse;
 import io.mfserve.proto.v1.IdForm;
 import io.mfserve.proto.v1.Matrix;
+import io.mfserve.proto.v1.ApproximateIndex;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.ParameterInfo;
 import io.mfserve.proto.v1.ParameterType;
@@ -24,6 +25,7 @@ import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.PreparedMatrix;
 import io.mfserve.server.model.matrix.SparseChunk;
+import io.mfserve.server.model.ann.AnnIndexes;
 import io.mfserve.server.model.query.Ranked;
 import io.mfserve.server.model.query.ScoredRow;
 import io.mfserve.server.model.query.Similarity;
@@ -182,6 +184,23 @@ final class ProtoMapper {
         field + ".item_keys"), values, field + ".values");
   }
 
+  /** Maps the unknown-user fallback; unset means popular, an unknown number is refused. */
+  static io.mfserve.server.model.query.UnknownUserFallback toDomain(
+      io.mfserve.proto.v1.UnknownUserFallback f, int raw) {
+    switch (f) {
+      case UNKNOWN_USER_FALLBACK_UNSPECIFIED:
+      case UNKNOWN_USER_FALLBACK_POPULAR:
+        return io.mfserve.server.model.query.UnknownUserFallback.POPULAR;
+      case UNKNOWN_USER_FALLBACK_TOP_RATED:
+        return io.mfserve.server.model.query.UnknownUserFallback.TOP_RATED;
+      case UNKNOWN_USER_FALLBACK_ERROR:
+        return io.mfserve.server.model.query.UnknownUserFallback.ERROR;
+      default:
+        throw new InvalidRequestException("unknown_user", "is " + raw
+            + ", not a known UnknownUserFallback value");
+    }
+  }
+
   /** Maps the similarity enum; unset means cosine, an unknown number is refused. */
   static Similarity toDomain(io.mfserve.proto.v1.Similarity s, int raw) {
     switch (s) {
@@ -254,9 +273,24 @@ final class ProtoMapper {
 
   /** Describes a resident model and the aliases pointing at it. */
   static ModelInfo toProto(ServedModel m, List<String> aliases) {
-    return describe(m.metadata(), m.users().size(), m.items().size(), m.factors().hasBiases(),
-        toProto(m.users()), toProto(m.items()), m.factors().history(), aliases)
-        .setMemoryBytes(m.memoryBytes()).setResident(true).build();
+    ModelInfo.Builder b = describe(m.metadata(), m.users().size(), m.items().size(),
+        m.factors().hasBiases(), toProto(m.users()), toProto(m.items()), m.factors().history(),
+        aliases).setMemoryBytes(m.memoryBytes()).setResident(true);
+    for (AnnIndexes.Status s : m.ann().statuses()) {
+      b.addApproximateIndexes(ApproximateIndex.newBuilder()
+          .setTarget(s.target().label())
+          .setState(s.state().name().toLowerCase(java.util.Locale.ROOT))
+          .setDetail(s.detail())
+          .setMetric(s.metric().label())
+          .setMaxConnections(s.maxConn())
+          .setBeamWidth(s.beamWidth())
+          .setEfSearch(s.efSearch())
+          .setRows(s.rows())
+          .setMemoryBytes(s.memoryBytes())
+          .setBuildSeconds(s.buildSeconds())
+          .setSampledRecall(s.sampledRecall()));
+    }
+    return b.build();
   }
 
   /** Describes a model in the repository that this replica has not loaded. */

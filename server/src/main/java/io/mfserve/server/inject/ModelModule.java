@@ -9,6 +9,8 @@ import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.ann.AnnSettings;
+import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelRepository;
 import io.mfserve.server.model.store.ModelStore;
@@ -23,15 +25,25 @@ import java.time.Clock;
  */
 public final class ModelModule extends AbstractModule {
   private final RepositoryConfig repository;
+  private final AnnSettings ann;
 
-  /** The application layer with models kept in memory only. */
+  /** The application layer with models kept in memory only, without approximate indexes. */
   public ModelModule() {
     this(RepositoryConfig.memory());
   }
 
-  /** The application layer over the repository {@code repository} names. */
+  /** The application layer over the repository {@code repository} names, no indexes. */
   public ModelModule(RepositoryConfig repository) {
+    this(repository, AnnSettings.OFF);
+  }
+
+  /**
+   * The application layer over the repository {@code repository} names, building approximate
+   * indexes as {@code ann} says.
+   */
+  public ModelModule(RepositoryConfig repository, AnnSettings ann) {
     this.repository = repository;
+    this.ann = ann;
   }
 
   @Override
@@ -52,8 +64,15 @@ public final class ModelModule extends AbstractModule {
 
   @Provides
   @Singleton
-  ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
-    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events);
+  ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      IndexBuilder indexes) {
+    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events, indexes);
+  }
+
+  @Provides
+  @Singleton
+  IndexBuilder indexBuilder() {
+    return ann.minRows() == 0 ? IndexBuilder.NONE : new IndexBuilder(ann);
   }
 
   @Provides

@@ -5,6 +5,7 @@ import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelRepository;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
@@ -30,15 +31,19 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
- * The snapshot format, version 1: one served model as a stream of checksummed sections,
+ * The snapshot format, version 2: one served model as a stream of checksummed sections,
  * written and read back bit for bit. Laid out in this package's README.md; in short:
  *
  * <pre>
  * magic      8 bytes  0x89 'M' 'F' 'S' 'N' 'A' 'P' 0x0A
- * version    int32    1
- * sections   INFO, USER_IDS, ITEM_IDS, USER_FACTORS, ITEM_FACTORS, [BIASES], SEEN, END
+ * version    int32    2
+ * sections   INFO, USER_IDS, ITEM_IDS, USER_FACTORS, ITEM_FACTORS, [BIASES], SEEN,
+ *            POPULARITY, END
  *   each     int32 tag, int64 payload length, payload, int32 CRC-32C of the payload
  * </pre>
+ *
+ * <p>Version 1 (no POPULARITY section) is still read: its items' counts are taken from SEEN,
+ * and it has no values to rank by mean.
  *
  * <p>Every number is little-endian (numpy's {@code '<f4'}). A reader checks the magic, the
  * version, each section's tag, length and checksum, and the consistency of what it read (ids
@@ -50,7 +55,9 @@ import java.util.zip.CRC32C;
  */
 public final class SnapshotFormat {
   /** The current format version. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
+  /** The oldest version still read. */
+  static final int OLDEST_VERSION = 1;
 
   static final byte[] MAGIC = {(byte) 0x89, 'M', 'F', 'S', 'N', 'A', 'P', '\n'};
   static final int INFO = 1;
@@ -60,6 +67,7 @@ public final class SnapshotFormat {
   static final int ITEM_FACTORS = 5;
   static final int BIASES = 6;
   static final int SEEN = 7;
+  static final int POPULARITY = 8;
   static final int END = 0x454e44; // "END"
 
   /** Rows copied out of the model per write, so that a write allocates a bounded buffer. */
@@ -122,6 +130,20 @@ public final class SnapshotFormat {
       int[] part = n == chunk.length ? chunk : new int[n];
       seen.copyEntries((int) from, part);
       w.putInts(part);
+    }
+    w.end();
+    Popularity pop = model.popularity();
+    int items = f.numItems();
+    w.begin(POPULARITY, 4 + 8 + (long) items * (Integer.BYTES + (pop.hasMeans() ? 4 : 0)));
+    w.putInt(pop.hasMeans() ? 1 : 0);
+    w.putDouble(pop.globalMean());
+    for (int i = 0; i < items; i++) {
+      w.putInt(pop.count(i));
+    }
+    if (pop.hasMeans()) {
+      for (int i = 0; i < items; i++) {
+        w.putFloat(pop.mean(i));
+      }
     }
     w.end();
     w.begin(END, 0);
@@ -236,7 +258,7 @@ public final class SnapshotFormat {
    * Reads a snapshot's first section only: enough to list a model, check a retried request's
    * fingerprint, or size a load.
    *
-   * @throws SnapshotFormatException if it is not a readable version-1 snapshot
+   * @throws SnapshotFormatException if it is not a readable snapshot (version 1 or 2)
    */
   public static SnapshotInfo readInfo(InputStream in) throws IOException {
     return new Reader(in).info();
@@ -279,6 +301,7 @@ public final class SnapshotFormat {
   private static final class Reader {
     private final SectionReader in;
     private boolean headerRead;
+    private int version;
 
     Reader(InputStream raw) {
       this.in = new SectionReader(raw);
@@ -289,11 +312,11 @@ public final class SnapshotFormat {
       if (!Arrays.equals(magic, MAGIC)) {
         throw new SnapshotFormatException("not an mfserve snapshot (bad magic bytes)");
       }
-      int version = ByteBuffer.wrap(in.rawBytes(4, "format version"))
+      version = ByteBuffer.wrap(in.rawBytes(4, "format version"))
           .order(ByteOrder.LITTLE_ENDIAN).getInt();
-      if (version != VERSION) {
+      if (version < OLDEST_VERSION || version > VERSION) {
         throw new SnapshotFormatException("snapshot format version " + version + " is not"
-            + " supported; this server reads version " + VERSION);
+            + " supported; this server reads versions " + OLDEST_VERSION + " to " + VERSION);
       }
       long len = in.begin(INFO, "INFO");
       if (len > 64L << 20) {
@@ -344,12 +367,35 @@ public final class SnapshotFormat {
       in.getInts(ptr);
       in.getInts(cols);
       in.end("SEEN");
+      int[] counts = null;
+      float[] means = null;
+      double popularityMean = 0;
+      if (version >= 2) {
+        long len = in.begin(POPULARITY, "POPULARITY");
+        int flags = in.getInt();
+        if ((flags & ~1) != 0 || len != 4 + 8 + (long) items * (Integer.BYTES
+            + ((flags & 1) != 0 ? Float.BYTES : 0))) {
+          throw new SnapshotFormatException("POPULARITY section of " + len + " bytes (flags "
+              + flags + ") does not match " + items + " items");
+        }
+        popularityMean = in.getDouble();
+        counts = new int[items];
+        in.getInts(counts);
+        if ((flags & 1) != 0) {
+          means = new float[items];
+          in.getFloats(means);
+        }
+        in.end("POPULARITY");
+      }
       in.begin(END, "END", 0);
       in.end("END");
       SeenItems seen;
       FactorModel factors;
+      Popularity popularity;
       try {
         seen = SeenItems.of(ptr, cols, users, items);
+        popularity = counts == null ? Popularity.of(seen, items)
+            : Popularity.of(counts, means, popularityMean);
         factors = new FactorModel(users, items, k, u, v, biases, info.history());
       } catch (IllegalArgumentException | FitDivergedException e) {
         throw new SnapshotFormatException(e.getMessage());
@@ -365,9 +411,9 @@ public final class SnapshotFormat {
       }
       ScanIndex scan = ScanIndex.of(factors);
       long exact = factors.memoryBytes() + seen.memoryBytes() + userIds.memoryBytes()
-          + itemIds.memoryBytes() + scan.memoryBytes();
+          + itemIds.memoryBytes() + scan.memoryBytes() + popularity.memoryBytes();
       reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
-      return new ServedModel(factors, userIds, itemIds, seen, scan, meta,
+      return new ServedModel(factors, userIds, itemIds, seen, scan, popularity, meta,
           configs.resolve(info), reservation);
     }
 

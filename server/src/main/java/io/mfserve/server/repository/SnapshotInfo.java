@@ -1,6 +1,7 @@
 package io.mfserve.server.repository;
 
 import io.mfserve.server.model.store.ModelMetadata;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.solver.FactorModel;
@@ -52,8 +53,8 @@ public record SnapshotInfo(ModelMetadata metadata, Map<String, String> configPar
 
   /**
    * Returns the bytes the loaded model holds, counted as a fitted model's are (factors, id
-   * maps, seen items, scan index), plus the row-major copy of the item factors that lives
-   * only while the model is assembled.
+   * maps, seen items, scan index, item popularity), plus the row-major copy of the item
+   * factors that lives only while the model is assembled.
    */
   public long estimateBytes() {
     long k = numFactors();
@@ -61,6 +62,7 @@ public record SnapshotInfo(ModelMetadata metadata, Map<String, String> configPar
         + idBytes(userIds, numUsers, userKeyBytes) + idBytes(itemIds, numItems, itemKeyBytes)
         + SeenItems.estimateBytes(numUsers, seenEntries)
         + ScanIndex.estimateBytes(numUsers, numItems)
+        + Popularity.estimateBytes(numItems, true)
         + numItems * k * Float.BYTES;
   }
 

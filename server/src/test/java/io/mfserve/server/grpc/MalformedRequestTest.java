@@ -25,6 +25,7 @@ import io.mfserve.proto.v1.RecommendRequest;
 import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.proto.v1.UnknownUserFallback;
 import io.mfserve.proto.v1.UserHistory;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
@@ -193,7 +194,8 @@ class MalformedRequestTest {
     c.add(new Case("recommend no user", bad, "user", s -> s.recommend(RecommendRequest
         .newBuilder().setModelId("ok").build())));
     c.add(new Case("recommend unknown user", bad, "user_id", s -> s.recommend(RecommendRequest
-        .newBuilder().setModelId("ok").setUserId(1234).build())));
+        .newBuilder().setModelId("ok").setUserId(1234)
+        .setUnknownUser(UnknownUserFallback.UNKNOWN_USER_FALLBACK_ERROR).build())));
     c.add(new Case("recommend negative k", bad, "k", s -> s.recommend(RecommendRequest
         .newBuilder().setModelId("ok").setUserId(1).setK(-1).build())));
     c.add(new Case("recommend unknown model", Status.Code.NOT_FOUND, null, s -> s.recommend(

@@ -10,6 +10,7 @@ import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelRepository;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
@@ -167,9 +168,58 @@ class SnapshotFormatTest {
   @Test
   void otherVersion_isRefusedByName() throws IOException {
     byte[] bytes = write(model(budget, 5, 5, 2, false, 5));
-    bytes[8] = 2;
+    bytes[8] = 3;
     SnapshotFormatException e = assertThrows(SnapshotFormatException.class, () -> read(bytes));
-    assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+    assertTrue(e.getMessage().contains("version 3"), e.getMessage());
+  }
+
+  @Test
+  void popularity_roundTripsWithItsMeans() throws IOException {
+    ServedModel m = model(budget, 30, 40, 3, true, 8);
+    int[] counts = new int[40];
+    float[] means = new float[40];
+    for (int i = 0; i < 40; i++) {
+      counts[i] = (i * 7) % 11;
+      means[i] = counts[i] == 0 ? 0 : 1 + (i % 5) / 3f;
+    }
+    ServedModel withValues = new ServedModel(m.factors(), m.users(), m.items(), m.seen(),
+        m.scanIndex(), Popularity.of(counts, means, 3.25), m.metadata(), m.config(),
+        budget.reserve(0, "t"));
+    ServedModel back = read(write(withValues));
+    assertTrue(back.popularity().hasMeans());
+    assertEquals(3.25, back.popularity().globalMean());
+    for (int i = 0; i < 40; i++) {
+      assertEquals(counts[i], back.popularity().count(i));
+      assertEquals(means[i], back.popularity().mean(i));
+    }
+    assertArrayEquals(withValues.popularity().top(true), back.popularity().top(true));
+  }
+
+  /**
+   * A snapshot written by the version-1 writer (before item popularity was stored; made with
+   * that writer from {@code model(budget, 12, 9, 3, true, 11)}): still read, its counts taken
+   * from the seen items.
+   */
+  @Test
+  void versionOne_isStillRead_countsFromTheSeenItems() throws IOException {
+    byte[] bytes;
+    try (java.io.InputStream in = getClass().getResourceAsStream("/snapshots/v1-model.mfsnap")) {
+      bytes = in.readAllBytes();
+    }
+    assertEquals(1, bytes[8]);
+    ServedModel back = read(bytes);
+    ServedModel m = model(budget, 12, 9, 3, true, 11);
+    assertArrayEquals(m.factors().copyItemFactors(0, 9), back.factors().copyItemFactors(0, 9));
+    assertFalse(back.popularity().hasMeans());
+    int[] expect = new int[9];
+    for (int u = 0; u < 12; u++) {
+      for (int i : m.seen().items(u)) {
+        expect[i]++;
+      }
+    }
+    assertArrayEquals(expect, back.popularity().counts());
+    // Written again, it is a current snapshot.
+    assertEquals(SnapshotFormat.VERSION, write(back)[8]);
   }
 
   @Test

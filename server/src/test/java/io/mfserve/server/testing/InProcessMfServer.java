@@ -14,6 +14,7 @@ import io.mfserve.server.inject.ConfigModule;
 import io.mfserve.server.inject.ModelModule;
 import io.mfserve.server.inject.SolverModule;
 import io.mfserve.server.inject.TransportModule;
+import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.repository.RepositoryConfig;
 import io.mfserve.solver.SolverProvider;
 import java.io.IOException;
@@ -77,10 +78,17 @@ public final class InProcessMfServer implements AfterEachCallback {
    */
   public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
       List<SolverProvider> providers, RepositoryConfig repository, Module... extra) {
+    return start(config, providers, repository, AnnSettings.OFF, extra);
+  }
+
+  /** Starts a server whose models get approximate indexes as {@code ann} says. */
+  public MatrixFactorizationGrpc.MatrixFactorizationBlockingStub start(ServerConfig config,
+      List<SolverProvider> providers, RepositoryConfig repository, AnnSettings ann,
+      Module... extra) {
     String name = InProcessServerBuilder.generateName();
     List<Module> modules = new java.util.ArrayList<>(List.of(new ConfigModule(config),
         providers == null ? SolverModule.discover(null) : new SolverModule(providers),
-        new ModelModule(repository), new TransportModule()));
+        new ModelModule(repository, ann), new TransportModule()));
     modules.addAll(List.of(extra));
     injector = Guice.createInjector(Stage.PRODUCTION, modules);
     MfServer server = new MfServer(InProcessServerBuilder.forName(name), injector);

@@ -102,6 +102,11 @@ final class LoadtestCommand implements Callable<Integer> {
       description = "k for recommend and similar (default: ${DEFAULT-VALUE}).")
   int k;
 
+  @Option(names = "--exact",
+      description = "Ask recommend and similar for the exact scan even where the model has an"
+          + " approximate index: the two paths' costs, compared on one server.")
+  boolean exact;
+
   @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
       description = "Seeds the choice of users and items (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -202,7 +207,7 @@ final class LoadtestCommand implements Callable<Integer> {
 
   private LoadGenerator.Call modelCall(String kind, Channel channel, long timeoutNanos) {
     ModelInfo model = mfctl.model(modelId);
-    Sample ids = sample(channel, model, timeoutNanos);
+    Sample ids = sample(channel, model, timeoutNanos, mfctl.client(), !kind.equals("recommend"));
     SplittableRandom rnd = new SplittableRandom(seed);
     boolean userKeys = model.getUserIdForm() == IdForm.ID_FORM_STRING;
     boolean itemKeys = model.getItemIdForm() == IdForm.ID_FORM_STRING;
@@ -232,7 +237,7 @@ final class LoadtestCommand implements Callable<Integer> {
         RecommendRequest[] requests = new RecommendRequest[REQUESTS];
         for (int n = 0; n < REQUESTS; n++) {
           RecommendRequest.Builder b = RecommendRequest.newBuilder().setModelId(modelId)
-              .setK(k).setExcludeSeen(true);
+              .setK(k).setExcludeSeen(true).setExact(exact);
           String u = ids.users.get(rnd.nextInt(ids.users.size()));
           if (userKeys) {
             b.setUserKey(u);
@@ -248,7 +253,7 @@ final class LoadtestCommand implements Callable<Integer> {
         SimilarItemsRequest[] requests = new SimilarItemsRequest[REQUESTS];
         for (int n = 0; n < REQUESTS; n++) {
           SimilarItemsRequest.Builder b = SimilarItemsRequest.newBuilder().setModelId(modelId)
-              .setK(k);
+              .setK(k).setExact(exact);
           String i = ids.items.get(rnd.nextInt(ids.items.size()));
           if (itemKeys) {
             b.setItemKey(i);
@@ -264,15 +269,18 @@ final class LoadtestCommand implements Callable<Integer> {
   }
 
   /** User and item ids (as text) to draw requests from. */
-  private record Sample(List<String> users, List<String> items) {}
+  record Sample(List<String> users, List<String> items) {}
 
   /**
    * Reads the model's ids: users from the first GetFactors chunks (at most {@value #MAX_USERS}
    * of them; the stream is cancelled there), items from the same stream when it ends, else
    * from one PredictRow, which names every item — so a large model's factors are never
-   * downloaded in full.
+   * downloaded in full. Without {@code needItems}, items are whatever the users' chunks
+   * brought (possibly none).
    */
-  private Sample sample(Channel channel, ModelInfo model, long timeoutNanos) {
+  static Sample sample(Channel channel, ModelInfo model, long timeoutNanos,
+      io.mfserve.client.MfClient client, boolean needItems) {
+    String modelId = model.getModelId();
     List<String> users = new ArrayList<>();
     List<String> items = new ArrayList<>();
     boolean complete = false;
@@ -298,7 +306,7 @@ final class LoadtestCommand implements Callable<Integer> {
     if (users.isEmpty()) {
       throw new IllegalArgumentException("model " + modelId + " has no users to draw from");
     }
-    if (!complete) {
+    if (!complete && needItems) {
       items.clear();
       PredictRowRequest.Builder b = PredictRowRequest.newBuilder().setModelId(modelId);
       if (model.getUserIdForm() == IdForm.ID_FORM_STRING) {
@@ -306,7 +314,7 @@ final class LoadtestCommand implements Callable<Integer> {
       } else {
         b.setUserId(Long.parseLong(users.get(0)));
       }
-      PredictRowResponse row = mfctl.client().predictRow(b.build());
+      PredictRowResponse row = client.predictRow(b.build());
       row.getItemIdsList().forEach(id -> items.add(Long.toString(id)));
       items.addAll(row.getItemKeysList());
     }

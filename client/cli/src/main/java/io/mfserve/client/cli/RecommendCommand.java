@@ -6,7 +6,9 @@ import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.RecommendBatchRequest;
 import io.mfserve.proto.v1.RecommendBatchResponse;
 import io.mfserve.proto.v1.RecommendRequest;
+import io.mfserve.proto.v1.RecommendResponse;
 import io.mfserve.proto.v1.ScoredItem;
+import io.mfserve.proto.v1.UnknownUserFallback;
 import io.mfserve.proto.v1.UserHistory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,6 +78,17 @@ final class RecommendCommand implements Callable<Integer> {
       description = "Skip the N best items first, for paging (default: ${DEFAULT-VALUE}).")
   int offset;
 
+  @Option(names = "--exact",
+      description = "Scan every item even where the model has an approximate index (see"
+          + " 'mfctl model' and 'mfctl recall').")
+  boolean exact;
+
+  @Option(names = "--unknown-user", paramLabel = "HOW",
+      description = "What a --user the model has never seen gets: popular (the items with the"
+          + " most entries; the server's default), top-rated (highest mean value, shrunk"
+          + " towards the global mean) or error.")
+  String unknownUser;
+
   @Override
   public Integer call() {
     int given = (user != null ? 1 : 0) + (history != null ? 1 : 0) + (users != null ? 1 : 0);
@@ -100,7 +113,7 @@ final class RecommendCommand implements Callable<Integer> {
       return batch(model, UserFiles.users(users, model.getUserIdForm()));
     }
     RecommendRequest.Builder b = RecommendRequest.newBuilder().setModelId(modelId).setK(k)
-        .setOffset(offset);
+        .setOffset(offset).setExact(exact).setUnknownUser(unknownUser());
     if (excludeSeen != null) {
       b.setExcludeSeen(excludeSeen);
     }
@@ -115,8 +128,9 @@ final class RecommendCommand implements Callable<Integer> {
     } else {
       b.setUserId(Ids.parse(spec, "--user", user, modelId, "users"));
     }
-    List<Recommendation> items = mfctl.client().recommend(b.build()).getItemsList().stream()
-        .map(Recommendation::of).toList();
+    RecommendResponse response = mfctl.client().recommend(b.build());
+    List<Recommendation> items = response.getItemsList().stream().map(Recommendation::of)
+        .toList();
     boolean keys = itemForm == IdForm.ID_FORM_STRING;
     if (mfctl.json()) {
       Json j = new Json().beginObject().field("model_id", modelId);
@@ -127,6 +141,9 @@ final class RecommendCommand implements Callable<Integer> {
       }
       if (offset > 0) {
         j.field("offset", offset);
+      }
+      if (!response.getFallback().isEmpty()) {
+        j.field("fallback", response.getFallback());
       }
       items(j.name("items"), items, keys);
       mfctl.out().println(j.endObject());
@@ -139,6 +156,11 @@ final class RecommendCommand implements Callable<Integer> {
               : " (every candidate is excluded; try --no-exclude-seen or fewer --deny)"));
       return Mfctl.EXIT_OK;
     }
+    if (!response.getFallback().isEmpty()) {
+      mfctl.out().println("user " + user + " is not in the model: the " + response.getFallback()
+          .replace('_', '-') + " items (scores are " + (response.getFallback().equals("popular")
+          ? "entry counts" : "shrunk mean values") + ")");
+    }
     Table t = new Table("RANK", "ITEM", "SCORE");
     int rank = offset + 1;
     for (Recommendation r : items) {
@@ -146,6 +168,23 @@ final class RecommendCommand implements Callable<Integer> {
     }
     t.print(mfctl.out(), "");
     return Mfctl.EXIT_OK;
+  }
+
+  private UnknownUserFallback unknownUser() {
+    if (unknownUser == null) {
+      return UnknownUserFallback.UNKNOWN_USER_FALLBACK_UNSPECIFIED;
+    }
+    switch (unknownUser.trim().toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
+      case "popular":
+        return UnknownUserFallback.UNKNOWN_USER_FALLBACK_POPULAR;
+      case "top-rated":
+        return UnknownUserFallback.UNKNOWN_USER_FALLBACK_TOP_RATED;
+      case "error":
+        return UnknownUserFallback.UNKNOWN_USER_FALLBACK_ERROR;
+      default:
+        throw new ParameterException(spec.commandLine(), "--unknown-user must be popular,"
+            + " top-rated or error, got '" + unknownUser + "'");
+    }
   }
 
   /**
@@ -167,7 +206,7 @@ final class RecommendCommand implements Callable<Integer> {
     IdForm userForm = model.getUserIdForm();
     IdForm itemForm = model.getItemIdForm();
     RecommendBatchRequest.Builder b = RecommendBatchRequest.newBuilder().setModelId(modelId)
-        .setK(k);
+        .setK(k).setExact(exact);
     if (excludeSeen != null) {
       b.setExcludeSeen(excludeSeen);
     }

@@ -48,6 +48,10 @@ final class SimilarCommand implements Callable<Integer> {
       description = "Rank by the dot product instead of the cosine (favours long vectors).")
   boolean dot;
 
+  @Option(names = "--exact",
+      description = "Scan every row even where the model has an approximate index (cosine).")
+  boolean exact;
+
   @Override
   public Integer call() {
     if ((item == null) == (user == null)) {
@@ -65,7 +69,7 @@ final class SimilarCommand implements Callable<Integer> {
     if (item != null) {
       form = model.getItemIdForm();
       SimilarItemsRequest.Builder b = SimilarItemsRequest.newBuilder().setModelId(modelId)
-          .setK(k).setSimilarity(similarity);
+          .setK(k).setSimilarity(similarity).setExact(exact);
       if (form == IdForm.ID_FORM_STRING) {
         b.setItemKey(item);
       } else {
@@ -78,7 +82,7 @@ final class SimilarCommand implements Callable<Integer> {
     } else {
       form = model.getUserIdForm();
       SimilarUsersRequest.Builder b = SimilarUsersRequest.newBuilder().setModelId(modelId)
-          .setK(k).setSimilarity(similarity);
+          .setK(k).setSimilarity(similarity).setExact(exact);
       if (form == IdForm.ID_FORM_STRING) {
         b.setUserKey(user);
       } else {

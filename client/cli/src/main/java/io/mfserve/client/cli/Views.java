@@ -40,6 +40,22 @@ final class Views {
     rows.add(kv("memory", Fmt.bytes(m.getMemoryBytes())
         + (m.getResident() || m.getMemoryBytes() > 0 ? "" : " (not resident: loaded on its "
         + "first request)")));
+    for (io.mfserve.proto.v1.ApproximateIndex a : m.getApproximateIndexesList()) {
+      String v = a.getState();
+      if (a.getState().equals("ready")) {
+        v += String.format(java.util.Locale.ROOT, ", %s graph of %s rows, M=%d, beam %d,"
+            + " ef %d, %s, built in %s", a.getMetric(), Fmt.count(a.getRows()),
+            a.getMaxConnections(), a.getBeamWidth(), a.getEfSearch(),
+            Fmt.bytes(a.getMemoryBytes()), Fmt.seconds(a.getBuildSeconds()));
+        if (!Double.isNaN(a.getSampledRecall())) {
+          v += String.format(java.util.Locale.ROOT, ", sampled recall@10 %.3f",
+              a.getSampledRecall());
+        }
+      } else if (!a.getDetail().isEmpty()) {
+        v += ": " + a.getDetail();
+      }
+      rows.add(kv("index " + a.getTarget(), v));
+    }
     rows.add(kv("absent entries", Fmt.absent(m.getAbsentEntries())));
     rows.add(kv("biases", m.getHasBiases() ? "yes" : "no"));
     rows.add(kv("seed", Long.toUnsignedString(m.getSeed())));

@@ -16,6 +16,7 @@ import io.mfserve.server.model.store.FactorImport;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
@@ -227,7 +228,8 @@ public final class ModelService {
     long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), k, true)
         + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
         + matrix.colIndex().memoryBytes()
-        + ScanIndex.estimateBytes(matrix.rows(), matrix.cols());
+        + ScanIndex.estimateBytes(matrix.rows(), matrix.cols())
+        + Popularity.estimateBytes(matrix.cols(), true);
     long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz, config);
 
     String modelId = cmd.modelId();
@@ -337,6 +339,7 @@ public final class ModelService {
         TrainingMatrix full = matrix.toTrainingMatrix(config.absentEntries(), "matrix");
         TrainingMatrix.Split split = full.split(validationFraction, config.seed());
         SeenItems seen = SeenItems.of(full);
+        Popularity popularity = Popularity.of(full);
         full = null; // the split's training part is all the solver needs from here on
         WarmStart warm = warmFrom == null ? null
             : WarmStarts.of(warmFrom, matrix.rowIndex(), matrix.colIndex());
@@ -358,10 +361,11 @@ public final class ModelService {
             warmFrom == null ? "" : warmFrom.id());
         ScanIndex scanIndex = ScanIndex.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
-            + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes();
+            + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes()
+            + popularity.memoryBytes();
         reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
-            scanIndex, meta, config, reservation);
+            scanIndex, popularity, meta, config, reservation);
         ServedModel served = models.complete(model);
         double total = (System.nanoTime() - start) / 1e9;
         events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
@@ -543,18 +547,20 @@ public final class ModelService {
           shown, 0, a, parts.seen().entries(), 0, globalMean, 0, 0, clock.instant(),
           version, "", "", "");
       ScanIndex scan = ScanIndex.of(parts.factors());
+      Popularity popularity = Popularity.of(parts.seen(), parts.factors().numItems());
       MemoryBudget.Reservation r = imp.handOver();
       handed = r;
       long exact = parts.factors().memoryBytes() + parts.seen().memoryBytes()
-          + parts.users().memoryBytes() + parts.items().memoryBytes() + scan.memoryBytes();
+          + parts.users().memoryBytes() + parts.items().memoryBytes() + scan.memoryBytes()
+          + popularity.memoryBytes();
       if (exact > r.bytes()) {
         r.grow(exact - r.bytes(), "importing model '" + id + "'");
       } else {
         r.shrink(r.bytes() - exact);
       }
       ServedModel m = new ServedModel(parts.factors(), parts.users(), parts.items(),
-          parts.seen(), scan, meta, new SolverConfig(parts.factors().numFactors(), 0, a, params),
-          r);
+          parts.seen(), scan, popularity, meta,
+          new SolverConfig(parts.factors().numFactors(), 0, a, params), r);
       ServedModel served = models.complete(m);
       LOG.info(() -> String.format(java.util.Locale.ROOT, "model %s: imported factors, %d × %d,"
           + " k=%d", id, m.factors().numUsers(), m.factors().numItems(),

@@ -1,6 +1,9 @@
 package io.mfserve.server.model.query;
 
+import io.mfserve.server.model.ann.AnnTarget;
+import io.mfserve.server.model.ann.HnswIndex;
 import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.errors.PreconditionFailedException;
 import io.mfserve.server.model.errors.UnsupportedQueryException;
 import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.ModelService;
@@ -8,6 +11,7 @@ import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.ids.IdResolver;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
@@ -26,9 +30,12 @@ import java.util.concurrent.RecursiveAction;
  *
  * <p>Scoring is {@link ItemScorer} over the model's contiguous factors into a primitive
  * {@link TopK}, with per-thread buffers: a request allocates its result and, for a new user,
- * its factors, nothing proportional to the catalogue. Fold-in calls the model's own solver
- * ({@link SolverProvider#foldInUser}, found by the solver name stored with the model) with the
- * configuration the model was trained with; the model is never changed.
+ * its factors, nothing proportional to the catalogue. Where the model has a ready approximate
+ * index and the request does not ask for an exact answer, {@link ApproximateTopK} proposes the
+ * candidates instead of a scan (Recommend, cosine SimilarItems and SimilarUsers). Fold-in
+ * calls the model's own solver ({@link SolverProvider#foldInUser}, found by the solver name
+ * stored with the model) with the configuration the model was trained with; the model is never
+ * changed.
  *
  * <p>Thread-safe and lock-free: models are immutable, and each request works on its own
  * buffers. A request that got a model before a DeleteModel completes on it.
@@ -58,8 +65,9 @@ public final class ModelQueries {
    * Returns the top items for one user, known or folded in, best first; ties go to the lower
    * item position.
    *
-   * @throws InvalidRequestException for a negative k or offset, a missing user, an unknown id,
-   *     the wrong id form, or a malformed history
+   * @throws InvalidRequestException for a negative k or offset, a missing user, an unknown
+   *     item id, an unknown user when the query asks for the error, the wrong id form, or a
+   *     malformed history
    * @throws NotFoundException for an unknown model
    * @throws UnsupportedQueryException if the model's solver cannot fold in users
    */
@@ -74,10 +82,13 @@ public final class ModelQueries {
     if (q.history() != null) {
       Folded u = foldIn(m, q.history());
       return rank(m, u.factors().factors(), m.factors().globalMean() + u.factors().bias(),
-          exclude ? u.items() : null, c, k, q.offset());
+          exclude ? u.items() : null, c, k, q.offset(), q.exact());
     }
-    int u = knownUser(m, q.user());
-    return rankKnown(m, u, exclude, c, k, q.offset());
+    int u = knownUser(m, q.user(), q.unknownUser() != UnknownUserFallback.ERROR);
+    if (u < 0) {
+      return fallback(m, q.unknownUser(), c, k, q.offset());
+    }
+    return rankKnown(m, u, exclude, c, k, q.offset(), q.exact());
   }
 
   /**
@@ -89,6 +100,15 @@ public final class ModelQueries {
    */
   public Batch prepareBatch(String modelId, IdRefs users, int k, Boolean excludeSeen,
       IdRefs allowed, IdRefs denied) {
+    return prepareBatch(modelId, users, k, excludeSeen, allowed, denied, false);
+  }
+
+  /**
+   * As {@link #prepareBatch(String, IdRefs, int, Boolean, IdRefs, IdRefs)}, scanning every item
+   * when {@code exact} even where the model has an approximate index.
+   */
+  public Batch prepareBatch(String modelId, IdRefs users, int k, Boolean excludeSeen,
+      IdRefs allowed, IdRefs denied, boolean exact) {
     ServedModel m = models.getModel(modelId);
     int want = checkK(k);
     int[] positions = IdResolver.resolve(users, m.users(), "user", true);
@@ -97,7 +117,7 @@ public final class ModelQueries {
           + " least one user");
     }
     return new Batch(m, positions, want, excludeSeen(m, excludeSeen),
-        candidates(m, allowed, denied));
+        candidates(m, allowed, denied), exact);
   }
 
   /**
@@ -110,13 +130,16 @@ public final class ModelQueries {
     private final int k;
     private final boolean exclude;
     private final Candidates candidates;
+    private final boolean exact;
 
-    private Batch(ServedModel model, int[] users, int k, boolean exclude, Candidates candidates) {
+    private Batch(ServedModel model, int[] users, int k, boolean exclude, Candidates candidates,
+        boolean exact) {
       this.model = model;
       this.users = users;
       this.k = k;
       this.exclude = exclude;
       this.candidates = candidates;
+      this.exact = exact;
     }
 
     /** Returns the number of users. */
@@ -137,7 +160,7 @@ public final class ModelQueries {
       Ranked[] out = new Ranked[to - from];
       if (to - from <= USERS_PER_TASK) {
         for (int j = from; j < to; j++) {
-          out[j - from] = rankKnown(model, users[j], exclude, candidates, k, 0);
+          out[j - from] = rankKnown(model, users[j], exclude, candidates, k, 0, exact);
         }
       } else {
         pool.invoke(new Task(from, to, from, out));
@@ -164,7 +187,7 @@ public final class ModelQueries {
       protected void compute() {
         if (to - from <= USERS_PER_TASK) {
           for (int j = from; j < to; j++) {
-            out[j - base] = rankKnown(model, users[j], exclude, candidates, k, 0);
+            out[j - base] = rankKnown(model, users[j], exclude, candidates, k, 0, exact);
           }
           return;
         }
@@ -175,12 +198,12 @@ public final class ModelQueries {
   }
 
   private Ranked rankKnown(ServedModel m, int u, boolean exclude, Candidates c, int k,
-      int offset) {
+      int offset, boolean exact) {
     FactorModel f = m.factors();
     float[] vector = ItemScorer.Scratch.get().vector(f.numFactors());
     f.userVector(u, vector);
     return rank(m, vector, f.globalMean() + f.userBias(u), exclude ? m.seen().items(u) : null,
-        c, k, offset);
+        c, k, offset, exact);
   }
 
   /**
@@ -189,15 +212,23 @@ public final class ModelQueries {
    * @param seen the user's items, ascending, to leave out; null to keep them
    */
   private static Ranked rank(ServedModel m, float[] vector, double base, int[] seen,
-      Candidates c, int k, int offset) {
+      Candidates c, int k, int offset, boolean exact) {
     FactorModel f = m.factors();
     int[] excluded = seen == null ? c.denied : union(seen, c.denied);
     int pool = c.allowed == null ? f.numItems() : c.allowed.length;
     int capacity = (int) Math.min(pool, (long) offset + k);
-    ItemScorer.Scratch scratch = ItemScorer.Scratch.get();
-    TopK top = scratch.heap(capacity);
     ItemScorer.Query q = new ItemScorer.Query(f, false, vector, ItemScorer.Kind.PREDICT, base,
         m.scanIndex());
+    HnswIndex index = ApproximateTopK.usable(m, AnnTarget.RECOMMEND, exact);
+    if (index != null) {
+      Ranked r = ApproximateTopK.rank(m, AnnTarget.RECOMMEND, index, q, excluded, c.allowed,
+          capacity, offset);
+      if (r != null) {
+        return r;
+      }
+    }
+    ItemScorer.Scratch scratch = ItemScorer.Scratch.get();
+    TopK top = scratch.heap(capacity);
     if (c.allowed == null) {
       ItemScorer.scan(q, excluded, top, scratch);
     } else {
@@ -206,7 +237,7 @@ public final class ModelQueries {
     return drain(top, offset, m.items());
   }
 
-  private static Ranked drain(TopK top, int offset, IdIndex ids) {
+  static Ranked drain(TopK top, int offset, IdIndex ids) {
     int n = top.size();
     int[] positions = new int[n];
     float[] scores = new float[n];
@@ -294,11 +325,62 @@ public final class ModelQueries {
   }
 
   private static int knownUser(ServedModel m, IdRefs user) {
+    return knownUser(m, user, false);
+  }
+
+  /** The user's position; -1 for an unknown one when {@code keepUnknown}, else refused. */
+  private static int knownUser(ServedModel m, IdRefs user, boolean keepUnknown) {
     if (user == null || user.size() != 1) {
       throw new InvalidRequestException("user", "is not set; give user_id, user_key or"
           + " user_history");
     }
-    return IdResolver.resolve(user, m.users(), "user", false)[0];
+    return IdResolver.resolve(user, m.users(), "user", false, keepUnknown, "")[0];
+  }
+
+  /**
+   * The answer for a user the model has never seen: the candidates in the model's popularity
+   * order (by count, or by shrunk mean), denied items left out, paged by offset.
+   */
+  private static Ranked fallback(ServedModel m, UnknownUserFallback how, Candidates c, int k,
+      int offset) {
+    Popularity p = m.popularity();
+    boolean mean = how == UnknownUserFallback.TOP_RATED;
+    if (mean && !p.hasMeans()) {
+      throw new PreconditionFailedException("model '" + m.id() + "' has no entry values to"
+          + " rank items by mean (its factors were imported, or an older server stored it);"
+          + " ask for unknown_user = UNKNOWN_USER_FALLBACK_POPULAR");
+    }
+    int want = (int) Math.min((long) offset + k, p.items());
+    TopK top = ItemScorer.Scratch.get().heap(want);
+    int[] kept = c.allowed == null ? p.top(mean) : null;
+    int taken = 0;
+    if (kept != null) {
+      // The kept best-first list: the first want items not denied are the answer.
+      for (int j = 0; j < kept.length && taken < want; j++) {
+        if (Arrays.binarySearch(c.denied, kept[j]) < 0) {
+          top.offer(kept[j], p.score(kept[j], mean));
+          taken++;
+        }
+      }
+    }
+    if (taken < want && (kept == null || kept.length < p.items())) {
+      // An allowed list, or a page beyond the kept list: rank every candidate.
+      top = ItemScorer.Scratch.get().heap(want);
+      int[] pool = c.allowed;
+      int e = 0;
+      for (int j = 0, n = pool == null ? p.items() : pool.length; j < n; j++) {
+        int i = pool == null ? j : pool[j];
+        while (e < c.denied.length && c.denied[e] < i) {
+          e++;
+        }
+        if (e < c.denied.length && c.denied[e] == i) {
+          continue;
+        }
+        top.offer(i, p.score(i, mean));
+      }
+    }
+    Ranked r = drain(top, offset, m.items());
+    return new Ranked(r.ids(), r.positions(), r.scores(), how.label());
   }
 
   // ---------------------------------------------------------------- similar
@@ -310,7 +392,13 @@ public final class ModelQueries {
    * @throws InvalidRequestException for a missing or unknown item, the wrong form, or k < 0
    */
   public Ranked similarItems(String modelId, IdRefs item, int k, Similarity similarity) {
-    return similar(modelId, false, item, k, similarity);
+    return similar(modelId, false, item, k, similarity, false);
+  }
+
+  /** As {@link #similarItems(String, IdRefs, int, Similarity)}; {@code exact} scans. */
+  public Ranked similarItems(String modelId, IdRefs item, int k, Similarity similarity,
+      boolean exact) {
+    return similar(modelId, false, item, k, similarity, exact);
   }
 
   /**
@@ -320,12 +408,18 @@ public final class ModelQueries {
    * @throws InvalidRequestException for a missing or unknown user, the wrong form, or k < 0
    */
   public Ranked similarUsers(String modelId, IdRefs user, int k, Similarity similarity) {
-    return similar(modelId, true, user, k, similarity);
+    return similar(modelId, true, user, k, similarity, false);
+  }
+
+  /** As {@link #similarUsers(String, IdRefs, int, Similarity)}; {@code exact} scans. */
+  public Ranked similarUsers(String modelId, IdRefs user, int k, Similarity similarity,
+      boolean exact) {
+    return similar(modelId, true, user, k, similarity, exact);
   }
 
   /** Ranks one side's rows (users, or items) by similarity to one of them, itself left out. */
   private Ranked similar(String modelId, boolean users, IdRefs row, int k,
-      Similarity similarity) {
+      Similarity similarity, boolean exact) {
     ServedModel m = models.getModel(modelId);
     int want = checkK(k);
     String side = users ? "user" : "item";
@@ -343,10 +437,20 @@ public final class ModelQueries {
     } else {
       f.itemVector(self, vector);
     }
-    TopK top = scratch.heap(Math.min(want, (users ? f.numUsers() : f.numItems()) - 1));
+    int capacity = Math.min(want, (users ? f.numUsers() : f.numItems()) - 1);
     ItemScorer.Query q = new ItemScorer.Query(f, users, vector,
         similarity == Similarity.DOT ? ItemScorer.Kind.DOT : ItemScorer.Kind.COSINE, 0,
         m.scanIndex());
+    AnnTarget target = users ? AnnTarget.SIMILAR_USERS : AnnTarget.SIMILAR_ITEMS;
+    HnswIndex index = similarity == Similarity.COSINE
+        ? ApproximateTopK.usable(m, target, exact) : null;
+    if (index != null) {
+      Ranked r = ApproximateTopK.rank(m, target, index, q, new int[] {self}, null, capacity, 0);
+      if (r != null) {
+        return r;
+      }
+    }
+    TopK top = scratch.heap(capacity);
     ItemScorer.scan(q, new int[] {self}, top, scratch);
     return drain(top, 0, ids);
   }

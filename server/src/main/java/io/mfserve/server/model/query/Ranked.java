@@ -10,8 +10,15 @@ import io.mfserve.server.model.ids.IdIndex;
  * @param ids the side's id index
  * @param positions the positions, best first
  * @param scores the score of each position
+ * @param fallback empty for a personal answer, else the unknown-user fallback that answered
+ *     ({@link UnknownUserFallback#label()})
  */
-public record Ranked(IdIndex ids, int[] positions, float[] scores) {
+public record Ranked(IdIndex ids, int[] positions, float[] scores, String fallback) {
+  /** A personal answer. */
+  public Ranked(IdIndex ids, int[] positions, float[] scores) {
+    this(ids, positions, scores, "");
+  }
+
   /** Returns the number of results. */
   public int size() {
     return positions.length;

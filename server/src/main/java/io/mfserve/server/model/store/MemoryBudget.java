@@ -95,7 +95,8 @@ public final class MemoryBudget {
      *
      * @throws ResourceExhaustedException if they do not fit; what was held stays held
      */
-    public void grow(long more, String what) {
+    public synchronized void grow(long more, String what) {
+      // Synchronized with close: bytes taken after a close would never be given back.
       if (closed) {
         throw new IllegalStateException("reservation already released");
       }
@@ -103,13 +104,24 @@ public final class MemoryBudget {
       bytes.addAndGet(more);
     }
 
-    /** Gives back {@code fewer} of the bytes held (after freeing a temporary buffer). */
-    public void shrink(long fewer) {
+    /**
+     * Gives back {@code fewer} of the bytes held (after freeing a temporary buffer); nothing
+     * once released (the close gave everything back).
+     */
+    public synchronized void shrink(long fewer) {
+      if (closed) {
+        return;
+      }
       long now = bytes.addAndGet(-fewer);
       if (now < 0) {
         throw new IllegalStateException("reservation shrunk below zero");
       }
       usedBytes.addAndGet(-fewer);
+    }
+
+    /** Whether {@link #close()} has given the bytes back. */
+    public boolean isClosed() {
+      return closed;
     }
 
     @Override

@@ -68,6 +68,7 @@ public final class ModelStore {
   private final ModelRepository repository;
   private final MemoryBudget budget;
   private final ServerEvents events;
+  private final IndexBuilder indexes;
   private volatile ModelRepository.AliasTable aliases =
       new ModelRepository.AliasTable(Map.of(), null);
   private volatile Map<String, String> stored = Map.of();
@@ -107,9 +108,25 @@ public final class ModelStore {
    * {@code events} about model loads and damaged snapshots.
    */
   public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
+    this(repository, budget, events, IndexBuilder.NONE);
+  }
+
+  /**
+   * A store backed by {@code repository}, holding models against {@code budget}, telling
+   * {@code events} about loads, and handing every model it serves (fitted, imported or loaded)
+   * to {@code indexes} for its approximate indexes.
+   */
+  public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      IndexBuilder indexes) {
     this.repository = repository;
     this.budget = budget;
     this.events = events;
+    this.indexes = indexes;
+  }
+
+  /** Returns the builder of approximate indexes. */
+  public IndexBuilder indexes() {
+    return indexes;
   }
 
   /** Returns the memory budget's limit in bytes. */
@@ -248,6 +265,7 @@ public final class ModelStore {
     described.remove(model.id());
     slot.durableSince = System.nanoTime();
     slot.model.complete(model);
+    indexes.schedule(model);
     return model;
   }
 
@@ -349,6 +367,7 @@ public final class ModelStore {
       }
       slot.durableSince = start;
       slot.model.complete(m);
+      indexes.schedule(m);
       double seconds = (System.nanoTime() - start) / 1e9;
       events.modelLoaded(ServerEvents.LoadResult.OK, seconds);
       loadEvent(id, ServerEvents.LoadResult.OK, seconds)

@@ -1,0 +1,71 @@
+package io.mfserve.server.model.ann;
+
+/**
+ * When a served model gets approximate indexes, and how they are built and searched
+ * ({@code --ann-*} flags).
+ *
+ * @param minRows a side with at least this many rows (items for Recommend and SimilarItems,
+ *     users for SimilarUsers) gets an index; 0 turns indexes off
+ * @param maxConn HNSW's M
+ * @param beamWidth HNSW's beam while building (efConstruction)
+ * @param efSearch the fewest candidates a search collects (more when k + offset is larger)
+ * @param innerProduct how the Recommend graph is built: {@link Metric#DOT} or
+ *     {@link Metric#DOT_BACHRACH}
+ * @param recallSamples queries sampled after a build to measure and log its recall@10; 0: none
+ */
+public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
+    Metric innerProduct, int recallSamples) {
+  /** The default of {@link #minRows}: see README, "Approximate top-k", for the measurements. */
+  public static final int DEFAULT_MIN_ROWS = 200_000;
+  /** The default M (Lucene's). */
+  public static final int DEFAULT_MAX_CONN = 16;
+  /** The default beam while building (Lucene's). */
+  public static final int DEFAULT_BEAM_WIDTH = 100;
+  /** The default ef at query time. */
+  public static final int DEFAULT_EF_SEARCH = 100;
+
+  /** No indexes at all (tests, the warm-up's defaults). */
+  public static final AnnSettings OFF = new AnnSettings(0, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,
+      DEFAULT_EF_SEARCH, Metric.DOT, 0);
+
+  /** Checks the numbers. */
+  public AnnSettings {
+    if (minRows < 0) {
+      throw new IllegalArgumentException("--ann-min-rows must be 0 (off) or more, got "
+          + minRows);
+    }
+    if (maxConn < 2 || maxConn > 512) {
+      throw new IllegalArgumentException("--ann-max-conn must be in [2, 512], got " + maxConn);
+    }
+    if (beamWidth < 1 || beamWidth > 4096) {
+      throw new IllegalArgumentException("--ann-beam-width must be in [1, 4096], got "
+          + beamWidth);
+    }
+    if (efSearch < 1 || efSearch > 10_000) {
+      throw new IllegalArgumentException("--ann-ef-search must be in [1, 10000], got "
+          + efSearch);
+    }
+    if (innerProduct == Metric.COSINE) {
+      throw new IllegalArgumentException("--ann-mip must be dot or bachrach");
+    }
+    if (recallSamples < 0) {
+      throw new IllegalArgumentException("recall samples must be 0 or more");
+    }
+  }
+
+  /** The defaults of every flag. */
+  public static AnnSettings defaults() {
+    return new AnnSettings(DEFAULT_MIN_ROWS, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,
+        DEFAULT_EF_SEARCH, Metric.DOT, 32);
+  }
+
+  /** Returns a copy indexing sides of at least {@code rows} rows. */
+  public AnnSettings withMinRows(int rows) {
+    return new AnnSettings(rows, maxConn, beamWidth, efSearch, innerProduct, recallSamples);
+  }
+
+  /** Whether a side of {@code rows} rows gets an index. */
+  public boolean indexes(int rows) {
+    return minRows > 0 && rows >= minRows && rows >= 2;
+  }
+}

@@ -1,0 +1,252 @@
+package io.mfserve.server.model.ann;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.KnnCollector;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.hnsw.HnswGraphBuilder;
+import org.apache.lucene.util.hnsw.HnswGraphSearcher;
+import org.apache.lucene.util.hnsw.OnHeapHnswGraph;
+import org.apache.lucene.util.hnsw.RandomVectorScorer;
+
+/**
+ * An HNSW graph (Malkov and Yashunin, "Efficient and robust approximate nearest neighbor search
+ * using Hierarchical Navigable Small World graphs", 2018; Lucene's implementation) over the
+ * rows of a {@link RowVectors}, and the search that proposes candidates for a query.
+ *
+ * <p>A query is ranked by inner product with its item bias ({@link Metric#DOT},
+ * {@link Metric#DOT_BACHRACH}: {@code q · v_i + b_i}) or by cosine ({@link Metric#COSINE}:
+ * {@code q · v_i / ‖v_i‖}, the query's own norm being the same for every row). Candidates come
+ * back best first by that ranking, computed with {@link RowVectors#dot}'s rounding; the caller
+ * scores them exactly.
+ *
+ * <p>Immutable once built; any number of threads may search at once.
+ */
+public final class HnswIndex {
+  /** Seeds the level of each node: the same rows give the same graph. */
+  private static final long SEED = 42;
+  /** Rows added between two looks at the cancellation flag. */
+  private static final int CHECK_EVERY = 1024;
+
+  private final RowVectors rows;
+  private final Metric metric;
+  private final OnHeapHnswGraph graph;
+  private final int maxConn;
+  private final int beamWidth;
+  private final long extraBytes;
+
+  private HnswIndex(RowVectors rows, Metric metric, OnHeapHnswGraph graph, int maxConn,
+      int beamWidth, long extraBytes) {
+    this.rows = rows;
+    this.metric = metric;
+    this.graph = graph;
+    this.maxConn = maxConn;
+    this.beamWidth = beamWidth;
+    this.extraBytes = extraBytes;
+  }
+
+  /**
+   * Returns about the bytes a graph of {@code rows} nodes takes (the vectors apart): on the
+   * bottom layer 2M neighbours per node, each an int and a float score, with the arrays'
+   * headers; the upper layers add about 1/M of that again.
+   */
+  public static long estimateGraphBytes(long rows, int maxConn) {
+    long bottom = (2L * maxConn + 1) * (Integer.BYTES + Float.BYTES) + 3 * 16 + 32;
+    return rows * (bottom + bottom / maxConn) + (rows + 1) / 4;
+  }
+
+  /**
+   * Builds the graph of every row, one row at a time on the calling thread.
+   *
+   * @param maxConn M, the neighbours a node keeps on the upper layers (2M on the bottom one)
+   * @param beamWidth the candidates kept while linking a new node (efConstruction)
+   * @param cancelled looked at every {@value #CHECK_EVERY} rows
+   * @throws CancellationException when {@code cancelled} turned true
+   */
+  public static HnswIndex build(RowVectors rows, Metric metric, int maxConn, int beamWidth,
+      BooleanSupplier cancelled) {
+    GraphScorers scorers = new GraphScorers(rows, metric);
+    try {
+      HnswGraphBuilder builder = HnswGraphBuilder.create(scorers, maxConn, beamWidth, SEED,
+          rows.rows());
+      for (int r = 0; r < rows.rows(); r++) {
+        if (r % CHECK_EVERY == 0 && cancelled.getAsBoolean()) {
+          throw new CancellationException("index build cancelled");
+        }
+        builder.addGraphNode(r);
+      }
+      OnHeapHnswGraph graph = builder.getCompletedGraph();
+      return new HnswIndex(rows, metric, graph, maxConn, beamWidth, scorers.memoryBytes());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // our scorers read memory only
+    }
+  }
+
+  /** Returns the rows it indexes. */
+  public RowVectors rows() {
+    return rows;
+  }
+
+  /** Returns how the graph was built. */
+  public Metric metric() {
+    return metric;
+  }
+
+  /** Returns M. */
+  public int maxConn() {
+    return maxConn;
+  }
+
+  /** Returns the beam width it was built with. */
+  public int beamWidth() {
+    return beamWidth;
+  }
+
+  /** Returns the bytes of the graph and of what was computed for it (the rows apart). */
+  public long graphBytes() {
+    return graph.ramBytesUsed() + extraBytes;
+  }
+
+  /**
+   * Returns the best candidates for {@code query} (k floats), best first: the rows an HNSW
+   * search with a beam of {@code ef} found, at most ef of them, only rows that
+   * {@code accept} takes (null: any). Returns null when the search visited more than
+   * {@code visitLimit} rows without settling, as a filter that rejects most rows makes it do:
+   * then an exact scan is the cheaper answer.
+   */
+  public int[] search(float[] query, int ef, Bits accept, int visitLimit) {
+    KnnCollector collector;
+    try {
+      // Lucene's thread-safe search of an on-heap graph: each search walks it with a cursor of
+      // its own (the graph's own seek/nextNeighbor cursor is shared state).
+      collector = HnswGraphSearcher.search(queryScorer(query), ef, graph, accept, visitLimit);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (collector.earlyTerminated()) {
+      return null;
+    }
+    ScoreDoc[] docs = collector.topDocs().scoreDocs;
+    int[] out = new int[docs.length];
+    for (int j = 0; j < docs.length; j++) {
+      out[j] = docs[j].doc;
+    }
+    return out;
+  }
+
+  /** The query's ranking of rows: inner product with the bias, or cosine. */
+  private RandomVectorScorer queryScorer(float[] query) {
+    int k = rows.factors();
+    boolean cosine = metric == Metric.COSINE;
+    int n = rows.rows();
+    return new RandomVectorScorer() {
+      @Override
+      public float score(int node) {
+        float dot = rows.dot(query, node, k);
+        return cosine ? dot * rows.inverseNorm(node) : dot + rows.bias(node);
+      }
+
+      @Override
+      public int maxOrd() {
+        return n;
+      }
+    };
+  }
+
+  /**
+   * Measures recall@k against brute force on {@code samples} queries: for an inner-product
+   * index, the rows of {@code queries} in turn (users' factors, k floats each, row-major); for
+   * a cosine index, random rows of its own (each query's row left out). For the server's log
+   * and ModelInfo; costs {@code samples} passes over every row.
+   *
+   * @param queries row-major query vectors for an inner-product index; ignored for cosine
+   */
+  public double sampleRecall(float[] queries, int samples, int k, int ef, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    int f = rows.factors();
+    int n = rows.rows();
+    boolean cosine = metric == Metric.COSINE;
+    int sources = cosine ? n : queries.length / f;
+    if (sources == 0 || n < 2) {
+      return 0;
+    }
+    int want = Math.min(k, n - (cosine ? 1 : 0));
+    long found = 0;
+    long asked = 0;
+    float[] q = new float[f];
+    for (int s = 0; s < samples; s++) {
+      int src = cosine ? rnd.nextInt(sources) : s % sources;
+      int self = cosine ? src : -1;
+      if (cosine) {
+        rows.copyFactors(src, q);
+      } else {
+        System.arraycopy(queries, src * f, q, 0, f);
+      }
+      int[] exact = bruteForce(q, want, self);
+      Bits accept = self < 0 ? null : new Bits() {
+        @Override
+        public boolean get(int index) {
+          return index != self;
+        }
+
+        @Override
+        public int length() {
+          return n;
+        }
+      };
+      int[] approx = search(q, Math.max(ef, want), accept, Integer.MAX_VALUE);
+      java.util.Set<Integer> truth = new java.util.HashSet<>();
+      for (int r : exact) {
+        truth.add(r);
+      }
+      for (int j = 0; j < Math.min(want, approx.length); j++) {
+        if (truth.contains(approx[j])) {
+          found++;
+        }
+      }
+      asked += want;
+    }
+    return asked == 0 ? 0 : (double) found / asked;
+  }
+
+  /** The top {@code k} rows for {@code q} by the query ranking, every row scored. */
+  private int[] bruteForce(float[] q, int k, int self) {
+    int n = rows.rows();
+    int f = rows.factors();
+    boolean cosine = metric == Metric.COSINE;
+    int[] best = new int[k];
+    float[] score = new float[k];
+    int size = 0;
+    for (int r = 0; r < n; r++) {
+      if (r == self) {
+        continue;
+      }
+      float dot = rows.exactDot(q, r);
+      float s = cosine ? dot * rows.inverseNorm(r) : dot + rows.bias(r);
+      if (size < k) {
+        int j = size++;
+        while (j > 0 && score[j - 1] < s) {
+          score[j] = score[j - 1];
+          best[j] = best[j - 1];
+          j--;
+        }
+        score[j] = s;
+        best[j] = r;
+      } else if (s > score[k - 1]) {
+        int j = k - 1;
+        while (j > 0 && score[j - 1] < s) {
+          score[j] = score[j - 1];
+          best[j] = best[j - 1];
+          j--;
+        }
+        score[j] = s;
+        best[j] = r;
+      }
+    }
+    return java.util.Arrays.copyOf(best, size);
+  }
+}

@@ -1,5 +1,6 @@
 package io.mfserve.server;
 
+import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.fit.FitCommand;
 import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.fit.ModelService;
@@ -14,7 +15,6 @@ import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Similarity;
 import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
-import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;

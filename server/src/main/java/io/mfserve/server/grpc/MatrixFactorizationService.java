@@ -58,6 +58,8 @@ import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.fit.FitListener;
+import io.mfserve.server.model.tune.TuneTrial;
+import io.mfserve.solver.IterationProgress;
 import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
@@ -125,11 +127,22 @@ public final class MatrixFactorizationService
     ServerCallStreamObserver<FitWithProgressResponse> stream =
         (ServerCallStreamObserver<FitWithProgressResponse>) responses;
     try {
-      startFit(request.getFit(), (modelId, maxIterations, p) -> {
-        // Progress events are small and one per iteration: no need to wait for isReady.
-        synchronized (stream) {
-          Calls.next(stream, FitWithProgressResponse.newBuilder()
-              .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+      startFit(request.getFit(), new FitListener() {
+        @Override
+        public void onIteration(String modelId, int maxIterations, IterationProgress p) {
+          // Progress events are small and one per iteration: no need to wait for isReady.
+          synchronized (stream) {
+            Calls.next(stream, FitWithProgressResponse.newBuilder()
+                .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+          }
+        }
+
+        @Override
+        public void onTrial(String modelId, TuneTrial trial) {
+          synchronized (stream) {
+            Calls.next(stream, FitWithProgressResponse.newBuilder()
+                .setTrial(ProtoMapper.toProto(trial)).build());
+          }
         }
       }).whenComplete((model, failure) -> {
         synchronized (stream) {

@@ -523,7 +523,8 @@ final class EvalCommand implements Callable<Integer> {
     String per = report.folds().size() == 1 ? "" : " (all folds)";
     if (errors) {
       out.println("cold test pairs (user or item not in the training part, scored with the "
-          + "global mean): " + Fmt.count(pairs) + " of " + Fmt.count(tests) + per);
+          + "global mean plus the known side's bias): " + Fmt.count(pairs) + " of "
+          + Fmt.count(tests) + per);
     }
     if (ranking) {
       out.println("test users ranked: " + Fmt.count(users - coldUsers) + " of "

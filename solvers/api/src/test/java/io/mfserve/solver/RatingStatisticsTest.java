@@ -67,8 +67,11 @@ class RatingStatisticsTest {
     // λ = σ(√(N/rows) + √(N/cols)) with N ≈ 0.2 · 600 · 400.
     double n = m.nnz();
     assertEquals(s.sigma() * (Math.sqrt(n / 600) + Math.sqrt(n / 400)), s.factorLambda(), 1e-9);
-    assertEquals(s.factorLambda() / (0.5 * (n / 600 + n / 400)), s.weightedFactorLambda(),
-        1e-12);
+    // Uniform sampling: row lengths ~ Binomial, so Σ n²/N ≈ N/rows + 1 − density.
+    assertEquals(n / 600 + 0.8, s.rowLengthPerEntry(), 2);
+    assertEquals(n / 400 + 0.8, s.colLengthPerEntry(), 2);
+    assertEquals(s.factorLambda() / (0.5 * (s.rowLengthPerEntry() + s.colLengthPerEntry())),
+        s.weightedFactorLambda(), 1e-12);
   }
 
   @Test
@@ -121,15 +124,16 @@ class RatingStatisticsTest {
   @Test
   void rules_hundredMillionEntries_finiteWithoutAMatrix() {
     // 10⁸ ratings of 10⁶ users × 10⁵ items, computed from the statistics alone.
+    // Skewed lengths: an entry's row is 300 long on average (mean 100), its column 5,000.
     RatingStatistics s = new RatingStatistics(1_000_000, 100_000, 100_000_000L, 3.5, 0.9, 0.12,
-        0.25);
+        0.25, 300, 5000);
     assertSensible(s);
     assertEquals(0.9 * (10 + Math.sqrt(1000)), s.factorLambda(), 1e-9);
-    assertEquals(s.factorLambda() / 550, s.weightedFactorLambda(), 1e-12);
+    assertEquals(s.factorLambda() / 2650, s.weightedFactorLambda(), 1e-12);
     assertEquals(0.81 / 0.185, s.biasLambda(), 1e-9);
     // And at the floors: the largest λ_b is 10⁶.
     RatingStatistics flat = new RatingStatistics(1_000_000, 100_000, 100_000_000L, 3.5, 0.9,
-        1e-300, 1e-300);
+        1e-300, 1e-300, 100, 1000);
     assertEquals(1e6, flat.biasLambda());
   }
 }

@@ -132,8 +132,9 @@ public final class AlsSolverProvider implements SolverProvider {
               + " column's number of observed entries (Zhou et al. 2008). Unset on sparse"
               + " explicit ratings: λ = σ(√(N/rows) + √(N/cols)), σ the residual RMS of the"
               + " shrunk bias model and N the entries (the noise's spectral norm on the"
-              + " observed entries, Candès and Plan 2010; divided by the mean entries per row"
-              + " and column with weighted_lambda=true); else 0.1."),
+              + " observed entries, Candès and Plan 2010; with weighted_lambda=true divided by"
+              + " the length of an entry's row and column, averaged over the entries); else"
+              + " 0.1."),
       ParameterSpec.ofBool(WEIGHTED_LAMBDA, true,
           "true: penalise λ·n_u‖u‖² and λ·n_i‖v‖² (weighted-λ, as in Zhou et al. 2008 and"
               + " Spark MLlib); false: plain λ‖u‖² and λ‖v‖². Unset on sparse explicit ratings:"

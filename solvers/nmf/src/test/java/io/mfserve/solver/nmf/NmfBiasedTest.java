@@ -76,6 +76,7 @@ class NmfBiasedTest {
       FoldedUser folded = provider.foldInUser(model, used, items, values);
       double trained = 0;
       double refolded = 0;
+      double apart = 0;
       for (int p = 0; p < n; p++) {
         double dot = 0;
         for (int f = 0; f < 5; f++) {
@@ -85,9 +86,13 @@ class NmfBiasedTest {
         double pred = model.globalMean() + folded.bias() + model.itemBias(items[p]) + dot;
         trained += Math.pow(values[p] - model.predict(r, items[p]), 2);
         refolded += Math.pow(values[p] - pred, 2);
+        apart += Math.pow(model.predict(r, items[p]) - pred, 2);
       }
-      // The fold-in solves that user's problem exactly: no worse than training left it.
-      assertTrue(refolded <= trained * 1.05 + 1e-6, refolded + " vs " + trained);
+      // The fold-in solves the user's penalised problem against the trained items, training
+      // solved it on the shifted residual with the biases fitted apart: close, not equal.
+      assertTrue(refolded <= trained * 1.1, refolded + " vs " + trained);
+      assertTrue(Math.sqrt(apart / n) < 0.3, "fold-in vs trained predictions, RMS "
+          + Math.sqrt(apart / n));
     }
   }
 }

@@ -58,9 +58,10 @@ import java.util.Set;
  * matrix) an unset λ or λ_b is set by the rules of {@link RatingStatistics}, expressed per
  * entry (the penalty is applied at every update, so a row of n entries is penalised n times):
  * λ = σ(√(N/rows) + √(N/cols)) / n̄ and λ_b = (σ²/s²) / n̄, with N the entries, n̄ =
- * ½(N/rows + N/cols), σ the residual RMS of a shrunk bias model and s² the biases' variance.
- * A row of average length thus gets the penalty of the plain rule, which follows the noise
- * level and the density of the data rather than one data set ({@link #resolveForData}).
+ * ½(Σ_u n_u²/N + Σ_i n_i²/N) the length of an entry's row and column averaged over the
+ * entries, σ the residual RMS of a shrunk bias model and s² the biases' variance. The rows
+ * holding most entries thus get the penalty of the plain rule, which follows the noise level
+ * and the density of the data rather than one data set ({@link #resolveForData}).
  *
  * <p>The constant defaults were tuned on MovieLens 100K (u1 split) and on the shared synthetic
  * sets, k = 10 and 20 epochs. λ is the main knob: real ratings with many light users want 0.1 or more
@@ -120,8 +121,8 @@ public final class SgdSolverProvider implements SolverProvider {
       ParameterSpec.regularization(0.1,
           "L2 weight on the user and item factors, applied at every update of an entry. Unset"
               + " on sparse ratings: σ(√(N/rows) + √(N/cols)) / n̄, σ the residual RMS of the"
-              + " shrunk bias model, N the entries, n̄ the mean entries per row and column;"
-              + " else 0.1."),
+              + " shrunk bias model, N the entries, n̄ the length of an entry's row and column"
+              + " averaged over the entries; else 0.1."),
       ParameterSpec.ofPositiveDouble(ParameterSpec.LEARNING_RATE, 0.1, 100,
           "Base step size: AdaGrad's eta, or the fixed step with schedule=fixed (try 0.01"
               + " there). Lower it if the fit diverges."),
@@ -240,8 +241,9 @@ public final class SgdSolverProvider implements SolverProvider {
    * Ratings (squared loss, absent entries unknown, a sparse matrix): an unset
    * {@code regularization} or {@code bias_regularization} follows the data, by the rules of
    * {@link RatingStatistics} for penalties applied per entry: λ = σ(√(N/rows) + √(N/cols))
-   * / n̄ and λ_b = (σ²/s²) / n̄, n̄ = ½(N/rows + N/cols) the mean entries per row and column,
-   * so that a row of average length is penalised as the plain rule says. Implicit feedback
+   * / n̄ and λ_b = (σ²/s²) / n̄, n̄ = ½(Σ_u n_u²/N + Σ_i n_i²/N) the length of an entry's row
+   * and column averaged over the entries, so that the rows holding most entries are penalised
+   * as the plain rule says. Implicit feedback
    * (BPR) and a matrix with every entry present keep the declared defaults.
    */
   @Override

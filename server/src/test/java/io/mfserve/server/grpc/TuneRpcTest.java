@@ -37,9 +37,10 @@ class TuneRpcTest {
 
   /**
    * Ratings of a planted rank-3 model (factor entries N(0, 1)) plus N(0, 0.8²) noise on a
-   * seeded 15% of 200 × 150 pairs: about 30 entries per user and 22 per item. With almost no
-   * regularisation, rank 1 or 2 leaves a planted component out and every rank above 3 fits
-   * noise, so held-out RMSE is lowest at rank 3.
+   * seeded half of 200 × 150 pairs: about 75 entries per user and 100 per item. With almost
+   * no regularisation, rank 1 or 2 leaves a planted component out and every rank above 3 fits
+   * noise, so held-out RMSE is lowest at rank 3 (fitted 27 sweeps on 80% and scored on the
+   * rest, ranks 1 to 6 and 8 score 1.53, 1.21, 0.843, 0.870, 0.898, 0.928 and 1.01).
    */
   private static Matrix plantedRank3() {
     Random rnd = new Random(17);
@@ -61,7 +62,7 @@ class TuneRpcTest {
     SparseMatrix.Builder s = SparseMatrix.newBuilder();
     for (int a = 0; a < users; a++) {
       for (int b = 0; b < items; b++) {
-        if (rnd.nextDouble() < 0.15) {
+        if (rnd.nextDouble() < 0.5) {
           double x = 0;
           for (int f = 0; f < k; f++) {
             x += u[a][f] * v[b][f];
@@ -106,12 +107,17 @@ class TuneRpcTest {
     }
     ModelInfo info = events.get(events.size() - 1).getModel();
     assertTrue(streamed.size() <= 30 && streamed.size() >= 20, "trials " + streamed.size());
-    assertEquals(streamed, info.getTuneTrialsList());
+    assertEquals(streamed.size(), info.getTuneTrialsCount());
+    for (int t = 0; t < streamed.size(); t++) {
+      // The model marks the chosen trial, which is known only once the search is over.
+      assertEquals(streamed.get(t), info.getTuneTrials(t).toBuilder().setBest(false).build());
+    }
     assertEquals(TuneMetric.TUNE_METRIC_RMSE, info.getTuneMetric());
     assertEquals(3, info.getNumFactors(), "chosen rank; trials: " + streamed);
     assertEquals(27, info.getIterations(), "the final fit runs the full iterations");
     assertEquals(27, progress);
-    List<TuneTrial> best = streamed.stream().filter(TuneTrial::getBest).toList();
+    List<TuneTrial> best = info.getTuneTrialsList().stream().filter(TuneTrial::getBest)
+        .toList();
     assertEquals(1, best.size());
     assertEquals("3", best.get(0).getSettingMap().get("num_factors"));
     // Rungs of successive halving: 20 trials of 1 iteration, then 6 of 3, 2 of 9, 1 of 27.
@@ -121,8 +127,8 @@ class TuneRpcTest {
     assertEquals(27, streamed.get(streamed.size() - 1).getIterations());
     // The best setting's held-out RMSE beats every other rank's at the same rung.
     TuneTrial chosen = best.get(0);
-    for (TuneTrial t : streamed) {
-      if (t.getRung() == chosen.getRung() && t != chosen) {
+    for (TuneTrial t : info.getTuneTrialsList()) {
+      if (t.getRung() == chosen.getRung() && t.getNumber() != chosen.getNumber()) {
         assertTrue(chosen.getMetric() <= t.getMetric(), t + " vs " + chosen);
       }
     }

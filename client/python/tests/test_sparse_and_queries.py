@@ -33,7 +33,10 @@ def test_scipy_sparse_non_contiguous_ids_factors_named_by_position(server_target
         assert model.info.absent_entries == mfserve._proto.pb.ABSENT_ENTRIES_UNKNOWN
         # predict by id agrees with the factor rows of those ids
         u, i = int(f.user_ids[3]), int(f.item_ids[5])
+        # Sparse ratings: als's defaults turn biases on (μ + b_u + b_i + u·v).
         expected = float(f.user_factors[3] @ f.item_factors[5])
+        if f.user_biases is not None:
+            expected += f.global_bias + float(f.user_biases[3]) + float(f.item_biases[5])
         assert model.predict(u, i) == pytest.approx(expected, rel=1e-4, abs=1e-4)
         model.delete()
 

@@ -9,6 +9,8 @@
 MatrixFactorization is the seed snippet; Model is the same class, named for models made
 elsewhere and served with Model.from_factors(user_factors, item_factors, ...). Client is the
 typed client over every RPC (aliases, export_model, import_model, import_factors included).
+evaluate(data, folds=5, ...) cross-validates a fit setting on the server and reports it beside
+a no-factor baseline (user + item biases; popularity for ranking) on the same folds.
 A server with TLS or tokens: Client(target, credentials=tls_credentials(ca, cert, key),
 token=...) ($MFSERVE_TOKEN by default). Errors from the server raise MfServeError (status
 code, message, field violations). The gRPC stubs are generated from
@@ -18,7 +20,8 @@ proto/src/main/proto/mfserve/v1/mfserve.proto when the package is built.
 from mfserve._errors import FieldViolation, MfServeError
 from mfserve._matrices import Ratings
 from mfserve.client import (DEFAULT_TARGET, Client, Factors, FitProgress, ScoredItem,
-                            ScoredUser, fit_request, tls_credentials)
+                            ScoredUser, fit_request, tls_credentials, tune_spec)
+from mfserve.evaluation import Evaluation, evaluate
 from mfserve.model import MatrixFactorization
 
 Model = MatrixFactorization
@@ -28,6 +31,7 @@ as in Model.from_factors(user_factors, item_factors) or Model.attach(model_id)."
 __all__ = [
     "Client",
     "DEFAULT_TARGET",
+    "Evaluation",
     "Factors",
     "FieldViolation",
     "FitProgress",
@@ -37,6 +41,8 @@ __all__ = [
     "Ratings",
     "ScoredItem",
     "ScoredUser",
+    "evaluate",
     "fit_request",
     "tls_credentials",
+    "tune_spec",
 ]

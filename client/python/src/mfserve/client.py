@@ -41,6 +41,7 @@ _UNKNOWN_IDS = {
     None: pb.UNKNOWN_ID_POLICY_UNSPECIFIED,
     "error": pb.UNKNOWN_ID_POLICY_ERROR,
     "global_mean": pb.UNKNOWN_ID_POLICY_GLOBAL_MEAN,
+    "baseline": pb.UNKNOWN_ID_POLICY_BASELINE,
     "nan": pb.UNKNOWN_ID_POLICY_NAN,
 }
 _SIMILARITY = {
@@ -204,7 +205,8 @@ class Client:
             params: Optional[Mapping[str, object]] = None,
             absent_entries: AbsentEntries = None,
             validation_fraction: Optional[float] = None, warm_start: Optional[str] = None,
-            progress: Optional[Callable[[FitProgress], None]] = None) -> "pb.ModelInfo":
+            tune=None, progress: Optional[Callable[[FitProgress], None]] = None,
+            on_trial: Optional[Callable[["pb.TuneTrial"], None]] = None) -> "pb.ModelInfo":
         """Trains a model and returns its ModelInfo.
 
         data is any matrix prepare() accepts; or give matrix_id of an uploaded matrix. A matrix
@@ -213,12 +215,19 @@ class Client:
         iteration with a FitProgress; an exception from it cancels the fit and propagates.
         warm_start names a model (id or alias, same num_factors) whose factors the fit starts
         from, for the users and items both share.
+
+        tune asks the server to search first (see tune_spec): a {name: range} dict or a
+        pb.TuneSpec; the best setting is then fitted on all the data, its trials listed in the
+        ModelInfo's tune_trials, and on_trial (which implies streaming) hears each trial.
         """
         request = fit_request(solver=solver, num_factors=num_factors, model_id=model_id,
                               max_iterations=max_iterations, regularization=regularization,
                               learning_rate=learning_rate, seed=seed, params=params,
                               absent_entries=absent_entries,
-                              validation_fraction=validation_fraction, warm_start=warm_start)
+                              validation_fraction=validation_fraction, warm_start=warm_start,
+                              tune=tune)
+        if on_trial is not None:
+            progress = _WithTrials(progress, on_trial)
         deadline = time.monotonic() + self.fit_timeout
         if matrix_id is not None:
             if data is not None:
@@ -256,6 +265,9 @@ class Client:
             for event in stream:
                 if event.HasField("progress"):
                     progress(FitProgress.from_proto(event.progress))
+                elif event.HasField("trial"):
+                    if isinstance(progress, _WithTrials):
+                        progress.on_trial(event.trial)
                 elif event.HasField("model"):
                     model = event.model
         except grpc.RpcError as e:
@@ -314,7 +326,8 @@ class Client:
                 unknown_ids: Optional[str] = None) -> np.ndarray:
         """Scores (users[n], items[n]) pairs; a float32 array, one score per pair.
 
-        unknown_ids: None or "error" (INVALID_ARGUMENT), "global_mean" or "nan".
+        unknown_ids: None or "error" (INVALID_ARGUMENT), "global_mean", "baseline" (the global
+        mean plus the known user's or item's bias, for models with biases) or "nan".
         Many pairs are sent in several requests of about PREDICT_BATCH_BYTES each.
         """
         users, items = list(users), list(items)
@@ -588,7 +601,7 @@ def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
                 seed: Optional[int] = None, params: Optional[Mapping[str, object]] = None,
                 absent_entries: AbsentEntries = None,
                 validation_fraction: Optional[float] = None,
-                warm_start: Optional[str] = None) -> "pb.FitRequest":
+                warm_start: Optional[str] = None, tune=None) -> "pb.FitRequest":
     """A FitRequest without its input; unset options stay unset (the server's defaults)."""
     request = pb.FitRequest(solver=solver or "", model_id=model_id or "",
                             absent_entries=_lookup(_ABSENT, absent_entries, "absent_entries"),
@@ -607,7 +620,52 @@ def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
         request.validation_fraction = float(validation_fraction)
     for name, value in (params or {}).items():
         request.params[str(name)] = _param_text(value)
+    if tune is not None:
+        request.tune.CopyFrom(tune if isinstance(tune, pb.TuneSpec) else tune_spec(tune))
     return request
+
+
+_TUNE_METRICS = {None: 0, "rmse": 1, "ndcg": 2}
+_TUNE_NAMES = {"factors": "num_factors", "num_topics": "num_factors", "rank": "num_factors",
+               "iterations": "max_iterations"}
+
+
+def tune_spec(ranges: Mapping[str, object], *, max_fits: Optional[int] = None,
+              max_seconds: Optional[float] = None, metric: Optional[str] = None,
+              validation_fraction: Optional[float] = None, k: Optional[int] = None,
+              reduction_factor: Optional[int] = None) -> "pb.TuneSpec":
+    """A TuneSpec (FitRequest.tune) from {name: range}: (min, max) or (min, max, "log") for
+    a numeric range, a list of values otherwise, e.g.
+    {"regularization": (1, 50, "log"), "num_factors": (5, 40), "biases": [True, False]}.
+    Names are fit options (num_factors, max_iterations, regularization, learning_rate) or the
+    solver's parameters; unset budgets take the server's defaults (30 fits, 20% held out)."""
+    spec = pb.TuneSpec(metric=_lookup(_TUNE_METRICS, metric, "metric"))
+    for name, value in ranges.items():
+        r = spec.ranges.add(name=_TUNE_NAMES.get(str(name), str(name)))
+        if isinstance(value, tuple):
+            if len(value) not in (2, 3) or (len(value) == 3 and value[2] != "log"):
+                raise ValueError(f"tune range {name!r}: give (min, max) or (min, max, 'log')")
+            r.min, r.max, r.log_scale = float(value[0]), float(value[1]), len(value) == 3
+        else:
+            r.values.extend(_param_text(v) for v in value)
+    for field, value in (("max_fits", max_fits), ("max_seconds", max_seconds),
+                         ("validation_fraction", validation_fraction), ("k", k),
+                         ("reduction_factor", reduction_factor)):
+        if value is not None:
+            setattr(spec, field, value)
+    return spec
+
+
+class _WithTrials:
+    """A progress callback that also hears a tuned fit's trials."""
+
+    def __init__(self, progress, on_trial):
+        self.progress = progress
+        self.on_trial = on_trial
+
+    def __call__(self, p):
+        if self.progress is not None:
+            self.progress(p)
 
 
 def _param_text(value) -> str:

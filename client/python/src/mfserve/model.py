@@ -18,7 +18,7 @@ from mfserve._types import AbsentEntries, ArrayLike, IdsLike, MatrixLike
 from mfserve.client import Client, Factors, FitProgress, Id, ScoredItem, ScoredUser
 
 _FIT_OPTIONS = ("solver", "max_iterations", "regularization", "learning_rate", "seed", "params",
-                "absent_entries", "validation_fraction", "model_id", "warm_start")
+                "absent_entries", "validation_fraction", "model_id", "warm_start", "tune")
 
 
 class MatrixFactorization:

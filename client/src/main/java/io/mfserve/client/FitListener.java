@@ -1,6 +1,7 @@
 package io.mfserve.client;
 
 import io.mfserve.proto.v1.FitProgress;
+import io.mfserve.proto.v1.TuneTrial;
 
 /**
  * Receives live progress of {@link MfClient#fitWithProgress} and {@link
@@ -43,4 +44,12 @@ public interface FitListener {
    * @param upload how much of the matrix has been sent
    */
   default void onUpload(UploadProgress upload) {}
+
+  /**
+   * Called after each trial of a tuned fit ({@code FitRequest.tune}), in the order the trials
+   * ran, before the final fit's {@link #onProgress} calls. Does nothing unless overridden.
+   *
+   * @param trial the setting tried, its rung, iterations, held-out metric and seconds
+   */
+  default void onTrial(TuneTrial trial) {}
 }

@@ -305,6 +305,8 @@ public final class MfClient {
         events[0]++;
         if (event.hasProgress()) {
           listener.onProgress(event.getProgress());
+        } else if (event.hasTrial()) {
+          listener.onTrial(event.getTrial());
         } else if (event.hasModel()) {
           model = event.getModel();
         }

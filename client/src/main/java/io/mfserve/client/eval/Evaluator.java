@@ -32,9 +32,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * and {@code GridSearchCV} with the training on the server.
  *
  * <p><b>Error metrics</b> ({@link ErrorMetrics}) score every test pair with one {@code Predict}
- * under {@code UNKNOWN_ID_POLICY_GLOBAL_MEAN}, so a user or item absent from the training part
- * scores the training mean, as Surprise's default prediction does; {@link FoldInfo} counts
- * those cold pairs.
+ * under {@code UNKNOWN_ID_POLICY_BASELINE}, so a pair whose user or item is absent from the
+ * training part scores the training mean plus the known side's bias (models with biases; the
+ * mean otherwise), as Surprise's baseline predicts it and as the baseline row does; a server
+ * that does not know that policy is asked again under {@code UNKNOWN_ID_POLICY_GLOBAL_MEAN}.
+ * {@link FoldInfo} counts those cold pairs.
  *
  * <p><b>Ranking metrics</b> ({@link RankingMetrics}) take each test user's relevant test items
  * (all, or those at least {@link EvalOptions#relevantThreshold()}) and the user's top-k from
@@ -45,6 +47,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code RecommendBatch} in batches of {@value #BATCH_USERS} users; a server answering {@code
  * UNIMPLEMENTED} is asked per user instead, with up to {@link EvalOptions#concurrency()}
  * asynchronous {@code Recommend} calls in flight.
+ *
+ * <p><b>The baseline</b> ({@link Baselines}) is fitted on each fold's training part on the
+ * client and scored on its test part before any setting: the bias baseline for the error
+ * metrics, popularity for the ranking metrics. {@link EvalReport#baseline()} holds it, apart
+ * from the ranked settings.
  *
  * <p>Fits run one at a time, so fit seconds are not inflated by each other. With a grid, a
  * setting whose fit is rejected ({@code INVALID_ARGUMENT}, {@code FAILED_PRECONDITION}, {@code
@@ -57,6 +64,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Evaluator {
   /** Users per RecommendBatch call: keeps each call's stream well inside its deadline. */
   static final int BATCH_USERS = 1000;
+  /** The setting name under which the baseline's result is reported. */
+  public static final String BASELINE = "baseline";
 
   /** Hears what an evaluation does, for progress output. Methods run on the caller's thread. */
   public interface Listener {
@@ -77,11 +86,20 @@ public final class Evaluator {
      * @param result the scores, or the failure
      */
     default void scored(FoldInfo fold, SettingResult setting, int settings, FoldResult result) {}
+
+    /**
+     * The baseline ({@link Baselines}) was fitted and scored on a fold, before any setting.
+     *
+     * @param fold the fold
+     * @param result its scores ({@link Metric#FIT_SECONDS} is the client's fitting time)
+     */
+    default void baselineScored(FoldInfo fold, FoldResult result) {}
   }
 
   private final MfClient client;
   private final EvalOptions options;
   private boolean batchUnavailable;
+  private boolean baselinePolicyUnavailable;
 
   /**
    * An evaluator.
@@ -115,6 +133,7 @@ public final class Evaluator {
     settings.forEach(s -> results.add(new ArrayList<>()));
     MfServeException[] failures = new MfServeException[settings.size()];
     List<FoldInfo> infos = new ArrayList<>();
+    List<FoldResult> baseline = new ArrayList<>();
     for (Fold fold : folds) {
       if (fold.train().length == 0 || fold.test().length == 0) {
         throw new IllegalArgumentException("fold " + fold.number() + " has "
@@ -123,6 +142,9 @@ public final class Evaluator {
       }
       FoldData fd = new FoldData(data, fold, options);
       infos.add(fd.info);
+      FoldResult b = scoreBaseline(fd);
+      baseline.add(b);
+      l.baselineScored(fd.info, b);
       String matrixId = client.uploadMatrix(data.toMatrix(fold.train())).getMatrixId();
       try {
         l.foldUploaded(fd.info, matrixId);
@@ -163,7 +185,90 @@ public final class Evaluator {
     // Failed settings (NaN) last; List.sort is stable, so ties keep the grid's order.
     ranked.sort(Comparator.comparing((SettingResult r) -> Double.isNaN(r.mean(primary)))
         .thenComparing(r -> Double.isNaN(r.mean(primary)) ? 0.0 : r.mean(primary), direction));
-    return new EvalReport(infos, options.metrics(), primary, options.k(), ranked);
+    return new EvalReport(infos, options.metrics(), primary, options.k(), ranked,
+        new SettingResult(-1, Map.of(BASELINE, baselineName(options)), baseline));
+  }
+
+  /**
+   * What the baseline row measures under these options: {@code biases} for the error metrics,
+   * {@code popularity} for the ranking metrics, both names when both are measured.
+   *
+   * @param options the evaluation's options
+   * @return e.g. {@code biases}
+   */
+  public static String baselineName(EvalOptions options) {
+    if (options.errorMetrics() && options.rankingMetrics()) {
+      return "biases+popularity";
+    }
+    return options.errorMetrics() ? "biases" : "popularity";
+  }
+
+  /** Fits and scores the baselines of {@link Baselines} on one fold, on the client. */
+  private FoldResult scoreBaseline(FoldData fd) {
+    long start = System.nanoTime();
+    Interactions data = fd.data;
+    int[] train = fd.fold.train();
+    Map<Metric, Double> values = new EnumMap<>(Metric.class);
+    Baselines.BiasModel biases = null;
+    int[] order = null;
+    if (options.errorMetrics()) {
+      biases = Baselines.fitBiases(data, train);
+    }
+    if (options.rankingMetrics()) {
+      order = Baselines.popularity(data, train, options.relevantThreshold());
+    }
+    values.put(Metric.FIT_SECONDS, (System.nanoTime() - start) / 1e9);
+    if (biases != null) {
+      ErrorMetrics m = new ErrorMetrics();
+      for (int e : fd.fold.test()) {
+        m.add(biases.predict(data.user(e), data.item(e)), data.value(e));
+      }
+      values.put(Metric.RMSE, m.rmse());
+      values.put(Metric.MAE, m.mae());
+    }
+    if (order != null) {
+      int[][] seen = seenItems(data, train, fd.rankedUsers);
+      RankingMetrics m = new RankingMetrics(options.k());
+      for (int u = 0; u < fd.rankedUsers.length; u++) {
+        m.add(Baselines.topUnseen(order, seen[u], options.k()), fd.relevant[fd.rankedUsers[u]]);
+      }
+      values.put(Metric.PRECISION, m.precision());
+      values.put(Metric.RECALL, m.recall());
+      values.put(Metric.MAP, m.map());
+      values.put(Metric.NDCG, m.ndcg());
+    }
+    return new FoldResult(fd.fold.number(), "", values, null);
+  }
+
+  /** Per listed user, the sorted training items. */
+  private static int[][] seenItems(Interactions data, int[] train, int[] users) {
+    int[] slot = new int[data.numUsers()];
+    Arrays.fill(slot, -1);
+    for (int u = 0; u < users.length; u++) {
+      slot[users[u]] = u;
+    }
+    int[] counts = new int[users.length];
+    for (int e : train) {
+      int s = slot[data.user(e)];
+      if (s >= 0) {
+        counts[s]++;
+      }
+    }
+    int[][] out = new int[users.length][];
+    for (int u = 0; u < users.length; u++) {
+      out[u] = new int[counts[u]];
+    }
+    Arrays.fill(counts, 0);
+    for (int e : train) {
+      int s = slot[data.user(e)];
+      if (s >= 0) {
+        out[s][counts[s]++] = data.item(e);
+      }
+    }
+    for (int[] items : out) {
+      Arrays.sort(items);
+    }
+    return out;
   }
 
   private FoldResult fitAndScore(FoldData fd, String matrixId, Map<String, String> setting) {
@@ -195,8 +300,22 @@ public final class Evaluator {
   }
 
   private ErrorMetrics scoreErrors(FoldData fd, String modelId) {
-    PredictRequest request = fd.predict.toBuilder().setModelId(modelId).build();
-    List<Float> scores = client.predict(request).getScoresList();
+    PredictRequest.Builder b = fd.predict.toBuilder().setModelId(modelId);
+    if (baselinePolicyUnavailable) {
+      b.setUnknownIds(UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN);
+    }
+    List<Float> scores;
+    try {
+      scores = client.predict(b.build()).getScoresList();
+    } catch (MfServeException e) {
+      if (e.code() != Status.Code.INVALID_ARGUMENT || baselinePolicyUnavailable
+          || !e.description().contains("unknown_ids")) {
+        throw e;
+      }
+      // A server older than UNKNOWN_ID_POLICY_BASELINE: the global mean for cold pairs.
+      baselinePolicyUnavailable = true;
+      return scoreErrors(fd, modelId);
+    }
     int[] test = fd.fold.test();
     if (scores.size() != test.length) {
       throw new MfServeException(Status.INTERNAL.withDescription("Predict returned "
@@ -387,7 +506,7 @@ public final class Evaluator {
 
     private static PredictRequest predictRequest(Interactions data, int[] test) {
       PredictRequest.Builder b = PredictRequest.newBuilder()
-          .setUnknownIds(UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN);
+          .setUnknownIds(UnknownIdPolicy.UNKNOWN_ID_POLICY_BASELINE);
       for (int e : test) {
         int u = data.user(e);
         int i = data.item(e);

@@ -71,6 +71,8 @@ import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
 import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.server.model.store.StoredModel;
+import io.mfserve.server.model.tune.TuneTrial;
+import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.concurrent.CompletableFuture;
@@ -126,11 +128,22 @@ public final class MatrixFactorizationService
     ServerCallStreamObserver<FitWithProgressResponse> stream =
         (ServerCallStreamObserver<FitWithProgressResponse>) responses;
     try {
-      startFit(request.getFit(), (modelId, maxIterations, p) -> {
-        // Progress events are small and one per iteration: no need to wait for isReady.
-        synchronized (stream) {
-          Calls.next(stream, FitWithProgressResponse.newBuilder()
-              .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+      startFit(request.getFit(), new FitListener() {
+        @Override
+        public void onIteration(String modelId, int maxIterations, IterationProgress p) {
+          // Progress events are small and one per iteration: no need to wait for isReady.
+          synchronized (stream) {
+            Calls.next(stream, FitWithProgressResponse.newBuilder()
+                .setProgress(ProtoMapper.toProgress(modelId, maxIterations, p)).build());
+          }
+        }
+
+        @Override
+        public void onTrial(String modelId, TuneTrial trial) {
+          synchronized (stream) {
+            Calls.next(stream, FitWithProgressResponse.newBuilder()
+                .setTrial(ProtoMapper.toProto(trial)).build());
+          }
         }
       }).whenComplete((model, failure) -> {
         synchronized (stream) {

@@ -116,7 +116,45 @@ final class ProtoMapper {
         req.getModelId(), params, typed, req.hasSeed() ? req.getSeed() : null,
         toDomain(req.getAbsentEntries(), req.getAbsentEntriesValue()),
         req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req),
-        req.getWarmStartModelId());
+        req.getWarmStartModelId(), req.hasTune() ? toDomain(req.getTune()) : null);
+  }
+
+  /** A TuneSpec with its zeros read as the defaults; checked later against the solver. */
+  static io.mfserve.server.model.tune.TuneSpec toDomain(io.mfserve.proto.v1.TuneSpec t) {
+    List<io.mfserve.server.model.tune.TuneRange> ranges = new java.util.ArrayList<>();
+    for (io.mfserve.proto.v1.TuneRange r : t.getRangesList()) {
+      ranges.add(new io.mfserve.server.model.tune.TuneRange(r.getName(), r.getMin(), r.getMax(),
+          r.getLogScale(), r.getValuesList()));
+    }
+    io.mfserve.server.model.tune.TuneMetric metric = switch (t.getMetric()) {
+      case TUNE_METRIC_RMSE -> io.mfserve.server.model.tune.TuneMetric.RMSE;
+      case TUNE_METRIC_NDCG -> io.mfserve.server.model.tune.TuneMetric.NDCG;
+      case TUNE_METRIC_UNSPECIFIED -> null;
+      default -> throw new InvalidRequestException("tune.metric", "is "
+          + t.getMetricValue() + ", which this server does not know");
+    };
+    return new io.mfserve.server.model.tune.TuneSpec(ranges, metric,
+        t.getK() == 0 ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_K : t.getK(),
+        t.getMaxFits() == 0 ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_MAX_FITS
+            : t.getMaxFits(),
+        t.getMaxSeconds(),
+        t.getValidationFraction() == 0
+            ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_VALIDATION_FRACTION
+            : t.getValidationFraction(),
+        t.getReductionFactor() == 0 ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_ETA
+            : t.getReductionFactor());
+  }
+
+  /** A finished trial, for FitWithProgress and ModelInfo. */
+  static io.mfserve.proto.v1.TuneTrial toProto(io.mfserve.server.model.tune.TuneTrial t) {
+    io.mfserve.proto.v1.TuneTrial.Builder b = io.mfserve.proto.v1.TuneTrial.newBuilder()
+        .setNumber(t.number()).putAllSetting(t.setting()).setRung(t.rung())
+        .setIterations(t.iterations()).setMetric(t.metric()).setSeconds(t.seconds())
+        .setBest(t.best());
+    if (t.error() != null) {
+      b.setError(t.error());
+    }
+    return b.build();
   }
 
   /** Like {@link #toFitCommand}, but releases {@code inline} if the request is refused. */
@@ -168,6 +206,8 @@ final class ProtoMapper {
         return io.mfserve.server.model.ids.UnknownIdPolicy.GLOBAL_MEAN;
       case UNKNOWN_ID_POLICY_NAN:
         return io.mfserve.server.model.ids.UnknownIdPolicy.NAN;
+      case UNKNOWN_ID_POLICY_BASELINE:
+        return io.mfserve.server.model.ids.UnknownIdPolicy.BASELINE;
       default:
         throw new InvalidRequestException("unknown_ids", "is " + raw
             + ", not a known UnknownIdPolicy value");
@@ -331,6 +371,12 @@ final class ProtoMapper {
         .setDataFingerprint(meta.dataFingerprint())
         .setWarmStartModelId(meta.warmStartModelId())
         .addAllAliases(aliases);
+    if (meta.tune() != null) {
+      b.setTuneMetric(meta.tune().metric() == io.mfserve.server.model.tune.TuneMetric.RMSE
+          ? io.mfserve.proto.v1.TuneMetric.TUNE_METRIC_RMSE
+          : io.mfserve.proto.v1.TuneMetric.TUNE_METRIC_NDCG);
+      meta.tune().trials().forEach(t -> b.addTuneTrials(toProto(t)));
+    }
     for (IterationProgress p : history) {
       b.addTrainingLoss(p.loss());
       if (p.hasValidation()) {

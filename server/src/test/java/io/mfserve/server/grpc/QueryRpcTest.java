@@ -79,6 +79,23 @@ class QueryRpcTest {
   }
 
   @Test
+  void predict_baselinePolicy_meanPlusTheKnownSidesBias() {
+    // Sparse ratings: als's defaults have biases.
+    ModelInfo info = fitSparse("als");
+    assertTrue(info.getHasBiases());
+    AssembledFactors f = AssembledFactors.read(stub, "m");
+    long item = f.itemIds.get(7);
+    long user = f.userIds.get(4);
+    List<Float> scores = stub.predict(PredictRequest.newBuilder().setModelId("m")
+        .addUserIds(-1).addItemIds(item).addUserIds(user).addItemIds(-5)
+        .addUserIds(-1).addItemIds(-5)
+        .setUnknownIds(UnknownIdPolicy.UNKNOWN_ID_POLICY_BASELINE).build()).getScoresList();
+    assertEquals(f.globalBias + f.itemBiases.get(7), scores.get(0), 1e-5);
+    assertEquals(f.globalBias + f.userBiases.get(4), scores.get(1), 1e-5);
+    assertEquals(f.globalBias, scores.get(2), 1e-5);
+  }
+
+  @Test
   void recommend_topK_isBestFirstAndMatchesBruteForce() {
     fitSparse("als");
     AssembledFactors f = AssembledFactors.read(stub, "m");

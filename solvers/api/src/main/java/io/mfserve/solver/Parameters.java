@@ -5,17 +5,22 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * A solver's parameters after resolution: every declared parameter has a typed value, either
- * the one the client gave or the declared default. Immutable.
+ * the one the client gave or the declared default, and remembers which the client gave, so
+ * that a solver can replace a declared default by one its rule derives from the data
+ * ({@link SolverProvider#resolveForData}). Immutable.
  */
 public final class Parameters {
   private final Map<String, Object> values;
+  private final Set<String> given;
 
-  private Parameters(Map<String, Object> values) {
+  private Parameters(Map<String, Object> values, Set<String> given) {
     this.values = Collections.unmodifiableMap(values);
+    this.given = Set.copyOf(given);
   }
 
   /**
@@ -43,7 +48,36 @@ public final class Parameters {
       String text = given.get(spec.name());
       values.put(spec.name(), text == null ? spec.defaultValue() : spec.parse(text));
     }
-    return new Parameters(values);
+    return new Parameters(values, given.keySet());
+  }
+
+  /**
+   * Returns whether the client gave this parameter (false when it holds the declared default
+   * or a value derived from the data).
+   */
+  public boolean isGiven(String name) {
+    return given.contains(name);
+  }
+
+  /**
+   * Returns a copy with one parameter that the client did not give set to a value derived
+   * from the data; it still counts as not given. The value must have the parameter's type.
+   *
+   * @throws IllegalArgumentException if the parameter is not declared, was given, or the value
+   *     has another type than its current one
+   */
+  public Parameters withDerived(String name, Object value) {
+    Object old = require(name);
+    if (given.contains(name)) {
+      throw new IllegalArgumentException("parameter '" + name + "' was given by the client");
+    }
+    if (value == null || value.getClass() != old.getClass()) {
+      throw new IllegalArgumentException("parameter '" + name + "' holds a "
+          + old.getClass().getSimpleName() + ", not " + value);
+    }
+    Map<String, Object> copy = new LinkedHashMap<>(values);
+    copy.put(name, value);
+    return new Parameters(copy, given);
   }
 
   /** Returns true if a parameter of this name is declared. */

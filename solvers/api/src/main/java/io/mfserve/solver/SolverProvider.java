@@ -96,6 +96,26 @@ public interface SolverProvider {
   }
 
   /**
+   * Settles the defaults that depend on the data: for each parameter the client left unset
+   * ({@link Parameters#isGiven}) whose best value scales with the data (the regularisation
+   * of explicit ratings, say, from their noise level and the entries per row), returns a
+   * config holding the value the solver's rule derives from {@code train}, via
+   * {@link Parameters#withDerived}. The server calls it once per fit, on the training part
+   * (validation entries held out), before {@link #create}, and stores and reports the
+   * returned config, so a model's parameters show what was used. It must not change what the
+   * client gave, must allocate no more than O(rows + cols) and must be deterministic.
+   *
+   * <p>The default returns {@code config} unchanged: every default is a constant.
+   *
+   * @param config the resolved config, the declared defaults in place of unset parameters
+   * @param train the training matrix the fit will see
+   * @return the config to fit with
+   */
+  default SolverConfig resolveForData(SolverConfig config, TrainingMatrix train) {
+    return config;
+  }
+
+  /**
    * Returns a solver for one fit.
    *
    * @param config the rank, seed, meaning of absent entries, and parameters, already checked

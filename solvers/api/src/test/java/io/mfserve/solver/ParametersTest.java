@@ -69,4 +69,28 @@ class ParametersTest {
     assertThrows(InvalidParameterException.class,
         () -> ParameterSpec.ofInt("k", 0, 1, 10, "bad default"));
   }
+
+  @Test
+  void withDerived_unsetParameter_replacesValueAndStaysNotGiven() {
+    Parameters p = Parameters.resolve(SPECS, Map.of("alpha", "2"));
+    assertTrue(p.isGiven("alpha"));
+    assertEquals(false, p.isGiven("regularization"));
+
+    Parameters q = p.withDerived("regularization", 13.5).withDerived("biases", true);
+
+    assertEquals(13.5, q.getDouble("regularization"));
+    assertEquals(true, q.getBool("biases"));
+    assertEquals(2.0, q.getDouble("alpha"));
+    assertEquals(false, q.isGiven("regularization"));
+    assertEquals(0.1, p.getDouble("regularization"));
+    assertEquals("13.5", q.asText().get("regularization"));
+  }
+
+  @Test
+  void withDerived_givenOrWrongType_refused() {
+    Parameters p = Parameters.resolve(SPECS, Map.of("alpha", "2"));
+    assertThrows(IllegalArgumentException.class, () -> p.withDerived("alpha", 3.0));
+    assertThrows(IllegalArgumentException.class, () -> p.withDerived("regularization", 1));
+    assertThrows(IllegalArgumentException.class, () -> p.withDerived("nope", 1.0));
+  }
 }

@@ -37,6 +37,40 @@ final class Metrics {
     return Math.sqrt(sum / data.testValue.length);
   }
 
+  /**
+   * The weighted-λ explicit objective per training entry, (Σ (r − r̂)² + λ Σ_u n_u ‖x_u‖² +
+   * λ Σ_i n_i ‖y_i‖²) / N, the function Spark's ALS and mfserve's weighted-λ ALS both
+   * minimise: which of two factor sets reached the lower value says which converged further.
+   */
+  static double weightedObjective(Ratings data, Factors model, double lambda) {
+    int k = model.k();
+    double loss = 0;
+    int[] nu = new int[data.users];
+    int[] ni = new int[data.items];
+    for (int n = 0; n < data.trainValue.length; n++) {
+      double e = data.trainValue[n] - model.predict(data.trainUser[n], data.trainItem[n]);
+      loss += e * e;
+      nu[data.trainUser[n]]++;
+      ni[data.trainItem[n]]++;
+    }
+    double penalty = 0;
+    for (int u = 0; u < data.users; u++) {
+      penalty += nu[u] * squaredNorm(model.user(), u * k, k);
+    }
+    for (int i = 0; i < data.items; i++) {
+      penalty += ni[i] * squaredNorm(model.item(), i * k, k);
+    }
+    return (loss + lambda * penalty) / data.trainValue.length;
+  }
+
+  private static double squaredNorm(float[] x, int from, int k) {
+    double s = 0;
+    for (int f = 0; f < k; f++) {
+      s += (double) x[from + f] * x[from + f];
+    }
+    return s;
+  }
+
   /** precision@k and NDCG@k averaged over the evaluated users. */
   record Ranking(double precision, double ndcg, int users) { }
 

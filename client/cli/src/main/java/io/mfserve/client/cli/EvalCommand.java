@@ -46,7 +46,11 @@ import picocli.CommandLine.Spec;
         "Implicit feedback (--absent implicit) or --ranking: precision, recall, MAP and NDCG "
             + "at k, the test items as the relevant set, training items excluded.",
         "Each fold's training part is uploaded once and shared by every setting; models and "
-            + "uploads are deleted afterwards."},
+            + "uploads are deleted afterwards.",
+        "The first row is a baseline with no factors, fitted on the client on the same folds: "
+            + "user + item biases (Surprise's BaselineOnly) for RMSE and MAE, the most popular "
+            + "training items for the ranking metrics; a last line says how much better the "
+            + "best setting is."},
     footer = {"", "Examples:",
         "  mfctl eval u.data --folds 5 --factors 10",
         "  mfctl eval --train u1.base --test u1.test --grid 'regularization=0.05,0.1 "
@@ -125,6 +129,9 @@ final class EvalCommand implements Callable<Integer> {
           "e.g. --grid 'regularization=0.01,0.05,0.1 factors=10,20,50'"})
   List<String> grid = new ArrayList<>();
 
+  @Mixin
+  TuneOptions tuneOptions;
+
   @Option(names = "--ranking",
       description = "Also measure precision, recall, MAP and NDCG at k on explicit data.")
   boolean ranking;
@@ -155,6 +162,9 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = {"-q", "--quiet"}, description = "No progress lines on standard error.")
   boolean quiet;
+
+  /** The baseline row's text in a grid table, before its name and a closing parenthesis. */
+  private static final String BASELINE_LABEL = "baseline (";
 
   @Override
   public Integer call() {
@@ -218,6 +228,11 @@ final class EvalCommand implements Callable<Integer> {
     FitRequest.Builder b = new FitSettings(solver, factors, iterations,
         fitOptions.regularization, fitOptions.learningRate, params, absent)
         .toRequest(spec.commandLine()).setSeed(seedValue);
+    tuneOptions.checkUnused(spec.commandLine());
+    if (tuneOptions.present()) {
+      // Every fold's fit tunes on its own training part: the folds score the whole procedure.
+      b.setTune(tuneOptions.spec(spec.commandLine()));
+    }
     EvalOptions o = EvalOptions.defaults(b.build());
     boolean rank = o.rankingMetrics() || ranking || k != null || relevantThreshold != null;
     o = o.withRankingMetrics(rank).withRelevantThreshold(relevantThreshold)
@@ -313,6 +328,14 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     @Override
+    public void baselineScored(FoldInfo fold, FoldResult r) {
+      StringBuilder sb = new StringBuilder("fold ").append(fold.fold()).append('/').append(folds)
+          .append(", baseline: ");
+      appendValues(sb, r, k);
+      err.println(sb);
+    }
+
+    @Override
     public void scored(FoldInfo fold, SettingResult setting, int settings, FoldResult r) {
       StringBuilder sb = new StringBuilder("fold ").append(fold.fold()).append('/').append(folds);
       if (settings > 1) {
@@ -323,15 +346,19 @@ final class EvalCommand implements Callable<Integer> {
       if (r.failed()) {
         sb.append("failed: ").append(r.error());
       } else {
-        boolean first = true;
-        for (Map.Entry<Metric, Double> e : r.values().entrySet()) {
-          sb.append(first ? "" : ", ").append(e.getKey() == Metric.FIT_SECONDS ? "fit"
-              : e.getKey().label(k)).append(' ').append(e.getKey() == Metric.FIT_SECONDS
-                  ? Fmt.seconds(e.getValue()) : Fmt.score(e.getValue()));
-          first = false;
-        }
+        appendValues(sb, r, k);
       }
       err.println(sb);
+    }
+
+    private static void appendValues(StringBuilder sb, FoldResult r, int k) {
+      boolean first = true;
+      for (Map.Entry<Metric, Double> e : r.values().entrySet()) {
+        sb.append(first ? "" : ", ").append(e.getKey() == Metric.FIT_SECONDS ? "fit"
+            : e.getKey().label(k)).append(' ').append(e.getKey() == Metric.FIT_SECONDS
+                ? Fmt.seconds(e.getValue()) : Fmt.score(e.getValue()));
+        first = false;
+      }
     }
   }
 
@@ -350,11 +377,34 @@ final class EvalCommand implements Callable<Integer> {
       Table t = new Table(headers.toArray(new String[0]));
       List<SettingResult> ranked = report.ranked();
       Map<Metric, List<String>> cells = new LinkedHashMap<>();
+      Map<Metric, String> baseCells = new LinkedHashMap<>();
       boolean oneFold = report.folds().size() == 1;
+      SettingResult base = report.baseline();
+      List<SettingResult> rows = new ArrayList<>();
+      if (base != null) {
+        rows.add(base);
+      }
+      rows.addAll(ranked);
       for (Metric m : metrics) {
         // One fold has no spread to show: its value alone.
-        cells.put(m, oneFold ? ranked.stream().map(s -> value(m, s.mean(m))).toList()
-            : meanStd(ranked, m));
+        List<String> all = oneFold ? rows.stream().map(s -> value(m, s.mean(m))).toList()
+            : meanStd(rows, m);
+        cells.put(m, all.subList(base == null ? 0 : 1, all.size()));
+        baseCells.put(m, base == null ? null : all.get(0));
+      }
+      if (base != null) {
+        // The first row: what a model with no factors scores on the same folds.
+        List<Object> row = new ArrayList<>();
+        row.add("");
+        row.add("-");
+        List<String> names = grid.names();
+        for (int n = 0; n < names.size(); n++) {
+          row.add(n == 0 ? BASELINE_LABEL + base.setting().get(Evaluator.BASELINE) + ")" : "");
+        }
+        for (Metric m : metrics) {
+          row.add(baseCells.get(m));
+        }
+        t.add(row.toArray());
       }
       for (int r = 0; r < ranked.size(); r++) {
         SettingResult s = ranked.get(r);
@@ -374,6 +424,7 @@ final class EvalCommand implements Callable<Integer> {
       t.print(out, "");
     }
     printCold(out, report);
+    printBaseline(out, report, !grid.isEmpty());
     SettingResult best = report.best();
     Metric p = report.primary();
     int n = report.folds().size();
@@ -397,9 +448,20 @@ final class EvalCommand implements Callable<Integer> {
       headers.add("std");
     }
     Table t = new Table(headers.toArray(new String[0]));
+    SettingResult base = report.baseline();
+    if (base != null) {
+      // The first rows: what a model with no factors scores on the same folds.
+      addFoldRows(t, report, base, "baseline ");
+    }
+    addFoldRows(t, report, s, "");
+    t.print(out, "");
+  }
+
+  private static void addFoldRows(Table t, EvalReport report, SettingResult s, String prefix) {
+    int n = report.folds().size();
     for (Metric m : report.metrics()) {
       List<Object> row = new ArrayList<>();
-      row.add(m.label(report.k()));
+      row.add(prefix + m.label(report.k()));
       for (FoldResult f : s.folds()) {
         row.add(value(m, f.values().get(m)));
       }
@@ -409,7 +471,40 @@ final class EvalCommand implements Callable<Integer> {
       }
       t.add(row.toArray());
     }
-    t.print(out, "");
+  }
+
+  /** What the baseline scored, and how far the best setting is from it. */
+  private static void printBaseline(PrintStream out, EvalReport report, boolean grid) {
+    SettingResult base = report.baseline();
+    if (base == null || report.best() == null) {
+      return;
+    }
+    int k = report.k();
+    int n = report.folds().size();
+    StringBuilder sb = new StringBuilder("baseline (");
+    String name = base.setting().get(Evaluator.BASELINE);
+    sb.append(switch (name) {
+      case "biases" -> "user + item biases, as Surprise's BaselineOnly";
+      case "popularity" -> "most popular items";
+      default -> "user + item biases; most popular items";
+    }).append(", same folds):");
+    for (Metric m : report.metrics()) {
+      if (m == Metric.FIT_SECONDS) {
+        continue;
+      }
+      double gain = report.improvementOverBaseline(m);
+      sb.append(' ').append(m.label(k)).append(' ').append(value(m, base.mean(m)));
+      if (n > 1) {
+        sb.append(" ± ").append(value(m, base.std(m)));
+      }
+      if (!Double.isNaN(gain)) {
+        sb.append(String.format(Locale.ROOT, " (%s %.1f%% %s)", grid ? "best setting" : "model",
+            100 * Math.abs(gain), gain >= 0 ? "better" : "worse"));
+      }
+      sb.append(';');
+    }
+    sb.setLength(sb.length() - 1);
+    out.println(sb);
   }
 
   private static void printCold(PrintStream out, EvalReport report) {
@@ -428,7 +523,8 @@ final class EvalCommand implements Callable<Integer> {
     String per = report.folds().size() == 1 ? "" : " (all folds)";
     if (errors) {
       out.println("cold test pairs (user or item not in the training part, scored with the "
-          + "global mean): " + Fmt.count(pairs) + " of " + Fmt.count(tests) + per);
+          + "global mean plus the known side's bias): " + Fmt.count(pairs) + " of "
+          + Fmt.count(tests) + per);
     }
     if (ranking) {
       out.println("test users ranked: " + Fmt.count(users - coldUsers) + " of "
@@ -535,6 +631,29 @@ final class EvalCommand implements Callable<Integer> {
       j.endObject();
     }
     j.endArray();
+    j.name("baseline");
+    if (report.baseline() == null) {
+      j.value((String) null);
+    } else {
+      SettingResult b = report.baseline();
+      j.beginObject().field("name", b.setting().get(Evaluator.BASELINE));
+      setting(j, b);
+      j.name("folds").beginArray();
+      for (FoldResult f : b.folds()) {
+        j.beginObject().field("fold", f.fold());
+        f.values().forEach((m, v) -> j.field(m.key(), v));
+        j.endObject();
+      }
+      j.endArray();
+      j.name("improvement").beginObject();
+      for (Metric m : report.metrics()) {
+        double gain = report.improvementOverBaseline(m);
+        if (m != Metric.FIT_SECONDS && !Double.isNaN(gain)) {
+          j.field(m.key(), gain);
+        }
+      }
+      j.endObject().endObject();
+    }
     j.name("best");
     if (report.best() == null) {
       j.value((String) null);

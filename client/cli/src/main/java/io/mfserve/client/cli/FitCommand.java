@@ -96,6 +96,9 @@ final class FitCommand implements Callable<Integer> {
   @Mixin
   QuietOption quiet;
 
+  @Mixin
+  TuneOptions tuneOptions;
+
   @Option(names = "--model-id", paramLabel = "ID",
       description = "Id of the new model ([A-Za-z0-9._-], up to 128 characters). "
           + "Default: the server makes one.")
@@ -129,6 +132,10 @@ final class FitCommand implements Callable<Integer> {
     if (warmStart != null) {
       b.setWarmStartModelId(warmStart);
     }
+    tuneOptions.checkUnused(spec.commandLine());
+    if (tuneOptions.present()) {
+      b.setTune(tuneOptions.spec(spec.commandLine()));
+    }
     // Check the connection options before spending time reading a large file.
     mfctl.client();
     Progress progress = mfctl.progress(quiet.quiet);
@@ -141,7 +148,25 @@ final class FitCommand implements Callable<Integer> {
     ModelInfo info;
     // FitWithProgress always (the bars only when drawn); a server without it gets a plain Fit.
     try (Progress.FitBars bars = progress.fit(request)) {
-      info = mfctl.client().fitWithProgress(request, bars);
+      boolean say = !quiet.quiet && !mfctl.json();
+      info = mfctl.client().fitWithProgress(request, new io.mfserve.client.FitListener() {
+        @Override
+        public void onProgress(io.mfserve.proto.v1.FitProgress p) {
+          bars.onProgress(p);
+        }
+
+        @Override
+        public void onUpload(io.mfserve.client.UploadProgress u) {
+          bars.onUpload(u);
+        }
+
+        @Override
+        public void onTrial(io.mfserve.proto.v1.TuneTrial t) {
+          if (say) {
+            spec.commandLine().getErr().println(Views.trialLine(t));
+          }
+        }
+      });
     }
     if (mfctl.json()) {
       mfctl.out().println(Json.proto(info));

@@ -59,7 +59,8 @@ final class PredictCommand implements Callable<Integer> {
   Path history;
 
   @Option(names = "--unknown", paramLabel = "POLICY", defaultValue = "error",
-      description = "What an unknown user or item gets: error, global-mean or nan "
+      description = "What an unknown user or item gets: error, global-mean, baseline (the "
+          + "global mean plus the known side's bias, for models with biases) or nan "
           + "(default: ${DEFAULT-VALUE}).")
   String unknown;
 
@@ -69,8 +70,9 @@ final class PredictCommand implements Callable<Integer> {
       case "error" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_ERROR;
       case "global-mean" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN;
       case "nan" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_NAN;
+      case "baseline" -> UnknownIdPolicy.UNKNOWN_ID_POLICY_BASELINE;
       default -> throw new ParameterException(spec.commandLine(),
-          "--unknown '" + unknown + "': expected one of error, global-mean, nan");
+          "--unknown '" + unknown + "': expected one of error, global-mean, baseline, nan");
     };
     if (row || history != null) {
       return row();

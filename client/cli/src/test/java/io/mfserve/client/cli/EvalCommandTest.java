@@ -90,13 +90,18 @@ class EvalCommandTest {
     for (String column : List.of("rank", "regularization", "factors", "fit s", "RMSE", "MAE")) {
       assertTrue(header.contains(column), column + " missing from: " + header);
     }
-    assertTrue(lines.get(1).startsWith("*"), cli.out());
+    // The baseline is the first row, then the settings, best first.
+    assertTrue(lines.get(1).contains("baseline (biases)"), cli.out());
+    assertTrue(lines.get(2).startsWith("*"), cli.out());
     assertEquals(1, lines.stream().filter(l -> l.startsWith("*")).count(), cli.out());
-    assertTrue(lines.subList(1, 5).stream().allMatch(l -> l.contains(" ± ")), cli.out());
+    assertTrue(lines.subList(1, 6).stream().allMatch(l -> l.contains(" ± ")), cli.out());
     assertTrue(lines.get(lines.size() - 1).startsWith("best by RMSE: regularization=0.05 "
         + "factors=2: RMSE "), cli.out());
-    // The ± signs of one column line up.
-    assertEquals(1, lines.subList(1, 5).stream().map(l -> l.indexOf('±')).distinct().count());
+    assertTrue(lines.get(lines.size() - 2).startsWith("baseline (user + item biases"),
+        cli.out());
+    // The ± signs of one column line up, the baseline's too.
+    assertEquals(1, lines.subList(1, 6).stream().map(l -> l.indexOf('±')).distinct().count());
+    assertTrue(cli.err().contains("fold 1/4, baseline: fit"), cli.err());
     assertTrue(cli.err().contains("fold 4/4"), cli.err());
   }
 
@@ -148,7 +153,7 @@ class EvalCommandTest {
   }
 
   @Test
-  void eval_trainTestFiles_countsColdPairsAndUsesGlobalMean() throws IOException {
+  void eval_trainTestFiles_countsColdPairsAndScoresThemByTheBaselinePolicy() throws IOException {
     Path train = Files.writeString(dir.resolve("train"), "1\t1\t5\n1\t2\t3\n2\t1\t4\n");
     Path test = Files.writeString(dir.resolve("test"), "2\t2\t2\n9\t1\t1\n1\t7\t4\n");
 
@@ -159,7 +164,7 @@ class EvalCommandTest {
     Struct fold = obj(list(json(cli.out()), "folds").get(0));
     assertEquals(2, fold.getFieldsOrThrow("cold_test_pairs").getNumberValue());
     assertEquals(1, fake.predicts.size());
-    assertEquals(io.mfserve.proto.v1.UnknownIdPolicy.UNKNOWN_ID_POLICY_GLOBAL_MEAN,
+    assertEquals(io.mfserve.proto.v1.UnknownIdPolicy.UNKNOWN_ID_POLICY_BASELINE,
         fake.predicts.get(0).getUnknownIds());
     assertEquals(List.of(2L, 9L, 1L), fake.predicts.get(0).getUserIdsList());
     // The fake scores user + item / 10: errors 0.2, 8.1, -2.3.
@@ -168,6 +173,30 @@ class EvalCommandTest {
         .getFieldsOrThrow("rmse").getNumberValue();
     assertEquals(rmse, got, 1e-5);
     assertOneUploadPerFoldAndCleanedUp(1, 1);
+    // The baseline on the same split: μ = 4 and the biases of Surprise's BaselineOnly; the
+    // unknown user 9 and item 7 add no bias.
+    Struct baseline = obj(json(cli.out()).getFieldsOrThrow("baseline"));
+    assertEquals("biases", baseline.getFieldsOrThrow("name").getStringValue());
+    double baseRmse = obj(list(baseline, "folds").get(0)).getFieldsOrThrow("rmse")
+        .getNumberValue();
+    io.mfserve.client.eval.Interactions data = io.mfserve.client.eval.Interactions.concat(
+        ratingsOf(new long[] {1, 1, 2}, new long[] {1, 2, 1}, new float[] {5, 3, 4}),
+        ratingsOf(new long[] {2, 9, 1}, new long[] {2, 1, 7}, new float[] {2, 1, 4}));
+    io.mfserve.client.eval.Baselines.BiasModel b =
+        io.mfserve.client.eval.Baselines.fitBiases(data, new int[] {0, 1, 2});
+    double e1 = b.predict(data.userIndex(2), data.itemIndex(2)) - 2;
+    double e2 = 4 + b.itemBias()[data.itemIndex(1)] - 1;
+    double e3 = 4 + b.userBias()[data.userIndex(1)] - 4;
+    assertEquals(Math.sqrt((e1 * e1 + e2 * e2 + e3 * e3) / 3), baseRmse, 1e-9);
+  }
+
+  private static io.mfserve.client.eval.Interactions ratingsOf(long[] users, long[] items,
+      float[] values) {
+    io.mfserve.proto.v1.SparseMatrix.Builder m = io.mfserve.proto.v1.SparseMatrix.newBuilder();
+    for (int e = 0; e < users.length; e++) {
+      m.addRowIds(users[e]).addColIds(items[e]).addValues(values[e]);
+    }
+    return io.mfserve.client.eval.Interactions.of(m.build());
   }
 
   @Test
@@ -177,9 +206,14 @@ class EvalCommandTest {
     assertEquals(0, code, cli.err());
     List<String> lines = cli.out().lines().toList();
     assertTrue(lines.get(0).matches("\\s+fold 1\\s+fold 2\\s+fold 3\\s+mean\\s+std"), cli.out());
-    assertTrue(lines.get(1).startsWith("fit s"), cli.out());
-    assertTrue(lines.get(2).startsWith("RMSE"), cli.out());
-    assertTrue(lines.get(3).startsWith("MAE"), cli.out());
+    assertTrue(lines.get(1).startsWith("baseline fit s"), cli.out());
+    assertTrue(lines.get(2).startsWith("baseline RMSE"), cli.out());
+    assertTrue(lines.get(3).startsWith("baseline MAE"), cli.out());
+    assertTrue(lines.get(4).startsWith("fit s"), cli.out());
+    assertTrue(lines.get(5).startsWith("RMSE"), cli.out());
+    assertTrue(lines.get(6).startsWith("MAE"), cli.out());
+    assertTrue(lines.get(lines.size() - 2).matches("baseline \\(user \\+ item biases.*RMSE "
+        + "\\d\\.\\d{4} ± \\d\\.\\d{4} \\(model \\d+\\.\\d% (better|worse)\\).*"), cli.out());
     assertTrue(lines.get(lines.size() - 1).startsWith("RMSE "), cli.out());
     assertTrue(lines.get(lines.size() - 1).endsWith("(mean ± std over 3 folds)"), cli.out());
   }
@@ -200,6 +234,12 @@ class EvalCommandTest {
     Struct mean = obj(obj(list(doc, "results").get(0)).getFieldsOrThrow("mean"));
     for (String m : List.of("rmse", "precision", "recall", "map", "ndcg")) {
       assertTrue(mean.containsFields(m), m);
+    }
+    Struct baseline = obj(doc.getFieldsOrThrow("baseline"));
+    assertEquals("biases+popularity", baseline.getFieldsOrThrow("name").getStringValue());
+    Struct baseMean = obj(baseline.getFieldsOrThrow("mean"));
+    for (String m : List.of("rmse", "precision", "recall", "map", "ndcg")) {
+      assertTrue(baseMean.containsFields(m), m);
     }
   }
 

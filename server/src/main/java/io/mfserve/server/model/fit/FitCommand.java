@@ -1,6 +1,7 @@
 package io.mfserve.server.model.fit;
 
 import io.mfserve.server.model.matrix.PreparedMatrix;
+import io.mfserve.server.model.tune.TuneSpec;
 import io.mfserve.solver.AbsentEntries;
 import java.util.Map;
 import java.util.Set;
@@ -23,11 +24,21 @@ import java.util.Set;
  * @param validationFraction the fraction to hold out, 0 for none
  * @param requestFingerprint identifies the request, for idempotent retries
  * @param warmStartModelId a model id or alias to start from, or empty for a cold start
+ * @param tune the search to run before the fit, or null to fit as given
  */
 public record FitCommand(String solver, Integer numFactors, PreparedMatrix inlineMatrix,
     String matrixId, String modelId, Map<String, String> params, Set<String> typedFields,
     Long seed, AbsentEntries absentEntries, double validationFraction,
-    String requestFingerprint, String warmStartModelId) {
+    String requestFingerprint, String warmStartModelId, TuneSpec tune) {
+  /** A fit without tuning. */
+  public FitCommand(String solver, Integer numFactors, PreparedMatrix inlineMatrix,
+      String matrixId, String modelId, Map<String, String> params, Set<String> typedFields,
+      Long seed, AbsentEntries absentEntries, double validationFraction,
+      String requestFingerprint, String warmStartModelId) {
+    this(solver, numFactors, inlineMatrix, matrixId, modelId, params, typedFields, seed,
+        absentEntries, validationFraction, requestFingerprint, warmStartModelId, null);
+  }
+
   /** Copies the collections. */
   public FitCommand {
     params = Map.copyOf(params);

@@ -1,5 +1,6 @@
 package io.mfserve.server.model.fit;
 
+import io.mfserve.server.model.tune.TuneTrial;
 import io.mfserve.solver.IterationProgress;
 
 /** Hears about each completed iteration of one fit, for live progress. */
@@ -13,4 +14,13 @@ public interface FitListener {
    * @param progress the iteration just completed
    */
   void onIteration(String modelId, int maxIterations, IterationProgress progress);
+
+  /**
+   * Called on the fit's thread after each trial of a tuned fit, before the final fit's
+   * iterations; must be quick and must not throw. The default ignores it.
+   *
+   * @param modelId the model being trained
+   * @param trial the trial just finished
+   */
+  default void onTrial(String modelId, TuneTrial trial) {}
 }

@@ -22,6 +22,12 @@ import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.server.model.store.ServerEvents;
 import io.mfserve.server.model.store.StoredModel;
+import io.mfserve.server.model.tune.TuneChecks;
+import io.mfserve.server.model.tune.TuneMetric;
+import io.mfserve.server.model.tune.TuneRange;
+import io.mfserve.server.model.tune.TuneReport;
+import io.mfserve.server.model.tune.TuneSpec;
+import io.mfserve.server.model.tune.Tuner;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
@@ -210,6 +216,17 @@ public final class ModelService {
       WarmStarts.check(warmFrom, k);
     }
     SolverConfig config = new SolverConfig(k, seed, absent, params);
+    TuneSpec tune = cmd.tune();
+    int kMax = k;
+    if (tune != null) {
+      TuneChecks.check(tune, provider, maxK);
+      for (TuneRange r : tune.ranges()) {
+        if (r.name().equals(Tuner.NUM_FACTORS)) {
+          kMax = Math.max(kMax, r.isList() ? r.values().stream().mapToInt(v ->
+              Integer.parseInt(v.trim())).max().orElse(k) : (int) Math.floor(r.max()));
+        }
+      }
+    }
     Solver solver;
     try {
       solver = provider.create(config);
@@ -223,14 +240,22 @@ public final class ModelService {
 
     // Reserve everything this fit allocates before allocating any of it.
     long nnz = matrix.entries();
+    // A search holds its own split beside the full matrix while it runs; its models, one at
+    // a time, are at most the largest rank's.
+    double split = Math.max(vf, tune == null ? 0 : tune.validationFraction());
     long trainingBytes = TrainingMatrix.estimateBytes(matrix.rows(), matrix.cols(), nnz)
-        * (vf > 0 ? 2 : 1) + (vf > 0 ? (long) (nnz * vf * 1.2) * 12 : 0);
-    long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), k, true)
+        * (split > 0 ? 2 : 1) + (split > 0 ? (long) (nnz * split * 1.2) * 12 : 0);
+    long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), kMax, true)
         + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
         + matrix.colIndex().memoryBytes()
         + ScanIndex.estimateBytes(matrix.rows(), matrix.cols())
         + Popularity.estimateBytes(matrix.cols(), true);
-    long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz, config);
+    long workingBytes = provider.estimateWorkingBytes(matrix.rows(), matrix.cols(), nnz,
+        kMax == k ? config : new SolverConfig(kMax, seed, absent, params));
+    if (tune != null) {
+      // A trial's model, while the best so far is not kept: one more model's worth.
+      workingBytes += FactorModel.estimateBytes(matrix.rows(), matrix.cols(), kMax, true);
+    }
 
     String modelId = cmd.modelId();
     ModelStore.Claim claim;
@@ -310,6 +335,10 @@ public final class ModelService {
     private final BooleanSupplier cancelled;
     private final FitListener listener;
     private final CompletableFuture<ServedModel> result;
+    /** The config the fit runs with: {@code config} with the data-derived defaults settled. */
+    private SolverConfig used;
+    /** A tuned fit's trials; null without tuning. */
+    private TuneReport tuneReport;
 
     Job(String id, SolverProvider provider, Solver solver, SolverConfig config,
         PreparedMatrix matrix, FitCommand cmd, double validationFraction,
@@ -327,6 +356,7 @@ public final class ModelService {
       this.cancelled = cancelled;
       this.listener = listener;
       this.result = result;
+      this.used = config;
     }
 
     @Override
@@ -337,35 +367,41 @@ public final class ModelService {
           throw new FitCancelledException(0);
         }
         TrainingMatrix full = matrix.toTrainingMatrix(config.absentEntries(), "matrix");
+        SolverConfig base = config;
+        if (cmd.tune() != null) {
+          base = tune(full);
+        }
         TrainingMatrix.Split split = full.split(validationFraction, config.seed());
         SeenItems seen = SeenItems.of(full);
         Popularity popularity = Popularity.of(full);
         full = null; // the split's training part is all the solver needs from here on
+        used = provider.resolveForData(base, split.train());
+        Solver fitter = used == config ? solver : provider.create(used);
         WarmStart warm = warmFrom == null ? null
             : WarmStarts.of(warmFrom, matrix.rowIndex(), matrix.colIndex());
         ServerFitContext context = new ServerFitContext(executor.workers(), split.validation(),
             cancelled, p -> {
               logProgress(id, p);
               if (listener != null) {
-                listener.onIteration(id, maxIterations(config), p);
+                listener.onIteration(id, maxIterations(used), p);
               }
             }, warm);
         warm = null;
-        FactorModel factors = solver.fit(split.train(), context);
+        FactorModel factors = fitter.fit(split.train(), context);
         double rmse = factors.rmse(split.train());
         double seconds = (System.nanoTime() - start) / 1e9;
-        ModelMetadata meta = new ModelMetadata(id, provider.name(), config.numFactors(),
-            provenanceParams(config), config.seed(), config.absentEntries(), split.train().nnz(),
+        ModelMetadata meta = new ModelMetadata(id, provider.name(), used.numFactors(),
+            provenanceParams(used), config.seed(), config.absentEntries(), split.train().nnz(),
             split.validation().size(), split.train().mean(), rmse, seconds, clock.instant(),
             version, matrix.fingerprint(), cmd.requestFingerprint(),
-            warmFrom == null ? "" : warmFrom.id());
+            warmFrom == null ? "" : warmFrom.id(), tuneReport);
         ScanIndex scanIndex = ScanIndex.of(factors);
         long exact = factors.memoryBytes() + seen.memoryBytes() + matrix.rowIndex().memoryBytes()
             + matrix.colIndex().memoryBytes() + scanIndex.memoryBytes()
             + popularity.memoryBytes();
         reservation.shrink(reservation.bytes() - Math.min(exact, reservation.bytes()));
         ServedModel model = new ServedModel(factors, matrix.rowIndex(), matrix.colIndex(), seen,
-            scanIndex, popularity, meta, config, reservation);
+            scanIndex, popularity, meta, used, reservation);
         ServedModel served = models.complete(model);
         double total = (System.nanoTime() - start) / 1e9;
         events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
@@ -393,13 +429,42 @@ public final class ModelService {
       }
     }
 
+    /**
+     * Runs the request's search on a seeded split of {@code full} and returns the config of
+     * the best setting (the request's own when every trial failed); keeps the report.
+     */
+    private SolverConfig tune(TrainingMatrix full) {
+      TuneSpec spec = cmd.tune();
+      TuneMetric metric = spec.metric() != null ? spec.metric()
+          : config.absentEntries() == io.mfserve.solver.AbsentEntries.IMPLICIT ? TuneMetric.NDCG
+              : TuneMetric.RMSE;
+      // Another stream than the final fit's validation split, so the two are independent.
+      TrainingMatrix.Split split = full.split(spec.validationFraction(),
+          config.seed() ^ 0x7E57_5EEDL);
+      Tuner.Base base = new Tuner.Base(provider, cmd.params(), config.numFactors(),
+          config.seed(), config.absentEntries());
+      tuneReport = new Tuner(spec, metric).run(base, split.train(), split.validation(),
+          executor.workers(), cancelled, t -> {
+            LOG.fine(() -> "model " + id + ": trial " + t.number() + " " + t.setting() + " "
+                + t.metric());
+            if (listener != null) {
+              listener.onTrial(id, t);
+            }
+          });
+      if (tuneReport.best().isEmpty()) {
+        return config;
+      }
+      return Tuner.config(base, tuneReport.best(), 0);
+    }
+
     /** Returns this fit's structured log line: solver, shape, parameters, seconds, result. */
     private LogEvent line(ServerEvents.FitResult r, double seconds) {
       return LogEvent.of("fit").put("model", id).put("solver", provider.name())
           .put("rows", matrix.rows()).put("cols", matrix.cols()).put("nnz", matrix.entries())
           .put("k", config.numFactors()).put("seed", config.seed())
           .put("absent", config.absentEntries().name().toLowerCase(Locale.ROOT))
-          .put("params", new java.util.TreeMap<>(config.parameters().asText()).toString())
+          .put("params", new java.util.TreeMap<>(used.parameters().asText()).toString())
+          .put("trials", tuneReport == null ? null : tuneReport.trials().size())
           .put("warm_start", warmFrom == null ? null : warmFrom.id())
           .put("result", r.name().toLowerCase(Locale.ROOT)).put("seconds", seconds);
     }
@@ -661,7 +726,14 @@ public final class ModelService {
     float[] out = new float[u.length];
     for (int n = 0; n < out.length; n++) {
       if (u[n] < 0 || i[n] < 0) {
-        out[n] = policy == UnknownIdPolicy.NAN ? Float.NaN : (float) m.metadata().trainingMean();
+        if (policy == UnknownIdPolicy.NAN) {
+          out[n] = Float.NaN;
+        } else if (policy == UnknownIdPolicy.BASELINE && f.hasBiases()) {
+          out[n] = (float) (f.globalMean() + (u[n] >= 0 ? f.userBias(u[n]) : 0)
+              + (i[n] >= 0 ? f.itemBias(i[n]) : 0));
+        } else {
+          out[n] = (float) m.metadata().trainingMean();
+        }
       } else {
         out[n] = (float) f.predict(u[n], i[n]);
       }
@@ -672,7 +744,7 @@ public final class ModelService {
   private static int[] resolve(IdRefs refs, IdIndex index, String side, UnknownIdPolicy policy) {
     return IdResolver.resolve(refs, index, side, refs.size() > 1,
         policy != UnknownIdPolicy.ERROR, "; set unknown_ids to score unknown ids with the"
-            + " global mean or NaN instead");
+            + " global mean, the known side's bias or NaN instead");
   }
 
   private static String requireNonEmpty(String value, String field) {

@@ -7,5 +7,10 @@ public enum UnknownIdPolicy {
   /** Score the pair with the global mean of the training entries. */
   GLOBAL_MEAN,
   /** Score the pair NaN. */
-  NAN
+  NAN,
+  /**
+   * Score the pair with a biased model's global mean plus the known side's bias (as a
+   * baseline predictor does); the global mean for a model without biases.
+   */
+  BASELINE
 }

@@ -1,5 +1,6 @@
 package io.mfserve.server.model.store;
 
+import io.mfserve.server.model.tune.TuneReport;
 import io.mfserve.solver.AbsentEntries;
 import java.time.Instant;
 import java.util.Map;
@@ -24,15 +25,28 @@ import java.util.Map;
  * @param requestFingerprint identifies the request that made it, so that an identical retry
  *     on any replica returns this model instead of ALREADY_EXISTS
  * @param warmStartModelId the model the fit started from, or "" for a cold start
+ * @param tune a tuned fit's trials, or null (not kept in snapshots: a model loaded from the
+ *     repository has none)
  */
 public record ModelMetadata(String modelId, String solver, int numFactors,
     Map<String, String> params, long seed, AbsentEntries absentEntries, long numEntries,
     long numValidationEntries, double trainingMean, double trainingRmse, double fitSeconds,
     Instant createTime,
     String mfserveVersion, String dataFingerprint, String requestFingerprint,
-    String warmStartModelId) {
+    String warmStartModelId, TuneReport tune) {
   /** Copies the parameter map. */
   public ModelMetadata {
     params = Map.copyOf(params);
+  }
+
+  /** Metadata of a fit without tuning (or of a model whose trials are not known). */
+  public ModelMetadata(String modelId, String solver, int numFactors,
+      Map<String, String> params, long seed, AbsentEntries absentEntries, long numEntries,
+      long numValidationEntries, double trainingMean, double trainingRmse, double fitSeconds,
+      Instant createTime, String mfserveVersion, String dataFingerprint,
+      String requestFingerprint, String warmStartModelId) {
+    this(modelId, solver, numFactors, params, seed, absentEntries, numEntries,
+        numValidationEntries, trainingMean, trainingRmse, fitSeconds, createTime,
+        mfserveVersion, dataFingerprint, requestFingerprint, warmStartModelId, null);
   }
 }

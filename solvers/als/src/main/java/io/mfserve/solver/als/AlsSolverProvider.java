@@ -5,9 +5,11 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
+import io.mfserve.solver.RatingStatistics;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
+import io.mfserve.solver.TrainingMatrix;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -45,10 +47,14 @@ import java.util.Set;
  * <h2>Parameters</h2>
  * <ul>
  *   <li>{@value ParameterSpec#MAX_ITERATIONS}: sweeps, default 10, in [1, 10000].
- *   <li>{@value ParameterSpec#REGULARIZATION}: λ, default 0.1, in [0, inf).
- *   <li>{@value #WEIGHTED_LAMBDA}: scale λ by each row's count, default true.
- *   <li>{@value #BIASES}: fit μ + b_u + b_i (explicit only), default false.
- *   <li>{@value #BIAS_REGULARIZATION}: λ_b on each squared bias, default 1, in [0, inf).
+ *   <li>{@value ParameterSpec#REGULARIZATION}: λ, in [0, inf); default by the data rule
+ *       below, else 0.1.
+ *   <li>{@value #WEIGHTED_LAMBDA}: scale λ by each row's count; default false by the rule,
+ *       else true.
+ *   <li>{@value #BIASES}: fit μ + b_u + b_i (explicit only); default true by the rule, else
+ *       false.
+ *   <li>{@value #BIAS_REGULARIZATION}: λ_b on each squared bias, in [0, inf); default by the
+ *       rule, else 1.
  *   <li>{@value #ALPHA}: the confidence scale α (implicit only), default 1, in [0, inf).
  *   <li>{@value #CONFIDENCE}: linear or log (implicit only), default linear.
  *   <li>{@value #EPSILON}: ε of the log confidence, default 1, in (0, inf).
@@ -59,6 +65,23 @@ import java.util.Set;
  *   <li>{@value #EARLY_STOPPING_ROUNDS}: stop after this many sweeps without a better
  *       validation metric and keep the best sweep's factors; 0 (default) is off.
  * </ul>
+ *
+ * <h2>Defaults that follow the data</h2>
+ * On explicit ratings with unknown absent entries (a sparse matrix), the four parameters
+ * above that the client leaves unset are set by rules that scale with the data
+ * ({@link RatingStatistics}, {@link #resolveForData}): biases on, plain λ, and
+ * <pre>
+ *   λ = σ (√(N / rows) + √(N / cols))        λ_b = σ² / s²
+ * </pre>
+ * with N the training entries, σ the residual RMS of a shrunk bias model (the noise level)
+ * and s² the variance of the biases estimated by moments. λ is the spectral norm of the noise
+ * sampled on the observed entries, the regularisation that keeps noise out of a nuclear-norm
+ * (hence factored) fit (Candès and Plan 2010): it grows with the rating scale and with the
+ * entries per row and column, so sparse data with many short rows (where weighted λ·n barely
+ * penalises a row of one or two ratings) and dense data each get their own. λ_b is the Bayes
+ * ratio of noise to bias variance. A model's parameters report the values used. A matrix with
+ * every entry present keeps the constant defaults, so the seed example's U·Vᵀ stays its
+ * reconstruction; implicit feedback keeps them too.
  *
  * <p>Stateless and thread-safe, as {@link SolverProvider} requires.
  */
@@ -106,17 +129,25 @@ public final class AlsSolverProvider implements SolverProvider {
           "Number of sweeps; each solves every user row, then every item row."),
       ParameterSpec.regularization(0.1,
           "Regularisation strength λ. With weighted_lambda it is multiplied by each row's and"
-              + " column's number of observed entries (Zhou et al. 2008)."),
+              + " column's number of observed entries (Zhou et al. 2008). Unset on sparse"
+              + " explicit ratings: λ = σ(√(N/rows) + √(N/cols)), σ the residual RMS of the"
+              + " shrunk bias model and N the entries (the noise's spectral norm on the"
+              + " observed entries, Candès and Plan 2010; with weighted_lambda=true divided by"
+              + " the length of an entry's row and column, averaged over the entries); else"
+              + " 0.1."),
       ParameterSpec.ofBool(WEIGHTED_LAMBDA, true,
           "true: penalise λ·n_u‖u‖² and λ·n_i‖v‖² (weighted-λ, as in Zhou et al. 2008 and"
-              + " Spark MLlib), so λ needs little retuning as the data grows; false: plain λ‖u‖²"
-              + " and λ‖v‖²."),
+              + " Spark MLlib); false: plain λ‖u‖² and λ‖v‖². Unset on sparse explicit ratings:"
+              + " false (the plain rule of regularization); else true."),
       ParameterSpec.ofBool(BIASES, false,
           "Explicit feedback only: predict μ + b_u + b_i + u·v, with μ the training mean and the"
-              + " biases solved jointly with the factors. Ignored for implicit feedback."),
+              + " biases solved jointly with the factors. Unset on sparse explicit ratings: true;"
+              + " else false (a matrix with every entry present is U·Vᵀ alone). Ignored for"
+              + " implicit feedback."),
       ParameterSpec.ofDouble(BIAS_REGULARIZATION, 1.0, 0, Double.POSITIVE_INFINITY,
           "With biases: λ_b in the penalty λ_b·b² on each user and item bias (not scaled by the"
-              + " row's count)."),
+              + " row's count). Unset on sparse explicit ratings: σ²/s², the noise variance over"
+              + " the biases' variance estimated by moments (empirical Bayes); else 1."),
       ParameterSpec.ofDouble(ALPHA, 1.0, 0, Double.POSITIVE_INFINITY,
           "Implicit feedback only: confidence scale α in c = 1 + α·|r| (Hu, Koren and Volinsky"
               + " 2008)."),
@@ -212,6 +243,44 @@ public final class AlsSolverProvider implements SolverProvider {
   public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
       float[] values) {
     return AlsFoldIn.solve(model, options(config), items, values);
+  }
+
+  /**
+   * Explicit ratings with unknown absent entries (a sparse matrix): the parameters left unset
+   * follow the data, by the rules of {@link RatingStatistics} — {@value #BIASES} true,
+   * {@value #WEIGHTED_LAMBDA} false, λ = σ(√(N/rows) + √(N/cols)) (the weighted rule when
+   * weighted_lambda=true is given), λ_b = σ²/s² (the noise over the bias variance). A
+   * matrix with every entry present (the seed example: U·Vᵀ is its reconstruction) and
+   * implicit feedback keep the declared defaults.
+   */
+  @Override
+  public SolverConfig resolveForData(SolverConfig config, TrainingMatrix train) {
+    return explicitDefaults(config, train);
+  }
+
+  /** {@link #resolveForData}, shared with the tests. */
+  static SolverConfig explicitDefaults(SolverConfig config, TrainingMatrix train) {
+    Parameters p = config.parameters();
+    if (config.absentEntries() != AbsentEntries.UNKNOWN || train.isDense() || train.nnz() == 0
+        || p.isGiven(BIASES) && p.isGiven(WEIGHTED_LAMBDA)
+            && p.isGiven(ParameterSpec.REGULARIZATION) && p.isGiven(BIAS_REGULARIZATION)) {
+      return config;
+    }
+    RatingStatistics s = RatingStatistics.of(train);
+    if (!p.isGiven(BIASES)) {
+      p = p.withDerived(BIASES, true);
+    }
+    if (!p.isGiven(WEIGHTED_LAMBDA)) {
+      p = p.withDerived(WEIGHTED_LAMBDA, false);
+    }
+    if (!p.isGiven(ParameterSpec.REGULARIZATION)) {
+      p = p.withDerived(ParameterSpec.REGULARIZATION,
+          p.getBool(WEIGHTED_LAMBDA) ? s.weightedFactorLambda() : s.factorLambda());
+    }
+    if (!p.isGiven(BIAS_REGULARIZATION)) {
+      p = p.withDerived(BIAS_REGULARIZATION, s.biasLambda());
+    }
+    return new SolverConfig(config.numFactors(), config.seed(), config.absentEntries(), p);
   }
 
   @Override

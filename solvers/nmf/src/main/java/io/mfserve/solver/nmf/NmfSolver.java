@@ -56,6 +56,12 @@ import java.util.Objects;
  * Both never increase the objective (up to float rounding), and both keep every factor
  * non-negative: HALS clamps at 0, MU multiplies by non-negative ratios.
  *
+ * <h2>Biases on ratings</h2>
+ * With {@code biases} (by default on for sparse ratings with unknown absent entries and the
+ * Frobenius loss), the model is μ + b_u + b_i + W Hᵀ: the regularised bias baseline is taken
+ * out first and W Hᵀ fits its residual lifted by a shift, so that non-negative factors can
+ * model interactions of either sign (see {@link Centering}). The other fits have no biases.
+ *
  * <h2>Start, stop, failure</h2>
  * {@code init} picks the start (see {@link Initializer}): seeded random scaled to the data, or
  * NNDSVD and its zero-filled variants from a randomized truncated SVD; {@code auto} is
@@ -128,6 +134,8 @@ public final class NmfSolver implements Solver {
   private final double alphaW;
   private final double alphaH;
   private final double l1Ratio;
+  private final boolean biases;
+  private final double biasLambda;
 
   /**
    * Creates a solver for one fit.
@@ -156,6 +164,8 @@ public final class NmfSolver implements Solver {
     this.alphaW = p.getDouble(NmfSolverProvider.ALPHA_W);
     this.alphaH = p.getDouble(NmfSolverProvider.ALPHA_H);
     this.l1Ratio = p.getDouble(NmfSolverProvider.L1_RATIO);
+    this.biases = p.getBool(NmfSolverProvider.BIASES);
+    this.biasLambda = p.getDouble(NmfSolverProvider.BIAS_REGULARIZATION);
   }
 
   /**
@@ -171,13 +181,22 @@ public final class NmfSolver implements Solver {
   @Override
   public FactorModel fit(TrainingMatrix data, FitContext context) {
     long started = System.nanoTime();
-    requireNonNegative(data);
     AbsentEntries absent = data.absentEntries();
     boolean weighted = !data.isDense() && absent == AbsentEntries.UNKNOWN;
     if (!data.isDense() && absent == AbsentEntries.IMPLICIT) {
       throw new InvalidParameterException("absent_entries", "nmf does not support absent entries"
           + " meaning IMPLICIT; use ZERO (counts) or UNKNOWN (ratings)");
     }
+    // Biased NMF on ratings: the factors fit the shifted residual of the bias baseline.
+    Centering centering = biases && weighted && loss == Loss.FROBENIUS
+        ? Centering.of(data, biasLambda) : null;
+    TrainingMatrix ratings = data;
+    if (centering != null) {
+      data = centering.residuals;
+    }
+    // Checked after centring: a biased fit's residuals are ≥ 0 by construction, whatever the
+    // rating scale.
+    requireNonNegative(data);
     int rows = data.rows();
     int cols = data.cols();
     int k = config.numFactors();
@@ -230,7 +249,8 @@ public final class NmfSolver implements Solver {
             + value + "; raise regularization or try the other method");
       }
       double rmse = validation.isEmpty() ? Double.NaN
-          : validation.rmse((r, c) -> predict(w, h, k, r, c));
+          : validation.rmse((r, c) -> predict(w, h, k, r, c) + (centering == null ? 0
+              : centering.mean + centering.userBias[r] + centering.itemBias[c]));
       IterationProgress progress =
           new IterationProgress(iter, value, System.nanoTime() - started, rmse);
       history.add(progress);
@@ -258,7 +278,12 @@ public final class NmfSolver implements Solver {
       beforePrevious = previous;
       previous = value;
     }
-    return new FactorModel(rows, cols, k, w, h, null, history);
+    FactorModel.Biases b = null;
+    if (centering != null) {
+      centering.refitBiases(ratings, w, h, k, biasLambda);
+      b = new FactorModel.Biases(centering.mean, centering.userBias, centering.itemBias);
+    }
+    return new FactorModel(rows, cols, k, w, h, b, history);
   }
 
   /**

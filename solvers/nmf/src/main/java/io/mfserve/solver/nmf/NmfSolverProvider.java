@@ -6,9 +6,11 @@ import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
+import io.mfserve.solver.RatingStatistics;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
+import io.mfserve.solver.TrainingMatrix;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -76,12 +78,19 @@ public final class NmfSolverProvider implements SolverProvider {
   public static final String EXTRAPOLATE = "extrapolate";
   /** HALS passes over a row per update; 0 for automatic. */
   public static final String INNER_SWEEPS = "inner_sweeps";
+  /** Whether a fit on ratings has a global mean and user and item biases. */
+  public static final String BIASES = "biases";
+  /** λ_b of the bias baseline of a biased fit. */
+  public static final String BIAS_REGULARIZATION = "bias_regularization";
 
   private static final List<ParameterSpec> PARAMETERS = List.of(
       ParameterSpec.maxIterations(200, 100_000,
           "Maximum number of sweeps; each updates all of W, then all of H."),
       ParameterSpec.regularization(0.0,
-          "Unscaled L2 penalty lambda on both factors: the loss adds lambda/2 (|W|^2 + |H|^2)."),
+          "Unscaled L2 penalty lambda on both factors: the loss adds lambda/2 (|W|^2 + |H|^2)."
+              + " Unset on sparse ratings (absent entries unknown, frobenius): σ(√(N/rows) +"
+              + " √(N/cols)), σ the residual RMS of the shrunk bias model and N the entries;"
+              + " else 0."),
       ParameterSpec.ofChoice(METHOD, Method.NAMES.get(0), Method.NAMES,
           "Update rule: hals (coordinate descent, Cichocki & Phan 2009, accelerated as Gillis &"
               + " Glineur 2012; frobenius only), mu (multiplicative updates, Lee & Seung 2001),"
@@ -114,7 +123,16 @@ public final class NmfSolverProvider implements SolverProvider {
           "HALS with extrapolation and restarts (Ang & Gillis 2019) when every entry counts: a"
               + " sweep that would raise the loss is undone, and a stall of the loss is confirmed"
               + " on one plain sweep before the fit stops; ignored by mu and by ratings (absent"
-              + " entries unknown)."));
+              + " entries unknown)."),
+      ParameterSpec.ofBool(BIASES, false,
+          "Ratings (absent entries unknown, frobenius) only: predict mu + b_u + b_i + W H^T, the"
+              + " factors fitting the residual of the regularised bias baseline shifted up by"
+              + " twice its RMS, so non-negative factors model interactions of either sign."
+              + " Unset on sparse ratings: true; else false."),
+      ParameterSpec.ofDouble(BIAS_REGULARIZATION, 1.0, 0.0, Double.POSITIVE_INFINITY,
+          "With biases: lambda_b of the bias baseline (each bias the shrunk mean of its"
+              + " residuals). Unset on sparse ratings: sigma^2 / s^2, the noise over the biases'"
+              + " variance estimated by moments; else 1."));
 
   /** Creates the provider; never throws. */
   public NmfSolverProvider() {
@@ -182,8 +200,10 @@ public final class NmfSolverProvider implements SolverProvider {
     // FullUpdater gives each block of its tile-aligned partition one workspace.
     long tiles = dense ? new Blocks(Math.max(rows, cols), DenseProducts.tile(k)).count() : 0;
     long denseWork = tiles * DenseProducts.workspaceBytes(k);
+    long centering = p.getBool(BIASES) && config.absentEntries() == AbsentEntries.UNKNOWN
+        && !dense ? Centering.workingBytes(rows, cols, nnz) : 0;
     // Arrays headers, the history list and the like.
-    return scratch + grams + svd + extrapolation + denseWork + 16 * 1024;
+    return scratch + grams + svd + extrapolation + denseWork + centering + 16 * 1024;
   }
 
   /**
@@ -213,7 +233,40 @@ public final class NmfSolverProvider implements SolverProvider {
       return KlFoldIn.solve(model, config.absentEntries(), penalty, items, values);
     }
     // NnlsFoldIn solves the L2-penalised problem; an L1 share on W is not part of it.
+    if (model.hasBiases()) {
+      return NnlsFoldIn.solveBiased(model, penalty.l2W(), p.getDouble(BIAS_REGULARIZATION),
+          items, values);
+    }
     return NnlsFoldIn.solve(model, config.absentEntries(), penalty.l2W(), items, values);
+  }
+
+  /**
+   * Ratings (absent entries unknown, a sparse matrix, the Frobenius loss): the parameters left
+   * unset follow the data, by the rules of {@link RatingStatistics}: {@value #BIASES} true,
+   * {@code regularization} σ(√(N/rows) + √(N/cols)) (½λ‖W‖² beside ½ of the squared error is
+   * the plain λ of ALS), {@value #BIAS_REGULARIZATION} σ²/s². Counts (absent entries zero), a
+   * matrix with every entry present and the KL loss keep the declared defaults.
+   */
+  @Override
+  public SolverConfig resolveForData(SolverConfig config, TrainingMatrix train) {
+    Parameters p = config.parameters();
+    if (config.absentEntries() != AbsentEntries.UNKNOWN || train.isDense() || train.nnz() == 0
+        || Loss.of(p.getChoice(LOSS)) != Loss.FROBENIUS
+        || p.isGiven(BIASES) && p.isGiven(ParameterSpec.REGULARIZATION)
+            && p.isGiven(BIAS_REGULARIZATION)) {
+      return config;
+    }
+    RatingStatistics s = RatingStatistics.of(train);
+    if (!p.isGiven(BIASES)) {
+      p = p.withDerived(BIASES, true);
+    }
+    if (!p.isGiven(ParameterSpec.REGULARIZATION)) {
+      p = p.withDerived(ParameterSpec.REGULARIZATION, s.factorLambda());
+    }
+    if (!p.isGiven(BIAS_REGULARIZATION)) {
+      p = p.withDerived(BIAS_REGULARIZATION, s.biasLambda());
+    }
+    return new SolverConfig(config.numFactors(), config.seed(), config.absentEntries(), p);
   }
 
   /**

@@ -86,4 +86,77 @@ final class NnlsFoldIn {
     }
     return FoldIns.toFolded(w);
   }
+
+  /**
+   * Folds a new row into a biased model (ratings): w ≥ 0 and a free bias b minimise
+   * <pre>
+   *   ½ Σ_i (x_i − μ − b − b_i − w·h_i)² + ½ λ ‖w‖² + ½ λ_b b²
+   * </pre>
+   * over the given items, the model's μ and item biases (which hold the training shift) fixed:
+   * the same coordinate descent on the system augmented by a constant column for b, whose
+   * coordinate is not clamped.
+   *
+   * @param lambda the model's regularisation λ
+   * @param biasLambda the model's λ_b
+   * @throws InvalidParameterException naming {@code values} if a value is not finite
+   */
+  static FoldedUser solveBiased(FactorModel model, double lambda, double biasLambda,
+      int[] items, float[] values) {
+    io.mfserve.solver.RidgeFoldIn.check(model, items, values);
+    int k = model.numFactors();
+    int n = k + 1;
+    double[] g = new double[n * n];
+    double[] b = new double[n];
+    float[] h = new float[k];
+    double[] a = new double[n];
+    for (int j = 0; j < items.length; j++) {
+      model.itemVector(items[j], h);
+      for (int s = 0; s < k; s++) {
+        a[s] = h[s];
+      }
+      a[k] = 1;
+      double x = values[j] - model.globalMean() - model.itemBias(items[j]);
+      for (int s = 0; s < n; s++) {
+        b[s] += x * a[s];
+        for (int t = 0; t < n; t++) {
+          g[s * n + t] += a[s] * a[t];
+        }
+      }
+    }
+    for (int t = 0; t < k; t++) {
+      g[t * n + t] += lambda;
+    }
+    g[k * n + k] += biasLambda;
+    double[] w = new double[n];
+    double[] grad = new double[n];
+    for (int t = 0; t < n; t++) {
+      grad[t] = -b[t];
+    }
+    for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
+      double maxStep = 0;
+      double maxW = 0;
+      for (int t = 0; t < n; t++) {
+        double gtt = g[t * n + t];
+        double free = gtt > 0 ? w[t] - grad[t] / gtt : 0;
+        double next = t == k ? free : Math.max(0, free);
+        double step = next - w[t];
+        if (step != 0) {
+          w[t] = next;
+          for (int s = 0; s < n; s++) {
+            grad[s] += step * g[s * n + t];
+          }
+        }
+        maxStep = Math.max(maxStep, Math.abs(step));
+        maxW = Math.max(maxW, Math.abs(w[t]));
+      }
+      if (maxStep <= TOLERANCE * maxW || maxW == 0 && maxStep == 0) {
+        break;
+      }
+    }
+    float[] factors = new float[k];
+    for (int t = 0; t < k; t++) {
+      factors[t] = (float) w[t];
+    }
+    return new FoldedUser(factors, (float) w[k]);
+  }
 }

@@ -5,10 +5,12 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
+import io.mfserve.solver.RatingStatistics;
 import io.mfserve.solver.RidgeFoldIn;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
+import io.mfserve.solver.TrainingMatrix;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -30,9 +32,11 @@ import java.util.Set;
  * <h2>Parameters</h2>
  * <ul>
  *   <li>{@code max_iterations} — epochs (full passes over the observed entries), default 20.
- *   <li>{@code regularization} — λ, the L2 weight on the factors per update, default 0.1.
+ *   <li>{@code regularization} — λ, the L2 weight on the factors per update; on sparse
+ *       ratings by default the data rule below, else 0.1.
  *   <li>{@code learning_rate} — AdaGrad's η (or the fixed step γ), default 0.1.
- *   <li>{@code bias_regularization} — λ_b, the L2 weight on the biases, default 0.02.
+ *   <li>{@code bias_regularization} — λ_b, the L2 weight on the biases; on sparse ratings by
+ *       default the data rule below, else 0.02.
  *   <li>{@code init_std} — standard deviation of the Gaussian the factors start from, in units
  *       of the ratings' standard deviation, default 0.1; 0 gives a bias-only model.
  *   <li>{@code learning_rate_decay} — the rate is multiplied by this after each epoch, default
@@ -50,9 +54,18 @@ import java.util.Set;
  *   <li>{@code implicit_regularization} — λ_y, the L2 weight on SVD++'s y_j, applied once per
  *       visit of each user who rated j, default 1.
  * </ul>
- * The defaults were tuned on MovieLens 100K (u1 split) and on the shared synthetic sets, k = 10
- * and 20 epochs. λ is the main knob: real ratings with many light users want 0.1 or more
- * (u1, k = 10: test RMSE 0.954 at λ = 0.05, 0.926 at 0.1; k = 40: 0.965 and 0.925), the dense
+ * <p><b>Defaults that follow the data.</b> On ratings with unknown absent entries (a sparse
+ * matrix) an unset λ or λ_b is set by the rules of {@link RatingStatistics}, expressed per
+ * entry (the penalty is applied at every update, so a row of n entries is penalised n times):
+ * λ = σ(√(N/rows) + √(N/cols)) / n̄ and λ_b = (σ²/s²) / n̄, with N the entries, n̄ =
+ * ½(Σ_u n_u²/N + Σ_i n_i²/N) the length of an entry's row and column averaged over the
+ * entries, σ the residual RMS of a shrunk bias model and s² the biases' variance. The rows
+ * holding most entries thus get the penalty of the plain rule, which follows the noise level
+ * and the density of the data rather than one data set ({@link #resolveForData}).
+ *
+ * <p>The constant defaults were tuned on MovieLens 100K (u1 split) and on the shared synthetic
+ * sets, k = 10 and 20 epochs. λ is the main knob: real ratings with many light users want 0.1 or
+ * more (u1, k = 10: test RMSE 0.954 at λ = 0.05, 0.926 at 0.1; k = 40: 0.965 and 0.925), the dense
  * synthetic sets less (1M: 0.702 at 0.05, 0.726 at 0.1); the default leans to real data. The
  * AdaGrad rate 0.1 is LibMF's and, the ratings being standardised, needs no retuning between
  * rating scales.
@@ -106,12 +119,17 @@ public final class SgdSolverProvider implements SolverProvider {
       ParameterSpec.maxIterations(20, 100_000,
           "Epochs: full passes over the observed entries."),
       ParameterSpec.regularization(0.1,
-          "L2 weight on the user and item factors, applied at every update of an entry."),
+          "L2 weight on the user and item factors, applied at every update of an entry. Unset"
+              + " on sparse ratings: σ(√(N/rows) + √(N/cols)) / n̄, σ the residual RMS of the"
+              + " shrunk bias model, N the entries, n̄ the length of an entry's row and column"
+              + " averaged over the entries; else 0.1."),
       ParameterSpec.ofPositiveDouble(ParameterSpec.LEARNING_RATE, 0.1, 100,
           "Base step size: AdaGrad's eta, or the fixed step with schedule=fixed (try 0.01"
               + " there). Lower it if the fit diverges."),
       ParameterSpec.ofDouble(BIAS_REGULARIZATION, 0.02, 0, Double.POSITIVE_INFINITY,
-          "L2 weight on the user and item biases, applied at every update of an entry."),
+          "L2 weight on the user and item biases, applied at every update of an entry. Unset"
+              + " on sparse ratings: (σ²/s²) / n̄, s² the biases' variance estimated by moments;"
+              + " else 0.02."),
       ParameterSpec.ofDouble(INIT_STD, 0.1, 0, 10,
           "Standard deviation of the Gaussian the factors start from, in units of the"
               + " ratings' standard deviation; 0 trains biases only (squared loss)."),
@@ -217,6 +235,33 @@ public final class SgdSolverProvider implements SolverProvider {
     Parameters p = config.parameters();
     return RidgeFoldIn.solve(model, items, values, p.getDouble(ParameterSpec.REGULARIZATION),
         p.getDouble(BIAS_REGULARIZATION), true);
+  }
+
+  /**
+   * Ratings (squared loss, absent entries unknown, a sparse matrix): an unset
+   * {@code regularization} or {@code bias_regularization} follows the data, by the rules of
+   * {@link RatingStatistics} for penalties applied per entry: λ = σ(√(N/rows) + √(N/cols))
+   * / n̄ and λ_b = (σ²/s²) / n̄, n̄ = ½(Σ_u n_u²/N + Σ_i n_i²/N) the length of an entry's row
+   * and column averaged over the entries, so that the rows holding most entries are penalised
+   * as the plain rule says. Implicit feedback
+   * (BPR) and a matrix with every entry present keep the declared defaults.
+   */
+  @Override
+  public SolverConfig resolveForData(SolverConfig config, TrainingMatrix train) {
+    Parameters p = config.parameters();
+    if (config.absentEntries() != AbsentEntries.UNKNOWN || train.isDense() || train.nnz() == 0
+        || p.getChoice(LOSS).equals("bpr")
+        || p.isGiven(ParameterSpec.REGULARIZATION) && p.isGiven(BIAS_REGULARIZATION)) {
+      return config;
+    }
+    RatingStatistics s = RatingStatistics.of(train);
+    if (!p.isGiven(ParameterSpec.REGULARIZATION)) {
+      p = p.withDerived(ParameterSpec.REGULARIZATION, s.weightedFactorLambda());
+    }
+    if (!p.isGiven(BIAS_REGULARIZATION)) {
+      p = p.withDerived(BIAS_REGULARIZATION, s.biasLambda() / s.meanEntriesPerLine());
+    }
+    return new SolverConfig(config.numFactors(), config.seed(), config.absentEntries(), p);
   }
 
   @Override

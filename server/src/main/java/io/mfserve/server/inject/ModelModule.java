@@ -52,8 +52,10 @@ public final class ModelModule extends AbstractModule {
 
   @Provides
   @Singleton
-  ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
-    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events);
+  ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      ServerConfig config) {
+    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events,
+        config.limits());
   }
 
   @Provides

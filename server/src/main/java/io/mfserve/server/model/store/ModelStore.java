@@ -67,6 +67,7 @@ public final class ModelStore {
   private final ConcurrentHashMap<String, StoredModel> described = new ConcurrentHashMap<>();
   private final ModelRepository repository;
   private final MemoryBudget budget;
+  private final Limits limits;
   private final ServerEvents events;
   private volatile ModelRepository.AliasTable aliases =
       new ModelRepository.AliasTable(Map.of(), null);
@@ -107,9 +108,28 @@ public final class ModelStore {
    * {@code events} about model loads and damaged snapshots.
    */
   public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
+    this(repository, budget, events, Limits.defaults());
+  }
+
+  /**
+   * As {@link #ModelStore(ModelRepository, MemoryBudget, ServerEvents)}, refusing a new model
+   * once {@code limits}' {@link Limits.Limit#MODELS} are held.
+   */
+  public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      Limits limits) {
     this.repository = repository;
     this.budget = budget;
     this.events = events;
+    this.limits = limits;
+  }
+
+  /**
+   * Refuses a new id once the models held (serving, loading or being fitted) reach the limit.
+   * Checked before the claim, so two racing claims may pass it together: the limit bounds the
+   * store to within the fits that can start at once, which is enough for what it is for.
+   */
+  private void checkRoomForOneMore() {
+    limits.check(Limits.Limit.MODELS, "model_id", slots.size() + 1L);
   }
 
   /** Returns the memory budget's limit in bytes. */
@@ -149,6 +169,9 @@ public final class ModelStore {
         return new Claim(false, CompletableFuture.supplyAsync(() -> get(id)));
       }
     }
+    if (held == null) {
+      checkRoomForOneMore();
+    }
     Slot mine = new Slot(requestFingerprint, false);
     held = slots.putIfAbsent(id, mine);
     if (held == null) {
@@ -186,6 +209,7 @@ public final class ModelStore {
       throw new AlreadyExistsException("model id '" + id + "' exists; delete it first or"
           + " choose another");
     }
+    checkRoomForOneMore();
     if (slots.putIfAbsent(id, new Slot(null, false)) != null) {
       throw new AlreadyExistsException("model id '" + id + "' exists; delete it first or"
           + " choose another");

@@ -382,6 +382,7 @@ public final class ModelService {
         events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
         line(ServerEvents.FitResult.OK, total).put("iterations", factors.iterations())
             .put("rmse", rmse).log(LOG);
+        releaseInline();
         result.complete(served);
       } catch (Throwable t) {
         reservation.close();
@@ -396,11 +397,21 @@ public final class ModelService {
               + " or raise -Xmx").level(Level.SEVERE).thrown(t);
         }
         line.log(LOG);
+        releaseInline();
         result.completeExceptionally(t);
       } finally {
-        if (cmd.inlineMatrix() != null) {
-          cmd.inlineMatrix().release();
-        }
+        releaseInline();
+      }
+    }
+
+    /**
+     * Gives back the inline matrix's memory. Called before the caller hears how the fit ended,
+     * so that a client that fits again at once finds the budget as it will be (the fuzz test
+     * found the release after the reply); idempotent.
+     */
+    private void releaseInline() {
+      if (cmd.inlineMatrix() != null) {
+        cmd.inlineMatrix().release();
       }
     }
 

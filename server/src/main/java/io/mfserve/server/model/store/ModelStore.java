@@ -190,6 +190,17 @@ public final class ModelStore {
     throw taken(id);
   }
 
+  /** Whether a write failed for want of space (ENOSPC) or quota (EDQUOT), as the OS says. */
+  static boolean diskFull(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && (m.contains("No space left on device") || m.contains("Disk quota"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static AlreadyExistsException taken(String id) {
     return new AlreadyExistsException("model id '" + id + "' is taken by a different request;"
         + " choose another model_id, delete the model, or leave model_id empty");
@@ -240,6 +251,12 @@ public final class ModelStore {
             (System.nanoTime() - start) / 1e9));
       }
     } catch (IOException | RuntimeException e) {
+      if (diskFull(e)) {
+        // Not UNAVAILABLE: a client (or a retry policy) retrying a full disk only fills logs.
+        throw new ResourceExhaustedException("the model repository is full ("
+            + e.getMessage() + ") storing model '" + model.id() + "'; the model was not kept:"
+            + " delete models or give the repository more space, then fit again");
+      }
       throw new RepositoryUnavailableException("the model repository could not store model '"
           + model.id() + "' (" + e.getMessage() + "); the model was not kept, retry the fit", e);
     }

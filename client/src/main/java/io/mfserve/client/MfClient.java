@@ -679,6 +679,17 @@ public final class MfClient {
   }
 
   /**
+   * Describes the server: its version and every limit it holds requests to, with the flag
+   * that sets each.
+   *
+   * @throws MfServeException if the call fails
+   */
+  public io.mfserve.proto.v1.GetServerInfoResponse getServerInfo() {
+    return call(() -> stub(deadline(callDeadline))
+        .getServerInfo(io.mfserve.proto.v1.GetServerInfoRequest.getDefaultInstance()));
+  }
+
+  /**
    * Describes every model the server holds, with the repository's damaged snapshots.
    *
    * @param request the request (it has no fields)

@@ -15,6 +15,7 @@ import io.mfserve.server.metrics.MetricsModule;
 import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.ann.Metric;
 import io.mfserve.server.model.fit.SolverRegistry;
+import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.repository.RepositoryConfig;
@@ -69,6 +70,73 @@ public final class Main implements Callable<Integer> {
           + " MFSERVE_MAX_INBOUND_MESSAGE_SIZE; default ${DEFAULT-VALUE}). Larger matrices go"
           + " through UploadMatrix.")
   String maxInboundMessageSize;
+
+  @Option(names = "--max-rows", defaultValue = "${env:MFSERVE_MAX_ROWS:-50000000}",
+      description = "Rows (users, documents) of one matrix, or users of an imported model"
+          + " (env MFSERVE_MAX_ROWS; default ${DEFAULT-VALUE}).")
+  long maxRows;
+
+  @Option(names = "--max-cols", defaultValue = "${env:MFSERVE_MAX_COLS:-50000000}",
+      description = "Columns (items, terms) of one matrix, or items of an imported model"
+          + " (env MFSERVE_MAX_COLS; default ${DEFAULT-VALUE}).")
+  long maxCols;
+
+  @Option(names = "--max-request-entries",
+      defaultValue = "${env:MFSERVE_MAX_REQUEST_ENTRIES:-16777216}",
+      description = "Entries of an inline matrix, one UploadMatrix chunk or one ImportFactors"
+          + " message (env MFSERVE_MAX_REQUEST_ENTRIES; default ${DEFAULT-VALUE}).")
+  long maxRequestEntries;
+
+  @Option(names = "--max-upload-entries",
+      defaultValue = "${env:MFSERVE_MAX_UPLOAD_ENTRIES:-1000000000}",
+      description = "Entries of one uploaded matrix, all chunks together, and seen pairs of"
+          + " one ImportFactors (env MFSERVE_MAX_UPLOAD_ENTRIES; default ${DEFAULT-VALUE}).")
+  long maxUploadEntries;
+
+  @Option(names = "--max-factors", defaultValue = "${env:MFSERVE_MAX_FACTORS:-1024}",
+      description = "num_factors of a fit or an imported model, at most 1024"
+          + " (env MFSERVE_MAX_FACTORS; default ${DEFAULT-VALUE}).")
+  long maxFactors;
+
+  @Option(names = "--max-k", defaultValue = "${env:MFSERVE_MAX_K:-10000}",
+      description = "Results of one query: k + offset of Recommend, RecommendBatch,"
+          + " SimilarItems/Users, num_terms of GetTopics (env MFSERVE_MAX_K;"
+          + " default ${DEFAULT-VALUE}).")
+  long maxK;
+
+  @Option(names = "--max-ids-per-request",
+      defaultValue = "${env:MFSERVE_MAX_IDS_PER_REQUEST:-1000000}",
+      description = "Ids and keys in one query request, all lists together: Predict pairs,"
+          + " RecommendBatch users, allowed/denied items, a user history"
+          + " (env MFSERVE_MAX_IDS_PER_REQUEST; default ${DEFAULT-VALUE}).")
+  long maxIdsPerRequest;
+
+  @Option(names = "--max-key-length", defaultValue = "${env:MFSERVE_MAX_KEY_LENGTH:-1024}",
+      description = "Characters of one string key, params name or value"
+          + " (env MFSERVE_MAX_KEY_LENGTH; default ${DEFAULT-VALUE}).")
+  long maxKeyLength;
+
+  @Option(names = "--max-name-length", defaultValue = "${env:MFSERVE_MAX_NAME_LENGTH:-128}",
+      description = "Characters of a model id, alias, matrix id or solver name, at most 128"
+          + " (env MFSERVE_MAX_NAME_LENGTH; default ${DEFAULT-VALUE}).")
+  long maxNameLength;
+
+  @Option(names = "--max-params", defaultValue = "${env:MFSERVE_MAX_PARAMS:-64}",
+      description = "Entries of a fit's or an import's params map (env MFSERVE_MAX_PARAMS;"
+          + " default ${DEFAULT-VALUE}).")
+  long maxParams;
+
+  @Option(names = "--max-concurrent-uploads",
+      defaultValue = "${env:MFSERVE_MAX_CONCURRENT_UPLOADS:-16}",
+      description = "UploadMatrix, ImportModel and ImportFactors streams open at once"
+          + " (env MFSERVE_MAX_CONCURRENT_UPLOADS; default ${DEFAULT-VALUE}).")
+  long maxConcurrentUploads;
+
+  @Option(names = "--max-models", defaultValue = "${env:MFSERVE_MAX_MODELS:-1000}",
+      description = "Models held (serving, loading or being fitted); a new fit or import"
+          + " beyond it is RESOURCE_EXHAUSTED (env MFSERVE_MAX_MODELS; default"
+          + " ${DEFAULT-VALUE}). Every limit is listed by 'mfctl limits'.")
+  long maxModels;
 
   @Option(names = "--worker-threads", defaultValue = "${env:MFSERVE_WORKER_THREADS:-0}",
       description = "Threads for long calls (fits, uploads, streams, queries over large"
@@ -366,7 +434,27 @@ public final class Main implements Callable<Integer> {
         trainingThreads == 0 ? d.trainingThreads() : trainingThreads,
         maxConcurrentFits, d.maxQueuedFits(),
         parseDuration(uploadTtl, "--upload-ttl"), parseDuration(shutdownGrace,
-            "--shutdown-grace"), !noReflection, !noWarmup);
+            "--shutdown-grace"), !noReflection, !noWarmup, toLimits());
+  }
+
+  /** The explicit limits from their flags; one out of its range is a usage error. */
+  Limits toLimits() {
+    Limits l = Limits.defaults();
+    long[] given = {maxRows, maxCols, maxRequestEntries, maxUploadEntries, maxFactors, maxK,
+        maxIdsPerRequest, maxKeyLength, maxNameLength, maxParams, maxConcurrentUploads,
+        maxModels};
+    Limits.Limit[] which = {Limits.Limit.ROWS, Limits.Limit.COLS,
+        Limits.Limit.REQUEST_ENTRIES, Limits.Limit.UPLOAD_ENTRIES, Limits.Limit.FACTORS,
+        Limits.Limit.K, Limits.Limit.IDS, Limits.Limit.KEY_LENGTH, Limits.Limit.NAME_LENGTH,
+        Limits.Limit.PARAMS, Limits.Limit.UPLOADS, Limits.Limit.MODELS};
+    for (int i = 0; i < which.length; i++) {
+      try {
+        l = l.with(which[i], given[i]);
+      } catch (IllegalArgumentException e) {
+        throw bad(e.getMessage());
+      }
+    }
+    return l;
   }
 
   Connections toConnections() {

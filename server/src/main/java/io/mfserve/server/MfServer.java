@@ -14,6 +14,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.server.grpc.CallExecutors;
+import io.mfserve.server.grpc.LimitsInterceptor;
 import io.mfserve.server.grpc.MatrixFactorizationService;
 import io.mfserve.server.metrics.MetricsEndpoint;
 import io.mfserve.server.model.fit.FitExecutor;
@@ -119,8 +120,10 @@ public final class MfServer implements AutoCloseable {
     builder.directExecutor()
         .callExecutor(calls)
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(guard(injector.getInstance(MatrixFactorizationService.class)
-            .bindService(), guards.auth()))
+        // Tokens are checked before limits: an unauthenticated caller learns nothing more.
+        .addService(guard(ServerInterceptors.intercept(
+            injector.getInstance(MatrixFactorizationService.class).bindService(),
+            injector.getInstance(LimitsInterceptor.class)), guards.auth()))
         // Health is never behind a token: probes and balancers carry none.
         .addService(health.getHealthService());
     // ServerBuilder runs the last interceptor added first; the set's order is the modules'.

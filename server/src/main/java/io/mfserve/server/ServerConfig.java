@@ -1,5 +1,6 @@
 package io.mfserve.server;
 
+import io.mfserve.server.model.store.Limits;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -19,11 +20,22 @@ import java.time.Duration;
  * @param shutdownGrace how long in-flight calls may run on after SIGTERM
  * @param reflection whether server reflection is on
  * @param warmup whether {@link Warmup} runs before health turns SERVING
+ * @param limits the explicit limits on requests, uploads and models held
  */
 public record ServerConfig(int port, Path pluginsDir, long memoryBudgetBytes,
     int maxInboundMessageBytes, int workerThreads, int trainingThreads, int maxConcurrentFits,
     int maxQueuedFits, Duration uploadTtl, Duration shutdownGrace, boolean reflection,
-    boolean warmup) {
+    boolean warmup, Limits limits) {
+
+  /** The settings with every limit at its default. */
+  public ServerConfig(int port, Path pluginsDir, long memoryBudgetBytes,
+      int maxInboundMessageBytes, int workerThreads, int trainingThreads, int maxConcurrentFits,
+      int maxQueuedFits, Duration uploadTtl, Duration shutdownGrace, boolean reflection,
+      boolean warmup) {
+    this(port, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes, workerThreads,
+        trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl, shutdownGrace, reflection,
+        warmup, Limits.defaults());
+  }
 
   /** Defaults for this machine: port 50051, 60% of the heap as budget, all cores. */
   public static ServerConfig defaults() {
@@ -37,13 +49,27 @@ public record ServerConfig(int port, Path pluginsDir, long memoryBudgetBytes,
   public ServerConfig withMemoryBudget(long bytes) {
     return new ServerConfig(port, pluginsDir, bytes, maxInboundMessageBytes, workerThreads,
         trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl, shutdownGrace, reflection,
-        warmup);
+        warmup, limits);
   }
 
   /** Returns a copy with the warm-up before SERVING on or off. */
   public ServerConfig withWarmup(boolean on) {
     return new ServerConfig(port, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes,
         workerThreads, trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl,
-        shutdownGrace, reflection, on);
+        shutdownGrace, reflection, on, limits);
+  }
+
+  /** Returns a copy with {@code newLimits}. */
+  public ServerConfig withLimits(Limits newLimits) {
+    return new ServerConfig(port, pluginsDir, memoryBudgetBytes, maxInboundMessageBytes,
+        workerThreads, trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl,
+        shutdownGrace, reflection, warmup, newLimits);
+  }
+
+  /** Returns a copy whose largest request message is {@code bytes}. */
+  public ServerConfig withMaxInboundMessageBytes(int bytes) {
+    return new ServerConfig(port, pluginsDir, memoryBudgetBytes, bytes, workerThreads,
+        trainingThreads, maxConcurrentFits, maxQueuedFits, uploadTtl, shutdownGrace, reflection,
+        warmup, limits);
   }
 }

@@ -25,6 +25,8 @@ import io.mfserve.proto.v1.GetFactorsRequest;
 import io.mfserve.proto.v1.GetFactorsResponse;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetModelResponse;
+import io.mfserve.proto.v1.GetServerInfoRequest;
+import io.mfserve.proto.v1.GetServerInfoResponse;
 import io.mfserve.proto.v1.GetTopicsRequest;
 import io.mfserve.proto.v1.GetTopicsResponse;
 import io.mfserve.proto.v1.ImportFactorsRequest;
@@ -95,11 +97,13 @@ public final class MatrixFactorizationService
   private final ModelQueries queries;
   private final CallExecutors calls;
   private final RepositoryCalls repository;
+  private final ServerInfo info;
 
   /** Wires the service. */
   @Inject
   public MatrixFactorizationService(ModelService models, ModelQueries queries,
-      CallExecutors calls) {
+      CallExecutors calls, ServerInfo info) {
+    this.info = info;
     this.models = models;
     this.queries = queries;
     this.calls = calls;
@@ -526,6 +530,12 @@ public final class MatrixFactorizationService
   public StreamObserver<ImportFactorsRequest> importFactors(
       StreamObserver<ImportFactorsResponse> responses) {
     return repository.importFactors(responses);
+  }
+
+  @Override
+  public void getServerInfo(GetServerInfoRequest request,
+      StreamObserver<GetServerInfoResponse> responses) {
+    Calls.unary(responses, info::describe);
   }
 
   /**

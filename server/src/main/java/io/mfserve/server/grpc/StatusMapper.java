@@ -10,6 +10,7 @@ import io.grpc.protobuf.StatusProto;
 import io.mfserve.server.model.errors.AlreadyExistsException;
 import io.mfserve.server.model.errors.FieldViolation;
 import io.mfserve.server.model.errors.InvalidRequestException;
+import io.mfserve.server.model.errors.LimitExceededException;
 import io.mfserve.server.model.errors.ModelDamagedException;
 import io.mfserve.server.model.errors.NotFoundException;
 import io.mfserve.server.model.errors.NotReadyException;
@@ -52,6 +53,9 @@ final class StatusMapper {
             .setField(v.field()).setDescription(v.description()));
       }
       return build(Code.INVALID_ARGUMENT, ire.getMessage(), Any.pack(br.build()));
+    }
+    if (e instanceof LimitExceededException lee) {
+      return limit(lee);
     }
     if (e instanceof InvalidParameterException ipe) {
       // A solver refused something about the data itself (e.g. NMF given negative values).
@@ -100,6 +104,28 @@ final class StatusMapper {
     LOG.log(Level.WARNING, "unexpected failure", e);
     return build(Code.INTERNAL, "internal error: " + e.getClass().getSimpleName()
         + " (see the server log)", null);
+  }
+
+  /**
+   * A limit's status carries an ErrorInfo (reason LIMIT_EXCEEDED, with the limit, its value and
+   * flag as metadata) so that clients can tell which limit without parsing the message; a
+   * length limit is also a BadRequest field violation, like any other malformed field.
+   */
+  private static StatusRuntimeException limit(LimitExceededException e) {
+    com.google.rpc.Status.Builder s = com.google.rpc.Status.newBuilder()
+        .setCode(e.invalidArgument() ? Code.INVALID_ARGUMENT.getNumber()
+            : Code.RESOURCE_EXHAUSTED.getNumber())
+        .setMessage(e.getMessage())
+        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason("LIMIT_EXCEEDED")
+            .setDomain(DOMAIN).putMetadata("limit", e.limit()).putMetadata("flag", e.flag())
+            .putMetadata("value", Long.toString(e.value())).putMetadata("field", e.field())
+            .build()));
+    if (e.invalidArgument()) {
+      s.addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(
+          BadRequest.FieldViolation.newBuilder().setField(e.field())
+              .setDescription(e.getMessage())).build()));
+    }
+    return StatusProto.toStatusRuntimeException(s.build());
   }
 
   private static Throwable unwrap(Throwable t) {

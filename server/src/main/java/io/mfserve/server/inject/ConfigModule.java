@@ -2,9 +2,10 @@ package io.mfserve.server.inject;
 
 import com.google.inject.AbstractModule;
 import io.mfserve.server.ServerConfig;
+import io.mfserve.server.model.store.Limits;
 import java.time.Clock;
 
-/** Binds the server's settings and its clock. */
+/** Binds the server's settings, its limits and its clock. */
 public final class ConfigModule extends AbstractModule {
   private final ServerConfig config;
   private final Clock clock;
@@ -23,6 +24,7 @@ public final class ConfigModule extends AbstractModule {
   @Override
   protected void configure() {
     bind(ServerConfig.class).toInstance(config);
+    bind(Limits.class).toInstance(config.limits());
     bind(Clock.class).toInstance(clock);
   }
 }

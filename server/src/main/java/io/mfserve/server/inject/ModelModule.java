@@ -65,8 +65,9 @@ public final class ModelModule extends AbstractModule {
   @Provides
   @Singleton
   ModelStore modelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
-      IndexBuilder indexes) {
-    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events, indexes);
+      ServerConfig config, IndexBuilder indexes) {
+    return new ModelStore(ObservedRepository.wrap(repository, events), budget, events,
+        config.limits(), indexes);
   }
 
   @Provides

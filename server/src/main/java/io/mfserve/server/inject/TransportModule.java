@@ -7,6 +7,7 @@ import com.google.inject.multibindings.Multibinder;
 import io.grpc.ServerInterceptor;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.mfserve.server.grpc.CallExecutors;
+import io.mfserve.server.grpc.LimitsInterceptor;
 import io.mfserve.server.grpc.MatrixFactorizationService;
 
 /**
@@ -18,6 +19,7 @@ public final class TransportModule extends AbstractModule {
   protected void configure() {
     bind(MatrixFactorizationService.class).in(Singleton.class);
     bind(CallExecutors.class).in(Singleton.class);
+    bind(LimitsInterceptor.class).in(Singleton.class);
     // Interceptors every call goes through; none unless a module adds one (MetricsModule).
     Multibinder.newSetBinder(binder(), ServerInterceptor.class);
   }

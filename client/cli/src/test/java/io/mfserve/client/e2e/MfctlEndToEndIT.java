@@ -37,7 +37,7 @@ class MfctlEndToEndIT {
 
   @BeforeAll
   static void startServer() throws Exception {
-    server = ServerProcess.start("--shutdown-grace", "5s");
+    server = ServerProcess.start("--shutdown-grace", "5s", "--max-k", "5000");
   }
 
   @AfterAll
@@ -180,6 +180,14 @@ class MfctlEndToEndIT {
     assertTrue(rec.out().contains("score"), rec.out());
     ok("model", "ml");
     ok("solvers");
+    // A limit set by a server flag is shown by mfctl limits and named when a request is over it.
+    Run limits = ok("limits");
+    assertTrue(limits.out().lines().anyMatch(l -> l.startsWith("max_k ")
+        && l.contains(" 5000 ") && l.contains("--max-k")), limits.out());
+    Run overK = mfctl("recommend", "ml", "--user", "3", "-k", "5001");
+    assertEquals(1, overK.exit(), overK.err());
+    assertTrue(overK.err().contains("RESOURCE_EXHAUSTED") && overK.err().contains("--max-k"),
+        overK.err());
     ok("delete", "ml");
     Run gone = mfctl("model", "ml");
     assertEquals(1, gone.exit(), gone.err());

@@ -13,6 +13,7 @@ import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.matrix.PreparedMatrix;
 import io.mfserve.server.model.store.FactorImport;
+import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
@@ -85,6 +86,7 @@ public final class ModelService {
   private final FitExecutor executor;
   private final Clock clock;
   private final ServerEvents events;
+  private final Limits limits;
   private final String version;
 
   /** Wires the service, with no observer of its events. */
@@ -93,10 +95,21 @@ public final class ModelService {
     this(solvers, models, matrices, budget, executor, clock, ServerEvents.NONE);
   }
 
-  /** Wires the service; {@code events} hears how each fit ends (for metrics). */
-  @Inject
+  /** Wires the service with the default limits; {@code events} hears how each fit ends. */
   public ModelService(SolverRegistry solvers, ModelStore models, MatrixStore matrices,
       MemoryBudget budget, FitExecutor executor, Clock clock, ServerEvents events) {
+    this(solvers, models, matrices, budget, executor, clock, events, Limits.defaults());
+  }
+
+  /**
+   * Wires the service; {@code events} hears how each fit ends (for metrics), {@code limits}
+   * bound the matrices it collects and the rank of a fit.
+   */
+  @Inject
+  public ModelService(SolverRegistry solvers, ModelStore models, MatrixStore matrices,
+      MemoryBudget budget, FitExecutor executor, Clock clock, ServerEvents events,
+      Limits limits) {
+    this.limits = limits;
     this.events = events;
     this.solvers = solvers;
     this.models = models;
@@ -112,7 +125,7 @@ public final class ModelService {
 
   /** Starts collecting a matrix; {@code field} names it in messages. */
   public MatrixAccumulator newMatrix(String field) {
-    return new MatrixAccumulator(budget, field);
+    return new MatrixAccumulator(budget, field, limits);
   }
 
   /** Keeps a finished upload and returns its id. */
@@ -195,8 +208,10 @@ public final class ModelService {
     }
     PreparedMatrix matrix = cmd.inlineMatrix() != null ? cmd.inlineMatrix()
         : matrices.get(requireNonEmpty(cmd.matrixId(), "matrix_id"));
-    int k = cmd.numFactors() == null ? Math.min(DEFAULT_FACTORS,
-        Math.min(matrix.rows(), matrix.cols())) : cmd.numFactors();
+    int k = cmd.numFactors() == null ? Math.min(Math.min(DEFAULT_FACTORS,
+        limits.getInt(Limits.Limit.FACTORS)), Math.min(matrix.rows(), matrix.cols()))
+        : cmd.numFactors();
+    limits.check(Limits.Limit.FACTORS, "num_factors", k);
     int maxK = Math.min(MAX_FACTORS, Math.min(matrix.rows(), matrix.cols()));
     if (k < 1 || k > maxK) {
       throw new InvalidRequestException("num_factors", "is " + k + "; it must be in [1, " + maxK
@@ -407,6 +422,7 @@ public final class ModelService {
         events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
         line(ServerEvents.FitResult.OK, total).put("iterations", factors.iterations())
             .put("rmse", rmse).log(LOG);
+        releaseInline();
         result.complete(served);
       } catch (Throwable t) {
         reservation.close();
@@ -421,11 +437,21 @@ public final class ModelService {
               + " or raise -Xmx").level(Level.SEVERE).thrown(t);
         }
         line.log(LOG);
+        releaseInline();
         result.completeExceptionally(t);
       } finally {
-        if (cmd.inlineMatrix() != null) {
-          cmd.inlineMatrix().release();
-        }
+        releaseInline();
+      }
+    }
+
+    /**
+     * Gives back the inline matrix's memory. Called before the caller hears how the fit ended,
+     * so that a client that fits again at once finds the budget as it will be (the fuzz test
+     * found the release after the reply); idempotent.
+     */
+    private void releaseInline() {
+      if (cmd.inlineMatrix() != null) {
+        cmd.inlineMatrix().release();
       }
     }
 

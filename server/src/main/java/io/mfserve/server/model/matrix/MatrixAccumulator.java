@@ -5,6 +5,7 @@ import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.ResourceExhaustedException;
 import io.mfserve.server.model.ids.IdForm;
 import io.mfserve.server.model.ids.IdIndex;
+import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.MemoryBudget;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +26,7 @@ public final class MatrixAccumulator implements AutoCloseable {
 
   private final MemoryBudget.Reservation reservation;
   private final String field;
+  private final Limits limits;
   private Boolean dense;
   private int cols = -1;
   private int rows;
@@ -47,8 +49,17 @@ public final class MatrixAccumulator implements AutoCloseable {
    * @param field how the request names the matrix, for messages ("matrix", "chunk")
    */
   public MatrixAccumulator(MemoryBudget budget, String field) {
+    this(budget, field, Limits.defaults());
+  }
+
+  /**
+   * Starts an empty matrix whose rows and columns are bounded by {@code limits}
+   * ({@link Limits.Limit#ROWS}, {@link Limits.Limit#COLS}): distinct ids, counted as they come.
+   */
+  public MatrixAccumulator(MemoryBudget budget, String field, Limits limits) {
     this.reservation = budget.reserve(0, "the matrix");
     this.field = field;
+    this.limits = limits;
   }
 
   /** Returns the number of chunks taken so far. */
@@ -88,6 +99,8 @@ public final class MatrixAccumulator implements AutoCloseable {
     if (!bad.isEmpty()) {
       throw new InvalidRequestException(bad);
     }
+    limits.check(Limits.Limit.ROWS, f + ".rows", (long) rows + blockRows);
+    limits.check(Limits.Limit.COLS, f + ".cols", width);
     checkFinite(block, f + ".values");
     long total = (long) size + block.length;
     checkEntries(total);
@@ -154,6 +167,10 @@ public final class MatrixAccumulator implements AutoCloseable {
       rowIdx[size + e] = r;
       colIdx[size + e] = c;
     }
+    limits.check(Limits.Limit.ROWS, f + ".row_" + (rowLongs != null ? "ids" : "keys")
+        + " (distinct)", rowLongs != null ? rowLongs.size() : rowStrings.size());
+    limits.check(Limits.Limit.COLS, f + ".col_" + (colLongs != null ? "ids" : "keys")
+        + " (distinct)", colLongs != null ? colLongs.size() : colStrings.size());
     System.arraycopy(chunk.values(), 0, values, size, n);
     size = (int) total;
     chunks++;

@@ -67,6 +67,7 @@ public final class ModelStore {
   private final ConcurrentHashMap<String, StoredModel> described = new ConcurrentHashMap<>();
   private final ModelRepository repository;
   private final MemoryBudget budget;
+  private final Limits limits;
   private final ServerEvents events;
   private final IndexBuilder indexes;
   private volatile ModelRepository.AliasTable aliases =
@@ -108,25 +109,48 @@ public final class ModelStore {
    * {@code events} about model loads and damaged snapshots.
    */
   public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events) {
-    this(repository, budget, events, IndexBuilder.NONE);
+    this(repository, budget, events, Limits.defaults(), IndexBuilder.NONE);
   }
 
   /**
    * A store backed by {@code repository}, holding models against {@code budget}, telling
-   * {@code events} about loads, and handing every model it serves (fitted, imported or loaded)
-   * to {@code indexes} for its approximate indexes.
+   * {@code events} about loads, refusing a new model once {@code limits}'
+   * {@link Limits.Limit#MODELS} are held, and handing every model it serves (fitted, imported
+   * or loaded) to {@code indexes} for its approximate indexes.
    */
   public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
-      IndexBuilder indexes) {
+      Limits limits, IndexBuilder indexes) {
     this.repository = repository;
     this.budget = budget;
     this.events = events;
+    this.limits = limits;
     this.indexes = indexes;
+  }
+
+  /** As the five-argument constructor, with the default limits. */
+  public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      IndexBuilder indexes) {
+    this(repository, budget, events, Limits.defaults(), indexes);
+  }
+
+  /** As the five-argument constructor, without approximate indexes. */
+  public ModelStore(ModelRepository repository, MemoryBudget budget, ServerEvents events,
+      Limits limits) {
+    this(repository, budget, events, limits, IndexBuilder.NONE);
   }
 
   /** Returns the builder of approximate indexes. */
   public IndexBuilder indexes() {
     return indexes;
+  }
+
+  /**
+   * Refuses a new id once the models held (serving, loading or being fitted) reach the limit.
+   * Checked before the claim, so two racing claims may pass it together: the limit bounds the
+   * store to within the fits that can start at once, which is enough for what it is for.
+   */
+  private void checkRoomForOneMore() {
+    limits.check(Limits.Limit.MODELS, "model_id", slots.size() + 1L);
   }
 
   /** Returns the memory budget's limit in bytes. */
@@ -166,6 +190,9 @@ public final class ModelStore {
         return new Claim(false, CompletableFuture.supplyAsync(() -> get(id)));
       }
     }
+    if (held == null) {
+      checkRoomForOneMore();
+    }
     Slot mine = new Slot(requestFingerprint, false);
     held = slots.putIfAbsent(id, mine);
     if (held == null) {
@@ -182,6 +209,17 @@ public final class ModelStore {
       }
     }
     throw taken(id);
+  }
+
+  /** Whether a write failed for want of space (ENOSPC) or quota (EDQUOT), as the OS says. */
+  static boolean diskFull(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && (m.contains("No space left on device") || m.contains("Disk quota"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static AlreadyExistsException taken(String id) {
@@ -203,6 +241,7 @@ public final class ModelStore {
       throw new AlreadyExistsException("model id '" + id + "' exists; delete it first or"
           + " choose another");
     }
+    checkRoomForOneMore();
     if (slots.putIfAbsent(id, new Slot(null, false)) != null) {
       throw new AlreadyExistsException("model id '" + id + "' exists; delete it first or"
           + " choose another");
@@ -233,6 +272,12 @@ public final class ModelStore {
             (System.nanoTime() - start) / 1e9));
       }
     } catch (IOException | RuntimeException e) {
+      if (diskFull(e)) {
+        // Not UNAVAILABLE: a client (or a retry policy) retrying a full disk only fills logs.
+        throw new ResourceExhaustedException("the model repository is full ("
+            + e.getMessage() + ") storing model '" + model.id() + "'; the model was not kept:"
+            + " delete models or give the repository more space, then fit again");
+      }
       throw new RepositoryUnavailableException("the model repository could not store model '"
           + model.id() + "' (" + e.getMessage() + "); the model was not kept, retry the fit", e);
     }

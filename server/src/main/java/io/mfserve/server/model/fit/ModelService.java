@@ -191,8 +191,12 @@ public final class ModelService {
     if (provider.readsOwnInput(params)) {
       return startSourceFit(cmd, cancelled, listener, provider, params);
     }
+    if (cmd.inlineMatrix() == null && (cmd.matrixId() == null || cmd.matrixId().isEmpty())) {
+      throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id from"
+          + " UploadMatrix");
+    }
     PreparedMatrix matrix = cmd.inlineMatrix() != null ? cmd.inlineMatrix()
-        : matrices.get(requireNonEmpty(cmd.matrixId(), "matrix_id"));
+        : matrices.get(cmd.matrixId());
     int k = cmd.numFactors() == null ? Math.min(DEFAULT_FACTORS,
         Math.min(matrix.rows(), matrix.cols())) : cmd.numFactors();
     int maxK = Math.min(MAX_FACTORS, Math.min(matrix.rows(), matrix.cols()));
@@ -304,7 +308,7 @@ public final class ModelService {
   private CompletableFuture<ServedModel> startSourceFit(FitCommand cmd,
       BooleanSupplier cancelled, FitListener listener, SolverProvider provider,
       Parameters params) {
-    if (cmd.inlineMatrix() != null || !cmd.matrixId().isEmpty()) {
+    if (cmd.inlineMatrix() != null || cmd.matrixId() != null) {
       throw new InvalidRequestException(cmd.inlineMatrix() != null ? "matrix" : "matrix_id",
           "is set, but solver '" + provider.name() + "' reads this fit's data itself, from"
               + " where its params say; send no matrix, or drop that parameter");

@@ -107,6 +107,7 @@ final class SparkAlsSolver implements Solver {
       throw e;
     } catch (Exception e) {
       if (context.isCancelled()) {
+        awaitNoJobs(sc, group);
         throw new FitCancelledException(run.reported);
       }
       if (e instanceof AnalysisException a) {
@@ -122,6 +123,33 @@ final class SparkAlsSolver implements Solver {
       sc.clearJobGroup();
       sessions.release();
     }
+  }
+
+  /**
+   * Waits (at most 30 s) until no job of the group runs, so that a cancelled fit ends only once
+   * Spark has stopped working for it.
+   */
+  private static void awaitNoJobs(SparkContext sc, String group) {
+    sc.cancelJobGroup(group);
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      boolean running = false;
+      for (int id : sc.statusTracker().getJobIdsForGroup(group)) {
+        scala.Option<org.apache.spark.SparkJobInfo> info = sc.statusTracker().getJobInfo(id);
+        running |= info.isDefined()
+            && info.get().status() == org.apache.spark.JobExecutionStatus.RUNNING;
+      }
+      if (!running) {
+        return;
+      }
+      try {
+        Thread.sleep(POLL_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    LOG.warning("Spark jobs of cancelled group " + group + " still run after 30 s");
   }
 
   /** Cancels the fit's Spark jobs when its caller gives up. */
@@ -234,12 +262,9 @@ final class SparkAlsSolver implements Solver {
 
       Side users = new Side("u", stats, 5);
       Side items = new Side("i", stats, 7);
-      Dataset<Row> ratings = data.select(users.alsId(data).as("user"),
-          items.alsId(data).as("item"), col("r").as("rating"));
-      if (users.index != null) {
-        ratings = data.join(users.index, "u").join(items.index, "i")
-            .select(col("u_als").as("user"), col("i_als").as("item"), col("r").as("rating"));
-      }
+      Dataset<Row> joined = users.withAlsId(items.withAlsId(data));
+      Dataset<Row> ratings = joined.select(col("u_als").as("user"), col("i_als").as("item"),
+          col("r").as("rating"));
       ALSModel model = train(ratings, run);
 
       int k = s.rank();
@@ -295,8 +320,11 @@ final class SparkAlsSolver implements Solver {
         return cached.get(0).select(column).distinct();
       }
 
-      Column alsId(Dataset<Row> data) {
-        return data.col(column).cast(DataTypes.IntegerType);
+      /** Adds this side's ALS id, {@code <column>_als}: the id itself, or its index. */
+      Dataset<Row> withAlsId(Dataset<Row> data) {
+        return index == null
+            ? data.withColumn(column + "_als", col(column).cast(DataTypes.IntegerType))
+            : data.join(index, column);
       }
 
       /** Collects (external id, factors), positions in id order. */

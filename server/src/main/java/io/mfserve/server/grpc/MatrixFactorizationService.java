@@ -179,7 +179,10 @@ public final class MatrixFactorizationService
         listener);
   }
 
-  /** Collects a request's inline matrix; null when it names an uploaded one. */
+  /**
+   * Collects a request's inline matrix; null when it names an uploaded one or none (a solver
+   * may read its own data; the application layer decides).
+   */
   private PreparedMatrix prepareInline(FitRequest request) {
     switch (request.getInputCase()) {
       case MATRIX:
@@ -187,11 +190,8 @@ public final class MatrixFactorizationService
           ProtoMapper.append(acc, request.getMatrix(), "matrix");
           return acc.finish();
         }
-      case MATRIX_ID:
-        return null;
       default:
-        throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id"
-            + " from UploadMatrix");
+        return null;
     }
   }
 

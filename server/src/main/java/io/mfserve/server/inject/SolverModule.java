@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
 
 /**
  * Turns {@link ServiceLoader} into a {@code MapBinder<String, SolverProvider>}: every provider on
- * the classpath and in every jar of the plugins directory, by name. Two providers with one name,
- * or a name that is not lower-case, stop the server at start-up.
+ * the classpath, in every jar of the plugins directory and in every plugin sub-directory (each
+ * isolated in its own class loader), by name. Two providers with one name, or a name that is
+ * not lower-case, stop the server at start-up.
  */
 public final class SolverModule extends AbstractModule {
   private static final Logger LOG = Logger.getLogger(SolverModule.class.getName());
@@ -32,17 +33,45 @@ public final class SolverModule extends AbstractModule {
   /**
    * Finds providers on the classpath and in {@code pluginsDir}.
    *
-   * @param pluginsDir a directory of plugin jars, or null
+   * <p>The directory holds two kinds of plugin. A jar at its top level is loaded as before, by
+   * one loader over all of them whose parent is the server's: such a plugin may use what the
+   * server carries. A sub-directory is one <em>isolated</em> plugin: its jars (at any depth,
+   * e.g. the plugin's jar beside a {@code lib/} of its dependencies) get a child-first
+   * {@link PluginClassLoader} of their own that shares only the JDK and the solver SPI with the
+   * server, so that a plugin with a large dependency tree (Spark) cannot clash with the
+   * server's libraries or with another plugin's.
+   *
+   * @param pluginsDir a directory of plugin jars and plugin directories, or null
    * @throws IllegalArgumentException if the directory cannot be read
    */
   public static SolverModule discover(Path pluginsDir) {
-    ClassLoader loader = SolverProvider.class.getClassLoader();
-    if (pluginsDir != null) {
-      loader = pluginLoader(pluginsDir, loader);
-    }
+    ClassLoader spi = SolverProvider.class.getClassLoader();
     List<SolverProvider> found = new ArrayList<>();
-    for (SolverProvider p : ServiceLoader.load(SolverProvider.class, loader)) {
-      found.add(p);
+    List<ClassLoader> loaders = new ArrayList<>();
+    if (pluginsDir == null) {
+      loaders.add(spi);
+    } else {
+      if (!Files.isDirectory(pluginsDir)) {
+        throw new IllegalArgumentException("--plugins-dir " + pluginsDir + " is not a directory");
+      }
+      loaders.add(sharedLoader(pluginsDir, spi));
+      for (Path dir : list(pluginsDir, Files::isDirectory)) {
+        List<URL> jars = jarsUnder(dir);
+        if (jars.isEmpty()) {
+          LOG.warning(() -> "plugin directory " + dir + " holds no jar; skipped");
+          continue;
+        }
+        String name = dir.getFileName().toString();
+        LOG.info(() -> "isolated plugin " + name + ": " + jars.size() + " jars");
+        loaders.add(new PluginClassLoader(name, jars.toArray(new URL[0]), spi));
+      }
+    }
+    for (ClassLoader loader : loaders) {
+      // The first loader sees the classpath's providers (and the top-level jars'), an
+      // isolated one only its own, so each provider is found once.
+      for (SolverProvider p : ServiceLoader.load(SolverProvider.class, loader)) {
+        found.add(p);
+      }
     }
     return new SolverModule(found);
   }
@@ -52,23 +81,46 @@ public final class SolverModule extends AbstractModule {
     this.providers = List.copyOf(providers);
   }
 
-  private static ClassLoader pluginLoader(Path dir, ClassLoader parent) {
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("--plugins-dir " + dir + " is not a directory");
-    }
+  /** The loader of the jars at the directory's top level, child of the server's. */
+  private static ClassLoader sharedLoader(Path dir, ClassLoader parent) {
     List<URL> jars = new ArrayList<>();
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.jar")) {
-      for (Path jar : files) {
-        jars.add(jar.toUri().toURL());
+    for (Path jar : list(dir, p -> Files.isRegularFile(p) && p.toString().endsWith(".jar"))) {
+      jars.add(url(jar));
+    }
+    LOG.info(() -> "plugin jars: " + jars);
+    return new URLClassLoader("mfserve-plugins", jars.toArray(new URL[0]), parent);
+  }
+
+  private static List<URL> jarsUnder(Path dir) {
+    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+      return walk.filter(p -> Files.isRegularFile(p) && p.toString().endsWith(".jar")).sorted()
+          .map(SolverModule::url).toList();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new IllegalArgumentException("cannot read plugin directory " + dir + ": " + e, e);
+    }
+  }
+
+  private static List<Path> list(Path dir, java.util.function.Predicate<Path> keep) {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path p : files) {
+        if (keep.test(p)) {
+          out.add(p);
+        }
       }
-    } catch (MalformedURLException e) {
-      throw new IllegalArgumentException("bad plugin path in " + dir + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read --plugins-dir " + dir + ": " + e, e);
     }
-    jars.sort((a, b) -> a.toString().compareTo(b.toString()));
-    LOG.info(() -> "plugin jars: " + jars);
-    return new URLClassLoader("mfserve-plugins", jars.toArray(new URL[0]), parent);
+    out.sort(null);
+    return out;
+  }
+
+  private static URL url(Path jar) {
+    try {
+      return jar.toUri().toURL();
+    } catch (MalformedURLException e) {
+      throw new IllegalArgumentException("bad plugin path " + jar + ": " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -41,6 +42,40 @@ class SolverModuleTest {
     assertTrue(solvers.containsKey("from-plugin-dir"), solvers.keySet().toString());
     assertTrue(solvers.containsKey("als"), solvers.keySet().toString());
     assertEquals(4, solvers.size());
+  }
+
+  @Test
+  void discover_pluginDirectory_loadsItChildFirstSharingOnlyTheSpi(@TempDir Path dir)
+      throws Exception {
+    Path lib = Files.createDirectories(dir.resolve("isolated").resolve("lib"));
+    String classFile = IsolatedTestProvider.class.getName().replace('.', '/') + ".class";
+    try (OutputStream out = Files.newOutputStream(lib.resolve("isolated.jar"));
+        JarOutputStream jar = new JarOutputStream(out);
+        java.io.InputStream bytes = IsolatedTestProvider.class.getClassLoader()
+            .getResourceAsStream(classFile)) {
+      jar.putNextEntry(new JarEntry("META-INF/services/" + SolverProvider.class.getName()));
+      jar.write((IsolatedTestProvider.class.getName() + "\n").getBytes(StandardCharsets.UTF_8));
+      jar.closeEntry();
+      jar.putNextEntry(new JarEntry(classFile));
+      bytes.transferTo(jar);
+      jar.closeEntry();
+    }
+    Map<String, SolverProvider> solvers = Guice.createInjector(SolverModule.discover(dir))
+        .getInstance(Key.get(new TypeLiteral<Map<String, SolverProvider>>() { }));
+    SolverProvider isolated = solvers.get("isolated");
+    assertTrue(isolated != null, solvers.keySet().toString());
+    assertEquals(4, solvers.size(), solvers.keySet().toString());
+    ClassLoader loader = isolated.getClass().getClassLoader();
+    // The plugin's own copy, though the server's classpath has the class too: child-first.
+    assertTrue(loader instanceof PluginClassLoader, loader.toString());
+    assertTrue(isolated.getClass() != IsolatedTestProvider.class);
+    // The SPI is the server's; the JDK is the JDK; nothing else of the server shows through.
+    assertTrue(loader.loadClass(SolverProvider.class.getName()) == SolverProvider.class);
+    assertTrue(loader.loadClass("java.util.List") == List.class);
+    assertThrows(ClassNotFoundException.class,
+        () -> loader.loadClass(Guice.class.getName()));
+    assertThrows(ClassNotFoundException.class,
+        () -> loader.loadClass("io.mfserve.solver.als.AlsSolverProvider"));
   }
 
   @Test

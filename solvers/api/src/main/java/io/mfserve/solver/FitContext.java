@@ -41,6 +41,19 @@ public interface FitContext {
     }
   }
 
+  /**
+   * Claims {@code bytes} more of the server's memory budget for this fit, before the solver
+   * allocates them: for a solver that learns the size of its data only while fitting (see
+   * {@link Solver#fitFromSource}). Claims are released when the fit ends; those the model
+   * keeps are accounted to it. The default claims nothing.
+   *
+   * @param what a few words on what the memory is for, for the error message
+   * @throws RuntimeException (the server's own "resource exhausted" error) if the budget has
+   *     no room; the solver lets it propagate
+   */
+  default void reserveMemory(long bytes, String what) {
+  }
+
   /** Records one completed iteration. Cheap; may be called from any thread. */
   void report(IterationProgress progress);
 

@@ -118,6 +118,20 @@ public final class ParameterSpec {
         doc);
   }
 
+  /**
+   * A free-text parameter of at most {@code maxLength} characters (the default may be empty).
+   * The solver gives the text its meaning and refuses text it cannot use with an
+   * {@link InvalidParameterException} from {@link SolverProvider#create}.
+   */
+  public static ParameterSpec ofString(String name, String defaultValue, int maxLength,
+      String doc) {
+    if (maxLength < 1) {
+      throw new IllegalArgumentException("maxLength must be at least 1: " + name);
+    }
+    return new ParameterSpec(name, ParameterType.STRING, Objects.requireNonNull(defaultValue),
+        0, true, maxLength, true, List.of(), doc);
+  }
+
   /** Returns the name, lower_snake_case. */
   public String name() {
     return name;
@@ -150,7 +164,7 @@ public final class ParameterSpec {
 
   /**
    * Returns the valid range in interval notation, e.g. {@code "[0, inf)"}, or an empty string
-   * for booleans and choices.
+   * for booleans, choices and strings.
    */
   public String rangeText() {
     if (type != ParameterType.INT && type != ParameterType.DOUBLE) {
@@ -200,6 +214,13 @@ public final class ParameterSpec {
           return Boolean.parseBoolean(lower);
         }
         throw invalid(text, "true or false");
+      }
+      case STRING: {
+        if (text.length() > max) {
+          throw invalid(text.substring(0, 40) + "…", "text of at most " + (long) max
+              + " characters");
+        }
+        return text;
       }
       case CHOICE: {
         for (String c : choices) {

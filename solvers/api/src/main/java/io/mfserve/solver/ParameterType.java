@@ -9,5 +9,10 @@ public enum ParameterType {
   /** {@code true} or {@code false}, case-insensitive. */
   BOOL,
   /** One of a fixed list of strings. */
-  CHOICE
+  CHOICE,
+  /**
+   * Free text of bounded length (a URI, a column name, a list of settings), kept as given;
+   * the solver checks what it means.
+   */
+  STRING
 }

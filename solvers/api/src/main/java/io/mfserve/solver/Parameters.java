@@ -105,6 +105,11 @@ public final class Parameters {
     return (String) require(name);
   }
 
+  /** Returns a STRING parameter's value, as given (the default when none was). */
+  public String getString(String name) {
+    return (String) require(name);
+  }
+
   /** Returns every value as text, in declaration order, for a model's provenance. */
   public Map<String, String> asText() {
     Map<String, String> text = new LinkedHashMap<>();

@@ -116,6 +116,18 @@ public interface SolverProvider {
   }
 
   /**
+   * Returns whether a fit with these parameters reads its training data itself (through
+   * {@link Solver#fitFromSource}) instead of from the matrix in the request, e.g. because a
+   * parameter names a file. Such a request must carry no matrix. The default is false: the
+   * solver trains on what it is sent.
+   *
+   * @param parameters the fit's resolved parameters
+   */
+  default boolean readsOwnInput(Parameters parameters) {
+    return false;
+  }
+
+  /**
    * Returns a solver for one fit.
    *
    * @param config the rank, seed, meaning of absent entries, and parameters, already checked

@@ -117,6 +117,7 @@ final class Fmt {
       case PARAMETER_TYPE_DOUBLE -> "double";
       case PARAMETER_TYPE_BOOL -> "bool";
       case PARAMETER_TYPE_CHOICE -> "choice";
+      case PARAMETER_TYPE_STRING -> "string";
       case PARAMETER_TYPE_UNSPECIFIED, UNRECOGNIZED -> "?";
     };
   }

@@ -343,7 +343,10 @@ final class Progress {
 
   /** The text after a fit bar: the loss, and the validation RMSE when there is one. */
   static String message(FitProgress p) {
-    return "loss " + Fmt.sig(p.getLoss())
-        + (p.hasValidationRmse() ? ", validation RMSE " + Fmt.score(p.getValidationRmse()) : "");
+    // A solver that cannot compute its objective (spark-als) reports NaN: show no loss then.
+    String loss = Double.isNaN(p.getLoss()) ? "" : "loss " + Fmt.sig(p.getLoss());
+    String rmse = p.hasValidationRmse() ? "validation RMSE " + Fmt.score(p.getValidationRmse())
+        : "";
+    return loss.isEmpty() || rmse.isEmpty() ? loss + rmse : loss + ", " + rmse;
   }
 }

@@ -30,6 +30,7 @@ import io.mfserve.server.model.tune.TuneReport;
 import io.mfserve.server.model.tune.TuneSpec;
 import io.mfserve.server.model.tune.Tuner;
 import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.ExternalIds;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
 import io.mfserve.solver.FitDivergedException;
@@ -40,6 +41,7 @@ import io.mfserve.solver.Parameters;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
+import io.mfserve.solver.SourcedModel;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.WarmStart;
 import jakarta.inject.Inject;
@@ -206,6 +208,13 @@ public final class ModelService {
       throw new InvalidRequestException("validation_fraction", "is " + vf
           + "; it must be in [0, 1)");
     }
+    if (provider.readsOwnInput(params)) {
+      return startSourceFit(cmd, cancelled, listener, provider, params);
+    }
+    if (cmd.inlineMatrix() == null && (cmd.matrixId() == null || cmd.matrixId().isEmpty())) {
+      throw new InvalidRequestException("matrix", "is not set; give matrix, or matrix_id from"
+          + " UploadMatrix");
+    }
     PreparedMatrix matrix = cmd.inlineMatrix() != null ? cmd.inlineMatrix()
         : matrices.get(requireNonEmpty(cmd.matrixId(), "matrix_id"));
     int k = cmd.numFactors() == null ? Math.min(Math.min(DEFAULT_FACTORS,
@@ -272,23 +281,14 @@ public final class ModelService {
       workingBytes += FactorModel.estimateBytes(matrix.rows(), matrix.cols(), kMax, true);
     }
 
-    String modelId = cmd.modelId();
-    ModelStore.Claim claim;
-    if (modelId.isEmpty()) {
-      do {
-        modelId = "model-" + UUID.randomUUID().toString().substring(0, 13);
-        claim = models.claim(modelId, cmd.requestFingerprint());
-      } while (!claim.owned());
-    } else {
-      claim = models.claim(modelId, cmd.requestFingerprint());
-      if (!claim.owned()) {
-        if (cmd.inlineMatrix() != null) {
-          cmd.inlineMatrix().release();
-        }
-        return claim.existing();
+    Claimed claim = claim(cmd);
+    if (!claim.owned()) {
+      if (cmd.inlineMatrix() != null) {
+        cmd.inlineMatrix().release();
       }
+      return claim.existing();
     }
-    final String id = modelId;
+    final String id = claim.id();
     MemoryBudget.Reservation reservation;
     try {
       long warmBytes = warmFrom == null ? 0
@@ -311,6 +311,115 @@ public final class ModelService {
       throw e;
     }
     return result;
+  }
+
+  /**
+   * Claims the request's model id, or a fresh one when it names none. A claim not owned is an
+   * identical earlier request's model (an idempotent retry).
+   */
+  private Claimed claim(FitCommand cmd) {
+    if (!cmd.modelId().isEmpty()) {
+      return new Claimed(cmd.modelId(), models.claim(cmd.modelId(), cmd.requestFingerprint()));
+    }
+    while (true) {
+      String id = "model-" + UUID.randomUUID().toString().substring(0, 13);
+      ModelStore.Claim claim = models.claim(id, cmd.requestFingerprint());
+      if (claim.owned()) {
+        return new Claimed(id, claim);
+      }
+    }
+  }
+
+  /** A model id and the store's claim on it. */
+  private record Claimed(String id, ModelStore.Claim claim) {
+    boolean owned() {
+      return claim.owned();
+    }
+
+    CompletableFuture<ServedModel> existing() {
+      return claim.existing();
+    }
+  }
+
+  /**
+   * Starts a fit whose solver reads its own training data ({@link SolverProvider#readsOwnInput}):
+   * the request carries no matrix, the shape is unknown until the solver has read the data, so
+   * the solver claims memory as it learns it ({@link io.mfserve.solver.FitContext#reserveMemory})
+   * and the server builds the id indexes from the ids it returns.
+   */
+  private CompletableFuture<ServedModel> startSourceFit(FitCommand cmd,
+      BooleanSupplier cancelled, FitListener listener, SolverProvider provider,
+      Parameters params) {
+    if (cmd.inlineMatrix() != null || cmd.matrixId() != null) {
+      throw new InvalidRequestException(cmd.inlineMatrix() != null ? "matrix" : "matrix_id",
+          "is set, but solver '" + provider.name() + "' reads this fit's data itself, from"
+              + " where its params say; send no matrix, or drop that parameter");
+    }
+    if (cmd.validationFraction() > 0) {
+      throw new InvalidRequestException("validation_fraction", "is " + cmd.validationFraction()
+          + "; a fit that reads its own data cannot hold out a validation split; leave it"
+          + " unset");
+    }
+    if (!cmd.warmStartModelId().isEmpty()) {
+      throw new InvalidRequestException("warm_start_model_id", "is set; a fit that reads its"
+          + " own data starts cold; leave it empty");
+    }
+    int k = cmd.numFactors() == null ? DEFAULT_FACTORS : cmd.numFactors();
+    if (k < 1 || k > MAX_FACTORS) {
+      throw new InvalidRequestException("num_factors", "is " + k + "; it must be in [1, "
+          + MAX_FACTORS + "]");
+    }
+    AbsentEntries absent = resolveAbsent(provider, cmd.absentEntries(), false);
+    SolverConfig config = new SolverConfig(k, cmd.seed() == null ? DEFAULT_SEED : cmd.seed(),
+        absent, params);
+    Solver solver;
+    try {
+      solver = provider.create(config);
+    } catch (InvalidParameterException e) {
+      throw new InvalidRequestException(fieldOf(e.parameter(), cmd.typedFields()), e.getMessage());
+    }
+    Claimed claim = claim(cmd);
+    if (!claim.owned()) {
+      return claim.existing();
+    }
+    String id = claim.id();
+    MemoryBudget.Reservation reservation;
+    try {
+      // The shape is unknown: hold the solver's own estimate now; it claims the rest.
+      reservation = models.reserve(provider.estimateWorkingBytes(0, 0, 0, config),
+          "fitting model '" + id + "' from the solver's own input", null);
+    } catch (RuntimeException e) {
+      models.abandon(id, e);
+      throw e;
+    }
+    CompletableFuture<ServedModel> result = new CompletableFuture<>();
+    SourceJob job = new SourceJob(id, provider, solver, config, cmd, reservation, cancelled,
+        listener, result);
+    try {
+      executor.submit(job);
+    } catch (RuntimeException e) {
+      reservation.close();
+      models.abandon(id, e);
+      throw e;
+    }
+    return result;
+  }
+
+  /**
+   * Runs {@code body} with the thread's context class loader set to the plugin's own: libraries
+   * that load classes by name through it (Spark, Hadoop, logging back-ends) then find the
+   * plugin's copies, not the server's.
+   */
+  private static <T> T inPluginLoader(SolverProvider provider,
+      java.util.function.Supplier<T> body) {
+    Thread t = Thread.currentThread();
+    ClassLoader before = t.getContextClassLoader();
+    t.setContextClassLoader(provider.getClass().getClassLoader());
+    try {
+      return body.get();
+    } finally {
+      t.setContextClassLoader(before);
+    }
   }
 
   /** How a fit refused before it started counts: a bad request, or no room for it. */
@@ -400,9 +509,10 @@ public final class ModelService {
               if (listener != null) {
                 listener.onIteration(id, maxIterations(used), p);
               }
-            }, warm);
+            }, warm, reservation);
         warm = null;
-        FactorModel factors = fitter.fit(split.train(), context);
+        TrainingMatrix train = split.train();
+        FactorModel factors = inPluginLoader(provider, () -> fitter.fit(train, context));
         double rmse = factors.rmse(split.train());
         double seconds = (System.nanoTime() - start) / 1e9;
         ModelMetadata meta = new ModelMetadata(id, provider.name(), used.numFactors(),
@@ -494,6 +604,125 @@ public final class ModelService {
           .put("warm_start", warmFrom == null ? null : warmFrom.id())
           .put("result", r.name().toLowerCase(Locale.ROOT)).put("seconds", seconds);
     }
+  }
+
+  /** One fit whose solver reads its own data, run on a coordinator thread. */
+  private final class SourceJob implements Runnable {
+    private final String id;
+    private final SolverProvider provider;
+    private final Solver solver;
+    private final SolverConfig config;
+    private final FitCommand cmd;
+    private final MemoryBudget.Reservation reservation;
+    private final BooleanSupplier cancelled;
+    private final FitListener listener;
+    private final CompletableFuture<ServedModel> result;
+
+    SourceJob(String id, SolverProvider provider, Solver solver, SolverConfig config,
+        FitCommand cmd, MemoryBudget.Reservation reservation, BooleanSupplier cancelled,
+        FitListener listener, CompletableFuture<ServedModel> result) {
+      this.id = id;
+      this.provider = provider;
+      this.solver = solver;
+      this.config = config;
+      this.cmd = cmd;
+      this.reservation = reservation;
+      this.cancelled = cancelled;
+      this.listener = listener;
+      this.result = result;
+    }
+
+    @Override
+    public void run() {
+      long start = System.nanoTime();
+      SourcedModel sourced = null;
+      try {
+        if (cancelled.getAsBoolean()) {
+          throw new FitCancelledException(0);
+        }
+        ServerFitContext context = new ServerFitContext(executor.workers(),
+            io.mfserve.solver.ValidationSet.empty(), cancelled, p -> {
+              logProgress(id, p);
+              if (listener != null) {
+                listener.onIteration(id, maxIterations(config), p);
+              }
+            }, null, reservation);
+        sourced = inPluginLoader(provider, () -> solver.fitFromSource(context));
+        if (sourced == null) {
+          throw new IllegalStateException("solver '" + provider.name() + "' returned no model");
+        }
+        FactorModel factors = sourced.model();
+        if (factors.numFactors() != config.numFactors()) {
+          throw new IllegalStateException("solver '" + provider.name() + "' returned "
+              + factors.numFactors() + " factors; the fit asked for " + config.numFactors());
+        }
+        IdIndex users = indexOf(sourced.users());
+        IdIndex items = indexOf(sourced.items());
+        SeenItems seen = sourced.hasSeen()
+            ? SeenItems.of(sourced.seenRowPtr(), sourced.seenCols(), factors.numUsers(),
+                factors.numItems())
+            : SeenItems.of(new int[factors.numUsers() + 1], new int[0], factors.numUsers(),
+                factors.numItems());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<String, String> shown = provenanceParams(config);
+        shown.put("source", sourced.source());
+        ModelMetadata meta = new ModelMetadata(id, provider.name(), config.numFactors(), shown,
+            config.seed(), config.absentEntries(), sourced.entries(), 0, sourced.mean(),
+            sourced.trainingRmse(), seconds, clock.instant(), version, "",
+            cmd.requestFingerprint(), "");
+        ScanIndex scanIndex = ScanIndex.of(factors);
+        long exact = factors.memoryBytes() + seen.memoryBytes() + users.memoryBytes()
+            + items.memoryBytes() + scanIndex.memoryBytes();
+        // The solver claimed what it brought in; settle on what the model keeps.
+        if (exact > reservation.bytes()) {
+          reservation.grow(exact - reservation.bytes(), "keeping model '" + id + "'");
+        } else {
+          reservation.shrink(reservation.bytes() - exact);
+        }
+        ServedModel served = models.complete(new ServedModel(factors, users, items, seen,
+            scanIndex, meta, config, reservation));
+        double total = (System.nanoTime() - start) / 1e9;
+        events.fitFinished(provider.name(), ServerEvents.FitResult.OK, total);
+        line(ServerEvents.FitResult.OK, total, factors).put("iterations", factors.iterations())
+            .log(LOG);
+        result.complete(served);
+      } catch (Throwable t) {
+        reservation.close();
+        models.abandon(id, t);
+        double total = (System.nanoTime() - start) / 1e9;
+        ServerEvents.FitResult r = failure(t);
+        events.fitFinished(provider.name(), r, total);
+        line(r, total, sourced == null ? null : sourced.model()).put("error",
+            t.getMessage() == null ? t.toString() : t.getMessage()).log(LOG);
+        result.completeExceptionally(t);
+      }
+    }
+
+    private LogEvent line(ServerEvents.FitResult r, double seconds, FactorModel f) {
+      return LogEvent.of("fit").put("model", id).put("solver", provider.name())
+          .put("source", config.parameters().asText().toString())
+          .put("rows", f == null ? null : f.numUsers())
+          .put("cols", f == null ? null : f.numItems())
+          .put("k", config.numFactors()).put("seed", config.seed())
+          .put("result", r.name().toLowerCase(Locale.ROOT)).put("seconds", seconds);
+    }
+  }
+
+  /** Builds the id index of one side of a model from the ids a solver returned. */
+  private static IdIndex indexOf(ExternalIds ids) {
+    int n = ids.size();
+    if (ids.isStrings()) {
+      IdIndex.StringBuilder b = IdIndex.stringBuilder();
+      for (int p = 0; p < n; p++) {
+        b.intern(ids.stringAt(p));
+      }
+      return b.build();
+    }
+    IdIndex.LongBuilder b = IdIndex.longBuilder();
+    for (int p = 0; p < n; p++) {
+      b.intern(ids.longAt(p));
+    }
+    return b.build();
   }
 
   private static int maxIterations(SolverConfig config) {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# spark-als through mfserve, on local[2] and on a Spark standalone cluster on loopback (a
+# master and one worker started here as separate JVMs from the plugin's own Spark jars), beside
+# mfserve's own als; fit time and held-out RMSE of each. Needs the built server jar, mfctl.jar
+# and plugin directory (mvn -B package -DskipTests from the repository root).
+#   solvers/spark/run-bench.sh TRAIN.tsv TEST.tsv [ITERATIONS] [RANK]
+# TRAIN/TEST: 'user<TAB>item<TAB>rating' lines (shared/bench/gen_synth.py). MODES (default
+# "local cluster als") picks the runs; BLOCKS sets num_blocks (default 0: Spark's 10).
+# Timed runs take /tmp/bench.lock when flock is there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+train="$(realpath "$1")"; test="$(realpath "$2")"; iters="${3:-10}"; rank="${4:-10}"
+plugin="$here/target/plugin"
+lib="$plugin/spark-als/lib"
+server_jar="$root/server/target/mfserve-server.jar"
+mfctl="$root/client/target/mfctl.jar"
+for f in "$server_jar" "$mfctl" "$lib"; do
+  [[ -e "$f" ]] || { echo "missing $f: build first (mvn -B package -DskipTests)" >&2; exit 2; }
+done
+work="$(mktemp -d /tmp/mfserve-spark-bench.XXXXXX)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+opens=()
+for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
+    java.util.concurrent java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs \
+    sun.security.action sun.util.calendar; do
+  opens+=("--add-opens=java.base/$p=ALL-UNNAMED")
+done
+wait_for() { # file text seconds
+  for _ in $(seq 1 $((10 * $3))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timed out waiting for '$2' in $1:" >&2; tail -30 "$1" >&2; return 1
+}
+lock=()
+if command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
+
+port="$(free_port)"
+java -Xmx"${HEAP:-8g}" -jar "$server_jar" --port "$port" --plugins-dir "$plugin" --no-warmup \
+  --memory-budget 4g > "$work/server.log" 2>&1 &
+pids+=($!)
+wait_for "$work/server.log" "listening on port" 120
+
+fit() { # master-or-als model
+  local solver=spark-als
+  [[ "$1" == als ]] && solver=als
+  "${lock[@]}" jshell --class-path "$mfctl" -R-Dtarget="localhost:$port" -R-Dsolver="$solver" \
+    -R-Dmodel="$2" -R-Dmaster="$1" -R-Dtrain="$train" -R-Dtest="$test" -R-Diterations="$iters" \
+    -R-Drank="$rank" -R-Dblocks="${BLOCKS:-0}" -R-Xmx4g "$here/bench/FitByUri.jsh" | grep RESULT
+}
+
+for mode in ${MODES:-local cluster als}; do
+  case "$mode" in
+    local) fit 'local[2]' local-1; fit 'local[2]' local-2 ;;
+    als) fit als als-1 ;;
+    cluster)
+      # A standalone cluster on loopback: Spark's Master and Worker from the plugin's jars.
+      # The worker starts executors with SPARK_HOME/jars as their classpath.
+      mkdir -p "$work/spark-home" && ln -sfn "$lib" "$work/spark-home/jars"
+      mport="$(free_port)"
+      SPARK_HOME="$work/spark-home" SPARK_SCALA_VERSION=2.13 java -Xmx512m "${opens[@]}" \
+        -cp "$lib/*" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$mport" \
+        --webui-port "$(free_port)" > "$work/master.log" 2>&1 &
+      pids+=($!)
+      wait_for "$work/master.log" "I have been elected leader" 60
+      SPARK_HOME="$work/spark-home" SPARK_SCALA_VERSION=2.13 java -Xmx512m "${opens[@]}" \
+        -cp "$lib/*" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 2 \
+        --memory "${WORKER_MEMORY:-6g}" --webui-port "$(free_port)" --work-dir "$work/worker" \
+        "spark://127.0.0.1:$mport" > "$work/worker.log" 2>&1 &
+      pids+=($!)
+      wait_for "$work/worker.log" "Successfully registered with master" 60
+      fit "spark://127.0.0.1:$mport" cluster-1
+      fit "spark://127.0.0.1:$mport" cluster-2
+      grep -h "ExecutorRunner\|Launch command" "$work/worker.log" | head -2 | cut -c1-200 || true
+      ;;
+  esac
+done
+echo "logs in $work"

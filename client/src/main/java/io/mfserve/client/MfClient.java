@@ -12,7 +12,6 @@ import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
-import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitWithProgressRequest;
@@ -47,7 +46,6 @@ import io.mfserve.proto.v1.SimilarUsersRequest;
 import io.mfserve.proto.v1.SimilarUsersResponse;
 import io.mfserve.proto.v1.SolverInfo;
 import io.mfserve.proto.v1.SparseMatrix;
-import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -110,18 +108,13 @@ public final class MfClient {
   /** The target size of one UploadMatrix chunk, serialized. */
   public static final int UPLOAD_CHUNK_BYTES = 1 << 20;
 
-  /**
-   * Room left in each chunk for the message wrappers (UploadMatrixRequest, Matrix, the sparse or
-   * dense message) and the tags and lengths of the packed fields: a handful of bytes each.
-   */
-  private static final int CHUNK_OVERHEAD_BYTES = 64;
-
   private final Channel channel;
   private final Duration fitDeadline;
   private final Duration callDeadline;
   private final int inlineLimitBytes;
   private final int chunkBytes;
   private final ModelTransfer transfer;
+  private final MatrixUploader uploader;
 
   /**
    * A client with the default deadlines.
@@ -148,12 +141,13 @@ public final class MfClient {
     this.channel = Objects.requireNonNull(channel, "channel");
     this.fitDeadline = checkPositive(fitDeadline, "fitDeadline");
     this.callDeadline = checkPositive(callDeadline, "callDeadline");
-    if (chunkBytes <= CHUNK_OVERHEAD_BYTES || inlineLimitBytes <= 0) {
+    if (chunkBytes <= MatrixUploader.CHUNK_OVERHEAD_BYTES || inlineLimitBytes <= 0) {
       throw new IllegalArgumentException("chunk and inline limits must be positive");
     }
     this.inlineLimitBytes = inlineLimitBytes;
     this.chunkBytes = chunkBytes;
     this.transfer = new ModelTransfer(channel, fitDeadline, chunkBytes);
+    this.uploader = new MatrixUploader(channel, chunkBytes);
   }
 
   /**
@@ -260,7 +254,7 @@ public final class MfClient {
         || request.getSerializedSize() <= inlineLimitBytes) {
       return fit.apply(request);
     }
-    UploadMatrixResponse upload = upload(request.getMatrix(), deadline, uploads);
+    UploadMatrixResponse upload = uploader.upload(request.getMatrix(), deadline, uploads);
     RuntimeException failure = null;
     try {
       return fit.apply(request.toBuilder().setMatrixId(upload.getMatrixId()).build());
@@ -347,7 +341,7 @@ public final class MfClient {
    *     values do not number rows × cols
    */
   public UploadMatrixResponse uploadMatrix(Matrix matrix) {
-    return upload(matrix, deadline(fitDeadline), null);
+    return uploader.upload(matrix, deadline(fitDeadline), null);
   }
 
   /**
@@ -360,7 +354,8 @@ public final class MfClient {
    * @throws MfServeException if the server rejects the matrix or the call fails
    */
   public UploadMatrixResponse uploadMatrix(Matrix matrix, Consumer<UploadProgress> progress) {
-    return upload(matrix, deadline(fitDeadline), Objects.requireNonNull(progress, "progress"));
+    return uploader.upload(matrix, deadline(fitDeadline),
+        Objects.requireNonNull(progress, "progress"));
   }
 
   /**
@@ -946,59 +941,5 @@ public final class MfClient {
       throw new IllegalArgumentException(name + " must be positive, got " + d);
     }
     return d;
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // UploadMatrix
-
-  private UploadMatrixResponse upload(Matrix matrix, Deadline deadline,
-      Consumer<UploadProgress> progress) {
-    if (matrix.hasDense()) {
-      DenseMatrix d = matrix.getDense();
-      if ((long) d.getRows() * d.getCols() != d.getValuesCount() || d.getRows() < 0) {
-        throw new IllegalArgumentException("the dense matrix has " + d.getValuesCount()
-            + " values but rows x cols = " + d.getRows() + " x " + d.getCols()
-            + "; it needs exactly rows x cols values, row by row");
-      }
-    }
-    return stream(uploadChunks(matrix, chunkBytes), deadline, matrix.getSerializedSize(),
-        progress);
-  }
-
-  /** Sends the chunks on one UploadMatrix call, reporting each to {@code progress}. */
-  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
-      long totalBytes, Consumer<UploadProgress> progress) {
-    int[] sent = new int[1];
-    long[] bytes = new long[1];
-    ClientStreams.Sent<UploadMatrixRequest> report = progress == null ? null : (chunk, last) -> {
-      sent[0]++;
-      bytes[0] += chunk.getChunk().getSerializedSize();
-      progress.accept(new UploadProgress(sent[0], last ? totalBytes
-          : Math.min(bytes[0], totalBytes), totalBytes, last));
-    };
-    return ClientStreams.send("UploadMatrix",
-        r -> MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(r),
-        chunks, report);
-  }
-
-  /** The matrix's chunks as UploadMatrix requests, each at most {@code chunkBytes} serialized. */
-  private static Iterator<UploadMatrixRequest> uploadChunks(Matrix matrix, int chunkBytes) {
-    int budget = chunkBytes - CHUNK_OVERHEAD_BYTES;
-    return switch (matrix.getKindCase()) {
-      case DENSE -> ClientStreams.map(MatrixChunks.dense(matrix.getDense(), budget),
-          d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build());
-      case SPARSE -> ClientStreams.map(MatrixChunks.sparse(matrix.getSparse(), budget),
-          s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
-              .build());
-      default -> throw new IllegalArgumentException(
-          "the matrix has neither a dense nor a sparse form set");
-    };
-  }
-
-  /** The chunks an upload would send, for tests that inspect the chunking without a server. */
-  static List<UploadMatrixRequest> chunks(Matrix matrix, int chunkBytes) {
-    List<UploadMatrixRequest> out = new ArrayList<>();
-    uploadChunks(matrix, chunkBytes).forEachRemaining(out::add);
-    return out;
   }
 }

@@ -202,7 +202,7 @@ class MfClientTest {
     }
     SparseMatrix original = ratings.toProto();
 
-    List<UploadMatrixRequest> chunks = MfClient.chunks(ratings.toMatrix(), 64 * 1024);
+    List<UploadMatrixRequest> chunks = MatrixUploader.chunks(ratings.toMatrix(), 64 * 1024);
 
     SparseMatrix.Builder joined = SparseMatrix.newBuilder();
     for (UploadMatrixRequest c : chunks) {

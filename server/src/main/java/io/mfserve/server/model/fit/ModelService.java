@@ -78,6 +78,15 @@ public final class ModelService {
   /** The number of items Recommend returns when a request gives no k (see ModelQueries). */
   public static final int DEFAULT_K = 10;
 
+  /** Bytes of one held-out validation entry: its row and column (int) and value (float). */
+  private static final int HELD_OUT_ENTRY_BYTES = 12;
+  /**
+   * Room for the randomness of the split: each entry is held out with probability f, so the
+   * count is binomial around nnz·f with a standard deviation under √(nnz·f): 20% above the
+   * mean is out of reach once the hold-out has a few hundred entries, and below that the bytes
+   * are too few to matter.
+   */
+  private static final double HELD_OUT_SLACK = 1.2;
   private static final Logger LOG = Logger.getLogger(ModelService.class.getName());
   private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
@@ -268,7 +277,8 @@ public final class ModelService {
     // a time, are at most the largest rank's.
     double split = Math.max(vf, tune == null ? 0 : tune.validationFraction());
     long trainingBytes = TrainingMatrix.estimateBytes(matrix.rows(), matrix.cols(), nnz)
-        * (split > 0 ? 2 : 1) + (split > 0 ? (long) (nnz * split * 1.2) * 12 : 0);
+        * (split > 0 ? 2 : 1)
+        + (split > 0 ? (long) (nnz * split * HELD_OUT_SLACK) * HELD_OUT_ENTRY_BYTES : 0);
     long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), kMax, true)
         + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
         + matrix.colIndex().memoryBytes()

@@ -261,6 +261,13 @@ public final class Main implements Callable<Integer> {
           + " ${DEFAULT-VALUE}).")
   String annMip;
 
+  @Option(names = "--ann-build-threads",
+      defaultValue = "${env:MFSERVE_ANN_BUILD_THREADS:-1}", paramLabel = "N",
+      description = "Threads each approximate index is built on; more finish sooner and take"
+          + " cores from the queries meanwhile (env MFSERVE_ANN_BUILD_THREADS; default"
+          + " ${DEFAULT-VALUE}).")
+  int annBuildThreads;
+
   @Option(names = "--no-warmup", negatable = false,
       defaultValue = "${env:MFSERVE_NO_WARMUP:-false}",
       description = "Skip the warm-up before health turns SERVING: a short fit of each solver on"
@@ -522,7 +529,7 @@ public final class Main implements Callable<Integer> {
   AnnSettings toAnnSettings() {
     try {
       return new AnnSettings(annMinRows, annMaxConn, annBeamWidth, annEfSearch,
-          Metric.ofInnerProduct(annMip), 32);
+          Metric.ofInnerProduct(annMip), 32, annBuildThreads);
     } catch (IllegalArgumentException e) {
       throw bad(e.getMessage().startsWith("--") ? e.getMessage() : "--ann-mip: "
           + e.getMessage());

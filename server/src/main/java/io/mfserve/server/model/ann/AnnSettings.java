@@ -12,9 +12,10 @@ package io.mfserve.server.model.ann;
  * @param innerProduct how the Recommend graph is built: {@link Metric#DOT} or
  *     {@link Metric#DOT_BACHRACH}
  * @param recallSamples queries sampled after a build to measure and log its recall@10; 0: none
+ * @param buildThreads threads one graph is built on (more take cores from the queries)
  */
 public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
-    Metric innerProduct, int recallSamples) {
+    Metric innerProduct, int recallSamples, int buildThreads) {
   /** The default of {@link #minRows}: see README, "Approximate top-k", for the measurements. */
   public static final int DEFAULT_MIN_ROWS = 200_000;
   /** The default M (Lucene's). */
@@ -27,6 +28,12 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
   /** No indexes at all (tests, the warm-up's defaults). */
   public static final AnnSettings OFF = new AnnSettings(0, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,
       DEFAULT_EF_SEARCH, Metric.DOT, 0);
+
+  /** Settings that build each graph on one thread. */
+  public AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch, Metric innerProduct,
+      int recallSamples) {
+    this(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples, 1);
+  }
 
   /** Checks the numbers. */
   public AnnSettings {
@@ -51,6 +58,10 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
     if (recallSamples < 0) {
       throw new IllegalArgumentException("recall samples must be 0 or more");
     }
+    if (buildThreads < 1 || buildThreads > 256) {
+      throw new IllegalArgumentException("--ann-build-threads must be in [1, 256], got "
+          + buildThreads);
+    }
   }
 
   /** The defaults of every flag. */
@@ -61,7 +72,8 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
 
   /** Returns a copy indexing sides of at least {@code rows} rows. */
   public AnnSettings withMinRows(int rows) {
-    return new AnnSettings(rows, maxConn, beamWidth, efSearch, innerProduct, recallSamples);
+    return new AnnSettings(rows, maxConn, beamWidth, efSearch, innerProduct, recallSamples,
+        buildThreads);
   }
 
   /** Whether a side of {@code rows} rows gets an index. */

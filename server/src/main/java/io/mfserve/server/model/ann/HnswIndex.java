@@ -4,14 +4,19 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import org.apache.lucene.search.KnnCollector;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.util.Bits;
+import org.apache.lucene.search.TaskExecutor;
+import org.apache.lucene.util.hnsw.HnswConcurrentMergeBuilder;
 import org.apache.lucene.util.hnsw.HnswGraphBuilder;
 import org.apache.lucene.util.hnsw.HnswGraphSearcher;
 import org.apache.lucene.util.hnsw.OnHeapHnswGraph;
 import org.apache.lucene.util.hnsw.RandomVectorScorer;
+import org.apache.lucene.util.hnsw.RandomVectorScorerSupplier;
 
 /**
  * An HNSW graph (Malkov and Yashunin, "Efficient and robust approximate nearest neighbor search
@@ -69,7 +74,23 @@ public final class HnswIndex {
    */
   public static HnswIndex build(RowVectors rows, Metric metric, int maxConn, int beamWidth,
       BooleanSupplier cancelled) {
+    return build(rows, metric, maxConn, beamWidth, 1, cancelled);
+  }
+
+  /**
+   * Builds the graph of every row on {@code threads} threads: one, the calling thread, row by
+   * row; more, Lucene's concurrent builder (workers take batches of rows and link them under
+   * the graph's lock), which gives the same kind of graph, not the same graph.
+   *
+   * @throws CancellationException when {@code cancelled} turned true (looked at once per row
+   *     with several threads)
+   */
+  public static HnswIndex build(RowVectors rows, Metric metric, int maxConn, int beamWidth,
+      int threads, BooleanSupplier cancelled) {
     GraphScorers scorers = new GraphScorers(rows, metric);
+    if (threads > 1) {
+      return buildConcurrently(rows, metric, maxConn, beamWidth, threads, scorers, cancelled);
+    }
     try {
       HnswGraphBuilder builder = HnswGraphBuilder.create(scorers, maxConn, beamWidth, SEED,
           rows.rows());
@@ -83,6 +104,44 @@ public final class HnswIndex {
       return new HnswIndex(rows, metric, graph, maxConn, beamWidth, scorers.memoryBytes());
     } catch (IOException e) {
       throw new UncheckedIOException(e); // our scorers read memory only
+    }
+  }
+
+  private static HnswIndex buildConcurrently(RowVectors rows, Metric metric, int maxConn,
+      int beamWidth, int threads, GraphScorers scorers, BooleanSupplier cancelled) {
+    RandomVectorScorerSupplier checked = new RandomVectorScorerSupplier() {
+      @Override
+      public RandomVectorScorer scorer(int ord) {
+        // Asked once for each row a worker links: the place to notice a cancellation.
+        if (cancelled.getAsBoolean()) {
+          throw new CancellationException("index build cancelled");
+        }
+        return scorers.scorer(ord);
+      }
+
+      @Override
+      public RandomVectorScorerSupplier copy() {
+        return this;
+      }
+    };
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "mfserve-ann-worker");
+      t.setDaemon(true);
+      t.setPriority(Thread.NORM_PRIORITY - 1);
+      return t;
+    });
+    try {
+      // An empty graph of the right size: the concurrent builder fills one it is given, and
+      // OnHeapHnswGraph's constructor is not public.
+      OnHeapHnswGraph empty = HnswGraphBuilder.create(scorers, maxConn, beamWidth, SEED,
+          rows.rows()).getGraph();
+      OnHeapHnswGraph graph = new HnswConcurrentMergeBuilder(new TaskExecutor(pool), threads,
+          checked, maxConn, beamWidth, empty, null).build(rows.rows());
+      return new HnswIndex(rows, metric, graph, maxConn, beamWidth, scorers.memoryBytes());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      pool.shutdownNow();
     }
   }
 

@@ -19,7 +19,8 @@ import java.util.logging.Logger;
 
 /**
  * Builds the approximate indexes of served models in the background, one model at a time on
- * one thread of its own, so that a build takes at most one core from the queries: after a fit
+ * one thread of its own (each graph on {@code --ann-build-threads}, default 1, so that a
+ * build takes at most one core from the queries): after a fit
  * or an import is stored and after a load ({@link ModelStore} calls {@link #schedule}). Which
  * indexes a model gets is up to {@link AnnSettings}: items for Recommend and SimilarItems when
  * the model has at least {@code minRows} items, users for SimilarUsers when it has that many
@@ -124,7 +125,7 @@ public final class IndexBuilder implements AutoCloseable {
           items = vectors;
         }
         HnswIndex index = HnswIndex.build(vectors, metric, settings.maxConn(),
-            settings.beamWidth(), m::released);
+            settings.beamWidth(), settings.buildThreads(), m::released);
         double seconds = (System.nanoTime() - start) / 1e9;
         long actual = (newRows ? vectors.memoryBytes() : 0) + index.graphBytes();
         if (actual > held) {

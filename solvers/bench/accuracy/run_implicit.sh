@@ -17,7 +17,8 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.2; done
 lock=()
-if command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
+# NO_LOCK=1: accuracy only (timings then say nothing), without waiting for the shared lock.
+if [[ "${NO_LOCK:-0}" != 1 ]] && command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
 for solver in als sgd; do
   echo "== $solver ${EVAL_ARGS:-}"
   "${lock[@]}" java -jar "$root/client/target/mfctl.jar" --target "localhost:$port" eval -q \

@@ -150,6 +150,7 @@ class MatrixFactorization:
 
     def fit(self, progress: Optional[Callable[[FitProgress], None]] = None, *,
             on_progress: Optional[Callable[[FitProgress], None]] = None,
+            on_trial: Optional[Callable[["pb.TuneTrial"], None]] = None,
             **options) -> "MatrixFactorization":
         """Trains the model on the server; returns self.
 
@@ -157,7 +158,8 @@ class MatrixFactorization:
         (iteration, max_iterations, loss, validation_rmse, elapsed, eta), streamed live by
         FitWithProgress; an exception it raises cancels the fit. Keyword options override the
         constructor's fit options for this and later fits. Matrices over 3.5 MiB are uploaded
-        in chunks first and the upload deleted after.
+        in chunks first and the upload deleted after. tune={name: range} (see
+        mfserve.tune_spec) searches on the server first; on_trial hears each trial.
         """
         if progress is not None and on_progress is not None:
             raise ValueError("give progress or on_progress, not both")
@@ -174,7 +176,8 @@ class MatrixFactorization:
         self.options.update(options)
         self._attached_name = None
         self._info = self.client.fit(self._matrix, num_factors=self.num_topics,
-                                     progress=progress or on_progress, **self.options)
+                                     progress=progress or on_progress, on_trial=on_trial,
+                                     **self.options)
         self._factors = None
         return self
 

@@ -33,9 +33,16 @@ class SgdDefaultsTest {
     assertEquals(s.factorLambda() / s.meanEntriesPerLine(),
         p.getDouble(ParameterSpec.REGULARIZATION), 1e-12);
     assertEquals(0.5, p.getDouble(SgdSolverProvider.BIAS_REGULARIZATION));
-    SolverConfig bpr = new SolverConfig(5, 1, AbsentEntries.UNKNOWN,
-        Parameters.resolve(provider.parameters(), Map.of("loss", "bpr")));
-    assertSame(bpr, provider.resolveForData(bpr, train));
+    // BPR: the implicit library's λ unless given; nothing else derived.
+    SolverConfig bpr = new SolverConfig(5, 1, AbsentEntries.IMPLICIT,
+        Parameters.resolve(provider.parameters(), Map.of()));
+    Parameters q = provider.resolveForData(bpr, train).parameters();
+    assertEquals(SgdSolverProvider.BPR_REGULARIZATION,
+        q.getDouble(ParameterSpec.REGULARIZATION));
+    assertEquals(0.02, q.getDouble(SgdSolverProvider.BIAS_REGULARIZATION));
+    SolverConfig given = new SolverConfig(5, 1, AbsentEntries.UNKNOWN,
+        Parameters.resolve(provider.parameters(), Map.of("loss", "bpr", "regularization", "0.2")));
+    assertSame(given, provider.resolveForData(given, train));
   }
 
   @Test

@@ -5,7 +5,8 @@
 #   solvers/bench/reliability/run_load.sh
 # Env: SERVER_JAR, MFCTL_JAR (defaults: the built jars), SYNTH (default /tmp/synth; a 1M-rating
 # synth-1m50k set is made there with shared/bench/gen_synth.py when missing), PORT (50073),
-# DURATION (per figure, default 10s), WARMUP (default 5s), SERVER_FLAGS (extra server flags).
+# DURATION (per figure, default 10s), WARMUP (default 5s), SERVER_FLAGS (extra server flags,
+# e.g. --training-threads 1), MIXED_ONLY (set: only the mixed figures).
 #
 # Model: 50,000 users x 10,000 items, 32 factors (sgd, 2 iterations). Generator and server share
 # the machine; the whole run holds /tmp/bench.lock. Every figure must show zero errors.
@@ -55,8 +56,11 @@ print("%-9s c=%-3s thr=%9.1f/s p50=%.2f p99=%.2f p99.9=%.2f max=%.2f ms errors=%
       % (d["rpc"], d["concurrency"], d["throughput_per_s"], l["p50"], l["p99"], l["p99_9"],
          l["max"], d["errors"] or "none"))'
 }
-echo "$(date -u +%FT%TZ) $(nproc) cores; model load: 50000 x 10000 x 32 (sgd)"
-for rpc in health predict recommend similar; do
+echo "$(date -u +%FT%TZ) $(nproc) cores; model load: 50000 x 10000 x 32 (sgd);" \
+  "server flags: ${SERVER_FLAGS:-none}"
+rpcs=(health predict recommend similar)
+[[ -n "${MIXED_ONLY:-}" ]] && rpcs=()
+for rpc in "${rpcs[@]}"; do
   model=(--model load)
   [[ $rpc == health ]] && model=()
   for c in 1 8 64; do
@@ -68,6 +72,8 @@ done
 # Mixed: recommend at c=8 alone, then while ALS fits of the same 1M ratings train back to back
 # (one at a time, 2 training threads: the default on this machine), then alone again.
 echo "mixed: recommend c=8 without fits / with fits / without"
+# Warm the query path first (the first figure after the load fit would otherwise pay the JIT).
+loadtest --rpc recommend --model load --concurrency 8 --duration 10s --warmup 0s > /dev/null
 loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup "$warmup"
 ( i=0; while [[ ! -f "$log/stop" ]]; do
     i=$((i + 1))

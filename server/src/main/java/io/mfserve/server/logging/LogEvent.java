@@ -128,7 +128,17 @@ public final class LogEvent {
         case '\n' -> b.append("\\n");
         case '\r' -> b.append("\\r");
         case '\t' -> b.append("\\t");
-        default -> b.append(c);
+        default -> {
+          // Other control characters and the bidirectional overrides come from requests (an
+          // id or key echoed in an error): escaped, so that no request can forge a log line,
+          // reorder one on a terminal or send the terminal escape sequences.
+          if (c < ' ' || c == 0x7f || (c >= 0x202a && c <= 0x202e)
+              || (c >= 0x2066 && c <= 0x2069)) {
+            b.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
       }
     }
     return b.append('"').toString();

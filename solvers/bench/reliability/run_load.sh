@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Load figures (issue 20): closed-loop mfctl loadtest at concurrency 1, 8 and 64 for predict,
+# recommend, similar and health, then recommend's latency without and with fits training on the
+# same server (fits must not starve queries).
+#   solvers/bench/reliability/run_load.sh
+# Env: SERVER_JAR, MFCTL_JAR (defaults: the built jars), SYNTH (default /tmp/synth; a 1M-rating
+# synth-1m50k set is made there with shared/bench/gen_synth.py when missing), PORT (50073),
+# DURATION (per figure, default 10s), WARMUP (default 5s), SERVER_FLAGS (extra server flags,
+# e.g. --training-threads 1), MIXED_ONLY (set: only the mixed figures).
+#
+# Model: 50,000 users x 10,000 items, 32 factors (sgd, 2 iterations). Generator and server share
+# the machine; the whole run holds /tmp/bench.lock. Every figure must show zero errors.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
+mfctl_jar="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
+synth="${SYNTH:-/tmp/synth}"
+port="${PORT:-50073}"
+duration="${DURATION:-10s}"
+warmup="${WARMUP:-5s}"
+if [[ -z "${BENCH_LOCKED:-}" ]] && command -v flock >/dev/null; then
+  BENCH_LOCKED=1 exec flock -o /tmp/bench.lock "$0" "$@"
+fi
+for jar in "$server_jar" "$mfctl_jar"; do
+  [[ -f "$jar" ]] || { echo "missing $jar: build with mvn -B package -DskipTests" >&2; exit 2; }
+done
+train="$synth/synth-1m50k.train.tsv"
+if [[ ! -f "$train" ]]; then
+  gen="$root/../shared/bench/gen_synth.py"
+  [[ -f "$gen" ]] || gen=/work/shared/bench/gen_synth.py
+  mkdir -p "$synth"
+  /usr/bin/python3 "$gen" --users 50000 --items 10000 --nnz 1000000 --rank 10 --seed 3 \
+    --out "$synth/synth-1m50k"
+fi
+if (exec 3<> "/dev/tcp/localhost/$port") 2> /dev/null; then
+  echo "port $port is in use: stop what listens there, or set PORT" >&2
+  exit 2
+fi
+log="$(mktemp -d)"
+# shellcheck disable=SC2086
+java -jar "$server_jar" --port "$port" ${SERVER_FLAGS:-} > "$log/server.log" 2>&1 &
+server=$!
+fitter=""
+trap 'kill $fitter $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+mfctl=(java -jar "$mfctl_jar" --target "localhost:$port")
+for _ in $(seq 90); do "${mfctl[@]}" solvers > /dev/null 2>&1 && break; sleep 1; done
+"${mfctl[@]}" fit "$train" --solver sgd --factors 32 --iterations 2 --model-id load --quiet \
+  > /dev/null
+
+loadtest() {
+  "${mfctl[@]}" --json loadtest "$@" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); l = d["latency_ms"]
+print("%-9s c=%-3s thr=%9.1f/s p50=%.2f p99=%.2f p99.9=%.2f max=%.2f ms errors=%s"
+      % (d["rpc"], d["concurrency"], d["throughput_per_s"], l["p50"], l["p99"], l["p99_9"],
+         l["max"], d["errors"] or "none"))'
+}
+echo "$(date -u +%FT%TZ) $(nproc) cores; model load: 50000 x 10000 x 32 (sgd);" \
+  "server flags: ${SERVER_FLAGS:-none}"
+rpcs=(health predict recommend similar)
+[[ -n "${MIXED_ONLY:-}" ]] && rpcs=()
+for rpc in "${rpcs[@]}"; do
+  model=(--model load)
+  [[ $rpc == health ]] && model=()
+  for c in 1 8 64; do
+    loadtest --rpc "$rpc" "${model[@]}" --concurrency "$c" --duration "$duration" \
+      --warmup "$warmup"
+  done
+done
+
+# Mixed: recommend at c=8 alone, then while ALS fits of the same 1M ratings train back to back
+# (one at a time, 2 training threads: the default on this machine), then alone again.
+echo "mixed: recommend c=8 without fits / with fits / without"
+# Warm the query path first (the first figure after the load fit would otherwise pay the JIT).
+loadtest --rpc recommend --model load --concurrency 8 --duration 10s --warmup 0s > /dev/null
+loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup "$warmup"
+( i=0; while [[ ! -f "$log/stop" ]]; do
+    i=$((i + 1))
+    "${mfctl[@]}" fit "$train" --solver als --factors 32 --iterations 5 --model-id "bg-$i" \
+      --quiet > /dev/null 2>&1 || true
+    "${mfctl[@]}" delete "bg-$i" > /dev/null 2>&1 || true
+  done ) &
+fitter=$!
+sleep 8 # the first fit's upload and preparation, so that training runs during the figure
+loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup 2s
+echo "fits finished during the figure: $(grep -c 'event=fit .*result=ok' "$log/server.log" \
+  || true) so far"
+touch "$log/stop"
+wait "$fitter" 2>/dev/null || true
+fitter=""
+sleep 5
+loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup "$warmup"

@@ -230,7 +230,7 @@ final class FactorsCsv {
     if (id.text.isEmpty()) {
       throw new InputException(at(file, n) + "the id is empty");
     }
-    if (id.quoted || canonicalLong(id.text) == null) {
+    if (id.quoted || InputParsing.canonicalLong(id.text) == null) {
       side.keys = true;
     }
     side.ids.add(id.text);
@@ -333,16 +333,6 @@ final class FactorsCsv {
       throw new InputException(at(file, n) + what + " '" + clip(s) + "' is not finite");
     }
     return v;
-  }
-
-  /** The value of an integer written in canonical form ("7", not "007" or "+7"), else null. */
-  static Long canonicalLong(String s) {
-    try {
-      long v = Long.parseLong(s);
-      return Long.toString(v).equals(s) ? v : null;
-    } catch (NumberFormatException e) {
-      return null;
-    }
   }
 
   private static String join(List<Field> f) {

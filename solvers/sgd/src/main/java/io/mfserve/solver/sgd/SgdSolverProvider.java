@@ -269,11 +269,18 @@ public final class SgdSolverProvider implements SolverProvider {
       return config;
     }
     RatingStatistics s = RatingStatistics.of(train);
+    // A per-update penalty λ with step γ shrinks a value by γλ each update; above γλ = 1 the
+    // update overshoots zero and SGD diverges (ALS's closed form has no such bound). The data
+    // rule can ask for far more (biases that barely vary give λ_b up to 10⁶), so the derived
+    // values stop at 1/γ, where the penalty already pins the value to zero.
+    double ceiling = 1 / p.getDouble(ParameterSpec.LEARNING_RATE);
     if (!p.isGiven(ParameterSpec.REGULARIZATION)) {
-      p = p.withDerived(ParameterSpec.REGULARIZATION, s.weightedFactorLambda());
+      p = p.withDerived(ParameterSpec.REGULARIZATION,
+          Math.min(ceiling, s.weightedFactorLambda()));
     }
     if (!p.isGiven(BIAS_REGULARIZATION)) {
-      p = p.withDerived(BIAS_REGULARIZATION, s.biasLambda() / s.meanEntriesPerLine());
+      p = p.withDerived(BIAS_REGULARIZATION,
+          Math.min(ceiling, s.biasLambda() / s.meanEntriesPerLine()));
     }
     return new SolverConfig(config.numFactors(), config.seed(), config.absentEntries(), p);
   }

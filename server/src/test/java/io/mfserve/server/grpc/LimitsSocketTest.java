@@ -35,6 +35,7 @@ import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.Limits.Limit;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.testing.FutureObserver;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
 import io.mfserve.server.testing.SocketMfServer;
@@ -199,7 +200,7 @@ class LimitsSocketTest {
     // 25 rows × 40 = 1000 entries a chunk: the second chunk takes the upload to 2000 > 1500.
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).uploadMatrix(observer(done));
+        server.newChannel()).uploadMatrix(FutureObserver.of(done));
     up.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(25, 40)).build());
     up.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(25, 40)).build());
     up.onCompleted();
@@ -218,7 +219,7 @@ class LimitsSocketTest {
       CompletableFuture<UploadMatrixResponse> f = new CompletableFuture<>();
       results.add(f);
       var up = (ClientCallStreamObserver<UploadMatrixRequest>) MatrixFactorizationGrpc
-          .newStub(server.newChannel()).uploadMatrix(observer(f));
+          .newStub(server.newChannel()).uploadMatrix(FutureObserver.of(f));
       up.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(5, 4)).build());
       open.add(up);
     }
@@ -229,7 +230,7 @@ class LimitsSocketTest {
     }
     CompletableFuture<UploadMatrixResponse> third = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up3 = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).uploadMatrix(observer(third));
+        server.newChannel()).uploadMatrix(FutureObserver.of(third));
     up3.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(5, 4)).build());
     up3.onCompleted();
     assertLimit(Limit.UPLOADS, assertThrows(java.util.concurrent.ExecutionException.class,
@@ -241,7 +242,7 @@ class LimitsSocketTest {
     awaitUploadsClosed();
     CompletableFuture<UploadMatrixResponse> fourth = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up4 = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).uploadMatrix(observer(fourth));
+        server.newChannel()).uploadMatrix(FutureObserver.of(fourth));
     up4.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(5, 4)).build());
     up4.onCompleted();
     assertEquals(20, fourth.get(30, TimeUnit.SECONDS).getEntries());
@@ -285,24 +286,6 @@ class LimitsSocketTest {
     assertEquals(Limit.values().length + 2, names.size());
   }
 
-  private static <T> StreamObserver<T> observer(CompletableFuture<T> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(T value) {
-        into.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.complete(null);
-      }
-    };
-  }
 
   private void awaitUploadsClosed() throws InterruptedException {
     LimitsInterceptor limits = server.injector().getInstance(LimitsInterceptor.class);

@@ -32,6 +32,7 @@ import io.mfserve.server.model.fit.FitExecutor;
 import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.testing.FutureObserver;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.SocketMfServer;
 import java.lang.management.ManagementFactory;
@@ -70,7 +71,7 @@ class CancellationCleanupTest {
   private String importBigModel() throws Exception {
     CompletableFuture<ImportFactorsResponse> done = new CompletableFuture<>();
     StreamObserver<ImportFactorsRequest> in = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).importFactors(observer(done));
+        server.newChannel()).importFactors(FutureObserver.of(done));
     int k = 32;
     Random rnd = new Random(3);
     in.onNext(ImportFactorsRequest.newBuilder().setHeader(ImportFactorsHeader.newBuilder()
@@ -235,7 +236,7 @@ class CancellationCleanupTest {
   private void uploadCancelled() throws Exception {
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     var up = (ClientCallStreamObserver<UploadMatrixRequest>) MatrixFactorizationGrpc
-        .newStub(server.newChannel()).uploadMatrix(observer(done));
+        .newStub(server.newChannel()).uploadMatrix(FutureObserver.of(done));
     for (int n = 0; n < 3; n++) {
       up.onNext(chunk(n * 1000));
     }
@@ -248,7 +249,7 @@ class CancellationCleanupTest {
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc
         .newStub(server.newChannel()).withDeadlineAfter(1500, TimeUnit.MILLISECONDS)
-        .uploadMatrix(observer(done));
+        .uploadMatrix(FutureObserver.of(done));
     for (int n = 0; n < 3; n++) {
       up.onNext(chunk(n * 1000));
     }
@@ -262,7 +263,7 @@ class CancellationCleanupTest {
     ManagedChannel c = server.newChannel();
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(c)
-        .uploadMatrix(observer(done));
+        .uploadMatrix(FutureObserver.of(done));
     for (int n = 0; n < 3; n++) {
       up.onNext(chunk(n * 1000));
     }
@@ -413,24 +414,6 @@ class CancellationCleanupTest {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
-  private static <T> StreamObserver<T> observer(CompletableFuture<T> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(T value) {
-        into.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.complete(null);
-      }
-    };
-  }
 
   static {
     assertNotNull(ManagementFactory.getThreadMXBean());

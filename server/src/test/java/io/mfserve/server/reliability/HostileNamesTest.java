@@ -17,6 +17,7 @@ import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
 import io.mfserve.proto.v1.SetAliasRequest;
 import io.mfserve.server.repository.RepositoryConfig;
+import io.mfserve.server.testing.FutureObserver;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
 import java.io.ByteArrayOutputStream;
@@ -173,7 +174,7 @@ class HostileNamesTest {
   private void importModel(String id, byte[] snapshot) throws Exception {
     CompletableFuture<ImportModelResponse> done = new CompletableFuture<>();
     StreamObserver<ImportModelRequest> in = MatrixFactorizationGrpc.newStub(server.channel())
-        .importModel(observer(done));
+        .importModel(FutureObserver.of(done));
     in.onNext(ImportModelRequest.newBuilder().setModelId(id)
         .setData(ByteString.copyFrom(snapshot)).build());
     in.onCompleted();
@@ -183,7 +184,7 @@ class HostileNamesTest {
   private void importFactors(String name) throws Exception {
     CompletableFuture<ImportFactorsResponse> done = new CompletableFuture<>();
     StreamObserver<ImportFactorsRequest> in = MatrixFactorizationGrpc.newStub(server.channel())
-        .importFactors(observer(done));
+        .importFactors(FutureObserver.of(done));
     in.onNext(ImportFactorsRequest.newBuilder().setHeader(ImportFactorsHeader.newBuilder()
         .setModelId(name).setNumFactors(1).setFoldInSolver(name).putParams(name, name))
         .setRows(io.mfserve.proto.v1.GetFactorsResponse.newBuilder()
@@ -196,22 +197,4 @@ class HostileNamesTest {
     done.get(30, TimeUnit.SECONDS);
   }
 
-  private static <T> StreamObserver<T> observer(CompletableFuture<T> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(T value) {
-        into.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.complete(null);
-      }
-    };
-  }
 }

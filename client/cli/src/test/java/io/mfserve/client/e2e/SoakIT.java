@@ -20,6 +20,7 @@ import io.mfserve.proto.v1.SimilarItemsRequest;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
+import io.mfserve.server.testing.FutureObserver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,7 +122,7 @@ class SoakIT {
     // Upload in two chunks, fit from it, delete the upload.
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(channel)
-        .withDeadlineAfter(60, TimeUnit.SECONDS).uploadMatrix(observer(done));
+        .withDeadlineAfter(60, TimeUnit.SECONDS).uploadMatrix(FutureObserver.of(done));
     Matrix m = fit("x", rnd.nextLong()).getMatrix();
     int half = m.getSparse().getValuesCount() / 2;
     up.onNext(UploadMatrixRequest.newBuilder().setChunk(slice(m, 0, half)).build());
@@ -228,24 +229,6 @@ class SoakIT {
         .addAllValues(s.getValuesList().subList(from, to))).build();
   }
 
-  private static <T> StreamObserver<T> observer(CompletableFuture<T> into) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(T value) {
-        into.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        into.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        into.complete(null);
-      }
-    };
-  }
 
   /** The server process's heap after a full GC, its threads and open descriptors. */
   record Figures(long heapBytes, int threads, int fds) {

@@ -62,4 +62,26 @@ class SgdDefaultsTest {
       assertTrue(rmse < 0.9 * base, "defaults " + rmse + " vs biases alone " + base);
     }
   }
+
+  @Test
+  void resolveForData_tinyFlatData_penaltiesCappedAndTheFitStaysFinite() {
+    // 6 × 5, a few entries of nearly one value: no measurable bias variance, so the rule's
+    // λ_b is 10⁶ / n̄; capped at 1 per entry, and the fit must not diverge.
+    int[] r = {0, 0, 1, 2, 3, 4, 5, 5};
+    int[] c = {0, 1, 2, 3, 4, 0, 1, 4};
+    float[] v = {3, 3, 3, 3.01f, 3, 3, 2.99f, 3};
+    TrainingMatrix train = TrainingMatrix.fromCoordinates(6, 5, r, c, v, AbsentEntries.UNKNOWN);
+    SolverConfig config = provider.resolveForData(new SolverConfig(2, 1, AbsentEntries.UNKNOWN,
+        Parameters.resolve(provider.parameters(), Map.of())), train);
+    Parameters p = config.parameters();
+    assertTrue(p.getDouble(SgdSolverProvider.BIAS_REGULARIZATION) <= 1);
+    double s = SgdSolver.standardDeviation(train, train.mean());
+    assertTrue(p.getDouble(ParameterSpec.REGULARIZATION) <= s * (1 + 1e-12));
+    try (TestFitContext ctx = new TestFitContext(1)) {
+      FactorModel m = provider.create(config).fit(train, ctx);
+      for (int n = 0; n < r.length; n++) {
+        assertTrue(Double.isFinite(m.predict(r[n], c[n])));
+      }
+    }
+  }
 }

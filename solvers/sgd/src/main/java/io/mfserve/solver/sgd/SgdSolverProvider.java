@@ -120,6 +120,11 @@ public final class SgdSolverProvider implements SolverProvider {
    * NDCG@10 0.158 at λ 0.1, 0.238 at 0.01 and 0.231 at 0.001, popularity 0.153.
    */
   public static final double BPR_REGULARIZATION = 0.01;
+  /**
+   * The most the data rule sets either per-entry penalty to, in standardised units (λ/s for
+   * the factors, λ_b for the biases): beyond it the penalty outweighs the entry's own error.
+   */
+  static final double MAX_RULE_PENALTY = 1;
 
   // Built once: ParameterSpec is immutable, and checking the defaults against their ranges at
   // class load turns a bad default into a start-up failure rather than a failed request.
@@ -269,18 +274,17 @@ public final class SgdSolverProvider implements SolverProvider {
       return config;
     }
     RatingStatistics s = RatingStatistics.of(train);
-    // A per-update penalty λ with step γ shrinks a value by γλ each update; above γλ = 1 the
-    // update overshoots zero and SGD diverges (ALS's closed form has no such bound). The data
-    // rule can ask for far more (biases that barely vary give λ_b up to 10⁶), so the derived
-    // values stop at 1/γ, where the penalty already pins the value to zero.
-    double ceiling = 1 / p.getDouble(ParameterSpec.LEARNING_RATE);
+    // At most MAX_RULE_PENALTY per entry in standardised units: a larger per-entry penalty
+    // outweighs the entry's own error, keeps the parameter at 0 anyway, and makes the first
+    // adaptive steps overshoot (tiny or flat data, where the rule's λ_b reaches 10⁶).
+    double scale = SgdSolver.standardDeviation(train, train.mean());
     if (!p.isGiven(ParameterSpec.REGULARIZATION)) {
       p = p.withDerived(ParameterSpec.REGULARIZATION,
-          Math.min(ceiling, s.weightedFactorLambda()));
+          Math.min(MAX_RULE_PENALTY * scale, s.weightedFactorLambda()));
     }
     if (!p.isGiven(BIAS_REGULARIZATION)) {
       p = p.withDerived(BIAS_REGULARIZATION,
-          Math.min(ceiling, s.biasLambda() / s.meanEntriesPerLine()));
+          Math.min(MAX_RULE_PENALTY, s.biasLambda() / s.meanEntriesPerLine()));
     }
     return new SolverConfig(config.numFactors(), config.seed(), config.absentEntries(), p);
   }

@@ -28,8 +28,9 @@ public final class TokenAuth implements ServerInterceptor {
 
   /** mfserve.v1 methods a read token may call. */
   static final Set<String> READ_METHODS = Set.of("GetFactors", "Predict", "Recommend",
-      "GetServerInfo", "GetModel", "ListModels", "ListSolvers", "RecommendBatch", "SimilarItems", "SimilarUsers",
-      "PredictRow", "FoldIn", "GetTopics", "GetAlias", "ListAliases", "ExportModel");
+      "GetModel", "ListModels", "ListSolvers", "RecommendBatch", "SimilarItems", "SimilarUsers",
+      "PredictRow", "FoldIn", "GetTopics", "GetAlias", "ListAliases", "ExportModel",
+      "GetServerInfo");
 
   private final TokenFile tokens;
 

@@ -43,9 +43,9 @@ import org.junit.jupiter.api.Test;
  * default here; {@code solvers/bench/reliability/soak.sh} runs 600). The server's heap after a
  * full GC, its threads and its open file descriptors are read (jcmd, /proc) after a first
  * warm minute fraction and at the end, once the churned models are gone: the heap must be back
- * within 10% of its baseline (4 MiB at least, GC noise on a heap of tens of MiB), threads and
- * descriptors must not grow, and no call may fail but with the expected NOT_FOUND of a query
- * racing a delete. The figures are printed.
+ * within 10% of its baseline (4 MiB at least, GC noise on a heap of tens of MiB), descriptors
+ * must not grow, threads may differ by the JVM's own two, and no call may fail but with the
+ * expected NOT_FOUND of a query racing a delete. The figures are printed.
  */
 class SoakIT {
   private static final int SECONDS = Integer.getInteger("mfserve.soak.seconds", 30);
@@ -101,7 +101,11 @@ class SoakIT {
       long slack = Math.max(base.heapBytes / 10, 4L << 20);
       assertTrue(after.heapBytes <= base.heapBytes + slack, "heap after GC " + base + " → "
           + after);
-      assertTrue(after.threads <= base.threads, "threads " + base + " → " + after);
+      // A thread per call or per model would show as thousands over the cycles; the JVM's
+      // own few that come and go on timers (C2 compiler threads added under load, pool workers
+      // retiring after an idle minute) are allowed: two. The names tell which moved.
+      assertTrue(after.threads <= base.threads + 2, "threads " + base + " → " + after
+          + "; new: " + after.newNames(base));
       assertTrue(after.fds <= base.fds + 2, "file descriptors " + base + " → " + after);
       assertTrue(server.isAlive());
     }
@@ -231,7 +235,16 @@ class SoakIT {
 
 
   /** The server process's heap after a full GC, its threads and open descriptors. */
-  record Figures(long heapBytes, int threads, int fds) {
+  record Figures(long heapBytes, int threads, int fds, List<String> names) {
+    /** The thread names (by /proc comm) here and not in {@code base}, with multiplicity. */
+    List<String> newNames(Figures base) {
+      List<String> extra = new java.util.ArrayList<>(names);
+      for (String n : base.names) {
+        extra.remove(n);
+      }
+      return extra;
+    }
+
     private static final Pattern USED = Pattern.compile("used (\\d+)K");
 
     static Figures read(long pid) throws IOException, InterruptedException {
@@ -254,7 +267,17 @@ class SoakIT {
       try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
         fds = (int) s.count();
       }
-      return new Figures(used, threads, fds);
+      List<String> names = new java.util.ArrayList<>();
+      try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+        for (Path t : tasks.toList()) {
+          try {
+            names.add(Files.readString(t.resolve("comm")).strip());
+          } catch (IOException gone) {
+            // the thread ended while listed
+          }
+        }
+      }
+      return new Figures(used, threads, fds, names);
     }
 
     private static String jcmd(long pid, String command) throws IOException,

@@ -3,8 +3,7 @@
 #   solvers/bench/run-als.sh            # MovieLens 100K u1, synthetic 1M and 10M (explicit),
 #                                       # 10M implicit
 #   solvers/bench/run-als.sh ARGS...    # one AlsVsSpark run with these arguments
-# Data: ML_100K (default ../shared/data/ml-100k next to the repository, else
-# /work/shared/data/ml-100k) and SYNTH (default /tmp/synth) holding synth-1m.* and synth-10m.*
+# Data: ML_100K (default ../shared/data/ml-100k next to the repository) and SYNTH (default /tmp/synth) holding synth-1m.* and synth-10m.*
 # made by shared/bench/gen_synth.py (see solvers/bench/README.md). Timed runs take the shared
 # lock /tmp/bench.lock when flock is available. u1's settings (mfserve: plain λ 13, biases,
 # λ_b 4; Spark: λ 0.14, its best, as for mfserve without biases) are the best of a 5-fold
@@ -14,7 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  (cd "$root" && mvn -B -q -Pbench -pl solvers/bench -am install -DskipTests)
+  (cd "$root" && mvn -B -q -Pbench -pl solvers/bench -am package -DskipTests -Dexec.skip=true)
 fi
 cp="$(cat "$here/target/classpath.txt"):$here/target/classes"
 opens=()
@@ -34,7 +33,6 @@ if [[ $# -gt 0 ]]; then
   exec "${lock[@]}" "${java_cmd[@]}" "$@"
 fi
 ml="${ML_100K:-$root/../shared/data/ml-100k}"
-[[ -d "$ml" ]] || ml=/work/shared/data/ml-100k
 synth="${SYNTH:-/tmp/synth}"
 "${lock[@]}" "${java_cmd[@]}" --dataset ml-100k-u1 --train "$ml/u1.base" --test "$ml/u1.test" \
   --rank 10 --iterations 20 --reg 13 --param weighted_lambda=false --param biases=true \

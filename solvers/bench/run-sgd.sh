@@ -3,7 +3,7 @@
 # on the figures LibMF is compared on, then BPR beside implicit ALS.
 #   solvers/bench/run-sgd.sh            # the whole suite (about 5 minutes of lock time)
 #   solvers/bench/run-sgd.sh ARGS...    # one SgdBench run with these arguments
-# Data: ML_100K (default /work/shared/data/ml-100k) and SYNTH (default /tmp/synth) holding
+# Data: ML_100K (default ../shared/data/ml-100k next to the repository) and SYNTH (default /tmp/synth) holding
 # synth-1m.* and synth-10m.* from shared/bench/gen_synth.py. Every run takes /tmp/bench.lock.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +19,7 @@ if [[ $# -gt 0 ]]; then
   run "$@"
   exit
 fi
-ml="${ML_100K:-/work/shared/data/ml-100k}"
+ml="${ML_100K:-$root/../shared/data/ml-100k}"
 synth="${SYNTH:-/tmp/synth}"
 u1=(--train "$ml/u1.base" --test "$ml/u1.test" --threads 2)
 s1=(--train "$synth/synth-1m.train.tsv" --test "$synth/synth-1m.test.tsv" --k 10 --threads 2)

@@ -55,8 +55,6 @@ def main():
     ap.add_argument("sets", nargs="*", default=["ml-100k", "synth-100k", "synth-tail"])
     args = ap.parse_args()
     ml = args.ml or os.path.join(args.root, "..", "shared", "data", "ml-100k")
-    if not os.path.isdir(ml):
-        ml = "/work/shared/data/ml-100k"
     extra = os.environ.get("EVAL_ARGS", "").split()
     rows = []
     for name in args.sets:

@@ -6,7 +6,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 ml="${ML_100K:-$root/../shared/data/ml-100k}"
-[[ -d "$ml" ]] || ml=/work/shared/data/ml-100k
 out="${OUT:-/tmp/ml100k-implicit}"
 /usr/bin/python3 "$here/implicit_split.py" --data "$ml/u.data" --out "$out"
 port="${PORT:-50082}"

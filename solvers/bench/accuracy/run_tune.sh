@@ -10,7 +10,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 ml="${ML_100K:-$root/../shared/data/ml-100k}"
-[[ -d "$ml" ]] || ml=/work/shared/data/ml-100k
 port="${PORT:-50083}"
 log="$(mktemp)"
 java -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \

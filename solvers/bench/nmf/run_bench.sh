@@ -11,7 +11,7 @@
 #
 # Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
 # 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
-# Environment: UDATA (default /work/shared/data/ml-100k/u.data), PORT (50987), SERVER_JAR,
+# Environment: UDATA (default ../shared/data/ml-100k/u.data next to the repository), PORT (50987), SERVER_JAR,
 # MFCTL_JAR, WARMUPS (untimed fits per mfserve row before the timed ones, 5: a fit of u.data
 # takes tens of milliseconds, so after one the JIT is still compiling and the timed fits fall
 # from 0.137 to 0.068 s; after 5 they are steady, as on a server in service. WARMUPS=1 shows a
@@ -19,7 +19,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-UDATA=${UDATA:-/work/shared/data/ml-100k/u.data}
+UDATA=${UDATA:-$ROOT/../shared/data/ml-100k/u.data}
 PORT=${PORT:-50987}
 SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/mfserve-server.jar}
 MFCTL_JAR=${MFCTL_JAR:-$ROOT/client/target/mfctl.jar}

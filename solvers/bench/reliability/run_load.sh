@@ -28,7 +28,6 @@ done
 train="$synth/synth-1m50k.train.tsv"
 if [[ ! -f "$train" ]]; then
   gen="$root/../shared/bench/gen_synth.py"
-  [[ -f "$gen" ]] || gen=/work/shared/bench/gen_synth.py
   mkdir -p "$synth"
   /usr/bin/python3 "$gen" --users 50000 --items 10000 --nnz 1000000 --rank 10 --seed 3 \
     --out "$synth/synth-1m50k"

@@ -16,7 +16,6 @@ root="$(cd "$here/../../.." && pwd)"
 server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
 mfctl_jar="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
 data="${DATA:-$root/../shared/data/ml-100k/u.data}"
-[[ -f "$data" ]] || data=/work/shared/data/ml-100k/u.data
 dur="${DUR:-8s}"; warm="${WARM:-3s}"; blocks="${BLOCKS:-2}"; conc="${C:-16}"
 if [[ -z "${BENCH_LOCKED:-}" ]] && command -v flock >/dev/null; then
   BENCH_LOCKED=1 exec flock -o /tmp/bench.lock "$0" "$@"

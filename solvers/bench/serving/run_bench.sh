@@ -44,7 +44,6 @@ if [[ "$items" != 20000 || "$nnz" != 10000000 ]]; then name="synth-${items}i-${n
 train="$synth/$name.train.tsv"
 if [[ ! -f "$train" ]]; then
   gen="$root/../shared/bench/gen_synth.py"
-  [[ -f "$gen" ]] || gen=/work/shared/bench/gen_synth.py
   mkdir -p "$synth"
   /usr/bin/python3 "$gen" --users 200000 --items "$items" --nnz "$nnz" --rank 10 --seed 2 \
     --out "$synth/$name"

@@ -144,3 +144,12 @@ def test_info_list_and_delete_lifecycle(server_target, client):
 
 def test_list_solvers_built_ins(client):
     assert {"als", "sgd", "nmf"} <= {s.name for s in client.list_solvers()}
+
+
+def test_server_info_lists_every_limit_with_its_flag(client):
+    info = client.server_info()
+    assert info.version
+    by_name = {limit.name: limit for limit in info.limits}
+    assert by_name["max_rows"].flag == "--max-rows"
+    assert by_name["max_rows"].status == "RESOURCE_EXHAUSTED"
+    assert client.limits()["max_k"] == by_name["max_k"].value > 0

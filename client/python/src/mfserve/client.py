@@ -433,6 +433,15 @@ class Client:
         return list(self._call(self._stub.ListSolvers, pb.ListSolversRequest(),
                                self.call_timeout).solvers)
 
+    def server_info(self) -> "pb.GetServerInfoResponse":
+        """The server's version and every limit it holds requests to (name, value, the flag
+        that sets it, what it bounds, and the status a request over it gets)."""
+        return self._call(self._stub.GetServerInfo, pb.GetServerInfoRequest(), self.call_timeout)
+
+    def limits(self) -> Dict[str, int]:
+        """The server's limits by name, e.g. {"max_rows": ..., "max_k": ...}."""
+        return {limit.name: limit.value for limit in self.server_info().limits}
+
     def damaged_models(self) -> List["pb.DamagedModel"]:
         """The snapshots in the server's repository that failed their checks (model_id,
         reason); they are never served."""

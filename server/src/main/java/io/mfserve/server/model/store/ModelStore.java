@@ -62,6 +62,9 @@ public final class ModelStore {
     NONE
   }
 
+  /** How long to wait before re-reading an alias table that went missing (see refresh). */
+  private static final long ALIAS_REREAD_NANOS = 50_000_000L;
+
   private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> damaged = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, StoredModel> described = new ConcurrentHashMap<>();
@@ -765,7 +768,16 @@ public final class ModelStore {
   /** Re-reads the alias table; on failure the last one read stays in force. */
   public void refreshAliases() {
     try {
-      aliases = repository.readAliases();
+      ModelRepository.AliasTable read = repository.readAliases();
+      if (read.version() == null && aliases.version() != null) {
+        // mfserve never deletes the table once written (no aliases is an empty table), so a
+        // table gone after one was seen is another replica's overwrite in flight on a store
+        // whose overwrite is not atomic (S3Proxy's filesystem backend): look once more, a
+        // moment later, before forgetting every alias.
+        java.util.concurrent.locks.LockSupport.parkNanos(ALIAS_REREAD_NANOS);
+        read = repository.readAliases();
+      }
+      aliases = read;
     } catch (IOException e) {
       LOG.warning("could not read the alias table from " + repository.describe() + ": "
           + e.getMessage());

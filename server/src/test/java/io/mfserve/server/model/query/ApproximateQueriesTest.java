@@ -21,6 +21,7 @@ import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
+import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
@@ -407,8 +408,13 @@ class ApproximateQueriesTest {
   @Test
   void memory_indexBytesAreInTheModelAndTheBudget_andGoBackOnDelete() {
     long before = budget.usedBytes();
-    ServedModel m = serve("memory", random(7), seen(7, 0.01));
-    long base = m.memoryBytes();
+    FactorModel f = random(7);
+    TrainingMatrix seen = seen(7, 0.01);
+    // What serve() reserves for the model itself, computed apart: reading m.memoryBytes()
+    // right after serving races the builder, which may already hold an index's estimate.
+    long base = f.memoryBytes() + SeenItems.of(seen).memoryBytes()
+        + ScanIndex.of(f).memoryBytes() + Popularity.estimateBytes(f.numItems(), false);
+    ServedModel m = serve("memory", f, seen);
     awaitIndexes(m);
     long indexBytes = 0;
     for (AnnIndexes.Status s : m.ann().statuses()) {

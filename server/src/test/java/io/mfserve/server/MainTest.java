@@ -40,4 +40,24 @@ class MainTest {
       assertEquals(true, out.toString().contains(flag), flag + " in\n" + out);
     }
   }
+
+  @Test
+  void limitFlags_defaultsAreTheLimitsOwn_andEachIsInHelp() {
+    // The defaults are written twice (picocli needs them as strings for --help; Limits holds
+    // them for in-process servers): this keeps the two from drifting apart.
+    Main m = new Main();
+    new CommandLine(m).parseArgs();
+    io.mfserve.server.model.store.Limits parsed = m.toLimits();
+    io.mfserve.server.model.store.Limits defaults =
+        io.mfserve.server.model.store.Limits.defaults();
+    java.io.StringWriter out = new java.io.StringWriter();
+    CommandLine cl = new CommandLine(new Main());
+    cl.setOut(new java.io.PrintWriter(out));
+    assertEquals(0, cl.execute("--help"));
+    for (io.mfserve.server.model.store.Limits.Limit l
+        : io.mfserve.server.model.store.Limits.Limit.values()) {
+      assertEquals(defaults.get(l), parsed.get(l), l.flag());
+      assertEquals(true, out.toString().contains(l.flag()), l.flag() + " in --help");
+    }
+  }
 }

@@ -6,7 +6,9 @@
 # Env: SERVER_JAR, MFCTL_JAR (defaults: the built jars), SYNTH (default /tmp/synth; a 1M-rating
 # synth-1m50k set is made there with shared/bench/gen_synth.py when missing), PORT (50073),
 # DURATION (per figure, default 10s), WARMUP (default 5s), SERVER_FLAGS (extra server flags,
-# e.g. --training-threads 1), MIXED_ONLY (set: only the mixed figures).
+# e.g. --training-threads 1), SERVER_JAVA_OPTS (the server's JVM flags; default: the README's,
+# which make training threads nice 19; set to "" to measure without), MIXED_ONLY (set: only the
+# mixed figures).
 #
 # Model: 50,000 users x 10,000 items, 32 factors (sgd, 2 iterations). Generator and server share
 # the machine; the whole run holds /tmp/bench.lock. Every figure must show zero errors.
@@ -38,7 +40,7 @@ if (exec 3<> "/dev/tcp/localhost/$port") 2> /dev/null; then
 fi
 log="$(mktemp -d)"
 # shellcheck disable=SC2086
-java -jar "$server_jar" --port "$port" ${SERVER_FLAGS:-} > "$log/server.log" 2>&1 &
+java ${SERVER_JAVA_OPTS-$(cat "$root/deploy/jvm-flags")} -jar "$server_jar" --port "$port" ${SERVER_FLAGS:-} > "$log/server.log" 2>&1 &
 server=$!
 fitter=""
 trap 'kill $fitter $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
@@ -56,7 +58,7 @@ print("%-9s c=%-3s thr=%9.1f/s p50=%.2f p99=%.2f p99.9=%.2f max=%.2f ms errors=%
          l["max"], d["errors"] or "none"))'
 }
 echo "$(date -u +%FT%TZ) $(nproc) cores; model load: 50000 x 10000 x 32 (sgd);" \
-  "server flags: ${SERVER_FLAGS:-none}"
+  "server flags: ${SERVER_FLAGS:-none}; JVM: ${SERVER_JAVA_OPTS-$(cat "$root/deploy/jvm-flags")}"
 rpcs=(health predict recommend similar)
 [[ -n "${MIXED_ONLY:-}" ]] && rpcs=()
 for rpc in "${rpcs[@]}"; do

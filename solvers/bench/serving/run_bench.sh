@@ -7,7 +7,10 @@
 # ITEMS (default 20000) and NNZ (default 10000000): the catalogue (issue 18: ITEMS=2000000),
 # JAVA_OPTS (the server's JVM flags, e.g. -Xmx6g), SERVER_ARGS (e.g. --ann-min-rows 0),
 # EXACT (1: also the exact scan on the same server, recommend --exact and similar --exact,
-# beside the default path), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only).
+# beside the default path), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;
+# "tails" for issue 22's pinned tail latencies, see below), PIN (1: the server runs on the CPUs
+# SERVER_CPUS, default 1, and every mfctl on GEN_CPUS, default 0, through taskset), GC_LOG (1:
+# the server logs GC pauses and safepoints, summarised after each figure).
 #
 # The model: 200,000 users x 20,000 items x 64 factors, sgd, 1 iteration, from synth-10m. After
 # the fit, one minute of unrecorded closed-loop load (30 s recommend, 30 s similar) warms the
@@ -19,6 +22,9 @@
 #   2. health, predict (one pair), predict, health, closed loop, c=64, RUNS times: the predicts'
 #      throughput over the healths', per block and pooled over the blocks;
 #   3. the served model's memory (live float arrays, jmap) against (users + items) x 64 x 4 B.
+#   tails (PIN=1 PHASES="tails predict"): recommend and similar, RUNS times each, the closed-loop
+#      peak (c=16), then an open loop at 50% and at 70% of that peak (p50/p99/p99.9), with the
+#      issue's targets (p99 <= 5 ms and p99.9 <= 20 ms at 50%) checked on every run.
 # The load generator shares the machine with the server; run nothing else meanwhile. The whole
 # run holds /tmp/bench.lock (flock -o: the server it starts does not inherit the lock).
 set -euo pipefail
@@ -55,11 +61,24 @@ if (exec 3<> "/dev/tcp/localhost/$port") 2> /dev/null; then
   exit 2
 fi
 log="$(mktemp -d)"
-# shellcheck disable=SC2086 # JAVA_OPTS and SERVER_ARGS are lists of flags
-java ${JAVA_OPTS:-} -jar "$server_jar" --port "$port" ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
+# The server's JVM flags: the README's (deploy/jvm-flags) unless JAVA_OPTS says otherwise.
+java_opts="${JAVA_OPTS-$(cat "$root/deploy/jvm-flags")}"
+pin_server=()
+pin_gen=()
+if [[ "${PIN:-0}" == 1 ]]; then
+  pin_server=(taskset -c "${SERVER_CPUS:-1}")
+  pin_gen=(taskset -c "${GEN_CPUS:-0}")
+fi
+gc_log=()
+if [[ "${GC_LOG:-0}" == 1 ]]; then
+  gc_log=("-Xlog:gc,safepoint:file=$log/gc.log:uptime")
+fi
+# shellcheck disable=SC2086 # java_opts and SERVER_ARGS are lists of flags
+"${pin_server[@]}" java $java_opts "${gc_log[@]}" -jar "$server_jar" --port "$port" \
+  ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-mfctl=(java -jar "$mfctl_jar" --target "localhost:$port")
+mfctl=("${pin_gen[@]}" java -jar "$mfctl_jar" --target "localhost:$port")
 for _ in $(seq 60); do "${mfctl[@]}" solvers > /dev/null 2>&1 && break; sleep 1; done
 if ! kill -0 "$server" 2> /dev/null; then
   echo "the server did not start:" >&2
@@ -126,7 +145,7 @@ sustained() {
 }
 
 echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "server $server_jar ${JAVA_OPTS:-} ${SERVER_ARGS:-}, model big: 200000 users x $items items"\
+echo "server $server_jar $java_opts ${SERVER_ARGS:-}, pinned: ${PIN:-0}, model big: 200000 users x $items items"\
   "x 64 factors (sgd, 1 iteration, $nnz entries)"
 rpcs=(recommend similar)
 if [[ "${EXACT:-0}" == 1 ]]; then rpcs=(recommend recommend-exact similar similar-exact); fi
@@ -134,8 +153,10 @@ if [[ "${EXACT:-0}" == 1 ]]; then rpcs=(recommend recommend-exact similar simila
 loadtest_rpc() {
   if [[ "$1" == *-exact ]]; then echo "--rpc ${1%-exact} --exact"; else echo "--rpc $1"; fi
 }
+warm=("${rpcs[@]}")
 if [[ " $phases " != *" rpcs "* ]]; then rpcs=(); fi
-for rpc in "${rpcs[@]}"; do
+if [[ " $phases " != *" rpcs "* && " $phases " != *" tails "* ]]; then warm=(); fi
+for rpc in "${warm[@]}"; do
   # shellcheck disable=SC2046 # two words on purpose
   "${mfctl[@]}" loadtest $(loadtest_rpc "$rpc") --model big --concurrency 16 --duration 30s \
     --warmup 0s > /dev/null
@@ -173,6 +194,45 @@ for rpc in "${rpcs[@]}"; do
   echo "$rpc peak, median of $runs: $(printf '%s\n' "${peaks[@]}" | median)/s;" \
     "sustained open loop, median: $(printf '%s\n' "${held[@]}" | median)/s"
 done
+# gc_pauses: the GC pauses logged since the last call (GC_LOG=1): count, longest, total.
+gc_seen=0
+gc_pauses() {
+  [[ -f "$log/gc.log" ]] || return 0
+  python3 - "$log/gc.log" "$gc_seen" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
+p = [float(m.group(1)) for l in lines for m in [re.search(r'Pause.* ([0-9.]+)ms$', l)] if m]
+s = [float(m.group(1)) for l in lines
+     for m in [re.search(r'Total: ([0-9]+) ns', l)] if m]
+print('    gc: %d pauses, longest %.2f ms, total %.1f ms; safepoints: %d, longest %.2f ms'
+      % (len(p), max(p, default=0), sum(p), len(s), max(s, default=0) / 1e6))
+PY
+  gc_seen=$(wc -l < "$log/gc.log")
+}
+# Tails (issue 22): the pinned peak, then 50% and 70% of it in an open loop, RUNS times each.
+if [[ " $phases " == *" tails "* ]]; then
+  for rpc in recommend similar; do
+    for run in $(seq "$runs"); do
+      gc_pauses > /dev/null
+      line="$(loadtest --rpc "$rpc" --model big --concurrency 16 --duration 20s --warmup 10s)"
+      echo "$line   <- peak (closed loop), run $run"
+      peak=$(throughput "$line")
+      for pct in 50 70; do
+        gc_pauses > /dev/null
+        line="$(busy --rpc "$rpc" --model big --concurrency 64 --duration 20s --warmup 10s \
+          --rate $(( peak * pct / 100 )))"
+        verdict=""
+        if (( pct == 50 )); then
+          verdict="$(python3 -c "
+p99, p999 = $(p99 "$line"), $(sed -E 's/.* p99\.9=([0-9.]+) .*/\1/' <<< "$line")
+print('target met' if p99 <= 5 and p999 <= 20 else 'TARGET MISSED (p99 <= 5, p99.9 <= 20 ms)')")"
+        fi
+        echo "$line   <- $pct% of the peak $verdict"
+        gc_pauses
+      done
+    done
+  done
+fi
 # Health, predict, predict, health: a drift of the VM's speed during the four runs, if steady,
 # weighs on both sums alike (an ABBA design), where one health-then-predict pair takes it all.
 # The ratio pooled over all the blocks is the steadier estimate of the two RPCs' cost; each

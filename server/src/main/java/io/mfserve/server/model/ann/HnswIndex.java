@@ -126,6 +126,7 @@ public final class HnswIndex {
     };
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "mfserve-ann-worker");
+      t.setPriority(Thread.MIN_PRIORITY); // background work yields to queries, as fits do
       t.setDaemon(true);
       t.setPriority(Thread.NORM_PRIORITY - 1);
       return t;

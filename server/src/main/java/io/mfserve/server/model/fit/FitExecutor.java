@@ -3,6 +3,7 @@ package io.mfserve.server.model.fit;
 import io.mfserve.server.model.errors.ResourceExhaustedException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +18,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * shutdown.
  */
 public final class FitExecutor implements AutoCloseable {
+  /**
+   * The priority of every thread that trains: the lowest, so that queries arriving during a
+   * fit take the cores first and a fit cannot starve them. The JVM on Linux passes Java
+   * priorities to the kernel only with {@code -XX:ThreadPriorityPolicy=1}; with
+   * {@code -XX:JavaPriority1_To_OSPriority=19} this priority becomes nice 19, which the
+   * scheduler gives about 1/70 of a nice-0 thread's share whenever both want a core. Raising a
+   * thread's nice value needs no privilege, so this works for an ordinary user and in a
+   * container (the JVM still prints a warning there). See README, "Fits beside queries".
+   */
+  public static final int TRAINING_PRIORITY = Thread.MIN_PRIORITY;
+
   private final ThreadPoolExecutor coordinators;
   private final ForkJoinPool workers;
   private final ForkJoinPool queries;
@@ -34,10 +46,17 @@ public final class FitExecutor implements AutoCloseable {
         TimeUnit.SECONDS, new ArrayBlockingQueue<>(Math.max(1, maxQueuedFits)), r -> {
           Thread t = new Thread(r, "mfserve-fit-" + n.incrementAndGet());
           t.setDaemon(true);
+          t.setPriority(TRAINING_PRIORITY);
           return t;
         });
     coordinators.allowCoreThreadTimeOut(true);
-    workers = new ForkJoinPool(trainingThreads);
+    AtomicInteger w = new AtomicInteger();
+    workers = new ForkJoinPool(trainingThreads, pool -> {
+      ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+      t.setName("mfserve-train-" + w.incrementAndGet());
+      t.setPriority(TRAINING_PRIORITY);
+      return t;
+    }, null, false);
     // Its threads start on first use and retire when idle, so a server without batches pays
     // nothing for it.
     queries = new ForkJoinPool(trainingThreads);
@@ -53,7 +72,7 @@ public final class FitExecutor implements AutoCloseable {
     return coordinators.getQueue().size();
   }
 
-    /** Returns the pool batch queries fan out to. */
+  /** Returns the pool batch queries fan out to. */
   public ForkJoinPool queries() {
     return queries;
   }

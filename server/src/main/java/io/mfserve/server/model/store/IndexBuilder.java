@@ -48,6 +48,7 @@ public final class IndexBuilder implements AutoCloseable {
     this.settings = settings;
     this.thread = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "mfserve-ann-build");
+      t.setPriority(Thread.MIN_PRIORITY); // background work yields to queries, as fits do
       t.setDaemon(true);
       t.setPriority(Thread.NORM_PRIORITY - 1);
       return t;

@@ -14,7 +14,7 @@ status=0
 mvn -B -o -pl server,client -am verify -Dexec.skip=true -Dfuzz.skip=true \
   -Dtest=NoSuchTest -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=SoakIT \
   -Dmfserve.soak.seconds="$seconds" > "$log" 2>&1 || status=$?
-grep -a -E "^soak [0-9]+ s|^  (baseline|after)|Tests run:.*SoakIT|unexpected failures|heap after GC .*→" \
+grep -a -E "^soak [0-9]+ s|^  (baseline|after|thread kinds)|Tests run:.*SoakIT|unexpected failures|heap after GC .*→" \
   "$log" || true
 [[ $status -eq 0 ]] || echo "soak failed (exit $status); full log: $log"
 exit "$status"

@@ -26,6 +26,16 @@ missing() {
 }
 check() { "$@" || fail "$*"; }
 
+# --- the server's JVM flags: one list (deploy/jvm-flags), in every command that starts it ------
+step "deploy/jvm-flags in the README's start command"
+start_cmd=$(grep -m1 -E '^mvn .*java .*-jar server/target/mfserve-server.jar' README.md)
+for flag in $(cat deploy/jvm-flags); do
+  case " $start_cmd " in
+    *" $flag "*) ;;
+    *) fail "README's start command lacks $flag of deploy/jvm-flags: $start_cmd" ;;
+  esac
+done
+
 # --- nginx: the configuration ReplicasBehindNginxIT runs, tested by nginx itself -----------
 step "nginx -t deploy/nginx/mfserve.conf"
 nginx_bin=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
@@ -149,6 +159,8 @@ if [ $node_ok = 1 ]; then
   mut "no HEALTHCHECK" deploy/Dockerfile '/^HEALTHCHECK/,/exit 1$/d' dockerfile deploy/Dockerfile
   mut "single stage" deploy/Dockerfile '/^FROM golang/,/^RUN go install/d; /^FROM maven/,/mfserve-server.jar$/d; /COPY --from/d' dockerfile deploy/Dockerfile
   mut "no MaxRAMPercentage" deploy/Dockerfile 's/-XX:MaxRAMPercentage=75 //' dockerfile deploy/Dockerfile
+  mut "image without the JVM flags" deploy/Dockerfile 's/ -XX:ThreadPriorityPolicy=1//' dockerfile deploy/Dockerfile
+  mut "pods without the JVM flags" deploy/k8s/base/deployment.yaml 's/ -XX:JavaPriority1_To_OSPriority=19//' k8s base
   mut "grace below preStop + shutdown grace" deploy/k8s/base/deployment.yaml 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 25/' k8s base
   mut "probe port as a string" deploy/k8s/base/deployment.yaml '0,/port: 50051/s//port: "50051"/' k8s base
   mut "misspelt field (readinesProbe)" deploy/k8s/base/deployment.yaml 's/readinessProbe:/readinesProbe:/' k8s base

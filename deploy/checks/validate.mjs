@@ -22,6 +22,14 @@ const repo = path.resolve(here, "../..");
 const problems = [];
 const problem = (where, msg) => problems.push(`${where}: ${msg}`);
 
+// --- the server's JVM flags (deploy/jvm-flags): the README's command, the image, the pods ----
+const jvmFlags = fs.readFileSync(path.join(repo, "deploy/jvm-flags"), "utf8").trim().split(/\s+/);
+function checkJvmFlags(where, options) {
+  const have = (options ?? "").split(/\s+/);
+  const missing = jvmFlags.filter((f) => !have.includes(f));
+  if (missing.length) problem(where, `JAVA_TOOL_OPTIONS lacks ${missing.join(" ")} of deploy/jvm-flags (training threads would not yield to queries)`);
+}
+
 // --- the proto: which methods run long (streams, Fit) ------------------------------------
 function protoMethods() {
   const dir = path.join(repo, "proto/src/main/proto/mfserve/v1");
@@ -156,6 +164,7 @@ function k8sRules(name, docs) {
     if (e.value !== undefined) env[e.name] = e.value;
     if (e.valueFrom?.secretKeyRef) secretEnv[e.name] = e.valueFrom.secretKeyRef;
   }
+  checkJvmFlags(w(dep), env.JAVA_TOOL_OPTIONS);
   const ports = new Map((c.ports ?? []).map((p) => [p.containerPort, p]));
   const portNames = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
   const grpcPort = Number(env.MFSERVE_PORT ?? 50051);
@@ -366,6 +375,8 @@ async function dockerfile(file) {
   else if (!/grpc_health_probe|grpc\.health/.test(hc.rest)) problem(file, "the HEALTHCHECK is not a gRPC health check");
   else if (!/MFSERVE_HEALTH_PORT/.test(hc.rest)) problem(file, "the HEALTHCHECK ignores MFSERVE_HEALTH_PORT (plaintext health when TLS is on)");
   if (!final.some((i) => /MaxRAMPercentage/.test(i.rest))) problem(file, "no container-aware heap (-XX:MaxRAMPercentage) in the runtime stage");
+  const toolOptions = final.filter((i) => i.op === "ENV").map((i) => /JAVA_TOOL_OPTIONS="([^"]*)"/.exec(i.rest)?.[1]).filter(Boolean).pop();
+  checkJvmFlags(file, toolOptions);
   const ep = final.filter((i) => i.op === "ENTRYPOINT").pop();
   if (!ep || !ep.rest.startsWith("[")) problem(file, "ENTRYPOINT is not in exec form (java would not get SIGTERM)");
   for (const i of ins.filter((i) => i.op === "COPY")) {

@@ -8,7 +8,9 @@
 # DURATION (per figure, default 10s), WARMUP (default 5s), SERVER_FLAGS (extra server flags,
 # e.g. --training-threads 1), SERVER_JAVA_OPTS (the server's JVM flags; default: the README's,
 # which make training threads nice 19; set to "" to measure without), MIXED_ONLY (set: only the
-# mixed figures).
+# mixed figures), FITTER_NICE (the nice value of the mfctl process that sends the fits, default
+# 19: it stands in for a client on another machine, whose parsing and sending of 1M ratings
+# would not take this machine's cores; 0 to let it compete with the queries).
 #
 # Model: 50,000 users x 10,000 items, 32 factors (sgd, 2 iterations). Generator and server share
 # the machine; the whole run holds /tmp/bench.lock. Every figure must show zero errors.
@@ -78,15 +80,17 @@ loadtest --rpc recommend --model load --concurrency 8 --duration 10s --warmup 0s
 loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup "$warmup"
 ( i=0; while [[ ! -f "$log/stop" ]]; do
     i=$((i + 1))
-    "${mfctl[@]}" fit "$train" --solver als --factors 32 --iterations 5 --model-id "bg-$i" \
+    nice -n "${FITTER_NICE:-19}" "${mfctl[@]}" fit "$train" --solver als --factors 32 \
+      --iterations 5 --model-id "bg-$i" \
       --quiet > /dev/null 2>&1 || true
     "${mfctl[@]}" delete "bg-$i" > /dev/null 2>&1 || true
   done ) &
 fitter=$!
 sleep 8 # the first fit's upload and preparation, so that training runs during the figure
+fits_done() { grep -c 'event=fit .*result=ok' "$log/server.log" || true; }
+before=$(fits_done)
 loadtest --rpc recommend --model load --concurrency 8 --duration "$duration" --warmup 2s
-echo "fits finished during the figure: $(grep -c 'event=fit .*result=ok' "$log/server.log" \
-  || true) so far"
+echo "fits finished during the figure (its warm-up included): $(( $(fits_done) - before ))"
 touch "$log/stop"
 wait "$fitter" 2>/dev/null || true
 fitter=""

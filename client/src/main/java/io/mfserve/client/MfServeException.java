@@ -158,11 +158,18 @@ public final class MfServeException extends RuntimeException {
    * Whether the call failed because no connection to the server could be made (refused, host
    * unknown, network down), as opposed to the server answering with an error.
    *
-   * @return true for {@code UNAVAILABLE} caused by an I/O failure of the transport
+   * @return true for {@code UNAVAILABLE} caused by an I/O failure of the transport, or by the
+   *     peer closing the connection without a word (a TLS server that a plaintext client
+   *     reached, or one that refused the client's certificate, closes it so)
    */
   public boolean isConnectionFailure() {
     if (code() != Status.Code.UNAVAILABLE) {
       return false;
+    }
+    // grpc-netty's description when the connection ends with no GOAWAY and no I/O error: the
+    // server never answered at the HTTP/2 level, so no call reached it.
+    if (description != null && description.startsWith("Network closed for unknown reason")) {
+      return true;
     }
     for (Throwable c = getCause(); c != null; c = c.getCause()) {
       if (c instanceof IOException) {

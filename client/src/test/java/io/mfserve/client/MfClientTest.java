@@ -229,6 +229,19 @@ class MfClientTest {
   }
 
   @Test
+  void isConnectionFailure_closedWithoutAWord_yes_serverShuttingDown_no() {
+    assertTrue(MfServeException.from(Status.UNAVAILABLE
+        .withDescription("Network closed for unknown reason").asRuntimeException())
+        .isConnectionFailure());
+    assertTrue(MfServeException.from(Status.UNAVAILABLE.withDescription("io exception")
+        .withCause(new java.net.ConnectException("Connection refused")).asRuntimeException())
+        .isConnectionFailure());
+    assertFalse(MfServeException.from(Status.UNAVAILABLE
+        .withDescription("the server is shutting down").asRuntimeException())
+        .isConnectionFailure());
+  }
+
+  @Test
   void getModel_unknownModel_throwsNotFound() {
     MfServeException e = assertThrows(MfServeException.class, () -> client.getModel("nope"));
 

@@ -374,6 +374,10 @@ public final class Main implements Callable<Integer> {
       builder = NettyServerBuilder.forPort(config.port());
     }
     toConnections().applyTo(builder);
+    // Closed after the servers (owned things are), so that no connection outlives its loop.
+    EventLoops loops = EventLoops.defaults();
+    owned.add(loops);
+    loops.applyTo(builder);
     ServerInterceptor auth = null;
     if (authTokens != null) {
       try {
@@ -385,8 +389,8 @@ public final class Main implements Callable<Integer> {
     if (healthPort < -1 || healthPort > 65535) {
       throw bad("--health-port must be -1 (none) or in [0, 65535], got " + healthPort);
     }
-    NettyServerBuilder healthBuilder = healthPort >= 0 ? NettyServerBuilder.forPort(healthPort)
-        : null;
+    NettyServerBuilder healthBuilder = healthPort >= 0
+        ? loops.applyTo(NettyServerBuilder.forPort(healthPort)) : null;
     MfServer server = new MfServer(builder, injector,
         new MfServer.Guards(auth, authReflection, healthBuilder, owned));
     server.start();

@@ -57,7 +57,7 @@ class TrainingPriorityIT {
         assertEquals(19, nice.get(t), t + " in " + nice + "\n" + server.logText());
       }
       List<String> serving = nice.keySet().stream()
-          .filter(n -> n.startsWith("grpc-") || n.startsWith("mfserve-grpc-")).toList();
+          .filter(n -> n.startsWith("mfserve-netty") || n.startsWith("mfserve-grpc-")).toList();
       assertFalse(serving.isEmpty(), "no gRPC thread found among " + nice.keySet());
       for (String t : serving) {
         assertEquals(0, nice.get(t), t + " in " + nice);

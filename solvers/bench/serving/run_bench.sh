@@ -10,7 +10,8 @@
 # beside the default path), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;
 # "tails" for issue 22's pinned tail latencies, see below), PIN (1: the server runs on the CPUs
 # SERVER_CPUS, default 1, and every mfctl on GEN_CPUS, default 0, through taskset), GC_LOG (1:
-# the server logs GC pauses and safepoints, summarised after each figure).
+# the server logs GC pauses and safepoints, summarised after each figure), GEN_JAVA_OPTS (the
+# load generator's JVM flags: its own pauses count in an open loop's latency).
 #
 # The model: 200,000 users x 20,000 items x 64 factors, sgd, 1 iteration, from synth-10m. After
 # the fit, one minute of unrecorded closed-loop load (30 s recommend, 30 s similar) warms the
@@ -78,7 +79,9 @@ fi
   ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-mfctl=("${pin_gen[@]}" java -jar "$mfctl_jar" --target "localhost:$port")
+# shellcheck disable=SC2206 # GEN_JAVA_OPTS is a list of flags
+gen_opts=(${GEN_JAVA_OPTS:-})
+mfctl=("${pin_gen[@]}" java "${gen_opts[@]}" -jar "$mfctl_jar" --target "localhost:$port")
 for _ in $(seq 60); do "${mfctl[@]}" solvers > /dev/null 2>&1 && break; sleep 1; done
 if ! kill -0 "$server" 2> /dev/null; then
   echo "the server did not start:" >&2

@@ -225,7 +225,7 @@ public final class AlsSolverProvider implements SolverProvider {
     long bytes = workers * AlsSolver.scratchBytes(k) + blocks * Double.BYTES;
     if (config.absentEntries() == AbsentEntries.IMPLICIT) {
       bytes += 2 * nnz * Float.BYTES
-          + (Math.max(AlsSolver.gramBlockCount(rows), AlsSolver.gramBlockCount(cols)) + 2L)
+          + (Math.max(ImplicitRows.gramBlockCount(rows), ImplicitRows.gramBlockCount(cols)) + 2L)
           * k * k * Double.BYTES;
     }
     if (p.getInt(EARLY_STOPPING_ROUNDS) > 0) {

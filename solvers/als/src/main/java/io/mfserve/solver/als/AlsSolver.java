@@ -104,7 +104,7 @@ public final class AlsSolver implements Solver {
   /** Rows claimed at a time by a worker: enough to amortise the claim, few enough to balance. */
   static final int BLOCK_ROWS = 64;
   /**
-   * Bytes of packed fixed-side vectors per chunk: the chunk of a row's entries gathered and
+   * Bytes of gathered fixed-side vectors per chunk: the chunk of a row's entries gathered and
    * accumulated at a time holds this many bytes of factors (within [256, 4096] entries), so it
    * stays in the L2 cache while the Gram, the right-hand side and the loss read it.
    */
@@ -145,8 +145,12 @@ public final class AlsSolver implements Solver {
   static long scratchBytes(int k) {
     long w = k + 1L;
     long chunk = chunkEntries(k);
-    return k * (long) k * Float.BYTES + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
-        + chunk * (k + 4L) * Float.BYTES + 256;
+    // One float array per accumulator row and per chunk entry: k floats, a 16-byte header and
+    // an 8-byte reference each (RowScratch).
+    long row = k * (long) Float.BYTES + 24;
+    return k * row + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
+        + w * (w * Double.BYTES + 24)
+        + chunk * (row + 2L * Float.BYTES) + 256;
   }
 
   /**

@@ -89,9 +89,9 @@ final class ExplicitRows extends RowSolver {
     float[] itemFactors = state.itemFactors;
     double ownBias = biases ? state.itemBias[c] : 0;
     if (to - from <= s.chunkSize()) {
-      // The packed chunk still holds the whole column: no second gather.
+      // The chunk still holds the whole column: no second gather.
       for (int q = 0; q < to - from; q++) {
-        double e = s.targets[q] - ownBias - Gram.dot(s.packed, q * k, itemFactors, base, k);
+        double e = s.targets[q] - ownBias - Gram.dot(s.rows[q], 0, itemFactors, base, k);
         term += e * e;
       }
     } else {

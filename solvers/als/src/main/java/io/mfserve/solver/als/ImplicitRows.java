@@ -65,11 +65,11 @@ final class ImplicitRows extends RowSolver {
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         for (int q = 0; q < cn; q++) {
-          s.gramOffsets[q] = (chunk + q) * k;
+          System.arraycopy(factors, (chunk + q) * k, s.rows[q], 0, k);
           s.weights[q] = 1f;
         }
-        Gram.accumulateUpper(factors, k, s.gramOffsets, s.weights, cn, s.a);
-        Gram.drainUpper(s.a, k, gramParts, b * kk, k);
+        Gram.accumulateRows(s.rows, s.weights, cn, k, s.acc);
+        Gram.drainRows(s.acc, k, gramParts, b * kk, k);
       }
       return 0;
     }, null, completed);
@@ -154,9 +154,9 @@ final class ImplicitRows extends RowSolver {
     if (!users) {
       float[] itemFactors = state.itemFactors;
       if (count <= chunkSize) {
-        // The packed chunk still holds the whole column (packed by the solve above).
+        // The chunk still holds the whole column (gathered by the solve above).
         for (int q = 0; q < count; q++) {
-          double score = Gram.dot(s.packed, q * k, itemFactors, base, k);
+          double score = Gram.dot(s.rows[q], 0, itemFactors, base, k);
           double c1 = s.weights[q];
           double e = (s.targets[q] > 0 ? 1 : 0) - score;
           term += (1.0 + c1) * e * e - score * score;
@@ -177,7 +177,7 @@ final class ImplicitRows extends RowSolver {
    * Takes {@code cg_steps} conjugate-gradient steps on the row's implicit normal equations
    * from its stored factors, applying A·v = YᵀY v + λ_r v + Σ (c − 1)(y·v) y without forming
    * A (Takács, Pilászy and Tikk 2011), and stores the result. A row that fits one chunk is
-   * packed once for all steps.
+   * gathered once for all steps.
    */
   private void conjugateGradient(boolean users, RowScratch s, int from, int to, double reg,
       float[] solved, float[] fixed, float[] confidence, double[] gram, int base) {
@@ -248,52 +248,51 @@ final class ImplicitRows extends RowSolver {
   }
 
   /**
-   * Over the packed chunk, adds Σ_q coef_q y_q to {@code out}, where coef_q = (c_q − 1)(v·y_q)
+   * Over the chunk, adds Σ_q coef_q y_q to {@code out}, where coef_q = (c_q − 1)(v·y_q)
    * (the observed part of A·v), or, with {@code residual}, coef_q = c_q p_q − (c_q − 1)(v·y_q)
    * (the observed part of b − A·v). Four entries at a time, so that the four dot products run
    * side by side and each element of {@code out} is loaded and stored once per four entries.
    */
   private void confidenceTimes(RowScratch s, int cn, double[] v, double[] out,
       boolean residual) {
-    float[] packed = s.packed;
+    float[][] rows = s.rows;
     float[] weights = s.weights;
     float[] targets = s.targets;
     double sign = residual ? -1 : 1;
     int q = 0;
     for (; q + 4 <= cn; q += 4) {
-      int o0 = q * k;
-      int o1 = o0 + k;
-      int o2 = o1 + k;
-      int o3 = o2 + k;
+      float[] y0 = rows[q];
+      float[] y1 = rows[q + 1];
+      float[] y2 = rows[q + 2];
+      float[] y3 = rows[q + 3];
       double d0 = 0;
       double d1 = 0;
       double d2 = 0;
       double d3 = 0;
       for (int f = 0; f < k; f++) {
         double vf = v[f];
-        d0 += vf * packed[o0 + f];
-        d1 += vf * packed[o1 + f];
-        d2 += vf * packed[o2 + f];
-        d3 += vf * packed[o3 + f];
+        d0 += vf * y0[f];
+        d1 += vf * y1[f];
+        d2 += vf * y2[f];
+        d3 += vf * y3[f];
       }
       double c0 = sign * weights[q] * d0 + (residual ? targets[q] : 0);
       double c1 = sign * weights[q + 1] * d1 + (residual ? targets[q + 1] : 0);
       double c2 = sign * weights[q + 2] * d2 + (residual ? targets[q + 2] : 0);
       double c3 = sign * weights[q + 3] * d3 + (residual ? targets[q + 3] : 0);
       for (int f = 0; f < k; f++) {
-        out[f] += c0 * packed[o0 + f] + c1 * packed[o1 + f] + c2 * packed[o2 + f]
-            + c3 * packed[o3 + f];
+        out[f] += c0 * y0[f] + c1 * y1[f] + c2 * y2[f] + c3 * y3[f];
       }
     }
     for (; q < cn; q++) {
-      int o = q * k;
+      float[] y = rows[q];
       double d = 0;
       for (int f = 0; f < k; f++) {
-        d += v[f] * packed[o + f];
+        d += v[f] * y[f];
       }
       double c = sign * weights[q] * d + (residual ? targets[q] : 0);
       for (int f = 0; f < k; f++) {
-        out[f] += c * packed[o + f];
+        out[f] += c * y[f];
       }
     }
   }

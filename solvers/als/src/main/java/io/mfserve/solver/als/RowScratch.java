@@ -5,10 +5,12 @@ package io.mfserve.solver.als;
  * nothing. Not thread-safe: each worker of {@link BlockRunner} owns one.
  */
 final class RowScratch {
-  /** The float32 Gram matrix of the current chunk, k × k row-major (upper triangle used). */
-  final float[] a;
+  /** The float32 Gram matrix of the current chunk, one array per row (upper triangle used). */
+  final float[][] acc;
   /** The row's system, w × w row-major (upper triangle), in double. */
   final double[] m;
+  /** The system's rows in separate arrays, for the row-wise Cholesky factorisation. */
+  final double[][] rowsW;
   /** A copy of {@link #m} before factorisation, for the ridge retry. */
   final double[] m2;
   final double[] b;
@@ -17,27 +19,25 @@ final class RowScratch {
   final double[] dir;
   final double[] diag;
   final double[] sums;
-  /** q·k for every q: the packed chunk's vector offsets, fixed for the fit. */
-  final int[] offsets;
-  /** Scratch offsets for the Gram of a whole side, which reads the factor array in place. */
-  final int[] gramOffsets;
+  /** Per entry of the chunk: the Gram weight (explicit 1, implicit c − 1). */
   final float[] weights;
+  /** Per entry of the chunk: the target (explicit r − μ − b_j, implicit c·p). */
   final float[] targets;
-  final float[] packed;
+  /**
+   * The chunk's fixed-side vectors, one array of k floats per entry, so that the Gram kernel's
+   * inner loop reads separate arrays at the same index (see {@link Gram#accumulateRows}).
+   */
+  final float[][] rows;
 
   RowScratch(int k, int w) {
     int chunk = AlsSolver.chunkEntries(k);
-    offsets = new int[chunk];
-    for (int q = 0; q < chunk; q++) {
-      offsets[q] = q * k;
-    }
-    gramOffsets = new int[chunk];
     weights = new float[chunk];
     targets = new float[chunk];
-    packed = new float[chunk * k];
-    a = new float[k * k];
+    rows = new float[chunk][k];
+    acc = new float[k][k];
     m = new double[w * w];
     m2 = new double[w * w];
+    rowsW = new double[w][w];
     b = new double[w];
     x = new double[w];
     g = new double[w];
@@ -48,6 +48,6 @@ final class RowScratch {
 
   /** Returns how many entries one packed chunk holds. */
   int chunkSize() {
-    return offsets.length;
+    return weights.length;
   }
 }

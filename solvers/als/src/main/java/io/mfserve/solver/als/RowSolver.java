@@ -6,7 +6,7 @@ import java.util.Arrays;
 /**
  * Solves one row's normal equations with the other side fixed and stores its factors: what
  * explicit and implicit rows share (gathering a row's fixed-side vectors into a worker's
- * packed chunk, accumulating their Gram matrix, the Cholesky or NNLS solve). Rows are
+ * chunk, accumulating their Gram matrix, the Cholesky or NNLS solve). Rows are
  * independent, so many workers call {@link #solve} at once, each with its own scratch.
  */
 abstract class RowSolver {
@@ -33,38 +33,38 @@ abstract class RowSolver {
   abstract double solve(boolean users, int r, RowScratch s);
 
   /**
-   * Copies the fixed side's vectors of entries [chunk, chunk + cn) of a row one after another
-   * into the worker's packed buffer. Copying first and computing after lets the processor
-   * overlap the cache misses of the scattered vectors.
+   * Copies the fixed side's vectors of entries [chunk, chunk + cn) of a row into the worker's
+   * chunk rows. Copying first and computing after lets the processor overlap the cache misses
+   * of the scattered vectors, and gives the Gram kernel its same-index operands.
    */
   final void gather(boolean users, int chunk, int cn, RowScratch s, float[] fixed) {
-    float[] packed = s.packed;
+    float[][] rows = s.rows;
     for (int q = 0; q < cn; q++) {
       int p = chunk + q;
       int j = users ? data.rowColumn(p) : data.colRow(p);
       int o = j * k;
-      int d = q * k;
+      float[] y = rows[q];
       // A plain loop: System.arraycopy's call overhead dominates a copy of k ≈ 10 floats.
       for (int f = 0; f < k; f++) {
-        packed[d + f] = fixed[o + f];
+        y[f] = fixed[o + f];
       }
     }
   }
 
   /**
-   * Adds the packed chunk's Gram matrix Σ weight·y yᵀ into the upper triangle of {@code s.m}
+   * Adds the chunk's Gram matrix Σ weight·y yᵀ into the upper triangle of {@code s.m}
    * and Σ target·y into {@code s.b} (and, with biases, Σ y into {@code s.sums} and Σ target
    * into {@code b[k]}).
    */
   final void accumulate(RowScratch s, int cn) {
-    float[] packed = s.packed;
+    float[][] rows = s.rows;
     double[] b = s.b;
     for (int q = 0; q < cn; q++) {
       double t = s.targets[q];
-      int o = q * k;
+      float[] y = rows[q];
       if (t != 0) {
         for (int f = 0; f < k; f++) {
-          b[f] += t * packed[o + f];
+          b[f] += t * y[f];
         }
       }
     }
@@ -72,14 +72,14 @@ abstract class RowSolver {
       double[] sums = s.sums;
       for (int q = 0; q < cn; q++) {
         b[k] += s.targets[q];
-        int o = q * k;
+        float[] y = rows[q];
         for (int f = 0; f < k; f++) {
-          sums[f] += packed[o + f];
+          sums[f] += y[f];
         }
       }
     }
-    Gram.accumulateUpper(packed, k, s.offsets, s.weights, cn, s.a);
-    Gram.drainUpper(s.a, k, s.m, 0, w);
+    Gram.accumulateRows(rows, s.weights, cn, k, s.acc);
+    Gram.drainRows(s.acc, k, s.m, 0, w);
   }
 
   /**
@@ -105,7 +105,7 @@ abstract class RowSolver {
       Nnls.solve(m, s.b, x, s.g, w, k);
     } else {
       System.arraycopy(m, 0, s.m2, 0, w * w);
-      if (Cholesky.factor(m, w, s.diag) || factorWithRidge(s)) {
+      if (Cholesky.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
         Cholesky.solve(m, s.b, x, w);
       } else {
         Arrays.fill(x, 0, w, 0);
@@ -137,7 +137,7 @@ abstract class RowSolver {
       for (int f = 0; f < w; f++) {
         s.m[f * w + f] += ridge;
       }
-      if (Cholesky.factor(s.m, w, s.diag)) {
+      if (Cholesky.factor(s.m, w, s.diag, s.rowsW)) {
         return true;
       }
     }

@@ -91,7 +91,7 @@ public final class AlsGflops {
       int k = Integer.parseInt(r.trim());
       Parameters resolved = Parameters.resolve(als.parameters(), params);
       FactorModel model;
-      try (BenchFitContext context = new BenchFitContext(threads, null, null)) {
+      try (BenchFitContext context = new BenchFitContext(threads, null, p -> { })) {
         model = als.create(new SolverConfig(k, 42, data.absentEntries(), resolved))
             .fit(data, context);
       }

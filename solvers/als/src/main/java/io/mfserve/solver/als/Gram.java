@@ -22,12 +22,21 @@ final class Gram {
   }
 
   /**
-   * The accumulator rows are updated from column {@code x & -ALIGN} on rather than from the
-   * diagonal x: the few extra (lower-triangle) products are cheaper than the scalar pre-loop
-   * C2 would otherwise run to reach a vector-aligned index, and they are symmetric values, so
-   * they are simply not drained.
+   * From rank {@link #ALIGN_MIN_RANK} on, the accumulator rows are updated from column
+   * {@code x & -ALIGN} rather than from the diagonal x: the few extra (lower-triangle) products
+   * are cheaper than the scalar pre-loop C2 would otherwise run to reach a vector-aligned index,
+   * and they are symmetric values, so they are simply not drained. Below it the rows are too
+   * short for SIMD (C2 here uses 16-float vectors) and every extra product is a scalar one, so
+   * the rows start at the diagonal.
    */
   static final int ALIGN = 8;
+  /** The smallest rank whose accumulator rows start at an aligned column. */
+  static final int ALIGN_MIN_RANK = 32;
+
+  /** Returns the first column of accumulator row x that the kernel writes. */
+  static int rowStart(int x, int k) {
+    return k >= ALIGN_MIN_RANK ? x & -ALIGN : x;
+  }
 
   /**
    * Adds Σ_q w[q]·y_q y_qᵀ into the upper triangle of {@code acc} (k rows of at least k
@@ -56,7 +65,7 @@ final class Gram {
         float a2 = w2 * y2[x];
         float a3 = w3 * y3[x];
         float[] row = acc[x];
-        for (int c = x & -ALIGN; c < k; c++) {
+        for (int c = rowStart(x, k); c < k; c++) {
           row[c] = Math.fma(a3, y3[c], Math.fma(a2, y2[c], Math.fma(a1, y1[c],
               Math.fma(a0, y0[c], row[c]))));
         }
@@ -68,7 +77,7 @@ final class Gram {
       for (int x = 0; x < k; x++) {
         float a0 = w0 * y0[x];
         float[] row = acc[x];
-        for (int c = x & -ALIGN; c < k; c++) {
+        for (int c = rowStart(x, k); c < k; c++) {
           row[c] = Math.fma(a0, y0[c], row[c]);
         }
       }
@@ -87,7 +96,7 @@ final class Gram {
       for (int c = x; c < k; c++) {
         m[mr + c] += row[c];
       }
-      Arrays.fill(row, x & -ALIGN, k, 0f);
+      Arrays.fill(row, rowStart(x, k), k, 0f);
     }
   }
 

@@ -103,7 +103,7 @@ public final class AlsSolverProvider implements SolverProvider {
   /**
    * The smallest rank at which {@code implicit_solver=auto} picks conjugate gradient. Below it
    * the exact solve is cheaper: it costs one pass over the row's entries of k(k+1)/2
-   * multiply-adds each (the packed Gram kernel, vectorised) plus k³/6 for the factorisation,
+   * multiply-adds each (the Gram kernel, vectorised) plus k³/6 for the factorisation,
    * while three warm-started CG steps cost four passes of 2k each (the residual and one A·d per
    * step), of shorter, less vectorisable loops; the exact solve's k² per entry overtakes
    * CG's 8k as k grows. Seconds per sweep on the synthetic 10M implicit set (200,000 × 20,000,
@@ -225,7 +225,7 @@ public final class AlsSolverProvider implements SolverProvider {
     long bytes = workers * AlsSolver.scratchBytes(k) + blocks * Double.BYTES;
     if (config.absentEntries() == AbsentEntries.IMPLICIT) {
       bytes += 2 * nnz * Float.BYTES
-          + (Math.max(AlsSolver.gramBlockCount(rows), AlsSolver.gramBlockCount(cols)) + 2L)
+          + (Math.max(ImplicitRows.gramBlockCount(rows), ImplicitRows.gramBlockCount(cols)) + 2L)
           * k * k * Double.BYTES;
     }
     if (p.getInt(EARLY_STOPPING_ROUNDS) > 0) {

@@ -1,107 +1,102 @@
 package io.mfserve.solver.als;
 
+import java.util.Arrays;
+
 /**
  * The hot loop of ALS: accumulating the Gram matrix Σ w_q y_q y_qᵀ of a row's fixed-side
  * vectors, and small helpers around it. Allocation-free and not thread-safe per buffer.
  *
  * <p>The accumulation works on float32 (the factors' own precision) over a chunk of at most a
- * few hundred entries and is then added into a double matrix, so rounding error grows with the
- * chunk, not the row. Only the upper triangle (column ≥ row) is formed. Four entries and two
- * accumulator rows are taken at a time, so that each load and store of the accumulator serves
- * four fused multiply-adds and each loaded vector element eight; the innermost loop is a
- * contiguous run over accumulator rows, which C2 vectorises when k is large enough. A JMH
- * benchmark ({@code solvers/bench}, {@code GramBenchmark}) compared this with the
- * double-precision and one-entry-at-a-time forms it replaced.
+ * few thousand entries and is then added into a double matrix, so rounding error grows with
+ * the chunk, not the row. Only the upper triangle (column ≥ row) is kept. The kernel is a
+ * small SYRK on a gathered block: each neighbour's vector is copied into its own float array
+ * and each accumulator row is its own array, so that the innermost loop — four entries'
+ * multiply-adds into one accumulator row — reads and writes separate arrays at the same
+ * index, the form C2 compiles to SIMD (DESIGN.md); the previous kernel's offset-indexed loops
+ * over one packed array did the same arithmetic in the same order (models are bit-identical)
+ * at about half the speed. {@code GramBenchmark} and {@code AlsGflops} in {@code
+ * solvers/bench} measure it.
  */
 final class Gram {
   private Gram() {
   }
 
   /**
-   * Adds Σ_q w[q]·y_q y_qᵀ into the upper triangle of {@code a} (row-major k × k float), where
-   * y_q is the k floats of {@code factors} starting at {@code offsets[q]}.
-   *
-   * @param n how many entries of {@code offsets} and {@code weights} to use
+   * From rank {@link #ALIGN_MIN_RANK} on, the accumulator rows are updated from column
+   * {@code x & -ALIGN} rather than from the diagonal x: the few extra (lower-triangle) products
+   * are cheaper than the scalar pre-loop C2 would otherwise run to reach a vector-aligned index,
+   * and they are symmetric values, so they are simply not drained. Below it the rows are too
+   * short for SIMD (C2 here uses 16-float vectors) and every extra product is a scalar one, so
+   * the rows start at the diagonal.
    */
-  static void accumulateUpper(float[] factors, int k, int[] offsets, float[] weights, int n,
-      float[] a) {
+  static final int ALIGN = 8;
+  /** The smallest rank whose accumulator rows start at an aligned column. */
+  static final int ALIGN_MIN_RANK = 32;
+
+  /** Returns the first column of accumulator row x that the kernel writes. */
+  static int rowStart(int x, int k) {
+    return k >= ALIGN_MIN_RANK ? x & -ALIGN : x;
+  }
+
+  /**
+   * Adds Σ_q w[q]·y_q y_qᵀ into the upper triangle of {@code acc} (k rows of at least k
+   * floats), where y_q is {@code rows[q]} (k floats each).
+   *
+   * <p>A small SYRK: four entries at a time update one accumulator row, so that each load and
+   * store of the row serves four multiply-adds, and the innermost loop reads and writes
+   * separate arrays at the same index, the form C2 compiles to SIMD (see DESIGN.md).
+   *
+   * @param n how many entries of {@code rows} and {@code weights} to use
+   */
+  static void accumulateRows(float[][] rows, float[] weights, int n, int k, float[][] acc) {
     int q = 0;
     for (; q + 4 <= n; q += 4) {
-      int o0 = offsets[q];
-      int o1 = offsets[q + 1];
-      int o2 = offsets[q + 2];
-      int o3 = offsets[q + 3];
+      float[] y0 = rows[q];
+      float[] y1 = rows[q + 1];
+      float[] y2 = rows[q + 2];
+      float[] y3 = rows[q + 3];
       float w0 = weights[q];
       float w1 = weights[q + 1];
       float w2 = weights[q + 2];
       float w3 = weights[q + 3];
-      int x = 0;
-      // Two accumulator rows at a time: each loaded y_q[c] feeds eight multiply-adds.
-      for (; x + 2 <= k; x += 2) {
-        float p0 = factors[o0 + x];
-        float p1 = factors[o1 + x];
-        float p2 = factors[o2 + x];
-        float p3 = factors[o3 + x];
-        float a0 = w0 * p0;
-        float a1 = w1 * p1;
-        float a2 = w2 * p2;
-        float a3 = w3 * p3;
-        float b0 = w0 * factors[o0 + x + 1];
-        float b1 = w1 * factors[o1 + x + 1];
-        float b2 = w2 * factors[o2 + x + 1];
-        float b3 = w3 * factors[o3 + x + 1];
-        int row = x * k;
-        int next = row + k;
-        a[row + x] = Math.fma(a3, p3, Math.fma(a2, p2, Math.fma(a1, p1,
-            Math.fma(a0, p0, a[row + x]))));
-        for (int c = x + 1; c < k; c++) {
-          float y0 = factors[o0 + c];
-          float y1 = factors[o1 + c];
-          float y2 = factors[o2 + c];
-          float y3 = factors[o3 + c];
-          a[row + c] = Math.fma(a3, y3, Math.fma(a2, y2, Math.fma(a1, y1,
-              Math.fma(a0, y0, a[row + c]))));
-          a[next + c] = Math.fma(b3, y3, Math.fma(b2, y2, Math.fma(b1, y1,
-              Math.fma(b0, y0, a[next + c]))));
-        }
-      }
-      for (; x < k; x++) {
-        float a0 = w0 * factors[o0 + x];
-        float a1 = w1 * factors[o1 + x];
-        float a2 = w2 * factors[o2 + x];
-        float a3 = w3 * factors[o3 + x];
-        int row = x * k;
-        for (int c = x; c < k; c++) {
-          a[row + c] = Math.fma(a3, factors[o3 + c], Math.fma(a2, factors[o2 + c],
-              Math.fma(a1, factors[o1 + c], Math.fma(a0, factors[o0 + c], a[row + c]))));
+      for (int x = 0; x < k; x++) {
+        float a0 = w0 * y0[x];
+        float a1 = w1 * y1[x];
+        float a2 = w2 * y2[x];
+        float a3 = w3 * y3[x];
+        float[] row = acc[x];
+        for (int c = rowStart(x, k); c < k; c++) {
+          row[c] = Math.fma(a3, y3[c], Math.fma(a2, y2[c], Math.fma(a1, y1[c],
+              Math.fma(a0, y0[c], row[c]))));
         }
       }
     }
     for (; q < n; q++) {
-      int o0 = offsets[q];
+      float[] y0 = rows[q];
       float w0 = weights[q];
       for (int x = 0; x < k; x++) {
-        float a0 = w0 * factors[o0 + x];
-        int row = x * k;
-        for (int c = x; c < k; c++) {
-          a[row + c] = Math.fma(a0, factors[o0 + c], a[row + c]);
+        float a0 = w0 * y0[x];
+        float[] row = acc[x];
+        for (int c = rowStart(x, k); c < k; c++) {
+          row[c] = Math.fma(a0, y0[c], row[c]);
         }
       }
     }
   }
 
   /**
-   * Adds the upper triangle of the float k × k {@code a} into the double w × w matrix held in
-   * {@code m} from {@code offset} (w ≥ k), and clears {@code a} for the next chunk.
+   * Adds the upper triangle of the float accumulator {@code acc} into the double w × w matrix
+   * held in {@code m} from {@code offset} (w ≥ k), and clears what {@link #accumulateRows}
+   * wrote, for the next chunk.
    */
-  static void drainUpper(float[] a, int k, double[] m, int offset, int w) {
+  static void drainRows(float[][] acc, int k, double[] m, int offset, int w) {
     for (int x = 0; x < k; x++) {
-      int ar = x * k;
+      float[] row = acc[x];
       int mr = offset + x * w;
       for (int c = x; c < k; c++) {
-        m[mr + c] += a[ar + c];
-        a[ar + c] = 0f;
+        m[mr + c] += row[c];
       }
+      Arrays.fill(row, rowStart(x, k), k, 0f);
     }
   }
 

@@ -40,6 +40,7 @@ public class CholeskyBenchmark {
   private double[] b;
   private double[] x;
   private double[] diag;
+  private double[][] rows;
   private DMatrixRMaj ejmlA;
   private DMatrixRMaj ejmlB;
   private DMatrixRMaj ejmlX;
@@ -73,6 +74,7 @@ public class CholeskyBenchmark {
     b = new double[k];
     x = new double[k];
     diag = new double[k];
+    rows = new double[k][k];
     for (int r = 0; r < k; r++) {
       diag[r] = system[r * k + r];
     }
@@ -88,6 +90,18 @@ public class CholeskyBenchmark {
     System.arraycopy(system, 0, m, 0, k * k);
     System.arraycopy(rhs, 0, b, 0, k);
     if (!Cholesky.factor(m, k, diag)) {
+      throw new IllegalStateException("not positive definite");
+    }
+    Cholesky.solve(m, b, x, k);
+    return x[0];
+  }
+
+  /** The solver's own Cholesky on one array per row (what ALS's row solves use). */
+  @Benchmark
+  public double handWrittenRows() {
+    System.arraycopy(system, 0, m, 0, k * k);
+    System.arraycopy(rhs, 0, b, 0, k);
+    if (!Cholesky.factor(m, k, diag, rows)) {
       throw new IllegalStateException("not positive definite");
     }
     Cholesky.solve(m, b, x, k);

@@ -17,9 +17,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The Gram accumulation Σ y yᵀ over one row's entries, the hot loop of ALS, in the form the
- * solver uses ({@link Gram#accumulateUpper}: packed float32, four entries × two accumulator
- * rows) against the forms it replaced: one entry at a time in double on the lower triangle
- * (the first ALS), and four entries × one row in float. Each call covers {@code n} entries; the
+ * solver uses ({@link Gram#accumulateRows}: float32 rows, four entries × one accumulator row)
+ * against the forms it replaced: the packed four entries × two rows of the previous release,
+ * one entry at a time in double on the lower triangle (the first ALS), and four entries × one
+ * row in float on the packed buffer. Each call covers {@code n} entries; the
  * score is nanoseconds per call, so GFLOP/s = k(k+1)·n / score.
  *
  * <p>Run: {@code java -cp "$(cat target/classpath.txt):target/classes" org.openjdk.jmh.Main
@@ -46,6 +47,8 @@ public class GramBenchmark {
   private float[] weights;
   private float[] a;
   private double[] ad;
+  private float[][] rows;
+  private float[][] acc;
 
   /** Draws 20,000 item vectors and the row's random items. */
   @Setup
@@ -69,15 +72,99 @@ public class GramBenchmark {
     }
     a = new float[k * k];
     ad = new double[k * k];
+    rows = new float[n][k];
+    acc = new float[k][k];
   }
 
-  /** The solver's kernel, including the gather of the row's vectors into the packed buffer. */
+  /**
+   * The solver's kernel ({@link Gram#accumulateRows}: one float array per gathered vector and
+   * per accumulator row, four entries × one row), including the gather and the drain into
+   * double.
+   */
+  @Benchmark
+  public double rowsFloat4x1() {
+    for (int q = 0; q < n; q++) {
+      System.arraycopy(factors, items[q] * k, rows[q], 0, k);
+    }
+    Gram.accumulateRows(rows, weights, n, k, acc);
+    Gram.drainRows(acc, k, ad, 0, k);
+    return ad[k + 1];
+  }
+
+  /** The previous solver kernel (packed float, four entries × two rows), with the gather. */
   @Benchmark
   public float packedFloat4x2() {
     pack();
     Arrays.fill(a, 0f);
-    Gram.accumulateUpper(packed, k, offsets, weights, n, a);
+    accumulateUpperPrevious(packed, k, offsets, weights, n, a);
     return a[k + 1];
+  }
+
+  private static void accumulateUpperPrevious(float[] factors, int k, int[] offsets,
+      float[] weights, int n, float[] a) {
+    int q = 0;
+    for (; q + 4 <= n; q += 4) {
+      int o0 = offsets[q];
+      int o1 = offsets[q + 1];
+      int o2 = offsets[q + 2];
+      int o3 = offsets[q + 3];
+      float w0 = weights[q];
+      float w1 = weights[q + 1];
+      float w2 = weights[q + 2];
+      float w3 = weights[q + 3];
+      int x = 0;
+      // Two accumulator rows at a time: each loaded y_q[c] feeds eight multiply-adds.
+      for (; x + 2 <= k; x += 2) {
+        float p0 = factors[o0 + x];
+        float p1 = factors[o1 + x];
+        float p2 = factors[o2 + x];
+        float p3 = factors[o3 + x];
+        float a0 = w0 * p0;
+        float a1 = w1 * p1;
+        float a2 = w2 * p2;
+        float a3 = w3 * p3;
+        float b0 = w0 * factors[o0 + x + 1];
+        float b1 = w1 * factors[o1 + x + 1];
+        float b2 = w2 * factors[o2 + x + 1];
+        float b3 = w3 * factors[o3 + x + 1];
+        int row = x * k;
+        int next = row + k;
+        a[row + x] = Math.fma(a3, p3, Math.fma(a2, p2, Math.fma(a1, p1,
+            Math.fma(a0, p0, a[row + x]))));
+        for (int c = x + 1; c < k; c++) {
+          float y0 = factors[o0 + c];
+          float y1 = factors[o1 + c];
+          float y2 = factors[o2 + c];
+          float y3 = factors[o3 + c];
+          a[row + c] = Math.fma(a3, y3, Math.fma(a2, y2, Math.fma(a1, y1,
+              Math.fma(a0, y0, a[row + c]))));
+          a[next + c] = Math.fma(b3, y3, Math.fma(b2, y2, Math.fma(b1, y1,
+              Math.fma(b0, y0, a[next + c]))));
+        }
+      }
+      for (; x < k; x++) {
+        float a0 = w0 * factors[o0 + x];
+        float a1 = w1 * factors[o1 + x];
+        float a2 = w2 * factors[o2 + x];
+        float a3 = w3 * factors[o3 + x];
+        int row = x * k;
+        for (int c = x; c < k; c++) {
+          a[row + c] = Math.fma(a3, factors[o3 + c], Math.fma(a2, factors[o2 + c],
+              Math.fma(a1, factors[o1 + c], Math.fma(a0, factors[o0 + c], a[row + c]))));
+        }
+      }
+    }
+    for (; q < n; q++) {
+      int o0 = offsets[q];
+      float w0 = weights[q];
+      for (int x = 0; x < k; x++) {
+        float a0 = w0 * factors[o0 + x];
+        int row = x * k;
+        for (int c = x; c < k; c++) {
+          a[row + c] = Math.fma(a0, factors[o0 + c], a[row + c]);
+        }
+      }
+    }
   }
 
   /** Four entries, one accumulator row at a time (float, packed). */

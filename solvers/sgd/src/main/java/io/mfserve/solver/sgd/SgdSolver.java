@@ -1,6 +1,7 @@
 package io.mfserve.solver.sgd;
 
 import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.EarlyStopping;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitCancelledException;
 import io.mfserve.solver.FitContext;
@@ -291,8 +292,8 @@ public final class SgdSolver implements Solver {
 
     List<IterationProgress> history = new ArrayList<>(Math.min(maxIterations, 1024));
     float[][] best = null;
-    double bestError = Double.POSITIVE_INFINITY;
-    int bestEpoch = 0;
+    EarlyStopping stopping = earlyStoppingRounds > 0 ? new EarlyStopping(earlyStoppingRounds)
+        : null;
     double rate = learningRate;
     for (int epoch = 1; epoch <= maxIterations; epoch++) {
       kernel.setLearningRate(rate);
@@ -319,14 +320,13 @@ public final class SgdSolver implements Solver {
           System.nanoTime() - start, validator.reportedRmse(error));
       history.add(progress);
       context.report(progress);
-      if (earlyStoppingRounds > 0) {
-        if (error < bestError) {
-          bestError = error;
-          bestEpoch = epoch;
+      if (stopping != null) {
+        EarlyStopping.Verdict verdict = stopping.record(epoch, error);
+        if (verdict == EarlyStopping.Verdict.IMPROVED) {
           best = state.snapshot(best);
-        } else if (epoch - bestEpoch >= earlyStoppingRounds) {
+        } else if (verdict == EarlyStopping.Verdict.STOP) {
           state.restore(best);
-          history = history.subList(0, bestEpoch);
+          history = history.subList(0, stopping.bestIteration());
           break;
         }
       }

@@ -1,0 +1,161 @@
+package io.mfserve.solver.als;
+
+import io.mfserve.solver.TrainingMatrix;
+import java.util.Arrays;
+
+/**
+ * Solves one row's normal equations with the other side fixed and stores its factors: what
+ * explicit and implicit rows share (gathering a row's fixed-side vectors into a worker's
+ * chunk, accumulating their Gram matrix, the Cholesky or NNLS solve). Rows are
+ * independent, so many workers call {@link #solve} at once, each with its own scratch.
+ */
+abstract class RowSolver {
+  final FitState state;
+  final TrainingMatrix data;
+  final AlsOptions options;
+  final int k;
+  final int w;
+
+  RowSolver(FitState state) {
+    this.state = state;
+    this.data = state.data;
+    this.options = state.options;
+    this.k = state.k;
+    this.w = state.w;
+  }
+
+  /**
+   * Solves row {@code r} of one side and stores its factors (and bias).
+   *
+   * @param users true to solve a user row against the items, false for an item column
+   * @return the row's share of the objective f (see {@link AlsSolver})
+   */
+  abstract double solve(boolean users, int r, RowScratch s);
+
+  /**
+   * Copies the fixed side's vectors of entries [chunk, chunk + cn) of a row into the worker's
+   * chunk rows. Copying first and computing after lets the processor overlap the cache misses
+   * of the scattered vectors, and gives the Gram kernel its same-index operands.
+   */
+  final void gather(boolean users, int chunk, int cn, RowScratch s, float[] fixed) {
+    float[][] rows = s.rows;
+    for (int q = 0; q < cn; q++) {
+      int p = chunk + q;
+      int j = users ? data.rowColumn(p) : data.colRow(p);
+      int o = j * k;
+      float[] y = rows[q];
+      // A plain loop: System.arraycopy's call overhead dominates a copy of k ≈ 10 floats.
+      for (int f = 0; f < k; f++) {
+        y[f] = fixed[o + f];
+      }
+    }
+  }
+
+  /**
+   * Adds the chunk's Gram matrix Σ weight·y yᵀ into the upper triangle of {@code s.m}
+   * and Σ target·y into {@code s.b} (and, with biases, Σ y into {@code s.sums} and Σ target
+   * into {@code b[k]}).
+   */
+  final void accumulate(RowScratch s, int cn) {
+    float[][] rows = s.rows;
+    double[] b = s.b;
+    for (int q = 0; q < cn; q++) {
+      double t = s.targets[q];
+      float[] y = rows[q];
+      if (t != 0) {
+        for (int f = 0; f < k; f++) {
+          b[f] += t * y[f];
+        }
+      }
+    }
+    if (state.biases) {
+      double[] sums = s.sums;
+      for (int q = 0; q < cn; q++) {
+        b[k] += s.targets[q];
+        float[] y = rows[q];
+        for (int f = 0; f < k; f++) {
+          sums[f] += y[f];
+        }
+      }
+    }
+    Gram.accumulateRows(rows, s.weights, cn, k, s.acc);
+    Gram.drainRows(s.acc, k, s.m, 0, w);
+  }
+
+  /**
+   * Adds {@code reg} to the diagonal of the system in {@code s.m} / {@code s.b} (λ_b on the
+   * bias's), solves it (Cholesky, with a ridge retry; or NNLS warm-started from the stored
+   * row) and stores the result as float32.
+   */
+  final void solveSystem(RowScratch s, double reg, float[] solved, int base, float[] bias,
+      int r) {
+    double[] m = s.m;
+    double[] x = s.x;
+    for (int f = 0; f < w; f++) {
+      m[f * w + f] += f < k ? reg : options.biasLambda();
+      s.diag[f] = m[f * w + f];
+    }
+    if (options.nonnegative()) {
+      for (int f = 0; f < k; f++) {
+        x[f] = solved[base + f];
+      }
+      if (w > k) {
+        x[k] = bias[r];
+      }
+      Nnls.solve(m, s.b, x, s.g, w, k);
+    } else {
+      System.arraycopy(m, 0, s.m2, 0, w * w);
+      if (Cholesky.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
+        Cholesky.solve(m, s.b, x, w);
+      } else {
+        Arrays.fill(x, 0, w, 0);
+      }
+    }
+    for (int f = 0; f < k; f++) {
+      solved[base + f] = (float) x[f];
+    }
+    if (w > k) {
+      bias[r] = (float) x[k];
+    }
+  }
+
+  /**
+   * Retries the factorisation with a growing ridge on the diagonal; only a singular system
+   * (λ = 0 and fewer independent entries than unknowns) gets here.
+   */
+  private boolean factorWithRidge(RowScratch s) {
+    double trace = 0;
+    for (int f = 0; f < w; f++) {
+      trace += s.diag[f];
+    }
+    double mean = trace / w;
+    if (!(mean > 0) || Double.isInfinite(mean)) {
+      return false;
+    }
+    for (double ridge = 1e-10 * mean; ridge <= 1e-2 * mean; ridge *= 100) {
+      System.arraycopy(s.m2, 0, s.m, 0, w * w);
+      for (int f = 0; f < w; f++) {
+        s.m[f * w + f] += ridge;
+      }
+      if (Cholesky.factor(s.m, w, s.diag, s.rowsW)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Returns ‖stored row‖² in double. */
+  final double storedNorm2(float[] solved, int base) {
+    double norm2 = 0;
+    for (int f = 0; f < k; f++) {
+      double v = solved[base + f];
+      norm2 += v * v;
+    }
+    return norm2;
+  }
+
+  /** Returns the regularisation of a row with {@code count} entries: λ, or λ·n weighted. */
+  final double regularization(int count) {
+    return options.weightedLambda() ? options.lambda() * count : options.lambda();
+  }
+}

@@ -1,0 +1,190 @@
+package io.mfserve.solver.als;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mfserve.solver.AbsentEntries;
+import io.mfserve.solver.TrainingMatrix;
+import io.mfserve.solver.testing.TestFitContext;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The tuned Gram kernel and row solves against the straightforward ones, on random inputs. */
+class GramKernelTest {
+  private static final int[] RANKS = {1, 3, 8, 17, 64, 128};
+
+  static java.util.stream.Stream<Arguments> ranksAndCounts() {
+    java.util.stream.Stream.Builder<Arguments> b = java.util.stream.Stream.builder();
+    for (int k : RANKS) {
+      for (int n : new int[] {0, 1, 3, 4, 7, 3001}) {
+        b.add(Arguments.of(k, n));
+      }
+    }
+    return b.build();
+  }
+
+  private static float[][] randomRows(Random rnd, int n, int k) {
+    float[][] rows = new float[Math.max(n, 1)][k];
+    for (float[] row : rows) {
+      for (int f = 0; f < k; f++) {
+        row[f] = (float) (2 * rnd.nextDouble() - 1);
+      }
+    }
+    return rows;
+  }
+
+  @ParameterizedTest(name = "k={0} n={1}")
+  @MethodSource("ranksAndCounts")
+  void accumulateRows_randomRows_equalsRankOneUpdatesInDouble(int k, int n) {
+    Random rnd = new Random(31L * k + n);
+    float[][] rows = randomRows(rnd, n, k);
+    float[] weights = new float[Math.max(n, 1)];
+    for (int q = 0; q < weights.length; q++) {
+      weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
+    }
+    float[][] acc = new float[k][k];
+    double[] m = new double[k * k];
+
+    Gram.accumulateRows(rows, weights, n, k, acc);
+    Gram.drainRows(acc, k, m, 0, k);
+    // A drained accumulator is clear: draining again adds nothing.
+    Gram.drainRows(acc, k, m, 0, k);
+
+    double[] ref = ReferenceKernels.gram(rows, weights, n, k);
+    double[] scale = ReferenceKernels.absGram(rows, weights, n, k);
+    for (int x = 0; x < k; x++) {
+      for (int c = x; c < k; c++) {
+        // A float32 sum of n terms: rounding error within a few ulps of the sum of |terms|.
+        double tol = 1e-6 * (1 + Math.sqrt(n)) * scale[x * k + c] + 1e-30;
+        assertEquals(ref[x * k + c], m[x * k + c], tol, "G[" + x + "][" + c + "]");
+      }
+      for (int c = 0; c < x; c++) {
+        assertEquals(0.0, m[x * k + c], "lower triangle untouched at " + x + "," + c);
+      }
+    }
+  }
+
+  /** One user who rated items 0..n−1 of n + 5, ratings in 1..5. */
+  private static TrainingMatrix oneUser(Random rnd, int n, AbsentEntries absent) {
+    int[] r = new int[n];
+    int[] c = new int[n];
+    float[] v = new float[n];
+    for (int q = 0; q < n; q++) {
+      c[q] = q;
+      v[q] = 1 + rnd.nextInt(5);
+    }
+    return TrainingMatrix.fromCoordinates(1, n + 5, r, c, v, absent);
+  }
+
+  private static AlsOptions options(double lambda, boolean biases, boolean implicit) {
+    return new AlsOptions(1, lambda, false, implicit, biases, 2.0, 1.5, false, 1.0, true, 3,
+        false, 0);
+  }
+
+  @ParameterizedTest(name = "k={0} n={1}")
+  @MethodSource("ranksAndCounts")
+  void explicitRow_randomItems_equalsDenseReferenceSolve(int k, int n) {
+    Random rnd = new Random(17L * k + n);
+    for (boolean biases : new boolean[] {false, true}) {
+      TrainingMatrix data = oneUser(rnd, n, AbsentEntries.UNKNOWN);
+      FitState state = new FitState(data, options(0.7, biases, false), k);
+      for (int x = 0; x < state.itemFactors.length; x++) {
+        state.itemFactors[x] = (float) rnd.nextGaussian();
+      }
+      if (biases) {
+        for (int i = 0; i < data.cols(); i++) {
+          state.itemBias[i] = (float) (0.3 * rnd.nextGaussian());
+        }
+      }
+      new ExplicitRows(state).solve(true, 0, new RowScratch(k, state.w));
+
+      int w = state.w;
+      double[] a = new double[w * w];
+      double[] b = new double[w];
+      for (int p = 0; p < n; p++) {
+        int i = data.rowColumn(p);
+        double t = data.rowValue(p) - state.mu - (biases ? state.itemBias[i] : 0);
+        for (int x = 0; x < w; x++) {
+          double yx = x < k ? state.itemFactors[i * k + x] : 1;
+          b[x] += t * yx;
+          for (int c = 0; c < w; c++) {
+            a[x * w + c] += yx * (c < k ? state.itemFactors[i * k + c] : 1);
+          }
+        }
+      }
+      double[] expected = new double[w];
+      if (n > 0) {
+        for (int x = 0; x < w; x++) {
+          a[x * w + x] += x < k ? 0.7 : 2.0;
+        }
+        expected = ReferenceKernels.solve(a, b, w);
+      }
+      double norm = 0;
+      for (double e : expected) {
+        norm = Math.max(norm, Math.abs(e));
+      }
+      for (int x = 0; x < k; x++) {
+        assertEquals(expected[x], state.userFactors[x], 1e-4 * (1 + norm), "x[" + x + "]");
+      }
+      if (biases) {
+        assertEquals(expected[k], state.userBias[0], 1e-4 * (1 + norm), "bias");
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1}")
+  @MethodSource("ranksAndCounts")
+  void implicitCholeskyRow_randomItems_equalsDenseReferenceSolve(int k, int n) {
+    Random rnd = new Random(23L * k + n);
+    TrainingMatrix data = oneUser(rnd, n, AbsentEntries.IMPLICIT);
+    FitState state = new FitState(data, options(0.7, false, true), k);
+    for (int x = 0; x < state.itemFactors.length; x++) {
+      state.itemFactors[x] = (float) (0.3 * rnd.nextGaussian());
+    }
+    ImplicitRows rows = new ImplicitRows(state);
+    try (TestFitContext context = new TestFitContext(2)) {
+      BlockRunner runner = new BlockRunner(context, 2, k, k);
+      rows.updateGram(false, runner, 0);
+      rows.solve(true, 0, new RowScratch(k, k));
+    }
+
+    // A = VᵀV + Σ (c − 1) y yᵀ + λI, b = Σ c·p·y with c = 1 + α r, p = 1 (all r > 0).
+    double[] a = new double[k * k];
+    double[] b = new double[k];
+    for (int i = 0; i < data.cols(); i++) {
+      for (int x = 0; x < k; x++) {
+        for (int c = 0; c < k; c++) {
+          a[x * k + c] += (double) state.itemFactors[i * k + x] * state.itemFactors[i * k + c];
+        }
+      }
+    }
+    for (int p = 0; p < n; p++) {
+      int i = data.rowColumn(p);
+      double c1 = (float) (1.5 * data.rowValue(p));
+      for (int x = 0; x < k; x++) {
+        double yx = state.itemFactors[i * k + x];
+        b[x] += (1 + c1) * yx;
+        for (int c = 0; c < k; c++) {
+          a[x * k + c] += c1 * yx * state.itemFactors[i * k + c];
+        }
+      }
+    }
+    double[] expected = new double[k];
+    if (n > 0) {
+      for (int x = 0; x < k; x++) {
+        a[x * k + x] += 0.7;
+      }
+      expected = ReferenceKernels.solve(a, b, k);
+    }
+    double norm = 0;
+    for (double e : expected) {
+      norm = Math.max(norm, Math.abs(e));
+    }
+    for (int x = 0; x < k; x++) {
+      assertEquals(expected[x], state.userFactors[x], 1e-4 * (1 + norm), "x[" + x + "]");
+    }
+    assertTrue(n > 0 || norm == 0);
+  }
+}

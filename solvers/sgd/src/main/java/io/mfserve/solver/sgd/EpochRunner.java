@@ -21,13 +21,15 @@ import java.util.concurrent.RecursiveAction;
  * is the one thread's bit for bit and does not depend on which thread ran which block or how
  * many threads there were: the model is a function of the seed, the data, the parameters and
  * nb alone. No thread waits for a whole stratum to end (the first version joined all threads
- * after each stratum; on the shared 2-core machine one descheduled thread then held up the
- * other 16 times an epoch). A waiting thread spins briefly, then yields; it only ever waits for
- * a block another thread is running, which needs nothing else to finish, so fits sharing the
- * pool cannot deadlock. This is the stratified schedule of DSGD (Gemulla et al., KDD 2011) on
- * FPSGD's grid with dependencies instead of barriers; FPSGD's own scheduler lets a thread take
- * any free block, which also saves the waits but makes the order, and the model, depend on
- * timing.
+ * after each of the nb strata). A thread still waits when every block it could take depends on
+ * one another thread is running; it spins briefly, then yields, and since it only ever waits
+ * for a running block, which needs nothing else to finish, fits sharing the pool cannot
+ * deadlock. The threads' progress therefore stays coupled: on a machine where the operating
+ * system often deschedules one of them, the other soon runs out of blocks, and the wall-clock
+ * time of an epoch follows the slower thread. This is the stratified schedule of DSGD (Gemulla
+ * et al., KDD 2011) on FPSGD's grid with dependencies instead of barriers; FPSGD's own
+ * scheduler lets a thread take any free block, which decouples the threads but makes the
+ * order, and the model, depend on timing.
  *
  * <h2>Hogwild</h2>
  * One block of entries in a random order, cut into one contiguous run per thread; the threads

@@ -3,18 +3,88 @@
 # on the figures LibMF is compared on, then BPR beside implicit ALS.
 #   solvers/bench/run-sgd.sh            # the whole suite (about 5 minutes of lock time)
 #   solvers/bench/run-sgd.sh ARGS...    # one SgdBench run with these arguments
+#   solvers/bench/run-sgd.sh libmf DIR [ROUNDS]  # s/epoch on synth-10M beside LibMF's mf-train
 # Data: ML_100K (default ../shared/data/ml-100k next to the repository) and SYNTH (default /tmp/synth) holding
 # synth-1m.* and synth-10m.* from shared/bench/gen_synth.py. Every run takes /tmp/bench.lock.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  (cd "$root" && mvn -B -q -o -Pbench -pl solvers/bench package -DskipTests)
+  (cd "$root" && mvn -B -q -o -Pbench -pl solvers/bench -am package -DskipTests -Dexec.skip=true)
 fi
-cp="$(cat "$here/target/classpath.txt"):$here/target/classes"
+# BENCH_CP replaces the class path, e.g. to time another commit's build in the same session.
+cp="${BENCH_CP:-$(cat "$here/target/classpath.txt"):$here/target/classes}"
 run() {
   flock /tmp/bench.lock java "-Xmx${HEAP:-6g}" -cp "$cp" io.mfserve.bench.sgd.SgdBench "$@"
 }
+# Per-epoch speed beside LibMF: solvers/bench/run-sgd.sh libmf LIBMF_DIR [ROUNDS]
+# LIBMF_DIR holds mf-train and mf-predict built from LibMF's public source with `make` (outside
+# this repository; the script never fetches or builds it). Each round runs mfserve's sgd
+# (synth-10M, k 10, 2 threads, 20 epochs, 2 fits in one JVM) and then LibMF's mf-train with the
+# same k, threads and epochs (-f 0 -s 2 -k 10 -t 20), each under the bench lock. Both report
+# seconds per epoch after the first: mfserve from its per-epoch progress, LibMF from the times
+# its per-iteration lines appear (python3 stamps them), and the process CPU time per epoch,
+# which a busy shared machine disturbs less. Then LibMF's test RMSE (mf-predict).
+libmf_epochs() {
+  local dir="$1" tr="$2" model="$3"
+  flock /tmp/bench.lock python3 - "$dir/mf-train" -f 0 -s 2 -k 10 -t 20 "$tr" "$model" <<'PY'
+import os, subprocess, sys, time
+# Runs mf-train, notes the wall-clock time and the process's CPU time (utime + stime from
+# /proc) whenever an iteration line appears, and prints both per epoch after the first.
+tick = os.sysconf("SC_CLK_TCK")
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, text=True)
+wall, cpu = [], []
+for line in p.stdout:
+    parts = line.split()
+    if parts and parts[0].isdigit():
+        wall.append(time.monotonic())
+        with open("/proc/%d/stat" % p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu.append((int(fields[11]) + int(fields[12])) / tick)
+    sys.stderr.write(line)
+p.wait()
+n = len(wall)
+print("%.4f %.4f" % ((wall[-1] - wall[0]) / (n - 1), (cpu[-1] - cpu[0]) / (n - 1))
+      if n > 1 else "nan nan")
+PY
+}
+if [[ "${1:-}" == libmf ]]; then
+  dir="$(cd "${2:?usage: run-sgd.sh libmf LIBMF_DIR [ROUNDS]}" && pwd)"
+  rounds="${3:-3}"
+  synth="${SYNTH:-/tmp/synth}"
+  tr="$synth/synth-10m.train.tsv"
+  te="$synth/synth-10m.test.tsv"
+  model="$(mktemp /tmp/libmf-model.XXXXXX)"
+  ours=()
+  theirs=()
+  oursCpu=()
+  theirsCpu=()
+  for ((r = 1; r <= rounds; r++)); do
+    echo "round $r: $(uptime)"
+    line="$(run --train "$tr" --test "$te" --k 10 --threads 2 --runs 2 \
+      --set max_iterations=20 | tee /dev/stderr | grep 's/epoch after the first')"
+    ours+=("$(sed -E 's#.* ([0-9.]+) s/epoch after the first.*#\1#' <<<"$line")")
+    oursCpu+=("$(sed -E 's#.*process CPU ([0-9.]+) s/epoch.*#\1#' <<<"$line")")
+    read -r wall cpu < <(libmf_epochs "$dir" "$tr" "$model" 2>/dev/null)
+    theirs+=("$wall")
+    theirsCpu+=("$cpu")
+    echo "round $r: s/epoch mfserve ${ours[-1]} (CPU ${oursCpu[-1]}), LibMF $wall (CPU $cpu)"
+  done
+  "$dir/mf-predict" -e 0 "$te" "$model" /dev/null
+  rm -f "$model"
+  python3 -c '
+import statistics, sys
+for what, a, b in (("seconds", sys.argv[1], sys.argv[2]), ("CPU seconds", sys.argv[3],
+                   sys.argv[4])):
+    a = [float(x) for x in a.split()]
+    b = [float(x) for x in b.split()]
+    print("%s per epoch, median of %d rounds: mfserve %.4f, LibMF %.4f, ratio %.2f"
+          % (what, len(a), statistics.median(a), statistics.median(b),
+             statistics.median(a) / statistics.median(b)))' "${ours[*]}" "${theirs[*]}" \
+    "${oursCpu[*]}" "${theirsCpu[*]}"
+  echo "after: $(uptime)"
+  exit
+fi
 if [[ $# -gt 0 ]]; then
   run "$@"
   exit

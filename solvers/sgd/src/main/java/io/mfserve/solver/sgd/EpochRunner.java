@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs epochs of a {@link Kernel} over a {@link BlockGrid} on the fit's threads, in one of two
@@ -15,16 +14,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Blocks (FPSGD-style, deterministic)</h2>
  * An epoch visits the nb × nb blocks as nb strata of nb blocks each: stratum s holds the
  * blocks (π(t), ρ((t + σ(s)) mod nb)) for t = 0..nb−1, with the permutations π, ρ and σ drawn
- * afresh each epoch from the fit's seed. The blocks of a stratum share no row and no column, so
- * the threads take them in any order, without locks, and the result does not depend on which
- * thread ran which block or how many threads there were: the model is a function of the seed,
- * the data, the parameters and nb alone. Between strata the threads join (a fork/join
- * barrier, which waits by helping rather than blocking, so fits sharing the pool cannot
- * deadlock). With nb ≥ 4 × threads each thread gets several blocks per stratum and the wait at
- * the barrier stays a small part of the epoch. This is the stratified schedule of DSGD
- * (Gemulla et al., KDD 2011) on FPSGD's grid; FPSGD's own scheduler lets a thread take any free
- * block without a barrier, which saves that wait but makes the order, and the model, depend on
- * timing.
+ * afresh each epoch from the fit's seed. The blocks of a stratum share no row and no column.
+ * One thread runs the strata in order. Several threads take blocks from a {@link BlockDag}: a
+ * block may start as soon as the one block before it in its block-row and the one before it in
+ * its block-column are done, which keeps every row and column in stratum order, so the result
+ * is the one thread's bit for bit and does not depend on which thread ran which block or how
+ * many threads there were: the model is a function of the seed, the data, the parameters and
+ * nb alone. No thread waits for a whole stratum to end (the first version joined all threads
+ * after each of the nb strata). A thread still waits when every block it could take depends on
+ * one another thread is running; it spins briefly, then yields, and since it only ever waits
+ * for a running block, which needs nothing else to finish, fits sharing the pool cannot
+ * deadlock. The threads' progress therefore stays coupled: on a machine where the operating
+ * system often deschedules one of them, the other soon runs out of blocks, and the wall-clock
+ * time of an epoch follows the slower thread. This is the stratified schedule of DSGD (Gemulla
+ * et al., KDD 2011) on FPSGD's grid with dependencies instead of barriers; FPSGD's own
+ * scheduler lets a thread take any free block, which decouples the threads but makes the
+ * order, and the model, depend on timing.
  *
  * <h2>Hogwild</h2>
  * One block of entries in a random order, cut into one contiguous run per thread; the threads
@@ -75,7 +80,8 @@ final class EpochRunner {
   private final double[] partLoss;
   /** This epoch's blocks, stratum by stratum. */
   private final int[] schedule;
-  private final AtomicInteger next = new AtomicInteger();
+  /** Hands this epoch's blocks to the threads; null for Hogwild and for one thread. */
+  private final BlockDag dag;
   private volatile Outcome outcome = Outcome.COMPLETED;
   private int epoch;
 
@@ -103,6 +109,7 @@ final class EpochRunner {
     this.nb = grid.nb;
     this.partLoss = new double[hogwild ? threads : nb * nb];
     this.schedule = new int[nb * nb];
+    this.dag = hogwild || threads == 1 ? null : new BlockDag(nb);
   }
 
   /**
@@ -191,16 +198,23 @@ final class EpochRunner {
         return loss;
       }
       if (context.isCancelled()) {
-        outcome = Outcome.CANCELLED;
+        stop(Outcome.CANCELLED);
         return loss;
       }
       loss += kernel.run(c, Math.min(to, c + chunk), from, to, colFrom, colTo, base + c);
       if (!Double.isFinite(loss)) {
-        outcome = Outcome.NON_FINITE;
+        stop(Outcome.NON_FINITE);
         return loss;
       }
     }
     return loss;
+  }
+
+  private void stop(Outcome why) {
+    outcome = why;
+    if (dag != null) {
+      dag.stop();
+    }
   }
 
   /** One epoch on the pool: a fork/join round per stratum (or one round for Hogwild). */
@@ -218,20 +232,18 @@ final class EpochRunner {
         ForkJoinTask.invokeAll(parts);
         return;
       }
+      dag.reset(schedule);
       int workers = Math.min(threads, nb);
-      for (int s = 0; s < nb && outcome == Outcome.COMPLETED; s++) {
-        int stratum = s;
-        next.set(0);
-        List<RecursiveAction> tasks = new ArrayList<>(workers);
-        for (int w = 0; w < workers; w++) {
-          tasks.add(action(() -> {
-            for (int t; (t = next.getAndIncrement()) < nb && outcome == Outcome.COMPLETED; ) {
-              runBlock(schedule[stratum * nb + t]);
-            }
-          }));
-        }
-        ForkJoinTask.invokeAll(tasks);
+      List<RecursiveAction> tasks = new ArrayList<>(workers);
+      for (int w = 0; w < workers; w++) {
+        tasks.add(action(() -> {
+          for (int pos; (pos = dag.take()) >= 0; ) {
+            runBlock(schedule[pos]);
+            dag.finish(pos);
+          }
+        }));
       }
+      ForkJoinTask.invokeAll(tasks);
     }
   }
 

@@ -306,8 +306,10 @@ public final class SgdSolver implements Solver {
         default:
           break;
       }
-      double lossNow = objective.of(sum);
-      if (!Double.isFinite(lossNow) || lossNow > divergenceLimit || !state.allFinite()) {
+      FactorState.Norms norms = state.norms(rowCounts, colCounts,
+          threads > 1 ? context.pool() : null);
+      double lossNow = objective.of(sum, norms);
+      if (!Double.isFinite(lossNow) || lossNow > divergenceLimit || !norms.finite()) {
         throw diverged(epoch, !Double.isFinite(lossNow) || lossNow > divergenceLimit
             ? "the loss grew from " + initialLoss + " before training to " + lossNow
             : "a factor became non-finite");
@@ -402,12 +404,14 @@ public final class SgdSolver implements Solver {
 
     /** Returns the objective in the data's units, L = s² × the standardised objective. */
     double of(double entryLosses) {
-      double factors = state.weightedFactorNorm(true, rowCounts)
-          + state.weightedFactorNorm(false, colCounts);
-      double biases = (userBiases ? state.weightedBiasNorm(true, rowCounts) : 0)
-          + state.weightedBiasNorm(false, colCounts);
-      double implicit = implicitLambda > 0 && state.implicitItems != null
-          ? implicitLambda * state.weightedImplicitNorm(colCounts) : 0;
+      return of(entryLosses, state.norms(rowCounts, colCounts, null));
+    }
+
+    /** As {@link #of(double)} from norms already measured. */
+    double of(double entryLosses, FactorState.Norms n) {
+      double factors = n.userFactors() + n.itemFactors();
+      double biases = (userBiases ? n.userBiases() : 0) + n.itemBiases();
+      double implicit = implicitLambda > 0 ? implicitLambda * n.implicit() : 0;
       return unitsSquared * (entryLosses + lambda * factors + biasLambda * biases + implicit);
     }
   }

@@ -38,7 +38,8 @@ def time_ratio(mine, theirs):
 # ALS (run-als.sh ARGS, one AlsVsSpark run per log). Lines used:
 #   "  spark fit 12.345 s (900000 rows)"
 #   "  mfserve fit 1.234 s (process CPU ...); sweep median 0.123 s (first ...); 4.0 GFLOP/s ..."
-#   "| synth-10m | mfserve als ... (median of 3; first 1.30 s) | 1.23 | RMSE 0.7270 (...) | 1/11.6 |"
+#   "| synth-10m | mfserve als ... (median of 3; first 1.30 s) | 1.23 | RMSE 0.7270 (...) |
+#    1/11.6 |"
 #   "| synth-10m | spark-mllib 4.0.1 local[2] 2 blocks | 14.30 | RMSE 0.7280 (...) | 1 |"
 def parse_als(log, ctx):
     name = ctx.get("name", "als")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # the area_* functions are called by name: "area_$a"
 # One report of every benchmark the project quotes (issue 22, "One report"): ALS vs Spark MLlib,
 # SGD (vs LibMF with --libmf), NMF vs scikit-learn and gensim, the Fit call as a client sees it,
 # serving tails (pinned), warm-up, TLS/tokens, upload. Each sub-benchmark is its own script,
@@ -16,6 +17,9 @@
 # they are; --no-lock: do not take /tmp/bench.lock (by default the whole run holds it, and the
 # sub-scripts' own flock on it passes through; an ancestor already holding it is detected).
 set -euo pipefail
+# The body is one brace group, read whole before it runs: editing this file during a run of
+# half an hour cannot change the run.
+{
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 quick=0
@@ -36,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --libmf) libmf="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-lock) lock=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n "3,18p" "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,12 +75,12 @@ holds_lock() {
   [[ -e /tmp/bench.lock ]] || return 1
   local inode pid holders
   inode="$(stat -c %i /tmp/bench.lock)"
-  holders=" $(awk -v i=":$inode" '$2 == "FLOCK" && index($6, i) { print $5 }' /proc/locks \
+  holders=" $(awk -v i=":$inode\$" '$2 == "FLOCK" && $6 ~ i { print $5 }' /proc/locks \
     | tr '\n' ' ')"
   pid=$$
   while [[ "$pid" -gt 1 ]]; do
     [[ "$holders" == *" $pid "* ]] && return 0
-    pid="$(awk '{ print $4 }' "/proc/$pid/stat")"
+    pid="$(awk '$1 == "PPid:" { print $2 }' "/proc/$pid/status")"
   done
   return 1
 }
@@ -108,7 +112,7 @@ started="$(date -u +%FT%TZ)"
 t_start=$SECONDS
 load_before="$(load)"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-cores="$(nproc) online ($(grep -c '^processor' /proc/cpuinfo) in /proc/cpuinfo)"
+cores="$(nproc) cores online of $(grep -c '^processor' /proc/cpuinfo)"
 mem="$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 jvm="$(java -version 2>&1 | head -1)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -268,7 +272,7 @@ elapsed=$((SECONDS - t_start))
     [[ -n "$only" ]] && echo " --only $only")$([[ -n "$libmf" ]] && echo " --libmf DIR")\`," \
     "$( ((quick)) && echo quick || echo full) mode, $((elapsed / 60)) min $((elapsed % 60)) s"
   echo "- started $started, finished $(date -u +%FT%TZ); commit $commit"
-  echo "- machine: $cpu, $cores cores, $mem memory; $jvm"
+  echo "- machine: $cpu, $cores, $mem memory; $jvm"
   echo "- load average before: $load_before; after: $(load)"
   echo "- peers' figures come from the same run; ratio = mfserve's over the peer's (times:" \
     "lower is better for mfserve); raw logs in \`report-logs/\`"
@@ -278,3 +282,4 @@ elapsed=$((SECONDS - t_start))
   sed 's/|/\\|/g; s/\t/ | /g; s/^/| /; s/$/ |/' "$rows"
 } > "$out"
 echo "report: $out ($((elapsed / 60)) min $((elapsed % 60)) s)" | tee -a "$logs/run-all.log"
+}; exit

@@ -128,6 +128,10 @@ def nmf_lines(log):
     return lines
 
 
+MATRICES = {"udata": "u.data 943 × 1682", "dense": "dense 2000 × 1000",
+            "topics": "topics 20000 × 10000"}
+
+
 def parse_nmf(log, ctx):
     lines = nmf_lines(log)
     out = []
@@ -141,8 +145,9 @@ def parse_nmf(log, ctx):
             theirs = lines.get(("%s %s" % (matrix, peer), k))
             if theirs is None:
                 continue
-            out.append(row("NMF", "%s k %s: fit s (rel. error mfserve %.4f, peer %.4f)"
-                           % (matrix, k, float(mine["err"]), float(theirs["err"])),
+            out.append(row("NMF", "%s, k %s: fit s (rel. error mfserve %.4f, peer %.4f)"
+                           % (MATRICES.get(matrix, matrix), k, float(mine["err"]),
+                              float(theirs["err"])),
                            fnum(mine["s"]), peer_name, fnum(theirs["s"]),
                            time_ratio(mine["s"], theirs["s"])))
     return out or [row("NMF", "no mfserve-default line beside a peer's in the log")]

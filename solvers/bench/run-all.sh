@@ -177,8 +177,6 @@ area_als() {
   if (( quick )); then
     step als synth-1m-rank10 gflops=1 -- "$als" --dataset synth-1m "${s1[@]}" --rank 10 \
       --iterations 10 --reg 0.1
-    step als synth-1m-implicit -- "$als" --dataset synth-1m "${s1[@]}" --rank 10 \
-      --iterations 20 --reg 0.1 --implicit --repeat 1
     return
   fi
   step als synth-1m-rank10 gflops=1 -- "$als" --dataset synth-1m "${s1[@]}" --rank 10 \

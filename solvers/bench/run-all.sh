@@ -62,10 +62,6 @@ out="$(abs "$out")"; ml100k="$(abs "$ml100k")"; synth="$(abs "$synth")"
 [[ -z "$libmf" ]] || libmf="$(abs "$libmf")"
 mkdir -p "$(dirname "$out")"
 logs="$(dirname "$out")/report-logs"
-rm -rf "$logs"
-mkdir -p "$logs"
-rows="$logs/rows.tsv"
-: > "$rows"
 cd "$root"
 
 # --- the shared lock -------------------------------------------------------------------------
@@ -84,12 +80,17 @@ holds_lock() {
   done
   return 1
 }
+if (( lock )) && ! holds_lock; then
+  exec 9> /tmp/bench.lock
+  echo "waiting for /tmp/bench.lock" >&2
+  flock 9
+fi
+# The logs of the last run are replaced only once this run holds the lock.
+rm -rf "$logs"
+mkdir -p "$logs"
+rows="$logs/rows.tsv"
+: > "$rows"
 if (( lock )); then
-  if ! holds_lock; then
-    exec 9> /tmp/bench.lock
-    echo "waiting for /tmp/bench.lock" >&2
-    flock 9
-  fi
   # The sub-scripts take the lock per run (flock /tmp/bench.lock CMD); this run already holds
   # it, so a flock on that file runs CMD at once. serving/ and security/ skip theirs with
   # BENCH_LOCKED. Other flock uses go to the real one.

@@ -59,6 +59,7 @@ class SparkPluginIT {
   private static ManagedChannel channel;
   private static MfClient client;
   private static int metricsPort;
+  private static int port;
   private static final List<long[]> train = new ArrayList<>();
   private static final List<Float> trainValues = new ArrayList<>();
   private static final List<long[]> test = new ArrayList<>();
@@ -67,14 +68,18 @@ class SparkPluginIT {
   @BeforeAll
   static void start() throws Exception {
     plant();
-    int port = freePort();
+    port = freePort();
     metricsPort = freePort();
     // Kept in target/ for a failure to be read after the temporary directory is gone.
     log = Path.of("target", "spark-plugin-it-server.log").toAbsolutePath();
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx1500m", "-jar", property("mfserve.server.jar"), "--port", Integer.toString(port),
         "--plugins-dir", property("mfserve.plugins.dir"), "--no-warmup",
-        "--metrics-port", Integer.toString(metricsPort));
+        "--metrics-port", Integer.toString(metricsPort),
+        // Where Spark runs is the server's launch setting; the fits below name no master.
+        "--solver-default", "spark-als.master=local[2]",
+        "--solver-default", "spark-als.num_blocks=2",
+        "--solver-default", "spark-als.spark_conf=spark.sql.shuffle.partitions=2");
     server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
         .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -140,8 +145,7 @@ class SparkPluginIT {
 
   private static FitRequest.Builder sparkFit(String modelId) {
     return FitRequest.newBuilder().setSolver("spark-als").setModelId(modelId).setNumFactors(5)
-        .setMaxIterations(10).setRegularization(0.05).putParams("master", "local[2]")
-        .putParams("num_blocks", "2");
+        .setMaxIterations(10).setRegularization(0.05);
   }
 
   private static Matrix inline() {
@@ -188,6 +192,9 @@ class SparkPluginIT {
     ParameterInfo uri = spark.getParametersList().stream()
         .filter(p -> p.getName().equals("source_uri")).findFirst().orElseThrow();
     assertEquals(ParameterType.PARAMETER_TYPE_STRING, uri.getType());
+    ParameterInfo master = spark.getParametersList().stream()
+        .filter(p -> p.getName().equals("master")).findFirst().orElseThrow();
+    assertEquals("local[2]", master.getDefaultValue(), "--solver-default shows in ListSolvers");
 
     // mfserve's als at Spark's settings: weighted λ, no biases (its own defaults for sparse
     // ratings are biased, with λ from the data; see the accuracy issue).
@@ -204,6 +211,9 @@ class SparkPluginIT {
     assertEquals(ITEMS, byUri.getNumItems());
     assertEquals(train.size(), byUri.getNumEntries());
     assertEquals(10, byUri.getIterations());
+    assertEquals("local[2]", byUri.getParamsOrThrow("master"), "the server's master was used");
+    assertEquals("2", byUri.getParamsOrThrow("num_blocks"));
+    assertTrue(logText().contains("master local[2]"), "Spark started on the server's master");
     double rmseAls = heldOutRmse("als");
     double rmseUri = heldOutRmse("by-uri");
     double rmseInline = heldOutRmse("inline");
@@ -227,6 +237,26 @@ class SparkPluginIT {
     for (Recommendation r : recs) {
       assertFalse(rated.contains(r.itemId()), "recommended a rated item " + r.itemId());
     }
+  }
+
+  @Test
+  void mfctlFit_noFile_fitsBySourceUri() throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", property("mfserve.mfctl.jar"), "--target", "localhost:" + port, "--json", "fit",
+        "--solver", "spark-als", "--factors", "5", "--iterations", "3", "--model-id", "by-cli",
+        "--param", "source_uri=" + csv().toUri(), "--param", "user_col=uid",
+        "--param", "item_col=iid", "--param", "rating_col=stars");
+    Process mfctl = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(mfctl.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(mfctl.waitFor(3, TimeUnit.MINUTES), out);
+    assertEquals(0, mfctl.exitValue(), out + "\n" + logText());
+    assertTrue(out.contains("\"model_id\":\"by-cli\""), out);
+    ModelInfo info = client.getModel("by-cli");
+    assertEquals(USERS, info.getNumUsers());
+    assertEquals(train.size(), info.getNumEntries());
+    assertEquals(3, info.getIterations());
+    assertTrue(heldOutRmse("by-cli") < 1.0, "a trained model, not zeros");
   }
 
   @Test

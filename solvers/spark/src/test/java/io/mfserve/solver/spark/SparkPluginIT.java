@@ -39,10 +39,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The spark-als plugin through the real server jar: the built plugin directory as
- * {@code --plugins-dir}, Spark on {@code local[2]} inside the server's JVM (with no JVM flag
- * given: the jar's manifest opens what Spark needs). The same planted low-rank ratings are fitted
- * from a CSV file by {@code source_uri} and sent inline, and each model's RMSE on held-out
- * entries must be within 0.01 of mfserve's own ALS with the same settings.
+ * {@code --plugins-dir}, Spark on {@code local[2]} inside the server's JVM (the server's
+ * {@code --solver-default spark-als.master=local[2]}; no JVM flag given: the jar's manifest opens
+ * what Spark needs). The same planted low-rank ratings are fitted from a CSV file by
+ * {@code source_uri} (by the real mfctl, with no FILE) and sent inline, and each model's RMSE on
+ * held-out entries must be within 0.01 of mfserve's own ALS with the same settings.
  */
 class SparkPluginIT {
   private static final int USERS = 240;
@@ -169,6 +170,22 @@ class SparkPluginIT {
     return f;
   }
 
+  /** Runs mfctl.jar: fit --solver spark-als --param source_uri=... with no FILE. */
+  private static ModelInfo mfctlFitByUri(String modelId) throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", property("mfserve.mfctl.jar"), "--target", "localhost:" + port, "--json", "fit",
+        "--solver", "spark-als", "--factors", "5", "--iterations", "10", "--regularization",
+        "0.05", "--model-id", modelId, "--param", "source_uri=" + csv().toUri(),
+        "--param", "user_col=uid", "--param", "item_col=iid", "--param", "rating_col=stars");
+    Process mfctl = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(mfctl.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(mfctl.waitFor(3, TimeUnit.MINUTES), out);
+    assertEquals(0, mfctl.exitValue(), out + "\n" + logText());
+    assertTrue(out.contains("\"model_id\":\"" + modelId + "\""), out);
+    return client.getModel(modelId);
+  }
+
   private static double heldOutRmse(String modelId) {
     long[] users = new long[test.size()];
     long[] items = new long[test.size()];
@@ -202,9 +219,8 @@ class SparkPluginIT {
         .setNumFactors(5).setMaxIterations(10).setRegularization(0.05)
         .putParams("weighted_lambda", "true").putParams("biases", "false")
         .setMatrix(inline()).build());
-    ModelInfo byUri = client.fit(sparkFit("by-uri")
-        .putParams("source_uri", csv().toUri().toString()).putParams("user_col", "uid")
-        .putParams("item_col", "iid").putParams("rating_col", "stars").build());
+    // By URI through the real mfctl: fit with no FILE, the data named by source_uri.
+    ModelInfo byUri = mfctlFitByUri("by-uri");
     ModelInfo sent = client.fit(sparkFit("inline").setMatrix(inline()).build());
 
     assertEquals(USERS, byUri.getNumUsers());
@@ -237,26 +253,6 @@ class SparkPluginIT {
     for (Recommendation r : recs) {
       assertFalse(rated.contains(r.itemId()), "recommended a rated item " + r.itemId());
     }
-  }
-
-  @Test
-  void mfctlFit_noFile_fitsBySourceUri() throws Exception {
-    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", property("mfserve.mfctl.jar"), "--target", "localhost:" + port, "--json", "fit",
-        "--solver", "spark-als", "--factors", "5", "--iterations", "3", "--model-id", "by-cli",
-        "--param", "source_uri=" + csv().toUri(), "--param", "user_col=uid",
-        "--param", "item_col=iid", "--param", "rating_col=stars");
-    Process mfctl = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(mfctl.getInputStream().readAllBytes(),
-        java.nio.charset.StandardCharsets.UTF_8);
-    assertTrue(mfctl.waitFor(3, TimeUnit.MINUTES), out);
-    assertEquals(0, mfctl.exitValue(), out + "\n" + logText());
-    assertTrue(out.contains("\"model_id\":\"by-cli\""), out);
-    ModelInfo info = client.getModel("by-cli");
-    assertEquals(USERS, info.getNumUsers());
-    assertEquals(train.size(), info.getNumEntries());
-    assertEquals(3, info.getIterations());
-    assertTrue(heldOutRmse("by-cli") < 1.0, "a trained model, not zeros");
   }
 
   @Test

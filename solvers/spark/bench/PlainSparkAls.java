@@ -34,8 +34,11 @@ public final class PlainSparkAls {
     int blocks = Integer.parseInt(a[6]);
     long seed = Long.parseLong(a[7]);
     int repeat = Integer.parseInt(a[8]);
+    var os = (com.sun.management.OperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     for (int n = 1; n <= repeat; n++) {
       long t0 = System.nanoTime();
+      long cpu0 = os.getProcessCpuTime();
       SparkSession spark = session(master);
       double startS = (System.nanoTime() - t0) / 1e9;
       Dataset<Row> ratings = spark.read().format("csv").option("header", "false")
@@ -54,8 +57,11 @@ public final class PlainSparkAls {
       Map<Integer, float[]> users = collect(model.userFactors(), rank);
       Map<Integer, float[]> items = collect(model.itemFactors(), rank);
       double seconds = (System.nanoTime() - t0) / 1e9;
-      System.out.printf("RESULT solver=plain-spark master=%s run=%d fit_s=%.2f"
-          + " session_start_s=%.2f rmse=%.4f%n", master, n, seconds, startS,
+      // CPU time of the whole JVM (driver and local executors): far less sensitive than wall
+      // time to other work on a shared machine.
+      double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
+      System.out.printf("RESULT solver=plain-spark master=%s run=%d fit_s=%.2f cpu_s=%.2f"
+          + " session_start_s=%.2f rmse=%.4f%n", master, n, seconds, cpu, startS,
           rmse(test, users, items));
       if (n < repeat) {
         // Spark keeps the session; a second fit in the same JVM reuses it, as spark-als does.

@@ -57,6 +57,16 @@ def test_errors_with_progress_invalid_argument_with_field_violation(server_targe
     assert "params.bogus" in {v.field for v in e.value.field_violations}
 
 
+def test_fit_without_data_sends_no_matrix_for_the_solver_to_read_its_own(client):
+    with pytest.raises(ValueError):
+        client.fit(solver="als")
+    # als reads no data of its own: the server, not the client, refuses the missing matrix.
+    with pytest.raises(MfServeError) as e:
+        client.fit(solver="als", params={"max_iterations": 3})
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in e.value.field_violations] == ["matrix"]
+
+
 def test_errors_unknown_model_not_found(client):
     with pytest.raises(MfServeError) as e:
         client.get_factors("no-such-model")

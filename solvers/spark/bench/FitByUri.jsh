@@ -7,10 +7,12 @@ import java.nio.file.*;
 String target = System.getProperty("target");
 var ch = io.grpc.ManagedChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(64 << 20).build();
 var c = new MfClient(ch, java.time.Duration.ofHours(2), java.time.Duration.ofMinutes(5));
-var req = FitRequest.newBuilder().setSolver(System.getProperty("solver", "spark-als")).setModelId(System.getProperty("model")).setNumFactors(Integer.getInteger("rank", 10)).setMaxIterations(Integer.getInteger("iterations", 10)).setRegularization(0.1);
+var req = FitRequest.newBuilder().setSolver(System.getProperty("solver", "spark-als")).setModelId(System.getProperty("model")).setNumFactors(Integer.getInteger("rank", 10)).setMaxIterations(Integer.getInteger("iterations", 10)).setRegularization(Double.parseDouble(System.getProperty("reg", "0.1"))).setSeed(Long.getLong("seed", 42));
 if (req.getSolver().equals("spark-als")) {
-  req.putParams("source_uri", Path.of(System.getProperty("train")).toUri().toString()).putParams("csv_header", "false").putParams("csv_separator", "\\t").putParams("user_col", "_c0").putParams("item_col", "_c1").putParams("rating_col", "_c2").putParams("master", System.getProperty("master")).putParams("num_blocks", System.getProperty("blocks", "0"));
+  req.putParams("source_uri", Path.of(System.getProperty("train")).toUri().toString()).putParams("csv_header", "false").putParams("csv_separator", "\\t").putParams("user_col", "_c0").putParams("item_col", "_c1").putParams("rating_col", "_c2").putParams("master", System.getProperty("master")).putParams("num_blocks", System.getProperty("blocks", "0")).putParams("collect_seen", System.getProperty("seen", "true"));
 } else {
+  // als at Spark's settings: weighted λ, no biases.
+  req.putParams("weighted_lambda", "true").putParams("biases", "false");
   var m = SparseMatrix.newBuilder();
   for (String line : Files.readAllLines(Path.of(System.getProperty("train")))) {
     String[] f = line.split("\t");
@@ -39,5 +41,5 @@ for (int from = 0; from < test.size(); from += 50_000) {
     sum += (p[n] - r[n]) * (double) (p[n] - r[n]);
   }
 }
-System.out.printf("RESULT solver=%s master=%s fit_call_s=%.2f server_fit_s=%.2f rmse=%.4f entries=%d%n", req.getSolver(), System.getProperty("master", "-"), seconds, info.getFitSeconds(), Math.sqrt(sum / test.size()), info.getNumEntries());
+System.out.printf("RESULT solver=%s master=%s seen=%s fit_call_s=%.2f server_fit_s=%.2f rmse=%.4f entries=%d%n", req.getSolver(), System.getProperty("master", "-"), System.getProperty("seen", "-"), seconds, info.getFitSeconds(), Math.sqrt(sum / test.size()), info.getNumEntries());
 /exit

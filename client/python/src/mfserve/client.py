@@ -209,8 +209,10 @@ class Client:
             on_trial: Optional[Callable[["pb.TuneTrial"], None]] = None) -> "pb.ModelInfo":
         """Trains a model and returns its ModelInfo.
 
-        data is any matrix prepare() accepts; or give matrix_id of an uploaded matrix. A matrix
-        larger than inline_limit_bytes is uploaded in chunks, fitted by id and deleted after.
+        data is any matrix prepare() accepts; or give matrix_id of an uploaded matrix; or neither,
+        for a solver that reads its own data where params say (spark-als: params={"source_uri":
+        "hdfs://nn/r.parquet", "user_col": ...}). A matrix larger than inline_limit_bytes is
+        uploaded in chunks, fitted by id and deleted after.
         With progress, the fit streams (FitWithProgress) and progress is called once per
         iteration with a FitProgress; an exception from it cancels the fit and propagates.
         warm_start names a model (id or alias, same num_factors) whose factors the fit starts
@@ -235,7 +237,11 @@ class Client:
             request.matrix_id = matrix_id
             return self._fit(request, progress, deadline)
         if data is None:
-            raise ValueError("fit needs a matrix or a matrix_id")
+            if not params:
+                raise ValueError("fit needs a matrix, a matrix_id, or params naming the data of"
+                                 " a solver that reads its own (spark-als: source_uri)")
+            # No input: the solver reads the data its params name (e.g. spark-als's source_uri).
+            return self._fit(request, progress, deadline)
         matrix = prepare(data)
         if matrix.estimated_bytes() <= self.inline_limit_bytes:
             request.matrix.CopyFrom(matrix.to_proto())

@@ -112,6 +112,12 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     }
   }
 
+  /** As spark-als: a request with no input and a source_uri names its data itself. */
+  private static boolean readsOwnInput(FitRequest request) {
+    return request.getInputCase() == FitRequest.InputCase.INPUT_NOT_SET
+        && request.containsParams("source_uri");
+  }
+
   @Override
   public synchronized void fit(FitRequest request, StreamObserver<FitResponse> response) {
     checkDeadline("Fit");
@@ -122,6 +128,9 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
       return;
     }
     Matrix m = request.hasMatrix() ? request.getMatrix() : matrices.get(request.getMatrixId());
+    if (m == null && readsOwnInput(request)) {
+      m = Matrix.getDefaultInstance();
+    }
     if (m == null) {
       response.onError(Status.NOT_FOUND
           .withDescription("no uploaded matrix '" + request.getMatrixId() + "'")
@@ -159,6 +168,9 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     String id;
     synchronized (this) {
       m = fit.hasMatrix() ? fit.getMatrix() : matrices.get(fit.getMatrixId());
+      if (m == null && readsOwnInput(fit)) {
+        m = Matrix.getDefaultInstance();
+      }
       id = fit.getModelId().isEmpty() ? "model-" + (models.size() + 1) : fit.getModelId();
     }
     if (m == null) {

@@ -14,6 +14,7 @@ import io.mfserve.server.logging.JsonFormatter;
 import io.mfserve.server.metrics.MetricsModule;
 import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.ann.Metric;
+import io.mfserve.server.model.fit.SolverDefaults;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.MemoryBudget;
@@ -57,6 +58,14 @@ public final class Main implements Callable<Integer> {
       description = "Directory of solver plugin jars, found with ServiceLoader"
           + " (env MFSERVE_PLUGINS_DIR).")
   Path pluginsDir;
+
+  @Option(names = "--solver-default", paramLabel = "SOLVER.PARAM=VALUE",
+      description = "Repeatable. The default of one solver parameter for this server, e.g."
+          + " spark-als.master=spark://host:7077 or spark-als.spark_conf=spark.executor.memory"
+          + "=8g;spark.cores.max=32: a fit that leaves the parameter unset gets it, one that"
+          + " sets it overrides it; ListSolvers shows it. Checked against the solver's"
+          + " declaration at start-up (env MFSERVE_SOLVER_DEFAULTS: entries one a line).")
+  List<String> solverDefaults = new ArrayList<>();
 
   @Option(names = "--memory-budget", defaultValue = "${env:MFSERVE_MEMORY_BUDGET:-60%}",
       description = "Memory for models, uploaded matrices and fits, e.g. 8g, 512m, or a"
@@ -357,7 +366,7 @@ public final class Main implements Callable<Integer> {
       throw bad("--metrics-port must be in [0, 65535] (0: off), got " + metricsPort);
     }
     List<Module> modules = new ArrayList<>(List.of(new ConfigModule(config),
-        SolverModule.discover(config.pluginsDir()),
+        solverModule(config),
         new ModelModule(toRepositoryConfig(), toAnnSettings()),
         new TransportModule()));
     if (metricsPort > 0) {
@@ -407,6 +416,29 @@ public final class Main implements Callable<Integer> {
         server.healthPort() < 0 ? "" : "; plaintext health on port " + server.healthPort()));
     server.awaitTermination();
     return 0;
+  }
+
+  /** The solvers found on the classpath and in --plugins-dir, with --solver-default applied. */
+  private SolverModule solverModule(ServerConfig config) {
+    try {
+      return SolverModule.discover(config.pluginsDir()).withDefaults(toSolverDefaults());
+    } catch (IllegalArgumentException e) {
+      throw bad(e.getMessage());
+    }
+  }
+
+  /** The --solver-default entries, else those of env MFSERVE_SOLVER_DEFAULTS, one a line. */
+  SolverDefaults toSolverDefaults() {
+    List<String> entries = solverDefaults;
+    String env = System.getenv("MFSERVE_SOLVER_DEFAULTS");
+    if (entries.isEmpty() && env != null) {
+      entries = env.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+    try {
+      return SolverDefaults.parse(entries);
+    } catch (IllegalArgumentException e) {
+      throw bad(e.getMessage());
+    }
   }
 
   /** Applies {@code --log-format} to the root logger's handlers. */

@@ -36,7 +36,7 @@ class MainTest {
     for (String flag : new String[] {"--port", "--plugins-dir", "--memory-budget",
         "--max-inbound-message-size", "--worker-threads", "--training-threads",
         "--max-concurrent-fits", "--upload-ttl", "--shutdown-grace", "--no-reflection",
-        "MFSERVE_PORT"}) {
+        "--solver-default", "MFSERVE_SOLVER_DEFAULTS", "MFSERVE_PORT"}) {
       assertEquals(true, out.toString().contains(flag), flag + " in\n" + out);
     }
   }
@@ -59,5 +59,19 @@ class MainTest {
       assertEquals(defaults.get(l), parsed.get(l), l.flag());
       assertEquals(true, out.toString().contains(l.flag()), l.flag() + " in --help");
     }
+  }
+
+  @Test
+  void solverDefaults_repeatedFlag_parsed_badOneIsAParameterErrorNamingTheFlag() {
+    Main m = new Main();
+    new CommandLine(m).parseArgs("--solver-default", "als.max_iterations=3",
+        "--solver-default", "spark-als.spark_conf=spark.a=1;spark.b=x=y");
+    assertEquals("{als={max_iterations=3}, spark-als={spark_conf=spark.a=1;spark.b=x=y}}",
+        m.toSolverDefaults().toString());
+    Main bad = new Main();
+    new CommandLine(bad).parseArgs("--solver-default", "max_iterations=3");
+    CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+        bad::toSolverDefaults);
+    assertEquals(true, e.getMessage().contains("--solver-default"), e.getMessage());
   }
 }

@@ -2,6 +2,7 @@ package io.mfserve.server.inject;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.multibindings.MapBinder;
+import io.mfserve.server.model.fit.SolverDefaults;
 import io.mfserve.solver.SolverProvider;
 import java.io.IOException;
 import java.net.MalformedURLException;
@@ -79,6 +80,17 @@ public final class SolverModule extends AbstractModule {
   /** Binds exactly these providers (tests pass their own). */
   public SolverModule(List<SolverProvider> providers) {
     this.providers = List.copyOf(providers);
+  }
+
+  /**
+   * Returns a module binding these providers with the operator's launch-time parameter
+   * defaults applied ({@link SolverDefaults}).
+   *
+   * @throws IllegalArgumentException naming the flag if a default names a solver or parameter
+   *     there is not, or a value the parameter refuses
+   */
+  public SolverModule withDefaults(SolverDefaults defaults) {
+    return defaults.isEmpty() ? this : new SolverModule(defaults.apply(providers));
   }
 
   /** The loader of the jars at the directory's top level, child of the server's. */

@@ -132,6 +132,20 @@ public final class ParameterSpec {
         0, true, maxLength, true, List.of(), doc);
   }
 
+  /**
+   * Returns this parameter with another default, given as text in the form {@link #parse}
+   * accepts; name, type, range and documentation stay. The server uses it for an operator's
+   * launch-time defaults ({@code --solver-default SOLVER.PARAM=VALUE}), so that a fit that
+   * leaves the parameter unset gets the operator's value and {@code ListSolvers} shows it.
+   *
+   * @throws InvalidParameterException naming this parameter if the text does not parse or is
+   *     out of range
+   */
+  public ParameterSpec withDefault(String text) {
+    return new ParameterSpec(name, type, parse(text), min, minInclusive, max, maxInclusive,
+        choices, doc);
+  }
+
   /** Returns the name, lower_snake_case. */
   public String name() {
     return name;

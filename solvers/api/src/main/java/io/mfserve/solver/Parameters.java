@@ -17,10 +17,13 @@ import java.util.TreeSet;
 public final class Parameters {
   private final Map<String, Object> values;
   private final Set<String> given;
+  private final Map<String, Object> defaults;
 
-  private Parameters(Map<String, Object> values, Set<String> given) {
+  private Parameters(Map<String, Object> values, Set<String> given,
+      Map<String, Object> defaults) {
     this.values = Collections.unmodifiableMap(values);
     this.given = Set.copyOf(given);
+    this.defaults = defaults;
   }
 
   /**
@@ -44,11 +47,13 @@ public final class Parameters {
       }
     }
     Map<String, Object> values = new LinkedHashMap<>();
+    Map<String, Object> defaults = new HashMap<>();
     for (ParameterSpec spec : declared) {
       String text = given.get(spec.name());
       values.put(spec.name(), text == null ? spec.defaultValue() : spec.parse(text));
+      defaults.put(spec.name(), spec.defaultValue());
     }
-    return new Parameters(values, given.keySet());
+    return new Parameters(values, given.keySet(), Collections.unmodifiableMap(defaults));
   }
 
   /**
@@ -77,7 +82,20 @@ public final class Parameters {
     }
     Map<String, Object> copy = new LinkedHashMap<>(values);
     copy.put(name, value);
-    return new Parameters(copy, given);
+    return new Parameters(copy, given, defaults);
+  }
+
+  /**
+   * Returns the default in effect for a parameter: the one its declaration gave to this
+   * resolution, which is the solver's own or the server operator's launch-time default
+   * ({@link ParameterSpec#withDefault}). A solver whose parameter holds a list of settings
+   * can use it to lay a client's value over the operator's rather than replace it.
+   *
+   * @throws IllegalArgumentException if the parameter is not declared
+   */
+  public Object defaultValue(String name) {
+    require(name);
+    return defaults.get(name);
   }
 
   /** Returns true if a parameter of this name is declared. */

@@ -93,4 +93,31 @@ class ParametersTest {
     assertThrows(IllegalArgumentException.class, () -> p.withDerived("regularization", 1));
     assertThrows(IllegalArgumentException.class, () -> p.withDerived("nope", 1.0));
   }
+
+  @Test
+  void withDefault_changesOnlyTheDefault_andIsWhatResolutionUsesAndReports() {
+    List<ParameterSpec> specs = List.of(SPECS.get(0).withDefault("25"),
+        ParameterSpec.ofString("conf", "", 64, "settings").withDefault("a=1;b=2"));
+    assertEquals(25, specs.get(0).defaultValue());
+    assertEquals("[1, 1000]", specs.get(0).rangeText());
+    assertEquals("sweeps", specs.get(0).doc());
+    Parameters unset = Parameters.resolve(specs, Map.of());
+    assertEquals(25, unset.getInt("max_iterations"));
+    assertEquals(false, unset.isGiven("max_iterations"));
+    assertEquals("a=1;b=2", unset.getString("conf"));
+    Parameters set = Parameters.resolve(specs, Map.of("max_iterations", "3", "conf", "b=5"));
+    assertEquals(3, set.getInt("max_iterations"));
+    assertEquals("b=5", set.getString("conf"));
+    assertEquals("a=1;b=2", set.defaultValue("conf"), "the default in effect stays visible");
+    assertEquals(25, set.defaultValue("max_iterations"));
+    assertEquals(10, Parameters.resolve(SPECS, Map.of()).defaultValue("max_iterations"));
+  }
+
+  @Test
+  void withDefault_outOfRange_isRefusedNamingTheParameter() {
+    InvalidParameterException e = assertThrows(InvalidParameterException.class,
+        () -> SPECS.get(0).withDefault("0"));
+    assertEquals("max_iterations", e.parameter());
+    assertThrows(InvalidParameterException.class, () -> SPECS.get(4).withDefault("als"));
+  }
 }

@@ -17,12 +17,18 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code mfctl fit FILE}: reads a matrix from a file, trains a model, prints its description. */
+/**
+ * {@code mfctl fit [FILE]}: reads a matrix from a file (or, without one, lets a solver that
+ * reads its own input find the data), trains a model, prints its description.
+ */
 @Command(name = "fit", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Trains a model from a ratings file and prints its description.",
         "Large files are uploaded in chunks automatically. On a terminal, progress bars on "
             + "stderr show the reading, the upload and each iteration (loss, validation RMSE, "
-            + "ETA); --quiet turns them off."})
+            + "ETA); --quiet turns them off.",
+        "Without FILE the request carries no matrix: for a solver that reads its data itself, "
+            + "e.g. spark-als with --param source_uri=hdfs://nn/ratings.parquet (files Spark "
+            + "reads where they are; see: mfctl solvers for its column parameters)."})
 final class FitCommand implements Callable<Integer> {
   @ParentCommand
   Mfctl mfctl;
@@ -30,7 +36,9 @@ final class FitCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Parameters(paramLabel = "FILE", description = "The training matrix (see --format).")
+  @Parameters(paramLabel = "FILE", arity = "0..1",
+      description = "The training matrix (see --format). Leave it out for a solver that reads"
+          + " its own input (a parameter such as source_uri names the data).")
   Path file;
 
   @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "auto",
@@ -136,15 +144,26 @@ final class FitCommand implements Callable<Integer> {
     if (tuneOptions.present()) {
       b.setTune(tuneOptions.spec(spec.commandLine()));
     }
+    if (file == null && params.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "Missing FILE: only a solver that"
+          + " reads its own input fits without one, told where by a --param (e.g. --solver"
+          + " spark-als --param source_uri=URI)");
+    }
+    if (file == null && vocab != null) {
+      throw new ParameterException(spec.commandLine(), "--vocab needs a FILE");
+    }
     // Check the connection options before spending time reading a large file.
     mfctl.client();
     Progress progress = mfctl.progress(quiet.quiet);
-    Parsed parsed;
-    try (Progress.Reading reading = progress.reading(file)) {
-      parsed = InputFiles.read(reading.source(), f,
-          vocab == null ? null : InputFiles.file(vocab));
+    Parsed parsed = null;
+    if (file != null) {
+      try (Progress.Reading reading = progress.reading(file)) {
+        parsed = InputFiles.read(reading.source(), f,
+            vocab == null ? null : InputFiles.file(vocab));
+      }
+      b.setMatrix(parsed.matrix());
     }
-    FitRequest request = b.setMatrix(parsed.matrix()).build();
+    FitRequest request = b.build();
     ModelInfo info;
     // FitWithProgress always (the bars only when drawn); a server without it gets a plain Fit.
     try (Progress.FitBars bars = progress.fit(request)) {
@@ -171,8 +190,9 @@ final class FitCommand implements Callable<Integer> {
     if (mfctl.json()) {
       mfctl.out().println(Json.proto(info));
     } else {
-      mfctl.out().println("read " + Fmt.count(parsed.entries()) + " entries from " + file
-          + " (" + parsed.format().label + ")");
+      mfctl.out().println(parsed == null ? "trained on the solver's own input (" + params
+          + ")" : "read " + Fmt.count(parsed.entries()) + " entries from " + file + " ("
+          + parsed.format().label + ")");
       Views.modelInfo(mfctl.out(), info);
     }
     return Mfctl.EXIT_OK;

@@ -142,6 +142,31 @@ class MfctlTest {
   }
 
   @Test
+  void fit_noFile_sendsNoMatrix_forASolverThatReadsItsOwnInput() {
+    int code = cli.mfctl("fit", "--solver", "spark-als", "--param",
+        "source_uri=hdfs://nn/ratings.parquet", "--param", "user_col=uid", "--model-id", "s");
+
+    assertEquals(0, code, cli.err());
+    FitRequest sent = fake.fits.get(0);
+    assertEquals(FitRequest.InputCase.INPUT_NOT_SET, sent.getInputCase());
+    assertEquals("spark-als", sent.getSolver());
+    assertEquals("hdfs://nn/ratings.parquet", sent.getParamsOrThrow("source_uri"));
+    assertEquals("uid", sent.getParamsOrThrow("user_col"));
+    assertTrue(cli.out().startsWith("trained on the solver's own input ("), cli.out());
+    assertLine("model", "s");
+  }
+
+  @Test
+  void fit_noFileAndNoParam_exitsTwoSayingWhatIsMissing() {
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("fit", "--solver", "als"));
+    assertTrue(cli.err().contains("Missing FILE") && cli.err().contains("source_uri"),
+        cli.err());
+    assertTrue(fake.fits.isEmpty());
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("fit", "--param", "source_uri=x", "--vocab", "v"));
+    assertTrue(cli.err().contains("--vocab needs a FILE"), cli.err());
+  }
+
+  @Test
   void recommend_human_printsAnAlignedRankedTable() {
     model("m");
 

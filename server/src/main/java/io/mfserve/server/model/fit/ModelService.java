@@ -424,7 +424,7 @@ public final class ModelService {
       java.util.function.Supplier<T> body) {
     Thread t = Thread.currentThread();
     ClassLoader before = t.getContextClassLoader();
-    t.setContextClassLoader(provider.getClass().getClassLoader());
+    t.setContextClassLoader(SolverDefaults.pluginLoader(provider));
     try {
       return body.get();
     } finally {

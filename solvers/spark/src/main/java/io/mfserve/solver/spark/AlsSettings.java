@@ -19,9 +19,7 @@ record AlsSettings(int rank, int maxIterations, double regularization, boolean i
     double alpha, boolean nonnegative, long seed, int numBlocks, int checkpointInterval,
     String master, Map<String, String> sparkConf, Source source) {
 
-  /** The system property, then environment variable, that set the default master. */
-  static final String MASTER_PROPERTY = "mfserve.spark.master";
-  static final String MASTER_ENV = "MFSERVE_SPARK_MASTER";
+  /** The master when neither the fit nor the server's launch names one. */
   static final String DEFAULT_MASTER = "local[*]";
 
   private static final Pattern MASTER = Pattern.compile(
@@ -60,7 +58,7 @@ record AlsSettings(int rank, int maxIterations, double regularization, boolean i
     Parameters p = config.parameters();
     String master = p.getString(SparkAlsProvider.MASTER).trim();
     if (master.isEmpty()) {
-      master = defaultMaster();
+      master = DEFAULT_MASTER;
     }
     if (!MASTER.matcher(master).matches()) {
       throw new InvalidParameterException(SparkAlsProvider.MASTER, "parameter 'master' is '"
@@ -72,16 +70,21 @@ record AlsSettings(int rank, int maxIterations, double regularization, boolean i
         config.absentEntries() == AbsentEntries.IMPLICIT, p.getDouble(SparkAlsProvider.ALPHA),
         p.getBool(SparkAlsProvider.NONNEGATIVE), config.seed(),
         p.getInt(SparkAlsProvider.NUM_BLOCKS), checkpoint == 0 ? -1 : checkpoint, master,
-        sparkConf(p.getString(SparkAlsProvider.SPARK_CONF)), source(p));
+        sparkConf(p), source(p));
   }
 
-  /** The master when a fit names none: the server's launch setting, else local[*]. */
-  static String defaultMaster() {
-    String m = System.getProperty(MASTER_PROPERTY);
-    if (m == null || m.isBlank()) {
-      m = System.getenv(MASTER_ENV);
+  /**
+   * The Spark settings of a fit: the server's (the parameter's default in effect, which the
+   * operator sets with {@code --solver-default spark-als.spark_conf=...}), then the fit's own
+   * on top, key by key, so that a fit adds or changes a setting without repeating the rest.
+   */
+  static Map<String, String> sparkConf(Parameters p) {
+    Map<String, String> conf = new LinkedHashMap<>(
+        sparkConf((String) p.defaultValue(SparkAlsProvider.SPARK_CONF)));
+    if (p.isGiven(SparkAlsProvider.SPARK_CONF)) {
+      conf.putAll(sparkConf(p.getString(SparkAlsProvider.SPARK_CONF)));
     }
-    return m == null || m.isBlank() ? DEFAULT_MASTER : m.trim();
+    return Collections.unmodifiableMap(conf);
   }
 
   /** Parses "key=value" settings separated by ';' or new lines. */

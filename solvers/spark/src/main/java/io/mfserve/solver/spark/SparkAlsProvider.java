@@ -53,11 +53,13 @@ public final class SparkAlsProvider implements SolverProvider {
       ParameterSpec.ofInt(CHECKPOINT_INTERVAL, 10, 0, 1000, "Checkpoint the factors every N"
           + " iterations to cut Spark's lineage (long lineages overflow the stack); 0 turns it"
           + " off."),
-      ParameterSpec.ofString(MASTER, "", 512, "Where Spark runs: local[*], local[N],"
-          + " spark://HOST:PORT, yarn or k8s://URL. Empty means the server's launch setting"
-          + " (-Dmfserve.spark.master or env MFSERVE_SPARK_MASTER), else local[*]."),
+      ParameterSpec.ofString(MASTER, AlsSettings.DEFAULT_MASTER, 512, "Where Spark runs:"
+          + " local[*], local[N], spark://HOST:PORT, yarn or k8s://URL (empty: local[*])."
+          + " A server sets its own default with --solver-default spark-als.master=URL."),
       ParameterSpec.ofString(SPARK_CONF, "", 8192, "Extra Spark settings, key=value separated"
-          + " by ';' (e.g. spark.executor.memory=4g;spark.executor.cores=4)."),
+          + " by ';' (e.g. spark.executor.memory=4g;spark.executor.cores=4). A server sets"
+          + " its own with --solver-default spark-als.spark_conf=...; a fit's are laid over"
+          + " those key by key."),
       ParameterSpec.ofString(SOURCE_URI, "", 8192, "Read the ratings from these files"
           + " (comma-separated; file:, hdfs:, s3a: ... anything Spark reads) instead of the"
           + " request's matrix, which must then be absent. Ids from the file become the"

@@ -82,4 +82,26 @@ class SparkAlsProviderTest {
             AbsentEntries.UNKNOWN)));
     assertEquals("item_col", column.parameter());
   }
+
+  @Test
+  void settings_serverDefaults_masterReplacedAndConfLaidOverKeyByKey() {
+    // What the server does with --solver-default spark-als.master=... and .spark_conf=...
+    java.util.List<io.mfserve.solver.ParameterSpec> launch = provider.parameters().stream()
+        .map(p -> p.name().equals("master") ? p.withDefault("spark://10.0.0.9:7077")
+            : p.name().equals("spark_conf")
+                ? p.withDefault("spark.executor.memory=8g;spark.cores.max=32") : p)
+        .toList();
+    AlsSettings unset = AlsSettings.of(new SolverConfig(8, 3, AbsentEntries.UNKNOWN,
+        Parameters.resolve(launch, Map.of())));
+    assertEquals("spark://10.0.0.9:7077", unset.master());
+    assertEquals(Map.of("spark.executor.memory", "8g", "spark.cores.max", "32"),
+        unset.sparkConf());
+    AlsSettings set = AlsSettings.of(new SolverConfig(8, 3, AbsentEntries.UNKNOWN,
+        Parameters.resolve(launch, Map.of("master", "local[2]",
+            "spark_conf", "spark.cores.max=4;spark.executor.cores=2"))));
+    assertEquals("local[2]", set.master());
+    assertEquals(Map.of("spark.executor.memory", "8g", "spark.cores.max", "4",
+        "spark.executor.cores", "2"), set.sparkConf());
+    assertEquals("local[*]", AlsSettings.of(config(Map.of(), AbsentEntries.UNKNOWN)).master());
+  }
 }

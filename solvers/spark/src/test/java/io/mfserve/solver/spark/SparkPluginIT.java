@@ -39,10 +39,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The spark-als plugin through the real server jar: the built plugin directory as
- * {@code --plugins-dir}, Spark on {@code local[2]} inside the server's JVM (with no JVM flag
- * given: the jar's manifest opens what Spark needs). The same planted low-rank ratings are fitted
- * from a CSV file by {@code source_uri} and sent inline, and each model's RMSE on held-out
- * entries must be within 0.01 of mfserve's own ALS with the same settings.
+ * {@code --plugins-dir}, Spark on {@code local[2]} inside the server's JVM (the server's
+ * {@code --solver-default spark-als.master=local[2]}; no JVM flag given: the jar's manifest opens
+ * what Spark needs). The same planted low-rank ratings are fitted from a CSV file by
+ * {@code source_uri} (by the real mfctl, with no FILE) and sent inline, and each model's RMSE on
+ * held-out entries must be within 0.01 of mfserve's own ALS with the same settings.
  */
 class SparkPluginIT {
   private static final int USERS = 240;
@@ -59,6 +60,7 @@ class SparkPluginIT {
   private static ManagedChannel channel;
   private static MfClient client;
   private static int metricsPort;
+  private static int port;
   private static final List<long[]> train = new ArrayList<>();
   private static final List<Float> trainValues = new ArrayList<>();
   private static final List<long[]> test = new ArrayList<>();
@@ -67,14 +69,18 @@ class SparkPluginIT {
   @BeforeAll
   static void start() throws Exception {
     plant();
-    int port = freePort();
+    port = freePort();
     metricsPort = freePort();
     // Kept in target/ for a failure to be read after the temporary directory is gone.
     log = Path.of("target", "spark-plugin-it-server.log").toAbsolutePath();
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx1500m", "-jar", property("mfserve.server.jar"), "--port", Integer.toString(port),
         "--plugins-dir", property("mfserve.plugins.dir"), "--no-warmup",
-        "--metrics-port", Integer.toString(metricsPort));
+        "--metrics-port", Integer.toString(metricsPort),
+        // Where Spark runs is the server's launch setting; the fits below name no master.
+        "--solver-default", "spark-als.master=local[2]",
+        "--solver-default", "spark-als.num_blocks=2",
+        "--solver-default", "spark-als.spark_conf=spark.sql.shuffle.partitions=2");
     server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
         .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -140,8 +146,7 @@ class SparkPluginIT {
 
   private static FitRequest.Builder sparkFit(String modelId) {
     return FitRequest.newBuilder().setSolver("spark-als").setModelId(modelId).setNumFactors(5)
-        .setMaxIterations(10).setRegularization(0.05).putParams("master", "local[2]")
-        .putParams("num_blocks", "2");
+        .setMaxIterations(10).setRegularization(0.05);
   }
 
   private static Matrix inline() {
@@ -163,6 +168,22 @@ class SparkPluginIT {
       Files.writeString(f, b);
     }
     return f;
+  }
+
+  /** Runs mfctl.jar: fit --solver spark-als --param source_uri=... with no FILE. */
+  private static ModelInfo mfctlFitByUri(String modelId) throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", property("mfserve.mfctl.jar"), "--target", "localhost:" + port, "--json", "fit",
+        "--solver", "spark-als", "--factors", "5", "--iterations", "10", "--regularization",
+        "0.05", "--model-id", modelId, "--param", "source_uri=" + csv().toUri(),
+        "--param", "user_col=uid", "--param", "item_col=iid", "--param", "rating_col=stars");
+    Process mfctl = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(mfctl.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(mfctl.waitFor(3, TimeUnit.MINUTES), out);
+    assertEquals(0, mfctl.exitValue(), out + "\n" + logText());
+    assertTrue(out.contains("\"model_id\":\"" + modelId + "\""), out);
+    return client.getModel(modelId);
   }
 
   private static double heldOutRmse(String modelId) {
@@ -188,6 +209,9 @@ class SparkPluginIT {
     ParameterInfo uri = spark.getParametersList().stream()
         .filter(p -> p.getName().equals("source_uri")).findFirst().orElseThrow();
     assertEquals(ParameterType.PARAMETER_TYPE_STRING, uri.getType());
+    ParameterInfo master = spark.getParametersList().stream()
+        .filter(p -> p.getName().equals("master")).findFirst().orElseThrow();
+    assertEquals("local[2]", master.getDefaultValue(), "--solver-default shows in ListSolvers");
 
     // mfserve's als at Spark's settings: weighted λ, no biases (its own defaults for sparse
     // ratings are biased, with λ from the data; see the accuracy issue).
@@ -195,15 +219,17 @@ class SparkPluginIT {
         .setNumFactors(5).setMaxIterations(10).setRegularization(0.05)
         .putParams("weighted_lambda", "true").putParams("biases", "false")
         .setMatrix(inline()).build());
-    ModelInfo byUri = client.fit(sparkFit("by-uri")
-        .putParams("source_uri", csv().toUri().toString()).putParams("user_col", "uid")
-        .putParams("item_col", "iid").putParams("rating_col", "stars").build());
+    // By URI through the real mfctl: fit with no FILE, the data named by source_uri.
+    ModelInfo byUri = mfctlFitByUri("by-uri");
     ModelInfo sent = client.fit(sparkFit("inline").setMatrix(inline()).build());
 
     assertEquals(USERS, byUri.getNumUsers());
     assertEquals(ITEMS, byUri.getNumItems());
     assertEquals(train.size(), byUri.getNumEntries());
     assertEquals(10, byUri.getIterations());
+    assertEquals("local[2]", byUri.getParamsOrThrow("master"), "the server's master was used");
+    assertEquals("2", byUri.getParamsOrThrow("num_blocks"));
+    assertTrue(logText().contains("master local[2]"), "Spark started on the server's master");
     double rmseAls = heldOutRmse("als");
     double rmseUri = heldOutRmse("by-uri");
     double rmseInline = heldOutRmse("inline");

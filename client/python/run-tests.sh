@@ -7,6 +7,7 @@
 # usable alone from any directory. When the Python packages are missing it says which Debian
 # packages to install and exits 0 -- unless MFSERVE_REQUIRE_CROSS_LANGUAGE is set (CI sets it),
 # in which case it fails. -DskipTests / -DskipITs skip it (passed in as MFSERVE_SKIP_*).
+# Extra arguments go to pytest, e.g. `run-tests.sh -k tune`.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,4 +43,4 @@ rm -rf "$venv" "$here/build" "$here"/src/*.egg-info
 rm -rf "$here/build" "$here"/src/*.egg-info
 cd "$here"
 # The src/ layout keeps the source tree off sys.path: the tests import the installed package.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests
+"$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@"

@@ -67,13 +67,28 @@ def test_fit_tune_streams_trials_and_lists_them_in_the_model(server_target):
                   on_trial=trials.append)
         info = model.info
         assert len(trials) == len(info.tune_trials) > 0
-        assert [t.number for t in trials] == list(range(1, len(trials) + 1))
+        # Parallel trials may finish out of order; their numbers are their schedule places.
+        assert sorted(t.number for t in trials) == list(range(1, len(trials) + 1))
+        assert [t.number for t in info.tune_trials] == list(range(1, len(trials) + 1))
         best = [t for t in info.tune_trials if t.best]
         assert len(best) == 1
         assert info.num_factors == int(best[0].setting["num_factors"])
         assert float(info.params["regularization"]) == pytest.approx(
             float(best[0].setting["regularization"]))
         model.delete()
+
+
+def test_evaluate_tuned_reports_each_folds_choice(server_target):
+    result = mfserve.evaluate(_planted(seed=6), folds=2, seed=3, target=server_target,
+                              solver="als", max_iterations=6,
+                              tune=mfserve.tune_spec({"num_factors": (2, 5)}, max_fits=6,
+                                                     method="halving"))
+    assert len(result.tuned) == 2
+    for chosen in result.tuned:
+        assert 2 <= int(chosen["num_factors"]) <= 5
+    text = str(result).splitlines()
+    assert text[-2].startswith("tuned on fold 1: num_factors=")
+    assert text[-1].startswith("tuned on fold 2: num_factors=")
 
 
 def test_tune_spec_ranges_and_lists():
@@ -83,5 +98,11 @@ def test_tune_spec_ranges_and_lists():
     assert spec.ranges[1].log_scale and not spec.ranges[0].log_scale
     assert list(spec.ranges[2].values) == ["true", "false"]
     assert spec.max_fits == 12 and spec.metric == 1
+    assert spec.method == 0 and spec.parallel_trials == 0
+    spec = mfserve.tune_spec({"factors": (5, 40)}, method="halving", parallel_trials=2)
+    assert spec.method == 2 and spec.parallel_trials == 2
+    assert mfserve.tune_spec({"factors": (5, 40)}, method="hyperband").method == 1
+    with pytest.raises(ValueError):
+        mfserve.tune_spec({"factors": (5, 40)}, method="bayes")
     with pytest.raises(ValueError):
         mfserve.tune_spec({"regularization": (1, 2, "ln")})

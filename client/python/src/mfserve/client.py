@@ -641,6 +641,7 @@ def fit_request(*, solver: str = "als", num_factors: Optional[int] = None,
 
 
 _TUNE_METRICS = {None: 0, "rmse": 1, "ndcg": 2}
+_TUNE_METHODS = {None: 0, "hyperband": 1, "halving": 2, "successive_halving": 2}
 _TUNE_NAMES = {"factors": "num_factors", "num_topics": "num_factors", "rank": "num_factors",
                "iterations": "max_iterations"}
 
@@ -648,13 +649,18 @@ _TUNE_NAMES = {"factors": "num_factors", "num_topics": "num_factors", "rank": "n
 def tune_spec(ranges: Mapping[str, object], *, max_fits: Optional[int] = None,
               max_seconds: Optional[float] = None, metric: Optional[str] = None,
               validation_fraction: Optional[float] = None, k: Optional[int] = None,
-              reduction_factor: Optional[int] = None) -> "pb.TuneSpec":
+              reduction_factor: Optional[int] = None, method: Optional[str] = None,
+              parallel_trials: Optional[int] = None) -> "pb.TuneSpec":
     """A TuneSpec (FitRequest.tune) from {name: range}: (min, max) or (min, max, "log") for
     a numeric range, a list of values otherwise, e.g.
     {"regularization": (1, 50, "log"), "num_factors": (5, 40), "biases": [True, False]}.
     Names are fit options (num_factors, max_iterations, regularization, learning_rate) or the
-    solver's parameters; unset budgets take the server's defaults (30 fits, 20% held out)."""
-    spec = pb.TuneSpec(metric=_lookup(_TUNE_METRICS, metric, "metric"))
+    solver's parameters; unset budgets take the server's defaults (30 fits, 20% held out).
+    method is "hyperband" (the server's default) or "halving" (one bracket of successive
+    halving); parallel_trials caps the trials run at once (0: the server's threads and memory
+    decide; the result is the same)."""
+    spec = pb.TuneSpec(metric=_lookup(_TUNE_METRICS, metric, "metric"),
+                       method=_lookup(_TUNE_METHODS, method, "method"))
     for name, value in ranges.items():
         r = spec.ranges.add(name=_TUNE_NAMES.get(str(name), str(name)))
         if isinstance(value, tuple):
@@ -665,7 +671,8 @@ def tune_spec(ranges: Mapping[str, object], *, max_fits: Optional[int] = None,
             r.values.extend(_param_text(v) for v in value)
     for field, value in (("max_fits", max_fits), ("max_seconds", max_seconds),
                          ("validation_fraction", validation_fraction), ("k", k),
-                         ("reduction_factor", reduction_factor)):
+                         ("reduction_factor", reduction_factor),
+                         ("parallel_trials", parallel_trials)):
         if value is not None:
             setattr(spec, field, value)
     return spec

@@ -3,6 +3,7 @@
     from mfserve import Ratings, evaluate
     result = evaluate(Ratings(users, items, ratings), folds=5, solver="als", num_factors=10)
     print(result)                      # the baseline row first, then the model
+    result.tuned                       # with tune=...: each fold's chosen setting
     result.improvement("rmse")         # 0.03: the model's RMSE is 3% below the baseline's
 
 Each fold's training part is uploaded once, fitted on the server, scored on the test part
@@ -38,12 +39,16 @@ class Evaluation:
     """Per-fold metrics of the model and of the baseline; the lists are in fold order."""
 
     def __init__(self, model: Dict[str, List[float]], baseline: Dict[str, List[float]],
-                 baseline_name: str, k: int, cold_pairs: int):
+                 baseline_name: str, k: int, cold_pairs: int,
+                 tuned: Optional[List[Optional[Dict[str, str]]]] = None):
         self.model = {m: np.asarray(v, dtype=np.float64) for m, v in model.items()}
         self.baseline = {m: np.asarray(v, dtype=np.float64) for m, v in baseline.items()}
         self.baseline_name = baseline_name
         self.k = k
         self.cold_pairs = cold_pairs
+        # With tune=...: per fold, the setting the server's search chose on that fold's
+        # training part (None where every trial failed); empty without tuning.
+        self.tuned: List[Optional[Dict[str, str]]] = list(tuned or [])
 
     def mean(self, metric: str, baseline: bool = False) -> float:
         """The mean over folds of a metric of the model (or of the baseline)."""
@@ -78,6 +83,10 @@ class Evaluation:
         gains = ", ".join(f"{label[m]} {100 * abs(self.improvement(m)):.1f}% "
                           f"{'better' if self.improvement(m) >= 0 else 'worse'}" for m in names)
         lines.append(f"model vs baseline: {gains}")
+        for fold, chosen in enumerate(self.tuned, 1):
+            text = "every trial failed" if chosen is None else " ".join(
+                f"{n}={v}" for n, v in sorted(chosen.items()))
+            lines.append(f"tuned on fold {fold}: {text}")
         return "\n".join(lines)
 
 
@@ -115,6 +124,7 @@ def evaluate(data, *, folds: int = 5, test_fraction: Optional[float] = None, see
     error = explicit
     rank = ranking or not explicit
     cold = 0
+    tuned: List[Optional[Dict[str, str]]] = []
     try:
         for test in splits:
             test = np.sort(test)
@@ -122,13 +132,17 @@ def evaluate(data, *, folds: int = 5, test_fraction: Optional[float] = None, see
             cold += _count_cold(uidx, iidx, train, test)
             _add(baseline, _baseline(uidx, iidx, values, train, test, len(uids), len(iids),
                                      error, rank, k, relevant_threshold))
-            _add(model, _fit_and_score(client, uids, iids, uidx, iidx, values, train, test,
-                                       error, rank, k, relevant_threshold, seed, fit_options))
+            scores, chosen = _fit_and_score(client, uids, iids, uidx, iidx, values, train,
+                                            test, error, rank, k, relevant_threshold, seed,
+                                            fit_options)
+            _add(model, scores)
+            if fit_options.get("tune") is not None:
+                tuned.append(chosen)
     finally:
         if own:
             client.close()
     name = "+".join(([("biases")] if error else []) + (["popularity"] if rank else []))
-    return Evaluation(model, baseline, name, k, cold)
+    return Evaluation(model, baseline, name, k, cold, tuned)
 
 
 def fit_biases(uidx: np.ndarray, iidx: np.ndarray, values: np.ndarray, n_users: int,
@@ -190,7 +204,8 @@ def _fit_and_score(client, uids, iids, uidx, iidx, values, train, test, error, r
                                             exclude_seen=True)
                     ranked[u] = [index.get(r.item, -1) for r in recs]
                 out.update(_ranking(ranked, uidx, iidx, values, test, threshold, k))
-            return out
+            chosen = next((dict(t.setting) for t in info.tune_trials if t.best), None)
+            return out, chosen
         finally:
             try:
                 client.delete_model(info.model_id)

@@ -47,7 +47,8 @@ public interface FitListener {
 
   /**
    * Called after each trial of a tuned fit ({@code FitRequest.tune}), in the order the trials
-   * ran, before the final fit's {@link #onProgress} calls. Does nothing unless overridden.
+   * finished (trials run in parallel may finish out of the order of their numbers), before
+   * the final fit's {@link #onProgress} calls. Does nothing unless overridden.
    *
    * @param trial the setting tried, its rung, iterations, held-out metric and seconds
    */

@@ -291,7 +291,7 @@ public final class Evaluator {
         values.put(Metric.MAP, ranking.map());
         values.put(Metric.NDCG, ranking.ndcg());
       }
-      return new FoldResult(fd.fold.number(), modelId, values, null);
+      return new FoldResult(fd.fold.number(), modelId, values, null, TuneChoice.of(model));
     } finally {
       if (!options.keepModels()) {
         deleteQuietly(() -> client.deleteModel(modelId));

@@ -12,8 +12,11 @@ import java.util.Map;
  * @param values each metric measured; empty when the fit failed
  * @param error the failure, as {@code CODE: description}, when the fit or scoring failed;
  *     null otherwise
+ * @param tuned what a tuned fit ({@code FitRequest.tune}) chose on this fold; null when the
+ *     fit did not tune
  */
-public record FoldResult(int fold, String modelId, Map<Metric, Double> values, String error) {
+public record FoldResult(int fold, String modelId, Map<Metric, Double> values, String error,
+    TuneChoice tuned) {
   /**
    * A result; the map is copied.
    *
@@ -21,11 +24,24 @@ public record FoldResult(int fold, String modelId, Map<Metric, Double> values, S
    * @param modelId the model's id
    * @param values the metric values
    * @param error the failure, or null
+   * @param tuned what a tuned fit chose on this fold, or null
    */
   public FoldResult {
     EnumMap<Metric, Double> copy = new EnumMap<>(Metric.class);
     copy.putAll(values);
     values = Collections.unmodifiableMap(copy);
+  }
+
+  /**
+   * A result of a fit that did not tune.
+   *
+   * @param fold the fold's number
+   * @param modelId the model's id
+   * @param values the metric values
+   * @param error the failure, or null
+   */
+  public FoldResult(int fold, String modelId, Map<Metric, Double> values, String error) {
+    this(fold, modelId, values, error, null);
   }
 
   /**

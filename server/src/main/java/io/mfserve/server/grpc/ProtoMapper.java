@@ -142,13 +142,23 @@ final class ProtoMapper {
             ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_VALIDATION_FRACTION
             : t.getValidationFraction(),
         t.getReductionFactor() == 0 ? io.mfserve.server.model.tune.TuneSpec.DEFAULT_ETA
-            : t.getReductionFactor());
+            : t.getReductionFactor(),
+        switch (t.getMethod()) {
+          case TUNE_METHOD_HYPERBAND -> io.mfserve.server.model.tune.TuneMethod.HYPERBAND;
+          case TUNE_METHOD_SUCCESSIVE_HALVING ->
+              io.mfserve.server.model.tune.TuneMethod.SUCCESSIVE_HALVING;
+          case TUNE_METHOD_UNSPECIFIED -> null;
+          default -> throw new InvalidRequestException("tune.method", "is "
+              + t.getMethodValue() + ", which this server does not know");
+        },
+        t.getParallelTrials());
   }
 
   /** A finished trial, for FitWithProgress and ModelInfo. */
   static io.mfserve.proto.v1.TuneTrial toProto(io.mfserve.server.model.tune.TuneTrial t) {
     io.mfserve.proto.v1.TuneTrial.Builder b = io.mfserve.proto.v1.TuneTrial.newBuilder()
-        .setNumber(t.number()).putAllSetting(t.setting()).setRung(t.rung())
+        .setNumber(t.number()).putAllSetting(t.setting()).setBracket(t.bracket())
+        .setRung(t.rung())
         .setIterations(t.iterations()).setMetric(t.metric()).setSeconds(t.seconds())
         .setBest(t.best());
     if (t.error() != null) {

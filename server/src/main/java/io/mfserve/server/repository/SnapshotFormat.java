@@ -9,6 +9,7 @@ import io.mfserve.server.model.store.Popularity;
 import io.mfserve.server.model.store.ScanIndex;
 import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
+import io.mfserve.server.model.tune.TuneReport;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FitDivergedException;
@@ -31,19 +32,21 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
- * The snapshot format, version 2: one served model as a stream of checksummed sections,
+ * The snapshot format, version 3: one served model as a stream of checksummed sections,
  * written and read back bit for bit. Laid out in this package's README.md; in short:
  *
  * <pre>
  * magic      8 bytes  0x89 'M' 'F' 'S' 'N' 'A' 'P' 0x0A
- * version    int32    2
+ * version    int32    3
  * sections   INFO, USER_IDS, ITEM_IDS, USER_FACTORS, ITEM_FACTORS, [BIASES], SEEN,
- *            POPULARITY, END
+ *            POPULARITY, [optional sections, each at most once: TUNE], END
  *   each     int32 tag, int64 payload length, payload, int32 CRC-32C of the payload
  * </pre>
  *
- * <p>Version 1 (no POPULARITY section) is still read: its items' counts are taken from SEEN,
- * and it has no values to rank by mean.
+ * <p>Version 3 adds optional sections between POPULARITY and END, each present only when the
+ * model has what it holds (TUNE: a tuned fit's trials). Version 2 (no optional sections) and
+ * version 1 (no POPULARITY section either: its items' counts are taken from SEEN, and it has
+ * no values to rank by mean) are still read.
  *
  * <p>Every number is little-endian (numpy's {@code '<f4'}). A reader checks the magic, the
  * version, each section's tag, length and checksum, and the consistency of what it read (ids
@@ -55,7 +58,7 @@ import java.util.zip.CRC32C;
  */
 public final class SnapshotFormat {
   /** The current format version. */
-  public static final int VERSION = 2;
+  public static final int VERSION = 3;
   /** The oldest version still read. */
   static final int OLDEST_VERSION = 1;
 
@@ -68,6 +71,8 @@ public final class SnapshotFormat {
   static final int BIASES = 6;
   static final int SEEN = 7;
   static final int POPULARITY = 8;
+  /** Optional from version 3: a tuned fit's search ({@link TuneSection}). */
+  static final int TUNE = 9;
   static final int END = 0x454e44; // "END"
 
   /** Rows copied out of the model per write, so that a write allocates a bounded buffer. */
@@ -146,6 +151,12 @@ public final class SnapshotFormat {
       }
     }
     w.end();
+    if (model.metadata().tune() != null) {
+      byte[] tune = TuneSection.encode(model.metadata().tune());
+      w.begin(TUNE, tune.length);
+      w.putBytes(tune, 0, tune.length);
+      w.end();
+    }
     w.begin(END, 0);
     w.end();
     out.flush();
@@ -258,7 +269,7 @@ public final class SnapshotFormat {
    * Reads a snapshot's first section only: enough to list a model, check a retried request's
    * fingerprint, or size a load.
    *
-   * @throws SnapshotFormatException if it is not a readable snapshot (version 1 or 2)
+   * @throws SnapshotFormatException if it is not a readable snapshot (version 1 to 3)
    */
   public static SnapshotInfo readInfo(InputStream in) throws IOException {
     return new Reader(in).info();
@@ -387,7 +398,34 @@ public final class SnapshotFormat {
         }
         in.end("POPULARITY");
       }
-      in.begin(END, "END", 0);
+      TuneReport tune = null;
+      if (version >= 3) {
+        // Optional sections, each at most once, until END.
+        while (true) {
+          long len = in.begin(-1, "an optional section or END");
+          int tag = in.tag();
+          if (tag == END) {
+            if (len != 0) {
+              throw new SnapshotFormatException("END is " + len + " bytes where it is empty");
+            }
+            break;
+          } else if (tag == TUNE && tune == null) {
+            if (len > 64L << 20) {
+              throw new SnapshotFormatException("TUNE section of " + len + " bytes is"
+                  + " implausible");
+            }
+            byte[] payload = new byte[(int) len];
+            in.getBytes(payload, 0, payload.length);
+            in.end("TUNE");
+            tune = TuneSection.decode(payload);
+          } else {
+            throw new SnapshotFormatException("unexpected section tag " + tag + " after"
+                + " POPULARITY");
+          }
+        }
+      } else {
+        in.begin(END, "END", 0);
+      }
       in.end("END");
       SeenItems seen;
       FactorModel factors;
@@ -402,12 +440,12 @@ public final class SnapshotFormat {
       }
       v = null;
       ModelMetadata meta = info.metadata();
-      if (modelId != null && !modelId.equals(meta.modelId())) {
-        meta = new ModelMetadata(modelId, meta.solver(), meta.numFactors(), meta.params(),
-            meta.seed(), meta.absentEntries(), meta.numEntries(), meta.numValidationEntries(),
-            meta.trainingMean(), meta.trainingRmse(), meta.fitSeconds(), meta.createTime(),
-            meta.mfserveVersion(), meta.dataFingerprint(), meta.requestFingerprint(),
-            meta.warmStartModelId());
+      if ((modelId != null && !modelId.equals(meta.modelId())) || tune != null) {
+        meta = new ModelMetadata(modelId == null ? meta.modelId() : modelId, meta.solver(),
+            meta.numFactors(), meta.params(), meta.seed(), meta.absentEntries(),
+            meta.numEntries(), meta.numValidationEntries(), meta.trainingMean(),
+            meta.trainingRmse(), meta.fitSeconds(), meta.createTime(), meta.mfserveVersion(),
+            meta.dataFingerprint(), meta.requestFingerprint(), meta.warmStartModelId(), tune);
       }
       ScanIndex scan = ScanIndex.of(factors);
       long exact = factors.memoryBytes() + seen.memoryBytes() + userIds.memoryBytes()
@@ -704,6 +742,8 @@ public final class SnapshotFormat {
     private final CRC32C crc = new CRC32C();
     /** Payload bytes of the current section not yet pulled into the buffer. */
     private long unread;
+    /** The tag of the section begun last. */
+    private int lastTag;
 
     SectionReader(InputStream in) {
       this.in = in;
@@ -718,14 +758,21 @@ public final class SnapshotFormat {
       return b;
     }
 
+    /** Returns the tag of the section begun last (for {@code begin(-1, ...)}: any tag). */
+    int tag() {
+      return lastTag;
+    }
+
+    /** Begins the next section, which must carry {@code expectedTag} (−1: any tag). */
     long begin(int expectedTag, String name) throws IOException {
       ByteBuffer h = ByteBuffer.wrap(rawBytes(12, name + " header"))
           .order(ByteOrder.LITTLE_ENDIAN);
       int tag = h.getInt();
       long length = h.getLong();
-      if (tag != expectedTag) {
+      if (expectedTag >= 0 && tag != expectedTag) {
         throw new SnapshotFormatException("expected section " + name + " but found tag " + tag);
       }
+      lastTag = tag;
       if (length < 0) {
         throw new SnapshotFormatException(name + " has a negative length");
       }

@@ -111,6 +111,21 @@ class RepositoryRpcTest {
   }
 
   @Test
+  void tunedFit_isServedByAnotherReplica_withItsTrials() {
+    var a = replica(ModelStore.Preload.NONE);
+    var b = replica(ModelStore.Preload.NONE);
+    FitRequest tuned = fit("tuned", 2).toBuilder().setTune(io.mfserve.proto.v1.TuneSpec
+        .newBuilder().setMaxFits(5).addRanges(io.mfserve.proto.v1.TuneRange.newBuilder()
+            .setName("regularization").setMin(0.1).setMax(10).setLogScale(true))).build();
+    ModelInfo fitted = a.fit(tuned).getModel();
+    assertEquals(5, fitted.getTuneTrialsCount());
+    ModelInfo loaded = b.getModel(GetModelRequest.newBuilder().setModelId("tuned").build())
+        .getModel();
+    assertEquals(fitted.getTuneTrialsList(), loaded.getTuneTrialsList());
+    assertEquals(fitted.getTuneMetric(), loaded.getTuneMetric());
+  }
+
+  @Test
   void streamingCalls_onAModelNotYetLoaded_loadItAndStream() {
     var a = replica(ModelStore.Preload.NONE);
     // A stream that never started would hang the test without a deadline.

@@ -16,6 +16,7 @@ import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
 import io.mfserve.proto.v1.ModelInfo;
 import io.mfserve.proto.v1.SparseMatrix;
+import io.mfserve.proto.v1.TuneMethod;
 import io.mfserve.proto.v1.TuneMetric;
 import io.mfserve.proto.v1.TuneRange;
 import io.mfserve.proto.v1.TuneSpec;
@@ -91,9 +92,39 @@ class TuneRpcTest {
   }
 
   @Test
-  void tune_plantedRank3_findsRank3WithinTheBudgetAndFitsIt() {
+  void tune_plantedRank3_hyperband_findsRank3WithinTheBudget() {
     MatrixFactorizationBlockingStub stub = server.start();
     List<FitWithProgressResponse> events = stream(stub, tunedRank(plantedRank3(), 5).build());
+    ModelInfo info = events.get(events.size() - 1).getModel();
+    // R = 27 sweeps, 30 fits: s_max = 2, brackets 13+4+1, 6+2, 4 (see HalvingTest).
+    assertEquals(30, info.getTuneTrialsCount());
+    for (int b = 0; b < 3; b++) {
+      int bracket = b;
+      assertEquals(new int[] {18, 8, 4}[b], info.getTuneTrialsList().stream()
+          .filter(t -> t.getBracket() == bracket).count());
+    }
+    // Rung r of bracket b runs 27 / 3^(rungs − 1 − r) sweeps.
+    int[][] sweeps = {{3, 9, 27}, {9, 27}, {27}};
+    for (TuneTrial t : info.getTuneTrialsList()) {
+      assertEquals(sweeps[t.getBracket()][t.getRung()], t.getIterations(), t.toString());
+    }
+    assertEquals(3, info.getNumFactors(), "chosen rank; trials: " + info.getTuneTrialsList());
+    TuneTrial chosen = info.getTuneTrialsList().stream().filter(TuneTrial::getBest)
+        .findFirst().orElseThrow();
+    assertEquals(27, chosen.getIterations());
+    for (TuneTrial t : info.getTuneTrialsList()) {
+      if (t.getIterations() == 27 && t.getNumber() != chosen.getNumber()) {
+        assertTrue(chosen.getMetric() <= t.getMetric(), t + " vs " + chosen);
+      }
+    }
+  }
+
+  @Test
+  void tune_plantedRank3_successiveHalving_findsRank3WithinTheBudgetAndFitsIt() {
+    MatrixFactorizationBlockingStub stub = server.start();
+    FitRequest.Builder req = tunedRank(plantedRank3(), 5);
+    req.getTuneBuilder().setMethod(TuneMethod.TUNE_METHOD_SUCCESSIVE_HALVING);
+    List<FitWithProgressResponse> events = stream(stub, req.build());
 
     List<TuneTrial> streamed = new ArrayList<>();
     int progress = 0;
@@ -108,9 +139,12 @@ class TuneRpcTest {
     ModelInfo info = events.get(events.size() - 1).getModel();
     assertTrue(streamed.size() <= 30 && streamed.size() >= 20, "trials " + streamed.size());
     assertEquals(streamed.size(), info.getTuneTrialsCount());
+    // Parallel trials may finish out of order; the model lists them by number.
+    streamed.sort(java.util.Comparator.comparingInt(TuneTrial::getNumber));
     for (int t = 0; t < streamed.size(); t++) {
       // The model marks the chosen trial, which is known only once the search is over.
       assertEquals(streamed.get(t), info.getTuneTrials(t).toBuilder().setBest(false).build());
+      assertEquals(t + 1, streamed.get(t).getNumber());
     }
     assertEquals(TuneMetric.TUNE_METRIC_RMSE, info.getTuneMetric());
     assertEquals(3, info.getNumFactors(), "chosen rank; trials: " + streamed);
@@ -156,6 +190,30 @@ class TuneRpcTest {
     }
     assertEquals(a.getParamsMap(), b.getParamsMap());
     assertFalse(a.getTuneTrials(0).getSettingMap().equals(c.getTuneTrials(0).getSettingMap()));
+  }
+
+  @Test
+  void tune_oneTrialAtATimeOrTwo_sameTrialsSameChoice() {
+    // The test server trains on 2 threads: parallel_trials 0 runs two trials at once.
+    MatrixFactorizationBlockingStub stub = server.start();
+    FitRequest.Builder req = tunedRank(plantedRank3(), 11).setMaxIterations(9);
+    req.getTuneBuilder().setMaxFits(14).addRanges(TuneRange.newBuilder()
+        .setName("regularization").setMin(0.01).setMax(10).setLogScale(true));
+    for (TuneMethod method : List.of(TuneMethod.TUNE_METHOD_HYPERBAND,
+        TuneMethod.TUNE_METHOD_SUCCESSIVE_HALVING)) {
+      req.getTuneBuilder().setMethod(method).setParallelTrials(1);
+      ModelInfo one = stub.fit(req.setModelId("one-" + method).build()).getModel();
+      req.getTuneBuilder().setParallelTrials(0);
+      ModelInfo two = stub.fit(req.setModelId("two-" + method).build()).getModel();
+      assertEquals(one.getTuneTrialsCount(), two.getTuneTrialsCount());
+      for (int t = 0; t < one.getTuneTrialsCount(); t++) {
+        TuneTrial x = one.getTuneTrials(t);
+        TuneTrial y = two.getTuneTrials(t);
+        assertEquals(x.toBuilder().setSeconds(0).build(), y.toBuilder().setSeconds(0).build());
+      }
+      assertEquals(one.getParamsMap(), two.getParamsMap());
+      assertEquals(one.getNumFactors(), two.getNumFactors());
+    }
   }
 
   @Test

@@ -13,6 +13,7 @@ import io.mfserve.client.eval.Interactions;
 import io.mfserve.client.eval.Metric;
 import io.mfserve.client.eval.SettingResult;
 import io.mfserve.client.eval.Splits;
+import io.mfserve.client.eval.TuneChoice;
 import io.mfserve.proto.v1.FitRequest;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -347,6 +348,9 @@ final class EvalCommand implements Callable<Integer> {
         sb.append("failed: ").append(r.error());
       } else {
         appendValues(sb, r, k);
+        if (r.tuned() != null) {
+          sb.append("; tuned: ").append(tunedText(r.tuned()));
+        }
       }
       err.println(sb);
     }
@@ -423,6 +427,7 @@ final class EvalCommand implements Callable<Integer> {
       }
       t.print(out, "");
     }
+    printTuned(out, report);
     printCold(out, report);
     printBaseline(out, report, !grid.isEmpty());
     SettingResult best = report.best();
@@ -471,6 +476,29 @@ final class EvalCommand implements Callable<Integer> {
       }
       t.add(row.toArray());
     }
+  }
+
+  /**
+   * What a tuned fit chose on each fold: every fold tunes on its own training part, so the
+   * spread of the choices shows how sure the search is.
+   */
+  private static void printTuned(PrintStream out, EvalReport report) {
+    List<SettingResult> ranked = report.ranked();
+    for (SettingResult s : ranked) {
+      String prefix = ranked.size() == 1 || s.setting().isEmpty() ? ""
+          : "(" + settingText(s.setting()) + ") ";
+      for (FoldResult f : s.folds()) {
+        if (f.tuned() != null) {
+          out.println(prefix + "tuned on fold " + f.fold() + ": " + tunedText(f.tuned()));
+        }
+      }
+    }
+  }
+
+  /** "num_factors=12 regularization=8.3 (held-out rmse 0.9312, best of 30 trials)". */
+  private static String tunedText(TuneChoice c) {
+    return c.settingText() + " (held-out " + c.metric() + " " + Fmt.score(c.heldOut())
+        + ", best of " + c.trials() + " trials)";
   }
 
   /** What the baseline scored, and how far the best setting is from it. */
@@ -621,6 +649,13 @@ final class EvalCommand implements Callable<Integer> {
         f.values().forEach((m, v) -> j.field(m.key(), v));
         if (f.failed()) {
           j.field("error", f.error());
+        }
+        if (f.tuned() != null) {
+          TuneChoice c = f.tuned();
+          j.name("tuned").beginObject().name("setting").beginObject();
+          c.setting().forEach(j::field);
+          j.endObject().field("metric", c.metric()).field("held_out", c.heldOut())
+              .field("trials", c.trials()).endObject();
         }
         j.endObject();
       }

@@ -1,6 +1,7 @@
 package io.mfserve.client.cli;
 
 import io.mfserve.client.TuneSpecs;
+import io.mfserve.proto.v1.TuneMethod;
 import io.mfserve.proto.v1.TuneMetric;
 import io.mfserve.proto.v1.TuneSpec;
 import java.util.ArrayList;
@@ -18,8 +19,8 @@ import picocli.CommandLine.ParameterException;
 final class TuneOptions {
   @Option(names = "--tune", paramLabel = "'NAME=MIN:MAX[:log] NAME=V1,V2 ...'",
       description = {"Tune on the server before fitting: random settings from these ranges, "
-          + "raced by successive halving over iterations on a held-out part, then the best "
-          + "fitted on all the data. Repeatable.",
+          + "raced by Hyperband (or successive halving) over iterations on a held-out part, "
+          + "then the best fitted on all the data. Repeatable.",
           "e.g. --tune 'regularization=1:50:log factors=5:40 biases=true,false'"})
   List<String> tune = new ArrayList<>();
 
@@ -38,6 +39,16 @@ final class TuneOptions {
   @Option(names = "--tune-validation", paramLabel = "F",
       description = "Fraction held out to score the trials (default: the server's, 0.2).")
   Double validation;
+
+  @Option(names = "--tune-method", paramLabel = "METHOD",
+      description = "hyperband or halving (one bracket of successive halving); default: "
+          + "the server's, hyperband.")
+  String method;
+
+  @Option(names = "--tune-parallel", paramLabel = "N",
+      description = "Run at most N trials at once (default 0: as many as the server's "
+          + "training threads and memory budget allow; the result is the same either way).")
+  Integer parallel;
 
   @Option(names = "--tune-k", paramLabel = "K",
       description = "k of NDCG@k for --tune-metric ndcg (default: 10).")
@@ -68,6 +79,18 @@ final class TuneOptions {
     if (k != null) {
       b.setK(k);
     }
+    if (parallel != null) {
+      b.setParallelTrials(parallel);
+    }
+    if (method != null) {
+      b.setMethod(switch (method.toLowerCase(Locale.ROOT)) {
+        case "hyperband" -> TuneMethod.TUNE_METHOD_HYPERBAND;
+        case "halving", "successive-halving", "successive_halving" ->
+            TuneMethod.TUNE_METHOD_SUCCESSIVE_HALVING;
+        default -> throw new ParameterException(cl, "--tune-method must be hyperband or "
+            + "halving, got '" + method + "'");
+      });
+    }
     if (metric != null) {
       b.setMetric(switch (metric.toLowerCase(Locale.ROOT)) {
         case "rmse" -> TuneMetric.TUNE_METRIC_RMSE;
@@ -82,7 +105,7 @@ final class TuneOptions {
   /** Checks that no --tune-* flag is given without --tune. */
   void checkUnused(CommandLine cl) {
     if (!present() && (fits != null || seconds != null || validation != null || k != null
-        || metric != null)) {
+        || metric != null || method != null || parallel != null)) {
       throw new ParameterException(cl, "the --tune-* flags need --tune");
     }
   }

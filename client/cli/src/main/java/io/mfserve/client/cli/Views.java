@@ -81,17 +81,19 @@ final class Views {
       double seconds = m.getTuneTrialsList().stream().mapToDouble(t -> t.getSeconds()).sum();
       out.println("tuning: " + m.getTuneTrialsCount() + " trials by " + (m.getTuneMetric()
           == io.mfserve.proto.v1.TuneMetric.TUNE_METRIC_NDCG ? "NDCG" : "RMSE") + " on a held-out"
-          + " part, " + Fmt.seconds(seconds) + " (* the chosen setting):");
+          + " part, " + Fmt.seconds(seconds) + " of trials (summed: trials run in parallel;"
+          + " * the chosen setting):");
       for (io.mfserve.proto.v1.TuneTrial t : m.getTuneTrialsList()) {
         out.println("  " + trialLine(t));
       }
     }
   }
 
-  /** One trial of a search: number, rung, iterations, metric, seconds, setting. */
+  /** One trial of a search: number, bracket, rung, iterations, metric, seconds, setting. */
   static String trialLine(io.mfserve.proto.v1.TuneTrial t) {
     StringBuilder sb = new StringBuilder(t.getBest() ? "* " : "  ").append("trial ")
-        .append(t.getNumber()).append(" (rung ").append(t.getRung()).append(", ")
+        .append(t.getNumber()).append(" (bracket ").append(t.getBracket()).append(", rung ")
+        .append(t.getRung()).append(", ")
         .append(t.getIterations() > 0 ? t.getIterations() + " iterations" : "defaults")
         .append("): ").append(t.getError().isEmpty() ? Fmt.score(t.getMetric())
             : "failed: " + t.getError()).append(" in ").append(Fmt.seconds(t.getSeconds()));

@@ -196,6 +196,36 @@ class MfctlEndToEndIT {
   }
 
   @Test
+  void mfctl_evalTune_reportsEachFoldsChosenSetting() throws Exception {
+    StringBuilder sb = new StringBuilder();
+    Random rnd = new Random(3);
+    for (int u = 1; u <= 60; u++) {
+      for (int i = 1; i <= 40; i++) {
+        if (rnd.nextDouble() < 0.4) {
+          sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
+              .append('\t').append(880000000 + u * i).append('\n');
+        }
+      }
+    }
+    Path data = dir.resolve("u.data");
+    Files.writeString(data, sb.toString());
+    String[] args = {"eval", data.toString(), "--folds", "2", "--iterations", "6", "--tune",
+        "factors=2:6 regularization=1:30:log", "--tune-fits", "8", "--tune-method", "halving"};
+    Run text = ok(args);
+    for (int fold = 1; fold <= 2; fold++) {
+      String prefix = "tuned on fold " + fold + ": num_factors=";
+      assertTrue(text.out().lines().anyMatch(l -> l.startsWith(prefix)
+          && l.contains(" regularization=") && l.contains("best of ")), text.out());
+    }
+    List<String> json = new ArrayList<>(List.of("--json"));
+    json.addAll(List.of(args));
+    Run j = ok(json.toArray(new String[0]));
+    // Every fold of the one setting carries what its search chose.
+    assertEquals(2, j.out().split("\"tuned\":", -1).length - 1, j.out());
+    assertTrue(j.out().contains("\"held_out\":"), j.out());
+  }
+
+  @Test
   void mfctl_loadtest_overRealChannels_closedAndOpenLoopsCompleteEveryCall() throws Exception {
     ok("fit", seedCsv().toString(), "--format", "dense-csv", "--factors", "3", "--model-id",
         "load");

@@ -23,6 +23,7 @@ import io.mfserve.server.model.store.SeenItems;
 import io.mfserve.server.model.store.ServedModel;
 import io.mfserve.server.model.store.ServerEvents;
 import io.mfserve.server.model.store.StoredModel;
+import io.mfserve.server.model.tune.TrialMemory;
 import io.mfserve.server.model.tune.TuneChecks;
 import io.mfserve.server.model.tune.TuneMetric;
 import io.mfserve.server.model.tune.TuneRange;
@@ -590,7 +591,22 @@ public final class ModelService {
       Tuner.Base base = new Tuner.Base(provider, cmd.params(), config.numFactors(),
           config.seed(), config.absentEntries());
       tuneReport = new Tuner(spec, metric).run(base, split.train(), split.validation(),
-          executor.workers(), cancelled, t -> {
+          executor.workers(), cancelled, new TrialMemory() {
+            @Override
+            public boolean tryHold(long bytes, String what) {
+              try {
+                reservation.grow(bytes, what + " of model '" + id + "'");
+                return true;
+              } catch (ResourceExhaustedException e) {
+                return false;
+              }
+            }
+
+            @Override
+            public void release(long bytes) {
+              reservation.shrink(bytes);
+            }
+          }, t -> {
             LOG.fine(() -> "model " + id + ": trial " + t.number() + " " + t.setting() + " "
                 + t.metric());
             if (listener != null) {

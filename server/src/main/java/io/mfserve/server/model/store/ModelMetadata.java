@@ -25,8 +25,8 @@ import java.util.Map;
  * @param requestFingerprint identifies the request that made it, so that an identical retry
  *     on any replica returns this model instead of ALREADY_EXISTS
  * @param warmStartModelId the model the fit started from, or "" for a cold start
- * @param tune a tuned fit's trials, or null (not kept in snapshots: a model loaded from the
- *     repository has none)
+ * @param tune a tuned fit's trials, or null (kept in snapshots from format version 3, in the
+ *     optional TUNE section: a model loaded from an older snapshot has none)
  */
 public record ModelMetadata(String modelId, String solver, int numFactors,
     Map<String, String> params, long seed, AbsentEntries absentEntries, long numEntries,

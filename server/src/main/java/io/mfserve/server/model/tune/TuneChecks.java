@@ -37,6 +37,7 @@ public final class TuneChecks {
     }
     range(spec.maxFits(), 1, TuneSpec.MAX_FITS, "tune.max_fits");
     range(spec.eta(), 2, 10, "tune.reduction_factor");
+    range(spec.parallelTrials(), 0, TuneSpec.MAX_PARALLEL_TRIALS, "tune.parallel_trials");
     range(spec.k(), 1, 1000, "tune.k");
     if (!(spec.maxSeconds() >= 0) || Double.isInfinite(spec.maxSeconds())) {
       throw new InvalidRequestException("tune.max_seconds", "is " + spec.maxSeconds()

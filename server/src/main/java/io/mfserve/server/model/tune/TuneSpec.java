@@ -12,9 +12,13 @@ import java.util.List;
  * @param maxSeconds the budget in seconds; 0 for none
  * @param validationFraction the held-out fraction that scores the trials
  * @param eta successive halving's reduction factor
+ * @param method how the budget is spent over iterations; null: {@link #DEFAULT_METHOD}
+ * @param parallelTrials the most trials run at once; 0: as many as the cores and the memory
+ *     budget allow
  */
 public record TuneSpec(List<TuneRange> ranges, TuneMetric metric, int k, int maxFits,
-    double maxSeconds, double validationFraction, int eta) {
+    double maxSeconds, double validationFraction, int eta, TuneMethod method,
+    int parallelTrials) {
   /** The budget in fits when the request gives none. */
   public static final int DEFAULT_MAX_FITS = 30;
   /** The largest budget in fits. */
@@ -28,8 +32,17 @@ public record TuneSpec(List<TuneRange> ranges, TuneMetric metric, int k, int max
   /** NDCG's k when the request gives none. */
   public static final int DEFAULT_K = 10;
 
-  /** Copies the ranges. */
+  /**
+   * The method when the request names none; see the bench README's tuning section for the
+   * measurement behind it.
+   */
+  public static final TuneMethod DEFAULT_METHOD = TuneMethod.HYPERBAND;
+  /** The most trials one search runs at once, whatever the cores. */
+  public static final int MAX_PARALLEL_TRIALS = 64;
+
+  /** Copies the ranges, fills in the method. */
   public TuneSpec {
     ranges = List.copyOf(ranges);
+    method = method == null ? DEFAULT_METHOD : method;
   }
 }

@@ -12,35 +12,57 @@ import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.ValidationSet;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * Runs one search: random proposals ({@link Proposals}) raced by successive halving over
- * iterations ({@link Halving}), every trial fitted on the same training part and scored on
- * the same held-out part ({@link TrialScorer}), one trial at a time with the solver using the
- * whole pool. A solver that declares no {@code max_iterations} gets plain random search: every
- * trial runs at its defaults. The chosen setting is the best of the highest rung that scored
- * one (ties to the earlier proposal).
+ * Runs one search: random proposals ({@link Proposals}), all drawn up front, raced by
+ * Hyperband or successive halving over iterations ({@link Schedule}), every trial fitted on
+ * the same training part and scored on the same held-out part ({@link TrialScorer}). A solver
+ * that declares no {@code max_iterations} gets plain random search: every trial runs at its
+ * defaults. The chosen setting is the best among the trials that ran the most iterations of
+ * their bracket (the highest rung that scored one, counted from the top), ties to the earlier
+ * proposal.
  *
- * <p>Deterministic for a seed: the proposals, the solver's seed and the scoring sample depend
- * on it alone, and the solvers are deterministic per seed. A time budget is the one exception
- * (a slower machine runs fewer trials). Cancellation ({@code cancelled}) stops the running
- * trial within an iteration and the search with {@link FitCancelledException}; a trial that
- * fails (a diverging learning rate, a bad combination of parameters) is recorded with its
- * error and ranks last.
+ * <h2>Parallel trials</h2>
+ * Up to P trials run at once, each on its own thread that fans its work out to the fit's pool
+ * (so the fit never uses more pool threads than a plain fit does). P is the pool's
+ * parallelism, capped by {@link TuneSpec#parallelTrials()} and by the proposals of rung 0, and
+ * lowered until every trial beside the first holds its memory in {@link TrialMemory} (the
+ * fit's own reservation covers one). The brackets are independent, so a rung waits only for
+ * the rung before it in its own bracket.
+ *
+ * <p>Deterministic for a seed, whatever P: the proposals are drawn before any trial runs,
+ * every trial's solver sees the pool's full parallelism (the same bits as alone), a rung's
+ * promotions depend on its own scores only (ties to the earlier proposal), and trials are
+ * numbered by their place in the schedule rather than by when they finished. A time budget is
+ * the one exception (a slower machine runs fewer trials). Cancellation ({@code cancelled})
+ * stops the running trials within an iteration and the search with {@link
+ * FitCancelledException}; a trial that fails (a diverging learning rate, a bad combination of
+ * parameters) is recorded with its error and ranks last.
  */
 public final class Tuner {
   /** The fit option that names the rank. */
   public static final String NUM_FACTORS = "num_factors";
+  private static final AtomicInteger THREADS = new AtomicInteger();
 
   /**
    * What every trial starts from: the request less its tuning.
@@ -73,6 +95,26 @@ public final class Tuner {
     this.metric = metric;
   }
 
+  /** One trial to run: where it sits in the schedule and what it runs. */
+  private record Task(int bracket, int rung, int position, int proposal, int number,
+      int iterations) {}
+
+  /** A bracket's progress: the proposals of its current rung and their scores so far. */
+  private static final class BracketState {
+    final int[] sizes;
+    final int firstNumber;
+    int rung;
+    List<Integer> candidates;
+    double[] scores;
+    int pending;
+
+    BracketState(int[] sizes, int firstNumber, List<Integer> candidates) {
+      this.sizes = sizes;
+      this.firstNumber = firstNumber;
+      this.candidates = candidates;
+    }
+  }
+
   /**
    * Runs the search.
    *
@@ -81,106 +123,289 @@ public final class Tuner {
    * @param heldOut the held-out part that scores the trials
    * @param pool the pool the solver runs in
    * @param cancelled true once the caller gave up
+   * @param memory where trials beside the first hold their memory
    * @param listener hears each trial as it finishes (on this thread)
-   * @return the trials and the chosen setting
+   * @return the trials, in schedule order, and the chosen setting
    * @throws FitCancelledException when cancelled
    */
   public TuneReport run(Base base, TrainingMatrix train, ValidationSet heldOut,
-      ForkJoinPool pool, BooleanSupplier cancelled, Consumer<TuneTrial> listener) {
+      ForkJoinPool pool, BooleanSupplier cancelled, TrialMemory memory,
+      Consumer<TuneTrial> listener) {
     long start = System.nanoTime();
     SolverProvider provider = base.provider();
     ParameterSpec iterSpec = declared(provider, ParameterSpec.MAX_ITERATIONS);
-    boolean halving = iterSpec != null;
     boolean tunedIterations = spec.ranges().stream()
         .anyMatch(r -> r.name().equals(ParameterSpec.MAX_ITERATIONS));
-    int[] sizes = halving ? Halving.rungSizes(spec.maxFits(), spec.eta())
-        : new int[] {spec.maxFits()};
+    Schedule schedule = schedule(base, iterSpec, tunedIterations);
     List<Map<String, String>> proposals = Proposals.draw(spec.ranges(), integerNames(provider),
-        sizes[0], base.seed());
+        schedule.proposals(), base.seed());
     TrialScorer scorer = new TrialScorer(metric, spec.k(), train, heldOut, base.seed());
     FitContext context = new TrialContext(pool, cancelled);
 
-    List<TuneTrial> trials = new ArrayList<>();
-    List<Integer> candidates = new ArrayList<>();
-    for (int i = 0; i < proposals.size(); i++) {
-      candidates.add(i);
+    // Every bracket's rung 0 is ready at once; its trials are numbered in schedule order.
+    List<BracketState> brackets = new ArrayList<>();
+    Deque<Task> ready = new ArrayDeque<>();
+    int proposal = 0;
+    int number = 1;
+    for (int[] sizes : schedule.brackets()) {
+      List<Integer> first = new ArrayList<>();
+      for (int i = 0; i < sizes[0]; i++) {
+        first.add(proposal++);
+      }
+      BracketState b = new BracketState(sizes, number, first);
+      brackets.add(b);
+      for (int v : sizes) {
+        number += v;
+      }
     }
-    double[] lastScore = new double[proposals.size()];
-    int[] lastTrial = new int[proposals.size()];
-    int bestRung = -1;
-    int bestProposal = -1;
-    search:
-    for (int rung = 0; rung < sizes.length; rung++) {
-      int scored = 0;
-      for (int idx : candidates) {
+    for (int b = 0; b < brackets.size(); b++) {
+      enqueue(b, brackets.get(b), proposals, base, iterSpec, tunedIterations, ready);
+    }
+
+    int parallel = Math.min(spec.parallelTrials() > 0 ? spec.parallelTrials()
+        : Integer.MAX_VALUE, Math.min(pool.getParallelism(), ready.size()));
+    long slotBytes = parallel > 1 ? trialBytes(base, train) : 0;
+    int held = 0;
+    while (held + 1 < parallel && memory.tryHold(slotBytes, "a parallel tune trial")) {
+      held++;
+    }
+    parallel = held + 1;
+    ExecutorService threads = Executors.newFixedThreadPool(parallel, r -> {
+      Thread t = new Thread(r, "mfserve-tune-" + THREADS.incrementAndGet());
+      t.setDaemon(true);
+      t.setContextClassLoader(provider.getClass().getClassLoader());
+      return t;
+    });
+    CompletionService<TuneTrial> done = new ExecutorCompletionService<>(threads);
+    Task[] tasks = new Task[number - 1];
+    TuneTrial[] trials = new TuneTrial[number - 1];
+    boolean stop = false;
+    boolean wasCancelled = false;
+    int running = 0;
+    try {
+      while (true) {
         if (cancelled.getAsBoolean()) {
-          throw new FitCancelledException(0);
+          wasCancelled = true;
+          stop = true;
         }
         if (spec.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= spec.maxSeconds()) {
-          break search;
+          stop = true;
         }
-        Map<String, String> setting = proposals.get(idx);
-        int iterations = 0;
-        if (halving) {
-          int full = tunedIterations
-              ? Integer.parseInt(setting.get(ParameterSpec.MAX_ITERATIONS))
-              : base.params().containsKey(ParameterSpec.MAX_ITERATIONS)
-                  ? Integer.parseInt(base.params().get(ParameterSpec.MAX_ITERATIONS).trim())
-                  : (Integer) iterSpec.defaultValue();
-          iterations = Halving.iterations(full, rung, sizes.length, spec.eta());
+        while (!stop && running < parallel && !ready.isEmpty()) {
+          Task task = ready.poll();
+          tasks[task.number() - 1] = task;
+          Map<String, String> setting = proposals.get(task.proposal());
+          done.submit(() -> trial(base, setting, task, train, context, scorer));
+          running++;
         }
-        TuneTrial t = trial(base, setting, rung, iterations, trials.size() + 1, train, context,
-            scorer);
-        trials.add(t);
-        lastScore[idx] = t.metric();
-        lastTrial[idx] = trials.size() - 1;
+        if (running == 0) {
+          break;
+        }
+        Future<TuneTrial> f = done.poll(50, TimeUnit.MILLISECONDS);
+        if (f == null) {
+          continue;
+        }
+        running--;
+        TuneTrial t;
+        try {
+          t = f.get();
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof FitCancelledException) {
+            wasCancelled = true;
+            stop = true;
+            continue;
+          }
+          if (e.getCause() instanceof Error err) {
+            throw err;
+          }
+          throw e.getCause() instanceof RuntimeException re ? re
+              : new IllegalStateException(e.getCause());
+        }
+        trials[t.number() - 1] = t;
         listener.accept(t);
-        if (!Double.isNaN(t.metric())) {
-          scored++;
+        Task task = tasks[t.number() - 1];
+        BracketState b = brackets.get(task.bracket());
+        b.scores[task.position()] = t.metric();
+        if (--b.pending == 0 && b.rung + 1 < b.sizes.length) {
+          List<Integer> ranked = ranked(b.candidates, b.scores);
+          b.rung++;
+          b.candidates = new ArrayList<>(ranked.subList(0, Math.min(b.sizes[b.rung],
+              ranked.size())));
+          enqueue(task.bracket(), b, proposals, base, iterSpec, tunedIterations, ready);
         }
       }
-      if (scored > 0) {
-        bestRung = rung;
-      }
-      // Best first, NaN (failed) last, ties to the earlier proposal.
-      List<Integer> ranked = new ArrayList<>(candidates);
-      ranked.sort(Comparator.<Integer>comparingInt(i -> Double.isNaN(lastScore[i]) ? 1 : 0)
-          .thenComparingDouble(i -> Double.isNaN(lastScore[i]) ? 0
-              : metric.lowerIsBetter() ? lastScore[i] : -lastScore[i])
-          .thenComparingInt(i -> i));
-      if (scored > 0) {
-        bestProposal = ranked.get(0);
-      }
-      if (rung + 1 < sizes.length) {
-        candidates = ranked.subList(0, Math.min(sizes[rung + 1], ranked.size()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      wasCancelled = true;
+    } finally {
+      threads.shutdownNow();
+      awaitQuietly(threads);
+      if (held > 0) {
+        memory.release(held * slotBytes);
       }
     }
-    Map<String, String> best = Map.of();
-    if (bestProposal >= 0 && bestRung >= 0) {
-      int at = lastTrial[bestProposal];
-      trials.set(at, trials.get(at).asBest());
-      best = proposals.get(bestProposal);
+    if (wasCancelled) {
+      throw new FitCancelledException(0);
     }
-    return new TuneReport(metric, trials, best);
+    return report(trials, tasks, brackets);
   }
 
-  private TuneTrial trial(Base base, Map<String, String> setting, int rung, int iterations,
-      int number, TrainingMatrix train, FitContext context, TrialScorer scorer) {
+  /** The schedule for this spec and solver. */
+  private Schedule schedule(Base base, ParameterSpec iterSpec, boolean tunedIterations) {
+    if (iterSpec == null) {
+      return Schedule.random(spec.maxFits());
+    }
+    if (spec.method() == TuneMethod.SUCCESSIVE_HALVING) {
+      return Schedule.halving(spec.maxFits(), spec.eta());
+    }
+    int full = fullIterations(base, Map.of(), iterSpec, false);
+    if (tunedIterations) {
+      for (TuneRange r : spec.ranges()) {
+        if (r.name().equals(ParameterSpec.MAX_ITERATIONS)) {
+          full = r.isList() ? r.values().stream().mapToInt(v -> Integer.parseInt(v.trim()))
+              .max().orElse(full) : (int) Math.floor(r.max());
+        }
+      }
+    }
+    return Schedule.hyperband(spec.maxFits(), spec.eta(), Math.max(1, full));
+  }
+
+  /** Queues the trials of the bracket's current rung, in candidate order. */
+  private void enqueue(int bracket, BracketState b, List<Map<String, String>> proposals,
+      Base base, ParameterSpec iterSpec, boolean tunedIterations, Deque<Task> ready) {
+    int offset = b.firstNumber;
+    for (int r = 0; r < b.rung; r++) {
+      offset += b.sizes[r];
+    }
+    b.scores = new double[b.candidates.size()];
+    b.pending = b.candidates.size();
+    for (int i = 0; i < b.candidates.size(); i++) {
+      int p = b.candidates.get(i);
+      int iterations = iterSpec == null ? 0 : Halving.iterations(
+          fullIterations(base, proposals.get(p), iterSpec, tunedIterations), b.rung,
+          b.sizes.length, spec.eta());
+      ready.add(new Task(bracket, b.rung, i, p, offset + i, iterations));
+    }
+  }
+
+  /** Best first, NaN (failed) last, ties to the earlier proposal. */
+  private List<Integer> ranked(List<Integer> candidates, double[] scores) {
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < candidates.size(); i++) {
+      order.add(i);
+    }
+    order.sort(Comparator.<Integer>comparingInt(i -> Double.isNaN(scores[i]) ? 1 : 0)
+        .thenComparingDouble(i -> Double.isNaN(scores[i]) ? 0
+            : metric.lowerIsBetter() ? scores[i] : -scores[i])
+        .thenComparingInt(candidates::get));
+    List<Integer> out = new ArrayList<>();
+    order.forEach(i -> out.add(candidates.get(i)));
+    return out;
+  }
+
+  /**
+   * The trials that ran, in schedule order, the chosen one marked: among the scored trials,
+   * those fewest rungs below the top of their bracket, then the best score, then the earlier
+   * proposal.
+   */
+  private TuneReport report(TuneTrial[] all, Task[] tasks, List<BracketState> brackets) {
+    List<TuneTrial> trials = new ArrayList<>();
+    int best = -1;
+    Task bestTask = null;
+    for (int n = 0; n < all.length; n++) {
+      TuneTrial t = all[n];
+      if (t == null) {
+        continue;
+      }
+      trials.add(t);
+      if (Double.isNaN(t.metric())) {
+        continue;
+      }
+      if (best < 0 || better(t, tasks[n], trials.get(best), bestTask, brackets)) {
+        best = trials.size() - 1;
+        bestTask = tasks[n];
+      }
+    }
+    if (best < 0) {
+      return new TuneReport(metric, trials, Map.of());
+    }
+    TuneTrial chosen = trials.get(best).asBest();
+    trials.set(best, chosen);
+    return new TuneReport(metric, trials, chosen.setting());
+  }
+
+  private boolean better(TuneTrial a, Task ta, TuneTrial b, Task tb,
+      List<BracketState> brackets) {
+    int belowA = brackets.get(ta.bracket()).sizes.length - 1 - ta.rung();
+    int belowB = brackets.get(tb.bracket()).sizes.length - 1 - tb.rung();
+    if (belowA != belowB) {
+      return belowA < belowB;
+    }
+    if (a.metric() != b.metric()) {
+      return metric.lowerIsBetter() ? a.metric() < b.metric() : a.metric() > b.metric();
+    }
+    return ta.proposal() < tb.proposal();
+  }
+
+  private int fullIterations(Base base, Map<String, String> setting, ParameterSpec iterSpec,
+      boolean tunedIterations) {
+    return tunedIterations
+        ? Integer.parseInt(setting.get(ParameterSpec.MAX_ITERATIONS).trim())
+        : base.params().containsKey(ParameterSpec.MAX_ITERATIONS)
+            ? Integer.parseInt(base.params().get(ParameterSpec.MAX_ITERATIONS).trim())
+            : (Integer) iterSpec.defaultValue();
+  }
+
+  /**
+   * The bytes one more concurrent trial holds: the solver's working memory and a model, both
+   * at the largest rank the search may try.
+   */
+  private long trialBytes(Base base, TrainingMatrix train) {
+    int k = base.numFactors();
+    for (TuneRange r : spec.ranges()) {
+      if (r.name().equals(NUM_FACTORS)) {
+        k = Math.max(k, r.isList() ? r.values().stream().mapToInt(v ->
+            Integer.parseInt(v.trim())).max().orElse(k) : (int) Math.floor(r.max()));
+      }
+    }
+    SolverConfig config = config(base, Map.of(NUM_FACTORS, Integer.toString(k)), 0);
+    return base.provider().estimateWorkingBytes(train.rows(), train.cols(), train.nnz(), config)
+        + FactorModel.estimateBytes(train.rows(), train.cols(), k, true);
+  }
+
+  private static void awaitQuietly(ExecutorService threads) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        if (threads.awaitTermination(1, TimeUnit.MINUTES)) {
+          break;
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private TuneTrial trial(Base base, Map<String, String> setting, Task task,
+      TrainingMatrix train, FitContext context, TrialScorer scorer) {
     long t0 = System.nanoTime();
     try {
-      SolverConfig config = config(base, setting, iterations);
+      SolverConfig config = config(base, setting, task.iterations());
       config = base.provider().resolveForData(config, train);
       FactorModel model = base.provider().create(config).fit(train, context);
       double score = scorer.score(model);
-      return new TuneTrial(number, setting, rung, iterations, score,
-          (System.nanoTime() - t0) / 1e9, Double.isNaN(score) ? "nothing to score" : null,
-          false);
+      return new TuneTrial(task.number(), setting, task.bracket(), task.rung(),
+          task.iterations(), score, (System.nanoTime() - t0) / 1e9,
+          Double.isNaN(score) ? "nothing to score" : null, false);
     } catch (FitCancelledException e) {
       throw e;
     } catch (RuntimeException e) {
-      return new TuneTrial(number, setting, rung, iterations, Double.NaN,
-          (System.nanoTime() - t0) / 1e9, e.getMessage() == null ? e.toString()
-              : e.getMessage(), false);
+      return new TuneTrial(task.number(), setting, task.bracket(), task.rung(),
+          task.iterations(), Double.NaN, (System.nanoTime() - t0) / 1e9,
+          e.getMessage() == null ? e.toString() : e.getMessage(), false);
     }
   }
 

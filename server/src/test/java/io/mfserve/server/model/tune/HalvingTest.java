@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Successive halving's schedule and the random proposals. */
+/** Successive halving's and Hyperband's schedules, and the random proposals. */
 class HalvingTest {
   @Test
   void rungSizes_thirtyFits_largestFirstRungWithinBudget() {
@@ -24,6 +24,46 @@ class HalvingTest {
         int[] sizes = Halving.rungSizes(fits, eta);
         assertTrue(Arrays.stream(sizes).sum() <= fits, fits + " " + eta);
         assertEquals(1, sizes[sizes.length - 1]);
+      }
+    }
+  }
+
+  @Test
+  void hyperband_twentySweepsThirtyFits_threeBracketsWidenedToTheBudget() {
+    // s_max = 2 (9 ≤ 20 < 27); one pass of Li et al. is 9+3+1, 5+1, 3 = 22 trials; widened
+    // by m = 23/16: 13+4+1, 6+2, 4 = 30.
+    Schedule s = Schedule.hyperband(30, 3, 20);
+    assertEquals(3, s.brackets().size());
+    assertArrayEquals(new int[] {13, 4, 1}, s.brackets().get(0));
+    assertArrayEquals(new int[] {6, 2}, s.brackets().get(1));
+    assertArrayEquals(new int[] {4}, s.brackets().get(2));
+    assertEquals(30, s.trials());
+    assertEquals(23, s.proposals());
+    // R = 27 would allow s_max = 3, whose single pass (40 trials) is over 30: s_max drops.
+    assertEquals(3, Schedule.hyperband(30, 3, 27).brackets().size());
+    assertEquals(4, Schedule.hyperband(69, 3, 27).brackets().size());
+    // No room for two brackets, or one iteration: random search on the full iterations.
+    assertArrayEquals(new int[] {3}, Schedule.hyperband(3, 3, 20).brackets().get(0));
+    assertArrayEquals(new int[] {7}, Schedule.hyperband(7, 3, 2).brackets().get(0));
+  }
+
+  @Test
+  void hyperband_anyBudget_fitsItAndEveryRungPromotesSomeone() {
+    for (int fits = 1; fits <= 300; fits++) {
+      for (int eta = 2; eta <= 10; eta++) {
+        for (int full : new int[] {1, 2, 5, 10, 20, 100}) {
+          Schedule s = Schedule.hyperband(fits, eta, full);
+          String at = fits + " " + eta + " " + full;
+          assertTrue(s.trials() <= fits, at);
+          assertTrue(s.trials() > fits / 2, at + ": " + s.trials());
+          for (int[] b : s.brackets()) {
+            for (int i = 1; i < b.length; i++) {
+              assertTrue(b[i] >= 1 && b[i] < b[i - 1], at + " " + Arrays.toString(b));
+            }
+            // The most aggressive rung 0 still runs at least one iteration.
+            assertTrue(Math.pow(eta, b.length - 1) <= full, at);
+          }
+        }
       }
     }
   }

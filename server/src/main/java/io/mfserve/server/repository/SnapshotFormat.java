@@ -31,19 +31,22 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
- * The snapshot format, version 2: one served model as a stream of checksummed sections,
+ * The snapshot format, version 3: one served model as a stream of checksummed sections,
  * written and read back bit for bit. Laid out in this package's README.md; in short:
  *
  * <pre>
  * magic      8 bytes  0x89 'M' 'F' 'S' 'N' 'A' 'P' 0x0A
- * version    int32    2
+ * version    int32    3
  * sections   INFO, USER_IDS, ITEM_IDS, USER_FACTORS, ITEM_FACTORS, [BIASES], SEEN,
- *            POPULARITY, END
+ *            POPULARITY, optional sections (any order, each at most once), END
  *   each     int32 tag, int64 payload length, payload, int32 CRC-32C of the payload
  * </pre>
  *
- * <p>Version 1 (no POPULARITY section) is still read: its items' counts are taken from SEEN,
- * and it has no values to rank by mean.
+ * <p>The optional sections of version 3: SEEN_VALUES (tag 10), the value of every SEEN entry
+ * in SEEN's order, float32, for explaining a score by the user's history; absent for a model
+ * whose values are unknown (imported factors). Versions 1 and 2 are still read, without
+ * values (explanations then need a refit); version 1 has no POPULARITY either: its items'
+ * counts are taken from SEEN, and it has no values to rank by mean.
  *
  * <p>Every number is little-endian (numpy's {@code '<f4'}). A reader checks the magic, the
  * version, each section's tag, length and checksum, and the consistency of what it read (ids
@@ -55,7 +58,7 @@ import java.util.zip.CRC32C;
  */
 public final class SnapshotFormat {
   /** The current format version. */
-  public static final int VERSION = 2;
+  public static final int VERSION = 3;
   /** The oldest version still read. */
   static final int OLDEST_VERSION = 1;
 
@@ -68,6 +71,7 @@ public final class SnapshotFormat {
   static final int BIASES = 6;
   static final int SEEN = 7;
   static final int POPULARITY = 8;
+  static final int SEEN_VALUES = 10;
   static final int END = 0x454e44; // "END"
 
   /** Rows copied out of the model per write, so that a write allocates a bounded buffer. */
@@ -146,6 +150,17 @@ public final class SnapshotFormat {
       }
     }
     w.end();
+    if (seen.hasValues()) {
+      w.begin(SEEN_VALUES, seen.entries() * Float.BYTES);
+      float[] values = new float[chunk.length];
+      for (long from = 0; from < seen.entries(); from += values.length) {
+        int n = (int) Math.min(values.length, seen.entries() - from);
+        float[] part = n == values.length ? values : new float[n];
+        seen.copyValues((int) from, part);
+        w.putFloats(part);
+      }
+      w.end();
+    }
     w.begin(END, 0);
     w.end();
     out.flush();
@@ -258,7 +273,7 @@ public final class SnapshotFormat {
    * Reads a snapshot's first section only: enough to list a model, check a retried request's
    * fingerprint, or size a load.
    *
-   * @throws SnapshotFormatException if it is not a readable snapshot (version 1 or 2)
+   * @throws SnapshotFormatException if it is not a readable snapshot (version 1 to 3)
    */
   public static SnapshotInfo readInfo(InputStream in) throws IOException {
     return new Reader(in).info();
@@ -387,13 +402,39 @@ public final class SnapshotFormat {
         }
         in.end("POPULARITY");
       }
-      in.begin(END, "END", 0);
+      float[] seenValues = null;
+      if (version >= 3) {
+        // Optional sections until END, so that a later one is one more case here.
+        for (int tag = in.beginAny("END"); tag != END; tag = in.beginAny("END")) {
+          if (tag == SEEN_VALUES && seenValues == null) {
+            if (in.length() != info.seenEntries() * Float.BYTES) {
+              throw new SnapshotFormatException("SEEN_VALUES is " + in.length() + " bytes where"
+                  + " INFO implies " + info.seenEntries() * Float.BYTES);
+            }
+            seenValues = new float[cols.length];
+            in.getFloats(seenValues);
+            in.end("SEEN_VALUES");
+          } else {
+            throw new SnapshotFormatException("unexpected section tag " + tag + " in a version "
+                + version + " snapshot");
+          }
+        }
+        if (in.length() != 0) {
+          throw new SnapshotFormatException("END is " + in.length() + " bytes where INFO"
+              + " implies 0");
+        }
+      } else {
+        in.begin(END, "END", 0);
+      }
       in.end("END");
       SeenItems seen;
       FactorModel factors;
       Popularity popularity;
       try {
         seen = SeenItems.of(ptr, cols, users, items);
+        if (seenValues != null) {
+          seen = seen.withValues(seenValues);
+        }
         popularity = counts == null ? Popularity.of(seen, items)
             : Popularity.of(counts, means, popularityMean);
         factors = new FactorModel(users, items, k, u, v, biases, info.history());
@@ -704,6 +745,8 @@ public final class SnapshotFormat {
     private final CRC32C crc = new CRC32C();
     /** Payload bytes of the current section not yet pulled into the buffer. */
     private long unread;
+    /** The current section's payload length. */
+    private long length;
 
     SectionReader(InputStream in) {
       this.in = in;
@@ -719,19 +762,33 @@ public final class SnapshotFormat {
     }
 
     long begin(int expectedTag, String name) throws IOException {
-      ByteBuffer h = ByteBuffer.wrap(rawBytes(12, name + " header"))
-          .order(ByteOrder.LITTLE_ENDIAN);
-      int tag = h.getInt();
-      long length = h.getLong();
+      int tag = beginAny(name);
       if (tag != expectedTag) {
         throw new SnapshotFormatException("expected section " + name + " but found tag " + tag);
       }
+      return length;
+    }
+
+    /**
+     * Starts the next section whatever its tag (an optional one, or {@code name}) and returns
+     * the tag; {@link #length()} is then its payload's length.
+     */
+    int beginAny(String name) throws IOException {
+      ByteBuffer h = ByteBuffer.wrap(rawBytes(12, name + " header"))
+          .order(ByteOrder.LITTLE_ENDIAN);
+      int tag = h.getInt();
+      length = h.getLong();
       if (length < 0) {
-        throw new SnapshotFormatException(name + " has a negative length");
+        throw new SnapshotFormatException("section " + tag + " has a negative length");
       }
       unread = length;
       crc.reset();
       buf.clear().limit(0);
+      return tag;
+    }
+
+    /** Returns the payload length of the section begun last. */
+    long length() {
       return length;
     }
 

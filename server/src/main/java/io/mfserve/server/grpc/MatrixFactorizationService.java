@@ -629,14 +629,14 @@ public final class MatrixFactorizationService
     return (long) (users ? m.factors().numUsers() : m.factors().numItems()) * factors(m);
   }
 
-  /** Multiply-adds of solving for a new user from {@code entries} entries: a k × k system. */
-  /** An explanation's work: a fold-in's system over the user's entries (0 for an unknown one). */
+  /** An explanation's work: a fold-in's system over the user's entries (one if unknown). */
   private static long explainWork(ServedModel m, ExplainRequest request) {
     int u = request.hasUserId() ? m.users().indexOf(request.getUserId())
         : m.users().indexOf(request.getUserKey());
     return foldInWork(m, u < 0 ? 1 : Math.max(1, m.seen().count(u)));
   }
 
+  /** Multiply-adds of solving for a new user from {@code entries} entries: a k × k system. */
   private static long foldInWork(ServedModel m, int entries) {
     long k = factors(m);
     return entries == 0 ? 0 : entries * k * k + k * k * k;

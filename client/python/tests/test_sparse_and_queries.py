@@ -91,6 +91,22 @@ def test_recommend_unknown_user_fallback_and_exact(server_target):
         model.delete()
 
 
+def test_explain_als_shares_sum_to_the_explained_score(server_target):
+    with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
+        model.fit()
+        e = model.explain("ann", "pie", k=10)
+        assert isinstance(e, mfserve.Explanation) and e.method == "least_squares"
+        assert e.history_entries == len(e.contributions) > 0
+        assert all(isinstance(c.item, str) for c in e.contributions)
+        shares = [c.contribution for c in e.contributions]
+        assert shares == sorted(shares, reverse=True)
+        assert e.base + sum(shares) == pytest.approx(e.explained_score, rel=1e-9, abs=1e-9)
+        with pytest.raises(MfServeError) as err:
+            model.explain("zed", "pie")
+        assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        model.delete()
+
+
 def test_recommend_folded_in_user_until_implemented_skipped(server_target):
     with MatrixFactorization(_keyed_ratings(), num_topics=2, target=server_target) as model:
         model.fit()

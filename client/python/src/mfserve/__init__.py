@@ -19,8 +19,9 @@ proto/src/main/proto/mfserve/v1/mfserve.proto when the package is built.
 
 from mfserve._errors import FieldViolation, MfServeError
 from mfserve._matrices import Ratings
-from mfserve.client import (DEFAULT_TARGET, Client, Factors, FitProgress, ScoredItem,
-                            ScoredUser, fit_request, tls_credentials, tune_spec)
+from mfserve.client import (DEFAULT_TARGET, Client, Contribution, Explanation, Factors,
+                            FitProgress, ScoredItem, ScoredUser, fit_request, tls_credentials,
+                            tune_spec)
 from mfserve.evaluation import Evaluation, evaluate
 from mfserve.model import MatrixFactorization
 
@@ -30,8 +31,10 @@ as in Model.from_factors(user_factors, item_factors) or Model.attach(model_id)."
 
 __all__ = [
     "Client",
+    "Contribution",
     "DEFAULT_TARGET",
     "Evaluation",
+    "Explanation",
     "Factors",
     "FieldViolation",
     "FitProgress",

@@ -79,6 +79,32 @@ class ScoredUser(NamedTuple):
     score: float
 
 
+class Contribution(NamedTuple):
+    """One history entry's part in an explained score: the item, the user's value of it, and
+    its share of the score (least squares) or its factor cosine with the item (similarity)."""
+
+    item: Id
+    value: float
+    contribution: float
+
+
+class Explanation(NamedTuple):
+    """Why a user's score of an item is what it is (Client.explain).
+
+    method "least_squares" (ALS): base + the shares of all history_entries entries equals
+    explained_score, the score of the user solved again from the history (score up to how far
+    training was from converged). method "similarity": contributions are factor cosines; base
+    and explained_score are 0.
+    """
+
+    score: float
+    method: str
+    base: float
+    explained_score: float
+    history_entries: int
+    contributions: List[Contribution]
+
+
 @dataclass(frozen=True)
 class FitProgress:
     """Progress after one iteration of a fit, as streamed by FitWithProgress."""
@@ -387,6 +413,25 @@ class Client:
                      "denied_items")
         response = self._call(self._stub.Recommend, request, self.call_timeout)
         return _scored_items(response.items)
+
+    def explain(self, model_id: str, user: Id, item: Id, k: int = 10) -> Explanation:
+        """Explains user's score of item by the user's history: the k entries that contributed
+        most, largest first (see Explanation). FAILED_PRECONDITION for a model without its
+        entries' values (imported factors, or stored before snapshot version 3)."""
+        request = pb.ExplainRequest(model_id=model_id, k=k)
+        if isinstance(user, str):
+            request.user_key = user
+        else:
+            request.user_id = int(user)
+        if isinstance(item, str):
+            request.item_key = item
+        else:
+            request.item_id = int(item)
+        r = self._call(self._stub.Explain, request, self.call_timeout)
+        keyed = any(c.item_key for c in r.contributions)
+        return Explanation(r.score, r.method, r.base, r.explained_score, r.history_entries,
+                           [Contribution(c.item_key if keyed else c.item_id, c.value,
+                                         c.contribution) for c in r.contributions])
 
     def similar_items(self, model_id: str, item: Id, k: int = 10,
                       similarity: Optional[str] = None, exact: bool = False) -> List[ScoredItem]:

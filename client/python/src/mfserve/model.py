@@ -15,7 +15,7 @@ import numpy as np
 from mfserve._matrices import prepare
 from mfserve._proto import pb
 from mfserve._types import AbsentEntries, ArrayLike, IdsLike, MatrixLike
-from mfserve.client import Client, Factors, FitProgress, Id, ScoredItem, ScoredUser
+from mfserve.client import Client, Explanation, Factors, FitProgress, Id, ScoredItem, ScoredUser
 
 _FIT_OPTIONS = ("solver", "max_iterations", "regularization", "learning_rate", "seed", "params",
                 "absent_entries", "validation_fraction", "model_id", "warm_start", "tune")
@@ -234,6 +234,10 @@ class MatrixFactorization:
                       similarity: Optional[str] = None) -> List[ScoredItem]:
         """The k items most like item, as (item, score) pairs; similarity "cosine" or "dot"."""
         return self.client.similar_items(self._trained_id(), item, k, similarity)
+
+    def explain(self, user: Id, item: Id, k: int = 10) -> Explanation:
+        """The k entries of user's history that contributed most to the score of item."""
+        return self.client.explain(self._trained_id(), user, item, k)
 
     def similar_users(self, user: Id, k: int = 10,
                       similarity: Optional[str] = None) -> List[ScoredUser]:

@@ -591,6 +591,21 @@ public final class MfClient {
   }
 
   /**
+   * Explains a known user's score of an item by the user's history: the entries that
+   * contributed most, largest first (for ALS each entry's exact share of the score, base plus
+   * every share equal to explained_score; for other solvers, factor cosine with the item).
+   *
+   * @param request the model, the user, the item and how many entries to return
+   * @return the score, the method, and the entries that contributed most
+   * @throws MfServeException {@code INVALID_ARGUMENT} for an unknown user or item,
+   *     {@code FAILED_PRECONDITION} for a model without its entries' values (imported factors,
+   *     or one stored before snapshot version 3)
+   */
+  public io.mfserve.proto.v1.ExplainResponse explain(io.mfserve.proto.v1.ExplainRequest request) {
+    return call(() -> stub(deadline(callDeadline)).explain(request));
+  }
+
+  /**
    * Returns the predicted score of every item for one user, known or folded in from a history.
    *
    * @param request the model and the user (an id, a key, or a history)

@@ -462,6 +462,31 @@ public final class FakeMfServer extends MatrixFactorizationGrpc.MatrixFactorizat
     response.onCompleted();
   }
 
+  public final List<io.mfserve.proto.v1.ExplainRequest> explainRequests =
+      new CopyOnWriteArrayList<>();
+
+  /** Least squares: score 3.5 = base 3 + shares 0.75 (item 4, value 5) and -0.25 (item 1, 2). */
+  @Override
+  public void explain(io.mfserve.proto.v1.ExplainRequest request,
+      StreamObserver<io.mfserve.proto.v1.ExplainResponse> response) {
+    checkDeadline("Explain");
+    explainRequests.add(request);
+    ModelInfo info = model(request.getModelId(), response);
+    if (info != null) {
+      boolean keys = info.getItemIdForm() == IdForm.ID_FORM_STRING;
+      response.onNext(io.mfserve.proto.v1.ExplainResponse.newBuilder().setScore(3.5f)
+          .setMethod("least_squares").setBase(3).setExplainedScore(3.5).setHistoryEntries(2)
+          .addContributions(io.mfserve.proto.v1.Contribution.newBuilder()
+              .setItemId(keys ? 0 : 4).setItemKey(keys ? "d" : "").setValue(5)
+              .setContribution(0.75))
+          .addContributions(io.mfserve.proto.v1.Contribution.newBuilder()
+              .setItemId(keys ? 0 : 1).setItemKey(keys ? "a" : "").setValue(2)
+              .setContribution(-0.25))
+          .build());
+      response.onCompleted();
+    }
+  }
+
   public final List<io.mfserve.proto.v1.SimilarItemsRequest> similarItemRequests =
       new CopyOnWriteArrayList<>();
   public final List<io.mfserve.proto.v1.SimilarUsersRequest> similarUserRequests =

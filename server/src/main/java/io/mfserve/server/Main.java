@@ -244,10 +244,10 @@ public final class Main implements Callable<Integer> {
           + " env MFSERVE_ANN_MIN_ROWS; default ${DEFAULT-VALUE}).")
   int annMinRows;
 
-  @Option(names = "--ann-ef-search", defaultValue = "${env:MFSERVE_ANN_EF_SEARCH:-100}",
+  @Option(names = "--ann-ef-search", defaultValue = "${env:MFSERVE_ANN_EF_SEARCH:-600}",
       paramLabel = "EF",
-      description = "Candidates an approximate search collects at least (more for a larger"
-          + " k + offset): higher means better recall and slower queries (env"
+      description = "Candidates an approximate top-10 search collects (ef; in proportion more"
+          + " for a larger k + offset): higher means better recall and slower queries (env"
           + " MFSERVE_ANN_EF_SEARCH; default ${DEFAULT-VALUE}).")
   int annEfSearch;
 

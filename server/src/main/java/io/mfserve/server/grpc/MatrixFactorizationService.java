@@ -11,6 +11,8 @@ import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteMatrixResponse;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DeleteModelResponse;
+import io.mfserve.proto.v1.ExplainRequest;
+import io.mfserve.proto.v1.ExplainResponse;
 import io.mfserve.proto.v1.ExportModelRequest;
 import io.mfserve.proto.v1.ExportModelResponse;
 import io.mfserve.proto.v1.FitRequest;
@@ -367,7 +369,8 @@ public final class MatrixFactorizationService
         ProtoMapper.refs(request.getAllowedItemIdsList(), request.getAllowedItemKeysList(),
             "allowed_item_ids", "allowed_item_keys"),
         ProtoMapper.refs(request.getDeniedItemIdsList(), request.getDeniedItemKeysList(),
-            "denied_item_ids", "denied_item_keys"), request.getExact());
+            "denied_item_ids", "denied_item_keys"), request.getExact(),
+        ProtoMapper.toDomain(request.getUnknownUser(), request.getUnknownUserValue()));
   }
 
   @Override
@@ -424,6 +427,17 @@ public final class MatrixFactorizationService
         id -> ProtoMapper.toProto(queries.foldIn(id,
             request.hasUserHistory() ? ProtoMapper.toDomain(request.getUserHistory(),
                 "user_history") : null)));
+  }
+
+  @Override
+  public void explain(ExplainRequest request, StreamObserver<ExplainResponse> responses) {
+    query(responses, request.getModelId(), m -> explainWork(m, request),
+        id -> ProtoMapper.toProto(queries.explain(id,
+            ProtoMapper.user(request.hasUserId(), request.getUserId(), request.hasUserKey(),
+                request.getUserKey()),
+            ProtoMapper.item(request.hasItemId(), request.getItemId(), request.hasItemKey(),
+                request.getItemKey()),
+            request.getK())));
   }
 
   @Override
@@ -613,6 +627,13 @@ public final class MatrixFactorizationService
   /** Multiply-adds of a top-k pass over every item (or every user). */
   private static long scan(ServedModel m, boolean users) {
     return (long) (users ? m.factors().numUsers() : m.factors().numItems()) * factors(m);
+  }
+
+  /** An explanation's work: a fold-in's system over the user's entries (one if unknown). */
+  private static long explainWork(ServedModel m, ExplainRequest request) {
+    int u = request.hasUserId() ? m.users().indexOf(request.getUserId())
+        : m.users().indexOf(request.getUserKey());
+    return foldInWork(m, u < 0 ? 1 : Math.max(1, m.seen().count(u)));
   }
 
   /** Multiply-adds of solving for a new user from {@code entries} entries: a k × k system. */

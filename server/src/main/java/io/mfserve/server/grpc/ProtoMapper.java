@@ -3,7 +3,9 @@ package io.mfserve.server.grpc;
 import com.google.protobuf.Timestamp;
 import io.mfserve.proto.v1.AbsentEntries;
 import io.mfserve.proto.v1.ApproximateIndex;
+import io.mfserve.proto.v1.Contribution;
 import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.ExplainResponse;
 import io.mfserve.proto.v1.FitProgress;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FoldInResponse;
@@ -26,6 +28,7 @@ import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.PreparedMatrix;
 import io.mfserve.server.model.matrix.SparseChunk;
+import io.mfserve.server.model.query.Explanation;
 import io.mfserve.server.model.query.Ranked;
 import io.mfserve.server.model.query.ScoredRow;
 import io.mfserve.server.model.query.Similarity;
@@ -425,6 +428,26 @@ final class ProtoMapper {
   static IdForm toProto(IdIndex index) {
     return index.form() == io.mfserve.server.model.ids.IdForm.INT64 ? IdForm.ID_FORM_INT64
         : IdForm.ID_FORM_STRING;
+  }
+
+  /** An explanation, its history items named in the model's item form. */
+  static ExplainResponse toProto(Explanation e) {
+    boolean least = e.method() == Explanation.Method.LEAST_SQUARES;
+    ExplainResponse.Builder b = ExplainResponse.newBuilder().setScore(e.score())
+        .setMethod(e.method().label()).setBase(least ? e.base() : 0)
+        .setExplainedScore(least ? e.explainedScore() : 0).setHistoryEntries(e.entries());
+    boolean ids = e.items().form() == io.mfserve.server.model.ids.IdForm.INT64;
+    for (int n = 0; n < e.positions().length; n++) {
+      Contribution.Builder c = Contribution.newBuilder().setValue(e.values()[n])
+          .setContribution(e.contributions()[n]);
+      if (ids) {
+        c.setItemId(e.items().idAt(e.positions()[n]));
+      } else {
+        c.setItemKey(e.items().keyAt(e.positions()[n]));
+      }
+      b.addContributions(c);
+    }
+    return b.build();
   }
 
   /** The items of a top-k result, best first, named in the model's item form. */

@@ -76,7 +76,7 @@ final class RecommendBatchStreamer extends FlowControlledStreamer<RecommendBatch
 
   private RecommendBatchResponse message(int j, Ranked r) {
     RecommendBatchResponse.Builder b = RecommendBatchResponse.newBuilder()
-        .addAllItems(ProtoMapper.scoredItems(r));
+        .addAllItems(ProtoMapper.scoredItems(r)).setFallback(r.fallback());
     if (request.getUserIdsCount() > 0) {
       b.setUserId(request.getUserIds(j));
     } else {

@@ -4,6 +4,7 @@ import io.mfserve.proto.v1.DeleteAliasRequest;
 import io.mfserve.proto.v1.DeleteMatrixRequest;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DenseMatrix;
+import io.mfserve.proto.v1.ExplainRequest;
 import io.mfserve.proto.v1.ExportModelRequest;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitWithProgressRequest;
@@ -98,6 +99,11 @@ final class RequestLimits {
     } else if (message instanceof SimilarUsersRequest r) {
       name("model_id", r.getModelId());
       key("user_key", r.getUserKey());
+      results("k", r.getK(), 0);
+    } else if (message instanceof ExplainRequest r) {
+      name("model_id", r.getModelId());
+      key("user_key", r.getUserKey());
+      key("item_key", r.getItemKey());
       results("k", r.getK(), 0);
     } else if (message instanceof PredictRowRequest r) {
       name("model_id", r.getModelId());

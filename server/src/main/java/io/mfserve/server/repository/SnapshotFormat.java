@@ -39,14 +39,16 @@ import java.util.zip.CRC32C;
  * magic      8 bytes  0x89 'M' 'F' 'S' 'N' 'A' 'P' 0x0A
  * version    int32    3
  * sections   INFO, USER_IDS, ITEM_IDS, USER_FACTORS, ITEM_FACTORS, [BIASES], SEEN,
- *            POPULARITY, [optional sections, each at most once: TUNE], END
+ *            POPULARITY, optional sections (any order, each at most once), END
  *   each     int32 tag, int64 payload length, payload, int32 CRC-32C of the payload
  * </pre>
  *
- * <p>Version 3 adds optional sections between POPULARITY and END, each present only when the
- * model has what it holds (TUNE: a tuned fit's trials). Version 2 (no optional sections) and
- * version 1 (no POPULARITY section either: its items' counts are taken from SEEN, and it has
- * no values to rank by mean) are still read.
+ * <p>The optional sections of version 3, each present only when the model has what it holds:
+ * TUNE (tag 9), a tuned fit's trials ({@link TuneSection}); SEEN_VALUES (tag 10), the value of
+ * every SEEN entry in SEEN's order, float32, for explaining a score by the user's history,
+ * absent for a model whose values are unknown (imported factors). Versions 1 and 2 are still
+ * read, without either (explanations then need a refit); version 1 has no POPULARITY either:
+ * its items' counts are taken from SEEN, and it has no values to rank by mean.
  *
  * <p>Every number is little-endian (numpy's {@code '<f4'}). A reader checks the magic, the
  * version, each section's tag, length and checksum, and the consistency of what it read (ids
@@ -73,6 +75,8 @@ public final class SnapshotFormat {
   static final int POPULARITY = 8;
   /** Optional from version 3: a tuned fit's search ({@link TuneSection}). */
   static final int TUNE = 9;
+  /** Optional from version 3: the values of the SEEN entries. */
+  static final int SEEN_VALUES = 10;
   static final int END = 0x454e44; // "END"
 
   /** Rows copied out of the model per write, so that a write allocates a bounded buffer. */
@@ -155,6 +159,17 @@ public final class SnapshotFormat {
       byte[] tune = TuneSection.encode(model.metadata().tune());
       w.begin(TUNE, tune.length);
       w.putBytes(tune, 0, tune.length);
+      w.end();
+    }
+    if (seen.hasValues()) {
+      w.begin(SEEN_VALUES, seen.entries() * Float.BYTES);
+      float[] values = new float[chunk.length];
+      for (long from = 0; from < seen.entries(); from += values.length) {
+        int n = (int) Math.min(values.length, seen.entries() - from);
+        float[] part = n == values.length ? values : new float[n];
+        seen.copyValues((int) from, part);
+        w.putFloats(part);
+      }
       w.end();
     }
     w.begin(END, 0);
@@ -399,29 +414,35 @@ public final class SnapshotFormat {
         in.end("POPULARITY");
       }
       TuneReport tune = null;
+      float[] seenValues = null;
       if (version >= 3) {
-        // Optional sections, each at most once, until END.
-        while (true) {
-          long len = in.begin(-1, "an optional section or END");
-          int tag = in.tag();
-          if (tag == END) {
-            if (len != 0) {
-              throw new SnapshotFormatException("END is " + len + " bytes where it is empty");
+        // Optional sections until END, so that a later one is one more case here.
+        for (int tag = in.beginAny("END"); tag != END; tag = in.beginAny("END")) {
+          if (tag == SEEN_VALUES && seenValues == null) {
+            if (in.length() != info.seenEntries() * Float.BYTES) {
+              throw new SnapshotFormatException("SEEN_VALUES is " + in.length() + " bytes where"
+                  + " INFO implies " + info.seenEntries() * Float.BYTES);
             }
-            break;
+            seenValues = new float[cols.length];
+            in.getFloats(seenValues);
+            in.end("SEEN_VALUES");
           } else if (tag == TUNE && tune == null) {
-            if (len > 64L << 20) {
-              throw new SnapshotFormatException("TUNE section of " + len + " bytes is"
+            if (in.length() > 64L << 20) {
+              throw new SnapshotFormatException("TUNE section of " + in.length() + " bytes is"
                   + " implausible");
             }
-            byte[] payload = new byte[(int) len];
+            byte[] payload = new byte[(int) in.length()];
             in.getBytes(payload, 0, payload.length);
             in.end("TUNE");
             tune = TuneSection.decode(payload);
           } else {
-            throw new SnapshotFormatException("unexpected section tag " + tag + " after"
-                + " POPULARITY");
+            throw new SnapshotFormatException("unexpected section tag " + tag + " in a version "
+                + version + " snapshot");
           }
+        }
+        if (in.length() != 0) {
+          throw new SnapshotFormatException("END is " + in.length() + " bytes where INFO"
+              + " implies 0");
         }
       } else {
         in.begin(END, "END", 0);
@@ -432,6 +453,9 @@ public final class SnapshotFormat {
       Popularity popularity;
       try {
         seen = SeenItems.of(ptr, cols, users, items);
+        if (seenValues != null) {
+          seen = seen.withValues(seenValues);
+        }
         popularity = counts == null ? Popularity.of(seen, items)
             : Popularity.of(counts, means, popularityMean);
         factors = new FactorModel(users, items, k, u, v, biases, info.history());
@@ -742,8 +766,8 @@ public final class SnapshotFormat {
     private final CRC32C crc = new CRC32C();
     /** Payload bytes of the current section not yet pulled into the buffer. */
     private long unread;
-    /** The tag of the section begun last. */
-    private int lastTag;
+    /** The current section's payload length. */
+    private long length;
 
     SectionReader(InputStream in) {
       this.in = in;
@@ -758,27 +782,35 @@ public final class SnapshotFormat {
       return b;
     }
 
-    /** Returns the tag of the section begun last (for {@code begin(-1, ...)}: any tag). */
-    int tag() {
-      return lastTag;
+    /** Begins the next section, which must carry {@code expectedTag}. */
+    long begin(int expectedTag, String name) throws IOException {
+      int tag = beginAny(name);
+      if (tag != expectedTag) {
+        throw new SnapshotFormatException("expected section " + name + " but found tag " + tag);
+      }
+      return length;
     }
 
-    /** Begins the next section, which must carry {@code expectedTag} (−1: any tag). */
-    long begin(int expectedTag, String name) throws IOException {
+    /**
+     * Starts the next section whatever its tag (an optional one, or {@code name}) and returns
+     * the tag; {@link #length()} is then its payload's length.
+     */
+    int beginAny(String name) throws IOException {
       ByteBuffer h = ByteBuffer.wrap(rawBytes(12, name + " header"))
           .order(ByteOrder.LITTLE_ENDIAN);
       int tag = h.getInt();
-      long length = h.getLong();
-      if (expectedTag >= 0 && tag != expectedTag) {
-        throw new SnapshotFormatException("expected section " + name + " but found tag " + tag);
-      }
-      lastTag = tag;
+      length = h.getLong();
       if (length < 0) {
-        throw new SnapshotFormatException(name + " has a negative length");
+        throw new SnapshotFormatException("section " + tag + " has a negative length");
       }
       unread = length;
       crc.reset();
       buf.clear().limit(0);
+      return tag;
+    }
+
+    /** Returns the payload length of the section begun last. */
+    long length() {
       return length;
     }
 

@@ -53,14 +53,16 @@ public record SnapshotInfo(ModelMetadata metadata, Map<String, String> configPar
 
   /**
    * Returns the bytes the loaded model holds, counted as a fitted model's are (factors, id
-   * maps, seen items, scan index, item popularity), plus the row-major copy of the item
-   * factors that lives only while the model is assembled.
+   * maps, seen items and their values, scan index, item popularity), plus the row-major copy of
+   * the item factors that lives only while the model is assembled. The values are counted
+   * whether or not the snapshot has them (INFO does not say); a load gives back what it did
+   * not read.
    */
   public long estimateBytes() {
     long k = numFactors();
     return FactorModel.estimateBytes(numUsers, numItems, numFactors(), hasBiases)
         + idBytes(userIds, numUsers, userKeyBytes) + idBytes(itemIds, numItems, itemKeyBytes)
-        + SeenItems.estimateBytes(numUsers, seenEntries)
+        + SeenItems.estimateBytes(numUsers, seenEntries, true)
         + ScanIndex.estimateBytes(numUsers, numItems)
         + Popularity.estimateBytes(numItems, true)
         + numItems * k * Float.BYTES;

@@ -30,7 +30,7 @@ public final class TokenAuth implements ServerInterceptor {
   static final Set<String> READ_METHODS = Set.of("GetFactors", "Predict", "Recommend",
       "GetServerInfo", "GetModel", "ListModels", "ListSolvers", "RecommendBatch", "SimilarItems",
       "SimilarUsers", "PredictRow", "FoldIn", "GetTopics", "GetAlias", "ListAliases",
-      "ExportModel");
+      "ExportModel", "Explain");
 
   private final TokenFile tokens;
 

@@ -243,7 +243,17 @@ class MalformedRequestTest {
         RecommendBatchRequest.newBuilder().setModelId("ok").build()).hasNext()));
     c.add(new Case("batch unknown user", bad, "user_ids[2]", s -> s.recommendBatch(
         RecommendBatchRequest.newBuilder().setModelId("ok").addUserIds(0).addUserIds(1)
-            .addUserIds(42).build()).hasNext()));
+            .addUserIds(42).setUnknownUser(io.mfserve.proto.v1.UnknownUserFallback
+                .UNKNOWN_USER_FALLBACK_ERROR).build()).hasNext()));
+    c.add(new Case("explain unknown item", bad, "item_id", s -> s.explain(
+        io.mfserve.proto.v1.ExplainRequest.newBuilder().setModelId("ok").setUserId(0)
+            .setItemId(4242).build())));
+    c.add(new Case("explain no item", bad, "item", s -> s.explain(
+        io.mfserve.proto.v1.ExplainRequest.newBuilder().setModelId("ok").setUserId(0)
+            .build())));
+    c.add(new Case("explain negative k", bad, "k", s -> s.explain(
+        io.mfserve.proto.v1.ExplainRequest.newBuilder().setModelId("ok").setUserId(0)
+            .setItemId(0).setK(-1).build())));
     c.add(new Case("batch negative k", bad, "k", s -> s.recommendBatch(RecommendBatchRequest
         .newBuilder().setModelId("ok").addUserIds(0).setK(-2).build()).hasNext()));
     c.add(new Case("batch unknown denied item", bad, "denied_item_ids[0]", s -> s

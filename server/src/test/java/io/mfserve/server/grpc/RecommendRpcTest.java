@@ -145,6 +145,62 @@ class RecommendRpcTest {
   }
 
   @Test
+  void recommendBatch_unknownUsers_getTheFallbackLikeRecommend() {
+    AssembledFactors f = fit("als", 3);
+    long known = f.userIds.get(4);
+    RecommendBatchRequest.Builder req = RecommendBatchRequest.newBuilder().setModelId("m")
+        .setK(4).addUserIds(known).addUserIds(987_654_321L);
+    List<RecommendBatchResponse> out = new ArrayList<>();
+    stub.recommendBatch(req.build()).forEachRemaining(out::add);
+    RecommendResponse unknown = stub.recommend(RecommendRequest.newBuilder().setModelId("m")
+        .setUserId(987_654_321L).setK(4).build());
+    assertEquals("popular", out.get(1).getFallback());
+    assertEquals(unknown.getItemsList(), out.get(1).getItemsList());
+    assertEquals("", out.get(0).getFallback());
+    io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(
+        io.grpc.StatusRuntimeException.class, () -> stub.recommendBatch(req.setUnknownUser(
+            io.mfserve.proto.v1.UnknownUserFallback.UNKNOWN_USER_FALLBACK_ERROR).build())
+            .forEachRemaining(r -> { }));
+    assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("user_ids[1]"),
+        e.getStatus().getDescription());
+  }
+
+  @Test
+  void explain_als_sharesSumToTheRefoldedScore_overGrpc() {
+    AssembledFactors f = fit("als", 3, "biases", "true");
+    long user = f.userIds.get(9);
+    long item = f.itemIds.get(0);
+    io.mfserve.proto.v1.ExplainResponse e = stub.explain(io.mfserve.proto.v1.ExplainRequest
+        .newBuilder().setModelId("m").setUserId(user).setItemId(item).setK(1000).build());
+    assertEquals("least_squares", e.getMethod());
+    assertEquals(seen(user).size(), e.getHistoryEntries());
+    assertEquals(seen(user).size(), e.getContributionsCount());
+    double sum = e.getBase();
+    for (io.mfserve.proto.v1.Contribution c : e.getContributionsList()) {
+      assertTrue(seen(user).contains(c.getItemId()));
+      sum += c.getContribution();
+    }
+    assertEquals(e.getExplainedScore(), sum, 1e-9);
+    assertEquals((float) f.reconstruct(9, 0), e.getScore(), 1e-5);
+    // The same entries folded in as a new user score the item at explained_score.
+    UserHistory.Builder h = UserHistory.newBuilder();
+    SparseMatrix m = matrix.getSparse();
+    for (int n = 0; n < m.getValuesCount(); n++) {
+      if (m.getRowIds(n) == user) {
+        h.addItemIds(m.getColIds(n)).addValues(m.getValues(n));
+      }
+    }
+    RecommendResponse folded = stub.recommend(RecommendRequest.newBuilder().setModelId("m")
+        .setUserHistory(h).setK(1).addAllowedItemIds(item).setExcludeSeen(false).build());
+    assertEquals(folded.getItems(0).getScore(), e.getExplainedScore(), 1e-4);
+    io.grpc.StatusRuntimeException unknown = org.junit.jupiter.api.Assertions.assertThrows(
+        io.grpc.StatusRuntimeException.class, () -> stub.explain(io.mfserve.proto.v1
+            .ExplainRequest.newBuilder().setModelId("m").setUserId(user).setItemId(-5).build()));
+    assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, unknown.getStatus().getCode());
+  }
+
+  @Test
   void similar_cosineAndDot_matchBruteForceAndLeaveOutTheQuery() {
     AssembledFactors f = fit("als", 3);
     for (Similarity s
@@ -283,8 +339,9 @@ class RecommendRpcTest {
       ModelInfo info = stub.fit(Requests.fit(solver, k, Matrix.newBuilder().setSparse(s).build())
           .setMaxIterations(1).build()).getModel();
       long factors = (long) (users + items) * k * 4;
-      // The seen items, and the item popularity (a count and a mean per item, two short lists).
-      long seen = (users + 1L + nnz) * 4 + Popularity.estimateBytes(items, true);
+      // The seen items with their values (for Explain), and the item popularity (a count and
+      // a mean per item, two short lists).
+      long seen = (users + 1L + nnz) * 4 + nnz * 4L + Popularity.estimateBytes(items, true);
       assertTrue(info.getMemoryBytes() <= 1.1 * factors + seen, solver + ": "
           + info.getMemoryBytes() + " > 1.1 × " + factors + " + " + seen);
       assertTrue(info.getMemoryBytes() >= factors + seen);

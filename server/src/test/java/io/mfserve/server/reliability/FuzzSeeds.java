@@ -332,6 +332,8 @@ public final class FuzzSeeds {
     write("import-factors-no-header", "ImportFactors", rows[1]);
     write("import-factors-k-zero", "ImportFactors", ImportFactorsRequest.newBuilder()
         .setHeader(ImportFactorsHeader.newBuilder().setNumFactors(0)).build());
+    write("explain", "Explain", io.mfserve.proto.v1.ExplainRequest.newBuilder()
+        .setModelId("ints").setUserId(2).setItemId(100).setK(3).build());
     System.out.println("wrote " + count + " seeds to " + dir);
   }
 }

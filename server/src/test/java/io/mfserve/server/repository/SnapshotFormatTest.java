@@ -87,7 +87,11 @@ class SnapshotFormatTest {
       }
       ptr[i + 1] = 2 * i + 2;
     }
-    SeenItems seen = SeenItems.of(ptr, cols, users, items);
+    float[] values = new float[cols.length];
+    for (int p = 0; p < values.length; p++) {
+      values[p] = 1 + rnd.nextInt(5);
+    }
+    SeenItems seen = SeenItems.of(ptr, cols, users, items).withValues(values);
     ModelMetadata meta = new ModelMetadata("m-" + seed, "als", k, Map.of("regularization",
         "0.1"), seed, AbsentEntries.UNKNOWN, 1234, 56, 3.5, 0.91, 1.5, Instant.ofEpochSecond(
             1_700_000_000L, 123), "test", "abc", "req-fp", "");
@@ -118,6 +122,7 @@ class SnapshotFormatTest {
       assertEquals(Float.floatToRawIntBits(a.userBias(u)), Float.floatToRawIntBits(b.userBias(u)));
       assertEquals(m.users().idAt(u), back.users().idAt(u));
       assertArrayEquals(m.seen().items(u), back.seen().items(u));
+      assertArrayEquals(m.seen().values(u), back.seen().values(u));
     }
     for (int i = 0; i < 1500; i++) {
       assertEquals(m.items().keyAt(i), back.items().keyAt(i));
@@ -179,6 +184,47 @@ class SnapshotFormatTest {
     bytes[8] = 4;
     SnapshotFormatException e = assertThrows(SnapshotFormatException.class, () -> read(bytes));
     assertTrue(e.getMessage().contains("version 4"), e.getMessage());
+  }
+
+  @Test
+  void seenValues_roundTrip_andTheirBytesAreCounted() throws IOException {
+    ServedModel m = model(budget, 30, 40, 3, true, 12);
+    ServedModel back = read(write(m));
+    assertTrue(back.seen().hasValues());
+    for (int u = 0; u < 30; u++) {
+      assertArrayEquals(m.seen().values(u), back.seen().values(u));
+    }
+    assertEquals(SeenItems.estimateBytes(30, 60, true), back.seen().memoryBytes());
+    assertTrue(back.memoryBytes() >= back.seen().memoryBytes() + back.factors().memoryBytes());
+  }
+
+  /**
+   * A version-2 snapshot is a version-3 one without optional sections: read without values, as
+   * a model whose values are unknown is written by this writer too.
+   */
+  @Test
+  void versionTwo_isStillRead_withoutValues() throws IOException {
+    ServedModel m = model(budget, 10, 8, 2, true, 13);
+    ServedModel noValues = new ServedModel(m.factors(), m.users(), m.items(),
+        SnapshotFormatTest.withoutValues(m.seen(), 10, 8), m.scanIndex(), m.metadata(),
+        m.config(), budget.reserve(0, "t"));
+    byte[] bytes = write(noValues);
+    bytes[8] = 2;
+    ServedModel back = read(bytes);
+    assertFalse(back.seen().hasValues());
+    assertArrayEquals(m.seen().items(3), back.seen().items(3));
+    // A version-2 reader knows no optional sections: one holding SEEN_VALUES is refused.
+    byte[] withValues = write(m);
+    withValues[8] = 2;
+    assertThrows(SnapshotFormatException.class, () -> read(withValues));
+  }
+
+  private static SeenItems withoutValues(SeenItems seen, int users, int items) {
+    int[] ptr = new int[users + 1];
+    int[] cols = new int[(int) seen.entries()];
+    seen.copyOffsets(0, ptr);
+    seen.copyEntries(0, cols);
+    return SeenItems.of(ptr, cols, users, items);
   }
 
   @Test

@@ -96,6 +96,30 @@ public interface SolverProvider {
   }
 
   /**
+   * Splits a user's predicted score of one item over the user's entries, where the solver's
+   * fold-in is linear in the entries' values: for regularised least squares,
+   * θ = A⁻¹ Σ_j t_j x_j, so the score x_iᵀθ is Σ_j t_j x_iᵀ A⁻¹ x_j, each term one entry's
+   * share (what Oryx's /because reports for ALS). The shares then sum, with
+   * {@link ScoreContributions#base}, to the score of the factors {@link #foldInUser} solves from
+   * the same entries.
+   *
+   * <p>The default returns null: the solver's fold-in does not decompose (an iterative or
+   * constrained solve), and the caller explains by factor similarity instead. Same thread-safety
+   * and argument guarantees as {@link #foldInUser}.
+   *
+   * @param model a model this solver trained, with {@code config}
+   * @param config the configuration the model was trained with (resolved parameters)
+   * @param items the user's items, positions in the model, distinct, at least one
+   * @param values the user's value of each item, finite
+   * @param item the item whose score is explained, a position in the model
+   * @return each entry's share of the score, or null when the fold-in does not decompose
+   */
+  default ScoreContributions explainScore(FactorModel model, SolverConfig config, int[] items,
+      float[] values, int item) {
+    return null;
+  }
+
+  /**
    * Settles the defaults that depend on the data: for each parameter the client left unset
    * ({@link Parameters#isGiven}) whose best value scales with the data (the regularisation
    * of explicit ratings, say, from their noise level and the entries per row), returns a

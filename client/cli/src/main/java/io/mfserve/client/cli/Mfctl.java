@@ -57,8 +57,8 @@ import picocli.CommandLine.Spec;
         RecommendCommand.class, ModelsCommand.class, ModelCommand.class, DeleteCommand.class,
         AliasCommand.class, ExportCommand.class, ImportCommand.class,
         ImportFactorsCommand.class, SolversCommand.class, PlotCommand.class,
-        SimilarCommand.class, LoadtestCommand.class, RecallCommand.class, TopicsCommand.class,
-        LimitsCommand.class})
+        SimilarCommand.class, ExplainCommand.class, LoadtestCommand.class, RecallCommand.class,
+        TopicsCommand.class, LimitsCommand.class})
 public final class Mfctl implements Callable<Integer> {
   /** The server used when neither {@code --target} nor {@code MFSERVE_TARGET} says otherwise. */
   public static final String DEFAULT_TARGET = "localhost:50051";

@@ -84,9 +84,9 @@ final class RecommendCommand implements Callable<Integer> {
   boolean exact;
 
   @Option(names = "--unknown-user", paramLabel = "HOW",
-      description = "What a --user the model has never seen gets: popular (the items with the"
-          + " most entries; the server's default), top-rated (highest mean value, shrunk"
-          + " towards the global mean) or error.")
+      description = "What a --user (or a user of --users) the model has never seen gets:"
+          + " popular (the items with the most entries; the server's default), top-rated"
+          + " (highest mean value, shrunk towards the global mean) or error.")
   String unknownUser;
 
   @Override
@@ -206,7 +206,7 @@ final class RecommendCommand implements Callable<Integer> {
     IdForm userForm = model.getUserIdForm();
     IdForm itemForm = model.getItemIdForm();
     RecommendBatchRequest.Builder b = RecommendBatchRequest.newBuilder().setModelId(modelId)
-        .setK(k).setExact(exact);
+        .setK(k).setExact(exact).setUnknownUser(unknownUser());
     if (excludeSeen != null) {
       b.setExcludeSeen(excludeSeen);
     }
@@ -226,6 +226,9 @@ final class RecommendCommand implements Callable<Integer> {
       for (int n = 0; n < answers.size(); n++) {
         j.beginObject();
         Ids.json(j.name("user"), ids.get(n), userForm);
+        if (!answers.get(n).getFallback().isEmpty()) {
+          j.field("fallback", answers.get(n).getFallback());
+        }
         items(j.name("items"), answers.get(n).getItemsList().stream().map(Recommendation::of)
             .toList(), keys);
         j.endObject();
@@ -241,6 +244,13 @@ final class RecommendCommand implements Callable<Integer> {
       }
     }
     t.print(mfctl.out(), "");
+    for (int n = 0; n < answers.size(); n++) {
+      String fallback = answers.get(n).getFallback();
+      if (!fallback.isEmpty()) {
+        mfctl.out().println("user " + ids.get(n) + " is not in the model: the "
+            + fallback.replace('_', '-') + " items");
+      }
+    }
     return Mfctl.EXIT_OK;
   }
 

@@ -131,6 +131,24 @@ class QueryCommandsTest {
   }
 
   @Test
+  void explain_sendsUserAndItem_printsTheShares() throws Exception {
+    assertEquals(0, cli.mfctl("explain", "m", "--user", "1", "--item", "10", "-k", "2"),
+        cli.err());
+    assertEquals(1, fake.explainRequests.get(0).getUserId());
+    assertEquals(10, fake.explainRequests.get(0).getItemId());
+    assertEquals(2, fake.explainRequests.get(0).getK());
+    assertEquals(List.of("score 3.5000 of item 10 for user 1: base 3.0000 + the shares of 2"
+        + " entries = 3.5000", "RANK  ITEM   VALUE    SHARE", "   1     4  5.0000   0.7500",
+        "   2     1  2.0000  -0.2500"), cli.out().lines().toList());
+    assertEquals(0, cli.mfctl("--json", "explain", "m", "-u", "1", "-i", "10"), cli.err());
+    Struct s = json(cli.out());
+    assertEquals("least_squares", s.getFieldsOrThrow("method").getStringValue());
+    assertEquals(0.75, s.getFieldsOrThrow("contributions").getListValue().getValues(0)
+        .getStructValue().getFieldsOrThrow("contribution").getNumberValue());
+    assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("explain", "m", "--user", "1"));
+  }
+
+  @Test
   void similar_bothOrNeitherQuery_isAUsageError() {
     assertEquals(Mfctl.EXIT_USAGE, cli.mfctl("similar", "m"));
     assertUsageError();

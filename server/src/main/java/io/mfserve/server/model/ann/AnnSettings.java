@@ -8,7 +8,7 @@ package io.mfserve.server.model.ann;
  *     users for SimilarUsers) gets an index; 0 turns indexes off
  * @param maxConn HNSW's M
  * @param beamWidth HNSW's beam while building (efConstruction)
- * @param efSearch the fewest candidates a search collects (more when k + offset is larger)
+ * @param efSearch the beam of a top-10 search (proportionally wider for a larger k + offset)
  * @param innerProduct how the Recommend graph is built: {@link Metric#DOT} or
  *     {@link Metric#DOT_BACHRACH}
  * @param recallSamples queries sampled after a build to measure and log its recall@10; 0: none
@@ -22,8 +22,12 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
   public static final int DEFAULT_MAX_CONN = 16;
   /** The default beam while building (Lucene's). */
   public static final int DEFAULT_BEAM_WIDTH = 100;
-  /** The default ef at query time. */
-  public static final int DEFAULT_EF_SEARCH = 100;
+  /**
+   * The default ef of a top-10 search (wider for a larger k + offset): recall@10 0.955 on
+   * 200,000 random Gaussian 64-factor items with biases at M 16, beam 100, where ef 400 gave
+   * 0.924 and 100 gave 0.648 (README, Approximate top-k); trained factors need far less.
+   */
+  public static final int DEFAULT_EF_SEARCH = 600;
 
   /** No indexes at all (tests, the warm-up's defaults). */
   public static final AnnSettings OFF = new AnnSettings(0, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,

@@ -281,7 +281,7 @@ public final class ModelService {
         * (split > 0 ? 2 : 1)
         + (split > 0 ? (long) (nnz * split * HELD_OUT_SLACK) * HELD_OUT_ENTRY_BYTES : 0);
     long keepBytes = FactorModel.estimateBytes(matrix.rows(), matrix.cols(), kMax, true)
-        + SeenItems.estimateBytes(matrix.rows(), nnz) + matrix.rowIndex().memoryBytes()
+        + SeenItems.estimateBytes(matrix.rows(), nnz, true) + matrix.rowIndex().memoryBytes()
         + matrix.colIndex().memoryBytes()
         + ScanIndex.estimateBytes(matrix.rows(), matrix.cols())
         + Popularity.estimateBytes(matrix.cols(), true);

@@ -32,6 +32,11 @@ final class ApproximateTopK {
 
   private ApproximateTopK() { }
 
+  /** The result count {@code --ann-ef-search} is set for: ef grows in proportion beyond it. */
+  static final int EF_BASE_RESULTS = 10;
+  /** The largest ef a search uses (the flag's own upper bound). */
+  static final int MAX_EF = 10_000;
+
   /** Returns the ready index of {@code target} when the request may use it, else null. */
   static HnswIndex usable(ServedModel m, AnnTarget target, boolean exact) {
     return exact ? null : m.ann().get(target);
@@ -65,7 +70,7 @@ final class ApproximateTopK {
     if (allowed != null && allowed.length <= n / SUBSET_DIVISOR) {
       candidates = allowed;
     } else {
-      int ef = Math.max(efSearch(m, target), want);
+      int ef = ef(efSearch(m, target), want);
       Bits accept = excluded.length == 0 && allowed == null ? null
           : new Filter(n, allowed, excluded);
       candidates = index.search(q.vector, ef, accept, visitLimit(n, ef, index.maxConn()));
@@ -90,6 +95,16 @@ final class ApproximateTopK {
     }
     return ModelQueries.drain(top, offset, target == AnnTarget.SIMILAR_USERS ? m.users()
         : m.items());
+  }
+
+  /**
+   * The beam of a search for {@code want} = k + offset results: {@code efSearch} is the beam
+   * for a top 10, and a larger want gets a proportionally wider one (a graph's recall@k at a
+   * fixed beam falls as k nears the beam), never less than want, at most {@link #MAX_EF}.
+   */
+  static int ef(int efSearch, int want) {
+    long scaled = (long) efSearch * Math.max(EF_BASE_RESULTS, want) / EF_BASE_RESULTS;
+    return (int) Math.min(MAX_EF, Math.max(scaled, want));
   }
 
   /**

@@ -17,6 +17,7 @@ import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.InvalidParameterException;
+import io.mfserve.solver.ScoreContributions;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
 import java.util.Arrays;
@@ -109,15 +110,39 @@ public final class ModelQueries {
    */
   public Batch prepareBatch(String modelId, IdRefs users, int k, Boolean excludeSeen,
       IdRefs allowed, IdRefs denied, boolean exact) {
+    return prepareBatch(modelId, users, k, excludeSeen, allowed, denied, exact,
+        UnknownUserFallback.ERROR);
+  }
+
+  /**
+   * As {@link #prepareBatch(String, IdRefs, int, Boolean, IdRefs, IdRefs, boolean)}, answering
+   * a user the model has never seen as Recommend does: with {@code unknownUser}'s fallback
+   * (popular or top-rated items, the same for every such user), or refusing the whole batch
+   * naming the user's index when it is {@link UnknownUserFallback#ERROR}.
+   *
+   * @throws PreconditionFailedException for a top-rated fallback on a model without values,
+   *     when the batch has an unknown user
+   */
+  public Batch prepareBatch(String modelId, IdRefs users, int k, Boolean excludeSeen,
+      IdRefs allowed, IdRefs denied, boolean exact, UnknownUserFallback unknownUser) {
     ServedModel m = models.getModel(modelId);
     int want = checkK(k);
-    int[] positions = IdResolver.resolve(users, m.users(), "user", true);
+    boolean keep = unknownUser != UnknownUserFallback.ERROR;
+    int[] positions = IdResolver.resolve(users, m.users(), "user", true, keep, "");
     if (positions.length == 0) {
       throw new InvalidRequestException(IdResolver.field(users, m.users()), "is empty; give at"
           + " least one user");
     }
-    return new Batch(m, positions, want, excludeSeen(m, excludeSeen),
-        candidates(m, allowed, denied), exact);
+    Candidates c = candidates(m, allowed, denied);
+    Ranked fallback = null;
+    for (int u : positions) {
+      if (u < 0) {
+        // One answer serves every unknown user: it depends on the model and filters only.
+        fallback = fallback(m, unknownUser, c, want, 0);
+        break;
+      }
+    }
+    return new Batch(m, positions, want, excludeSeen(m, excludeSeen), c, exact, fallback);
   }
 
   /**
@@ -131,15 +156,23 @@ public final class ModelQueries {
     private final boolean exclude;
     private final Candidates candidates;
     private final boolean exact;
+    /** The answer for users the model has never seen; null when there are none. */
+    private final Ranked fallback;
 
     private Batch(ServedModel model, int[] users, int k, boolean exclude, Candidates candidates,
-        boolean exact) {
+        boolean exact, Ranked fallback) {
       this.model = model;
       this.users = users;
       this.k = k;
       this.exclude = exclude;
       this.candidates = candidates;
       this.exact = exact;
+      this.fallback = fallback;
+    }
+
+    private Ranked one(int j) {
+      return users[j] < 0 ? fallback
+          : rankKnown(model, users[j], exclude, candidates, k, 0, exact);
     }
 
     /** Returns the number of users. */
@@ -160,7 +193,7 @@ public final class ModelQueries {
       Ranked[] out = new Ranked[to - from];
       if (to - from <= USERS_PER_TASK) {
         for (int j = from; j < to; j++) {
-          out[j - from] = rankKnown(model, users[j], exclude, candidates, k, 0, exact);
+          out[j - from] = one(j);
         }
       } else {
         pool.invoke(new Task(from, to, from, out));
@@ -187,7 +220,7 @@ public final class ModelQueries {
       protected void compute() {
         if (to - from <= USERS_PER_TASK) {
           for (int j = from; j < to; j++) {
-            out[j - base] = rankKnown(model, users[j], exclude, candidates, k, 0, exact);
+            out[j - base] = one(j);
           }
           return;
         }
@@ -381,6 +414,95 @@ public final class ModelQueries {
     }
     Ranked r = drain(top, offset, m.items());
     return new Ranked(r.ids(), r.positions(), r.scores(), how.label());
+  }
+
+  // ---------------------------------------------------------------- explain
+
+  /**
+   * Explains a known user's score of an item by the user's history: for a solver whose fold-in
+   * is least squares (ALS), each entry's exact share of the score
+   * ({@link SolverProvider#explainScore}, with the regularisation the model was trained with);
+   * for the others, the cosine of each history item's factors with the item's. The best
+   * {@code k} entries, largest first.
+   *
+   * @throws InvalidRequestException for a missing or unknown user or item, or k < 0
+   * @throws PreconditionFailedException for a model without its entries' values (imported
+   *     factors, or a snapshot older than version 3)
+   */
+  public Explanation explain(String modelId, IdRefs user, IdRefs item, int k) {
+    ServedModel m = models.getModel(modelId);
+    int want = checkK(k);
+    int u = knownUser(m, user);
+    if (item == null || item.size() != 1) {
+      throw new InvalidRequestException("item", "is not set; give item_id or item_key");
+    }
+    int i = IdResolver.resolve(item, m.items(), "item", false)[0];
+    if (!m.seen().hasValues()) {
+      throw new PreconditionFailedException("model '" + m.id() + "' does not hold the values"
+          + " of its users' entries (its factors were imported, or it was stored in a snapshot"
+          + " older than version 3), so its scores cannot be explained by them; fit it again"
+          + " to explain it");
+    }
+    FactorModel f = m.factors();
+    float score = (float) f.predict(u, i);
+    int[] items = m.seen().items(u);
+    float[] values = m.seen().values(u);
+    ScoreContributions shares = null;
+    if (items.length > 0) {
+      SolverProvider provider = solvers.get(m.metadata().solver());
+      try {
+        shares = provider.explainScore(f, m.config(), items, values, i);
+      } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        throw new UnsupportedQueryException("model '" + m.id() + "' cannot be explained: "
+            + e.getMessage());
+      }
+    }
+    double[] weights = shares != null ? shares.contributions() : similarities(f, i, items);
+    Explanation.Method method = shares != null ? Explanation.Method.LEAST_SQUARES
+        : Explanation.Method.SIMILARITY;
+    Integer[] order = new Integer[items.length];
+    for (int j = 0; j < order.length; j++) {
+      order[j] = j;
+    }
+    // Largest first; the history is ascending by position, so a stable sort keeps ties so.
+    Arrays.sort(order, (a, b) -> Double.compare(weights[b], weights[a]));
+    int n = Math.min(want, items.length);
+    int[] positions = new int[n];
+    float[] kept = new float[n];
+    double[] contributions = new double[n];
+    for (int j = 0; j < n; j++) {
+      positions[j] = items[order[j]];
+      kept[j] = values[order[j]];
+      contributions[j] = weights[order[j]];
+    }
+    double base = shares != null ? shares.base() : Double.NaN;
+    double explained = shares != null ? shares.score() : Double.NaN;
+    return new Explanation(m.items(), score, method, base, explained, positions, kept,
+        contributions, items.length);
+  }
+
+  /** The cosine of each history item's factors with item i's (0 for a zero vector). */
+  private static double[] similarities(FactorModel f, int i, int[] items) {
+    int k = f.numFactors();
+    float[] x = new float[k];
+    float[] y = new float[k];
+    f.itemVector(i, x);
+    double xx = 0;
+    for (float a : x) {
+      xx += (double) a * a;
+    }
+    double[] out = new double[items.length];
+    for (int j = 0; j < items.length; j++) {
+      f.itemVector(items[j], y);
+      double dot = 0;
+      double yy = 0;
+      for (int c = 0; c < k; c++) {
+        dot += (double) x[c] * y[c];
+        yy += (double) y[c] * y[c];
+      }
+      out[j] = xx == 0 || yy == 0 ? 0 : dot / Math.sqrt(xx * yy);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- similar

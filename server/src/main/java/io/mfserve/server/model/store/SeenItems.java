@@ -4,34 +4,40 @@ import io.mfserve.solver.TrainingMatrix;
 import java.util.Arrays;
 
 /**
- * The items each user has in the training data (row structure of the input, without values),
- * for excluding them from recommendations. 4 bytes per entry. Immutable.
+ * The items each user has in the training data (row structure of the input), for excluding
+ * them from recommendations, and where known the entries' values, for explaining a score by
+ * the user's history. 4 bytes per entry, 8 with values. Immutable.
  */
 public final class SeenItems {
   private final int[] rowPtr;
   private final int[] cols;
+  /** Entry p's value, parallel to {@link #cols}; null when unknown (imported, older snapshot). */
+  private final float[] values;
 
-  private SeenItems(int[] rowPtr, int[] cols) {
+  private SeenItems(int[] rowPtr, int[] cols, float[] values) {
     this.rowPtr = rowPtr;
     this.cols = cols;
+    this.values = values;
   }
 
-  /** Returns the bytes a seen-items index of this size takes. */
-  public static long estimateBytes(long rows, long nnz) {
-    return (rows + 1) * Integer.BYTES + nnz * Integer.BYTES;
+  /** Returns the bytes a seen-items index of this size takes, with or without values. */
+  public static long estimateBytes(long rows, long nnz, boolean values) {
+    return (rows + 1) * Integer.BYTES + nnz * (Integer.BYTES + (values ? Float.BYTES : 0));
   }
 
-  /** Copies the row structure of {@code m}. */
+  /** Copies the row structure of {@code m} and its values. */
   public static SeenItems of(TrainingMatrix m) {
     int[] ptr = new int[m.rows() + 1];
     int[] cols = new int[m.nnz()];
+    float[] values = new float[m.nnz()];
     for (int r = 0; r < m.rows(); r++) {
       ptr[r + 1] = m.rowEnd(r);
       for (int p = m.rowStart(r); p < m.rowEnd(r); p++) {
         cols[p] = m.rowColumn(p);
+        values[p] = m.rowValue(p);
       }
     }
-    return new SeenItems(ptr, cols);
+    return new SeenItems(ptr, cols, values);
   }
 
   /**
@@ -58,7 +64,26 @@ public final class SeenItems {
         }
       }
     }
-    return new SeenItems(rowPtr, cols);
+    return new SeenItems(rowPtr, cols, null);
+  }
+
+  /**
+   * Returns these items with their entries' values (read back from a snapshot), after checking
+   * them: one finite value per entry. Takes ownership of the array.
+   *
+   * @throws IllegalArgumentException for the wrong length or a non-finite value
+   */
+  public SeenItems withValues(float[] entryValues) {
+    if (entryValues.length != cols.length) {
+      throw new IllegalArgumentException("seen values: " + entryValues.length + " values for "
+          + cols.length + " entries");
+    }
+    for (int p = 0; p < entryValues.length; p++) {
+      if (!Float.isFinite(entryValues[p])) {
+        throw new IllegalArgumentException("seen values: entry " + p + " is not finite");
+      }
+    }
+    return new SeenItems(rowPtr, cols, entryValues);
   }
 
   /**
@@ -73,6 +98,21 @@ public final class SeenItems {
   /** Copies entries {@code [from, from + dst.length)}, every user's items in user order. */
   public void copyEntries(int from, int[] dst) {
     System.arraycopy(cols, from, dst, 0, dst.length);
+  }
+
+  /** Copies the values of entries {@code [from, from + dst.length)}; only with values. */
+  public void copyValues(int from, float[] dst) {
+    System.arraycopy(values, from, dst, 0, dst.length);
+  }
+
+  /** Whether the entries' values are known. */
+  public boolean hasValues() {
+    return values != null;
+  }
+
+  /** Returns a copy of user {@code u}'s values, in the order of {@link #items}; with values. */
+  public float[] values(int u) {
+    return Arrays.copyOfRange(values, rowPtr[u], rowPtr[u + 1]);
   }
 
   /** Returns whether user {@code u} has item {@code i}. */
@@ -97,6 +137,6 @@ public final class SeenItems {
 
   /** Returns the bytes held. */
   public long memoryBytes() {
-    return estimateBytes(rowPtr.length - 1, cols.length);
+    return estimateBytes(rowPtr.length - 1, cols.length, values != null);
   }
 }

@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  * per ef the recall@10 of the index's candidates, scored exactly, against the exact scan, and
  * the median time of each path on one thread. Not a test; run with
  * {@code java -cp ... io.mfserve.server.model.query.ApproximateBench ITEMS [K] [QUERIES]
- * [METRICS] [EFS]}, e.g. {@code 200000 64 200 dot,bachrach 10,20,40,80,100,160}.
+ * [METRICS] [EFS] [M] [BEAM] [THREADS]}, e.g.
+ * {@code 200000 64 200 dot,bachrach 10,20,40,80,100,160 16 100 1}.
  *
  * <p>Factors are Gaussian (items N(0, 1), users N(0, 1), item biases N(0, 0.5)): no clusters,
  * the hard case for a graph; trained factors have more structure.
@@ -33,6 +34,9 @@ public final class ApproximateBench {
     String[] metrics = (args.length > 3 ? args[3] : "dot,bachrach").split(",");
     int[] efs = Arrays.stream((args.length > 4 ? args[4] : "10,20,40,80,100,160").split(","))
         .mapToInt(Integer::parseInt).toArray();
+    int maxConn = args.length > 5 ? Integer.parseInt(args[5]) : 16;
+    int beam = args.length > 6 ? Integer.parseInt(args[6]) : 100;
+    int threads = args.length > 7 ? Integer.parseInt(args[7]) : 1;
     int users = 1000;
     SplittableRandom rnd = new SplittableRandom(1);
     float[] u = new float[users * k];
@@ -82,11 +86,11 @@ public final class ApproximateBench {
     for (String name : metrics) {
       Metric metric = name.equals("dot") ? Metric.DOT : Metric.ofInnerProduct(name);
       long b0 = System.nanoTime();
-      HnswIndex index = HnswIndex.build(rows, metric, 16, 100, () -> false);
+      HnswIndex index = HnswIndex.build(rows, metric, maxConn, beam, threads, () -> false);
       double buildSeconds = (System.nanoTime() - b0) / 1e9;
-      System.out.printf(Locale.ROOT, "%s: build %.1f s (%.1f us/row), graph %.1f B/row%n",
-          metric.label(), buildSeconds, buildSeconds * 1e6 / items,
-          (double) index.graphBytes() / items);
+      System.out.printf(Locale.ROOT, "%s M=%d beam=%d threads=%d: build %.1f s (%.1f us/row),"
+          + " graph %.1f B/row%n", metric.label(), maxConn, beam, threads, buildSeconds,
+          buildSeconds * 1e6 / items, (double) index.graphBytes() / items);
       for (int ef : efs) {
         long found = 0;
         long[] nanos = new long[queries];

@@ -162,4 +162,43 @@ class UnknownUserFallbackTest {
     Ranked r = ask("m", 1, 3, 0, UnknownUserFallback.POPULAR, new long[0], new long[0]);
     assertEquals("", r.fallback());
   }
+
+  @Test
+  void batch_unknownUsers_getRecommendsFallback_knownOnesTheirOwn() {
+    put("m", true);
+    IdRefs users = new IdRefs(new long[] {1, 99, 3, 98}, new String[0], "user_ids",
+        "user_keys");
+    ModelQueries.Batch b = queries.prepareBatch("m", users, 3, null, null,
+        new IdRefs(new long[] {4}, new String[0], "denied_item_ids", "denied_item_keys"), false,
+        UnknownUserFallback.TOP_RATED);
+    Ranked[] out = b.compute(0, 4);
+    Ranked single = ask("m", 99, 3, 0, UnknownUserFallback.TOP_RATED, new long[0],
+        new long[] {4});
+    for (int j : new int[] {1, 3}) {
+      assertArrayEquals(single.positions(), out[j].positions());
+      assertArrayEquals(single.scores(), out[j].scores());
+      assertEquals("top_rated", out[j].fallback());
+    }
+    Ranked known = ask("m", 3, 3, 0, UnknownUserFallback.POPULAR, new long[0], new long[] {4});
+    assertArrayEquals(known.positions(), out[2].positions());
+    assertEquals("", out[0].fallback());
+    assertEquals("", out[2].fallback());
+  }
+
+  @Test
+  void batch_errorFallback_namesTheUnknownUser_andTopRatedNeedsValues() {
+    put("m", true);
+    IdRefs users = new IdRefs(new long[] {1, 99}, new String[0], "user_ids", "user_keys");
+    InvalidRequestException e = assertThrows(InvalidRequestException.class,
+        () -> queries.prepareBatch("m", users, 3, null, null, null, false,
+            UnknownUserFallback.ERROR));
+    assertEquals("user_ids[1]", e.violations().get(0).field());
+    put("counts-only", false);
+    assertThrows(PreconditionFailedException.class, () -> queries.prepareBatch("counts-only",
+        users, 3, null, null, null, false, UnknownUserFallback.TOP_RATED));
+    // Every user known: no fallback is computed, so the missing values do not matter.
+    IdRefs known = new IdRefs(new long[] {1, 2}, new String[0], "user_ids", "user_keys");
+    assertEquals(2, queries.prepareBatch("counts-only", known, 3, null, null, null, false,
+        UnknownUserFallback.TOP_RATED).compute(0, 2).length);
+  }
 }

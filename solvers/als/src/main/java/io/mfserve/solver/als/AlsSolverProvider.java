@@ -6,6 +6,7 @@ import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
 import io.mfserve.solver.RatingStatistics;
+import io.mfserve.solver.ScoreContributions;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
@@ -243,6 +244,19 @@ public final class AlsSolverProvider implements SolverProvider {
   public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
       float[] values) {
     return AlsFoldIn.solve(model, options(config), items, values);
+  }
+
+  /**
+   * Splits a user's score of an item over the user's entries, from the same system the fold-in
+   * solves: with A the user's normal matrix (λ weighted or plain as trained; for implicit
+   * feedback VᵀV + Σ (c − 1) v vᵀ + λ I over every item) and t_j the entry's target (r − μ − b_j
+   * with biases, c·p for implicit feedback), entry j's share is t_j x_iᵀ A⁻¹ x_j, x = (v, 1)
+   * with a bias. Null for a non-negative model (NNLS is not linear in the values).
+   */
+  @Override
+  public ScoreContributions explainScore(FactorModel model, SolverConfig config, int[] items,
+      float[] values, int item) {
+    return AlsFoldIn.explain(model, options(config), items, values, item);
   }
 
   /**

@@ -13,8 +13,18 @@ planted topics and the found ones.
   /usr/bin/python3 bench_peers.py --dense           (reads /tmp/nmf-bench-dense-2000x1000.f32)
   /usr/bin/python3 bench_peers.py --topics          (writes and reads /tmp/nmf-bench-topics.*)
 
+  /usr/bin/python3 bench_peers.py --udata .../u.data --cd-only --mfserve localhost:50987 \
+      --u1base .../u1.base                          (the fit-path comparison, issue 22)
+
 Prints one tab-separated line per (matrix, rank, library): label, k, median s, [times],
 relative error, iterations[, cosine].
+
+With --mfserve TARGET, the Python client (mfserve.Client, installed as the client README says)
+also fits through the server with the matrix sent inline in every Fit, as a user of a small
+matrix does: NMF of u.data at rank 10 and, with --u1base, ALS with its defaults on u1.base. The
+time is the client's whole fit() call (the conversion of the scipy matrix to the request, the
+RPC, the server's work); the line adds the median of the server's own ModelInfo.fit_seconds and
+the ratio of the two. --warmups untimed fits come first (the server's JIT).
 """
 import argparse
 import statistics
@@ -80,6 +90,32 @@ def report(label, k, times, err, iters, cosine=None):
     print(line, flush=True)
 
 
+def run_mfserve_client(target, x, solver, k, repeats, warmups):
+    """Fits x through the server with the Python client, inline; returns client and server
+    seconds of the timed fits and the last model's iterations."""
+    from mfserve import Client
+    times, server = [], []
+    iters = 0
+    with Client(target) as client:
+        for run in range(-warmups, repeats):
+            model_id = "py-%s-%d-%d" % (solver, k, run + warmups)
+            t0 = time.perf_counter()
+            info = client.fit(x, solver=solver, num_factors=k, model_id=model_id)
+            elapsed = time.perf_counter() - t0
+            if run >= 0:
+                times.append(elapsed)
+                server.append(info.fit_seconds)
+            iters = info.iterations
+            client.delete_model(model_id)
+    return times, server, iters
+
+
+def report_client(label, k, times, server, iters):
+    c, f = statistics.median(times), statistics.median(server)
+    print("%s\tk=%d\t%.3f\t[%s]\tnan\t%d\tfit_s=%.3f\tclient/fit_s=%.2f" % (
+        label, k, c, ",".join("%.3f" % t for t in times), iters, f, c / f), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--udata")
@@ -87,7 +123,27 @@ def main():
     p.add_argument("--topics", action="store_true")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-gensim", action="store_true")
+    p.add_argument("--cd-only", action="store_true",
+                   help="scikit-learn cd at rank 10 on u.data only (the fit-path comparison)")
+    p.add_argument("--mfserve", metavar="TARGET",
+                   help="also fit through this server with the Python client, inline")
+    p.add_argument("--u1base", help="with --mfserve: ALS with its defaults on this u1.base")
+    p.add_argument("--warmups", type=int, default=5)
     a = p.parse_args()
+    if a.cd_only:
+        x = nmf_data.load_udata(a.udata)
+        times, err, iters, _ = run_sklearn(x, 10, "cd", a.repeats)
+        report("udata sklearn-cd", 10, times, err, iters)
+        if a.mfserve:
+            times, server, iters = run_mfserve_client(a.mfserve, x, "nmf", 10, a.repeats,
+                                                      a.warmups)
+            report_client("udata mfserve-nmf-python-inline", 10, times, server, iters)
+            if a.u1base:
+                u = nmf_data.load_udata(a.u1base)
+                times, server, iters = run_mfserve_client(a.mfserve, u, "als", 10, a.repeats,
+                                                          a.warmups)
+                report_client("u1.base mfserve-als-python-inline", 10, times, server, iters)
+        return 0
     cases = []
     if a.udata:
         x = nmf_data.load_udata(a.udata)

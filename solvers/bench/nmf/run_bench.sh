@@ -8,6 +8,14 @@
 #
 #   solvers/bench/nmf/run_bench.sh            # u.data and dense
 #   solvers/bench/nmf/run_bench.sh topics     # the planted-topic corpus
+#   solvers/bench/nmf/run_bench.sh fitpath    # Fit as a client sees it (issue 22): inline
+#
+# 'fitpath' sends the matrix inline in every Fit on a warm server and reports, per line, the
+# client's median seconds, the server's own fit_seconds and their ratio: NMF rank 10 on u.data
+# and ALS defaults on u1.base from the Java client (NmfFitBench --inline true) and from the
+# Python client (bench_peers.py --mfserve; PY, default client/target/python-venv/bin/python,
+# built with client/python/run-tests.sh or the client README's install), beside scikit-learn
+# cd's NMF of u.data at rank 10 in the same run. U1BASE defaults to u1.base next to UDATA.
 #
 # Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
 # 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
@@ -25,10 +33,14 @@ SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/mfserve-server.jar}
 MFCTL_JAR=${MFCTL_JAR:-$ROOT/client/target/mfctl.jar}
 WHAT=${1:-ratings}
 WARMUPS=${WARMUPS:-5}
+U1BASE=${U1BASE:-$(dirname "$UDATA")/u1.base}
+PY=${PY:-$ROOT/client/target/python-venv/bin/python}
 
 cd "$HERE"
-[ -f /tmp/nmf-bench-dense-2000x1000.f32 ] && [ -f /tmp/nmf-bench-topics-20000x10000.mtx ] \
-  || /usr/bin/python3 nmf_data.py
+if [ "$WHAT" != fitpath ]; then
+  [ -f /tmp/nmf-bench-dense-2000x1000.f32 ] && [ -f /tmp/nmf-bench-topics-20000x10000.mtx ] \
+    || /usr/bin/python3 nmf_data.py
+fi
 
 java -Xmx8g -jar "$SERVER_JAR" --port "$PORT" --max-inbound-message-size 64m \
   > /tmp/nmf-bench-server.log 2>&1 &
@@ -44,10 +56,20 @@ bench() {
     --warmups "$WARMUPS" "$@"
 }
 export -f bench
-export MFCTL_JAR HERE PORT UDATA WARMUPS
+export MFCTL_JAR HERE PORT UDATA WARMUPS U1BASE PY
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "$WHAT" = topics ]; then
+if [ "$WHAT" = fitpath ]; then
+  [ -x "$PY" ] || { echo "no Python client at $PY (client/python/run-tests.sh installs it)" >&2
+    exit 2; }
+  flock /tmp/bench.lock bash -c '
+    bench --udata "$UDATA" --k 10 --inline true --label "udata mfserve-nmf-java-inline"
+    bench --udata "$U1BASE" --k 10 --solver als --inline true \
+      --label "u1.base mfserve-als-java-inline"
+    "$PY" bench_peers.py --udata "$UDATA" --cd-only --mfserve "localhost:$PORT" \
+      --u1base "$U1BASE" --warmups "$WARMUPS" --repeats 5
+  '
+elif [ "$WHAT" = topics ]; then
   flock /tmp/bench.lock bash -c '
     /usr/bin/python3 bench_peers.py --topics
     T="--mtx /tmp/nmf-bench-topics-20000x10000.mtx --topics /tmp/nmf-bench-topics-planted-20x10000.f32 --k 20"

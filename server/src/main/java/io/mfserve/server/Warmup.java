@@ -3,19 +3,22 @@ package io.mfserve.server;
 import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.fit.FitCommand;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.fit.FitOrchestrator;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.ids.UnknownIdPolicy;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
 import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.matrix.MatrixUploads;
 import io.mfserve.server.model.matrix.SparseChunk;
 import io.mfserve.server.model.query.ModelQueries;
+import io.mfserve.server.model.query.ModelService;
 import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Similarity;
 import io.mfserve.server.model.query.Topics;
 import io.mfserve.server.model.query.UserHistory;
 import io.mfserve.server.model.store.IndexBuilder;
+import io.mfserve.server.model.store.Limits;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;
 import io.mfserve.server.model.store.ServedModel;
@@ -45,12 +48,12 @@ import java.util.logging.Logger;
  * first model), so that the first real Fit or query runs compiled code
  * instead of paying for the interpreter and the compiler.
  *
- * <p>It runs through the application layer ({@link ModelService}, {@link ModelQueries}) — the
- * same classes, so the same compiled methods, as real calls — but on a <em>sandbox</em> of its
- * own: a private in-memory repository, model store, matrix store and memory budget, thrown
- * away afterwards. Nothing it makes is listed, written to the server's model repository, or
- * counted in the server's memory budget. It shares only the solver registry and the
- * {@link FitExecutor} (its pools are what real fits run on).
+ * <p>It runs through the application layer ({@link FitOrchestrator}, {@link ModelService},
+ * {@link ModelQueries}) — the same classes, so the same compiled methods, as real calls — but
+ * on a <em>sandbox</em> of its own: a private in-memory repository, model store, matrix store
+ * and memory budget, thrown away afterwards. Nothing it makes is listed, written to the
+ * server's model repository, or counted in the server's memory budget. It shares only the
+ * solver registry and the {@link FitExecutor} (its pools are what real fits run on).
  *
  * <p>Each solver fits three times: on the matrix, on its transpose, and on the matrix again.
  * One fit is not enough. C2 compiles the per-row kernels during the first fit with loop
@@ -117,21 +120,23 @@ public final class Warmup {
     MemoryBudget budget = new MemoryBudget(1L << 30);
     ModelStore store = new ModelStore(new InMemoryRepository(solvers), budget);
     MatrixStore matrices = new MatrixStore(Duration.ofMinutes(5), clock);
-    ModelService service = new ModelService(solvers, store, matrices, budget, executor, clock);
+    FitOrchestrator fits = new FitOrchestrator(solvers, store, matrices, executor, clock);
+    MatrixUploads uploads = new MatrixUploads(budget, Limits.defaults(), matrices);
+    ModelService service = new ModelService(solvers, store, clock);
     ModelQueries queries = new ModelQueries(service, solvers, executor);
     List<String> warmed = new ArrayList<>();
     List<String> failed = new ArrayList<>();
     int ran = 0;
     // The same entries twice, as given and transposed: a second shape whose fit recompiles
     // what the first one's profile specialised too narrowly (see the class comment).
-    String given = service.storeMatrix(syntheticMatrix(service, false));
-    String transposed = service.storeMatrix(syntheticMatrix(service, true));
+    String given = uploads.store(syntheticMatrix(uploads, false));
+    String transposed = uploads.store(syntheticMatrix(uploads, true));
     String[] matrixIds = {given, transposed, given};
     try {
       for (SolverProvider p : solvers.all()) {
         try {
           for (int shape = 0; shape < matrixIds.length; shape++) {
-            ServedModel m = fit(service, p, matrixIds[shape], "warmup-" + p.name() + "-" + shape);
+            ServedModel m = fit(fits, p, matrixIds[shape], "warmup-" + p.name() + "-" + shape);
             try {
               if (shape == 0) {
                 ran += query(service, queries, m);
@@ -179,10 +184,10 @@ public final class Warmup {
    * Fits solver {@code p} with its defaults on a stored matrix, cancelled after
    * {@link #FIT_LIMIT}. A failed fit leaves no model behind (the service's guarantee).
    */
-  private static ServedModel fit(ModelService service, SolverProvider p, String matrixId,
+  private static ServedModel fit(FitOrchestrator fits, SolverProvider p, String matrixId,
       String modelId) throws InterruptedException, ExecutionException, TimeoutException {
     long deadline = System.nanoTime() + FIT_LIMIT.toNanos();
-    return service.fit(new FitCommand(p.name(), null, null, matrixId, modelId, Map.of(),
+    return fits.fit(new FitCommand(p.name(), null, null, matrixId, modelId, Map.of(),
         Set.of(), null, null, 0, "warmup", ""), () -> System.nanoTime() > deadline)
         .get(FIT_LIMIT.toSeconds() + 5, TimeUnit.SECONDS);
   }
@@ -240,7 +245,7 @@ public final class Warmup {
    * that ML-100K's long rows broke (a deoptimisation and a recompile in the first real fit).
    */
   private static io.mfserve.server.model.matrix.PreparedMatrix syntheticMatrix(
-      ModelService service, boolean transposed) {
+      MatrixUploads uploads, boolean transposed) {
     SplittableRandom rnd = new SplittableRandom(16);
     int rank = 4;
     float[] u = new float[USERS * rank];
@@ -282,7 +287,7 @@ public final class Warmup {
         values[n++] = (float) Math.max(1, Math.min(5, Math.rint(dot + rnd.nextGaussian() * 0.3)));
       }
     }
-    try (MatrixAccumulator acc = service.newMatrix("warmup")) {
+    try (MatrixAccumulator acc = uploads.newMatrix("warmup")) {
       int chunk = 16384;
       for (int from = 0; from < nnz; from += chunk) {
         int to = Math.min(nnz, from + chunk);

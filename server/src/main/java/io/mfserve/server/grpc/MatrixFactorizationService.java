@@ -64,11 +64,13 @@ import io.mfserve.server.model.ann.AnnIndexes;
 import io.mfserve.server.model.ann.AnnTarget;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.fit.FitListener;
-import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.fit.FitOrchestrator;
 import io.mfserve.server.model.ids.IdRefs;
 import io.mfserve.server.model.matrix.MatrixAccumulator;
+import io.mfserve.server.model.matrix.MatrixUploads;
 import io.mfserve.server.model.matrix.PreparedMatrix;
 import io.mfserve.server.model.query.ModelQueries;
+import io.mfserve.server.model.query.ModelService;
 import io.mfserve.server.model.query.Ranked;
 import io.mfserve.server.model.query.RecommendQuery;
 import io.mfserve.server.model.query.Topics;
@@ -95,6 +97,8 @@ import java.util.function.ToLongFunction;
  */
 public final class MatrixFactorizationService
     extends MatrixFactorizationGrpc.MatrixFactorizationImplBase {
+  private final FitOrchestrator fits;
+  private final MatrixUploads uploads;
   private final ModelService models;
   private final ModelQueries queries;
   private final CallExecutors calls;
@@ -103,8 +107,10 @@ public final class MatrixFactorizationService
 
   /** Wires the service. */
   @Inject
-  public MatrixFactorizationService(ModelService models, ModelQueries queries,
-      CallExecutors calls, ServerInfo info) {
+  public MatrixFactorizationService(FitOrchestrator fits, MatrixUploads uploads,
+      ModelService models, ModelQueries queries, CallExecutors calls, ServerInfo info) {
+    this.fits = fits;
+    this.uploads = uploads;
     this.info = info;
     this.models = models;
     this.queries = queries;
@@ -169,7 +175,7 @@ public final class MatrixFactorizationService
   /**
    * Collects the request's inline matrix, if any, and starts the fit, which owns that matrix
    * from then on and releases it, also when the request is refused ({@link
-   * ProtoMapper#toFitCommandOrRelease}, {@link ModelService#fit}). Runs on the call's thread,
+   * ProtoMapper#toFitCommandOrRelease}, {@link FitOrchestrator#fit}). Runs on the call's thread,
    * so the fit sees this call's cancellation.
    *
    * @param listener gets each iteration's progress; null for none
@@ -177,7 +183,7 @@ public final class MatrixFactorizationService
   private CompletableFuture<ServedModel> startFit(FitRequest request, FitListener listener) {
     Context call = Context.current();
     PreparedMatrix inline = prepareInline(request);
-    return models.fit(ProtoMapper.toFitCommandOrRelease(request, inline), call::isCancelled,
+    return fits.fit(ProtoMapper.toFitCommandOrRelease(request, inline), call::isCancelled,
         listener);
   }
 
@@ -188,7 +194,7 @@ public final class MatrixFactorizationService
   private PreparedMatrix prepareInline(FitRequest request) {
     switch (request.getInputCase()) {
       case MATRIX:
-        try (MatrixAccumulator acc = models.newMatrix("matrix")) {
+        try (MatrixAccumulator acc = uploads.newMatrix("matrix")) {
           ProtoMapper.append(acc, request.getMatrix(), "matrix");
           return acc.finish();
         }
@@ -211,7 +217,7 @@ public final class MatrixFactorizationService
         }
         try {
           if (acc == null) {
-            acc = models.newMatrix("chunk");
+            acc = uploads.newMatrix("chunk");
           }
           ProtoMapper.append(acc, chunk.getChunk(), "chunk");
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -242,7 +248,7 @@ public final class MatrixFactorizationService
           }
           long chunks = acc.chunks();
           PreparedMatrix m = acc.finish();
-          String id = models.storeMatrix(m);
+          String id = uploads.store(m);
           Calls.reply(responses, UploadMatrixResponse.newBuilder()
               .setMatrixId(id)
               .setRows(m.rows())
@@ -250,7 +256,7 @@ public final class MatrixFactorizationService
               .setEntries(m.entries())
               .setChunks(chunks)
               .setMemoryBytes(m.memoryBytes())
-              .setTtlSeconds(models.matrixTtl().toSeconds())
+              .setTtlSeconds(uploads.ttl().toSeconds())
               .build());
         } catch (RuntimeException | OutOfMemoryError e) {
           if (acc != null) {
@@ -266,7 +272,7 @@ public final class MatrixFactorizationService
   public void deleteMatrix(DeleteMatrixRequest request,
       StreamObserver<DeleteMatrixResponse> responses) {
     Calls.unary(responses, () -> DeleteMatrixResponse.newBuilder()
-        .setFreedBytes(models.deleteMatrix(request.getMatrixId())).build());
+        .setFreedBytes(uploads.delete(request.getMatrixId())).build());
   }
 
   @Override

@@ -73,10 +73,19 @@ final class ProtoMapper {
         for (int n = 0; n < values.length; n++) {
           values[n] = s.getValues(n);
         }
+        // Read by index: the List<Long> views box every id.
+        long[] rowIds = new long[s.getRowIdsCount()];
+        for (int n = 0; n < rowIds.length; n++) {
+          rowIds[n] = s.getRowIds(n);
+        }
+        long[] colIds = new long[s.getColIdsCount()];
+        for (int n = 0; n < colIds.length; n++) {
+          colIds[n] = s.getColIds(n);
+        }
         acc.appendSparse(new SparseChunk(
-            s.getRowIdsCount() > 0 ? longs(s.getRowIdsList()) : null,
+            rowIds.length > 0 ? rowIds : null,
             s.getRowKeysCount() > 0 ? s.getRowKeysList().toArray(new String[0]) : null,
-            s.getColIdsCount() > 0 ? longs(s.getColIdsList()) : null,
+            colIds.length > 0 ? colIds : null,
             s.getColKeysCount() > 0 ? s.getColKeysList().toArray(new String[0]) : null,
             values));
         break;
@@ -118,7 +127,7 @@ final class ProtoMapper {
         inline, req.getInputCase() == FitRequest.InputCase.MATRIX_ID ? req.getMatrixId() : null,
         req.getModelId(), params, typed, req.hasSeed() ? req.getSeed() : null,
         toDomain(req.getAbsentEntries(), req.getAbsentEntriesValue()),
-        req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req),
+        req.hasValidationFraction() ? req.getValidationFraction() : 0, fingerprint(req, inline),
         req.getWarmStartModelId(), req.hasTune() ? toDomain(req.getTune()) : null);
   }
 
@@ -299,9 +308,24 @@ final class ProtoMapper {
   }
 
   /**
-   * Fingerprints a fit request (deterministic serialisation, SHA-256), so an identical retry is
-   * recognised.
+   * Fingerprints a fit request, so an identical retry is recognised: SHA-256 of its
+   * deterministic serialisation, with an inline matrix replaced by that matrix's own data
+   * fingerprint. The data fingerprint is kept with the model anyway, so the matrix's entries
+   * are hashed once, not serialised again for a second hash.
+   *
+   * @param inline the request's inline matrix, prepared, or null
    */
+  static String fingerprint(FitRequest req, PreparedMatrix inline) {
+    if (inline == null) {
+      return fingerprint(req);
+    }
+    // The id forms too: the data fingerprint hashes ids and keys as bytes, not their form.
+    return fingerprint(req.toBuilder().clearMatrix().setMatrixId("inline:"
+        + inline.rowIndex().form() + ":" + inline.colIndex().form() + ":"
+        + inline.fingerprint()).build());
+  }
+
+  /** SHA-256 (hex) of a request's deterministic serialisation. */
   static String fingerprint(FitRequest req) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");

@@ -21,7 +21,7 @@ import io.mfserve.proto.v1.SetAliasResponse;
 import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.ResourceExhaustedException;
-import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.query.ModelService;
 import io.mfserve.server.model.store.FactorImport;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelStore;

@@ -7,9 +7,11 @@ import com.google.inject.multibindings.OptionalBinder;
 import io.mfserve.server.ServerConfig;
 import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.fit.FitOrchestrator;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.matrix.MatrixStore;
+import io.mfserve.server.model.matrix.MatrixUploads;
+import io.mfserve.server.model.query.ModelService;
 import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelRepository;
@@ -50,6 +52,8 @@ public final class ModelModule extends AbstractModule {
   protected void configure() {
     install(new RepositoryModule(repository));
     bind(SolverRegistry.class).in(Singleton.class);
+    bind(FitOrchestrator.class).in(Singleton.class);
+    bind(MatrixUploads.class).in(Singleton.class);
     bind(ModelService.class).in(Singleton.class);
     // No observer unless a MetricsModule sets one.
     OptionalBinder.newOptionalBinder(binder(), ServerEvents.class).setDefault()

@@ -140,6 +140,17 @@ class FitRpcTest {
   }
 
   @Test
+  void fit_sameIdDifferentInlineData_isAlreadyExists() {
+    // The request fingerprint stands an inline matrix in by its data fingerprint: other values
+    // under the same ids and parameters must still make another request.
+    MatrixFactorizationBlockingStub stub = server.start();
+    stub.fit(Requests.fit("als", 3, Requests.seedMatrix(10, 20, 2)).setModelId("mine").build());
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub.fit(
+        Requests.fit("als", 3, Requests.seedMatrix(10, 20, 3)).setModelId("mine").build()));
+    assertEquals(Status.Code.ALREADY_EXISTS, e.getStatus().getCode());
+  }
+
+  @Test
   void fit_defaultsFilledIn_reportsParametersActuallyUsed() {
     MatrixFactorizationBlockingStub stub = server.start();
     ModelInfo info = stub.fit(FitRequest.newBuilder()

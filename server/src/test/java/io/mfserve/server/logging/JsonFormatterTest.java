@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc.MatrixFactorizationBlockingStub;
-import io.mfserve.server.model.fit.ModelService;
+import io.mfserve.server.model.fit.FitOrchestrator;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
 import java.io.ByteArrayOutputStream;
@@ -92,7 +92,7 @@ class JsonFormatterTest {
 
   @Test
   void fit_jsonFormat_oneStructuredLineWithSolverShapeSecondsAndResult() {
-    Logger logger = Logger.getLogger(ModelService.class.getName());
+    Logger logger = Logger.getLogger(FitOrchestrator.class.getName());
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     StreamHandler h = new StreamHandler(buf, new JsonFormatter());
     logger.addHandler(h);

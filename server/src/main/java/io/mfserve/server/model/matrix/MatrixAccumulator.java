@@ -284,9 +284,11 @@ public final class MatrixAccumulator implements AutoCloseable {
     } else {
       IdIndex rowIndex = rowLongs != null ? rowLongs.build() : rowStrings.build();
       IdIndex colIndex = colLongs != null ? colLongs.build() : colStrings.build();
-      float[] v = Arrays.copyOf(values, size);
-      int[] r = Arrays.copyOf(rowIdx, size);
-      int[] c = Arrays.copyOf(colIdx, size);
+      // A single chunk (an inline matrix) fills its arrays exactly: keep them, no copy.
+      boolean exact = values.length == size;
+      float[] v = exact ? values : Arrays.copyOf(values, size);
+      int[] r = exact ? rowIdx : Arrays.copyOf(rowIdx, size);
+      int[] c = exact ? colIdx : Arrays.copyOf(colIdx, size);
       rowIdx = null;
       colIdx = null;
       // The built indexes are at most the builders' size (a compact IdIndex.Range, less).

@@ -6,7 +6,6 @@ import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.PreconditionFailedException;
 import io.mfserve.server.model.errors.UnsupportedQueryException;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
@@ -43,7 +42,7 @@ import java.util.concurrent.RecursiveAction;
  */
 public final class ModelQueries {
   /** The number of results when a request gives no k. */
-  public static final int DEFAULT_K = ModelService.DEFAULT_K;
+  public static final int DEFAULT_K = 10;
 
   /** Users a RecommendBatch scores per task: enough to amortise a task, few enough to balance. */
   static final int USERS_PER_TASK = 8;

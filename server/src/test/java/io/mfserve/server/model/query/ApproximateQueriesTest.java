@@ -12,11 +12,9 @@ import io.mfserve.server.model.ann.AnnSettings;
 import io.mfserve.server.model.ann.AnnTarget;
 import io.mfserve.server.model.ann.Metric;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
-import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.IndexBuilder;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
@@ -34,7 +32,6 @@ import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -87,9 +84,7 @@ class ApproximateQueriesTest {
     indexes = new IndexBuilder(settings);
     store = new ModelStore(new InMemoryRepository(registry), budget, ServerEvents.NONE,
         indexes);
-    ModelService service = new ModelService(registry, store,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC());
+    ModelService service = new ModelService(registry, store, Clock.systemUTC());
     queries = new ModelQueries(service, registry, executor);
   }
 
@@ -327,9 +322,8 @@ class ApproximateQueriesTest {
     TrainingMatrix seen = seen(4, 0.05);
     ServedModel indexed = put("indexed", f, seen);
     ModelStore plain = new ModelStore(new InMemoryRepository(registry), budget);
-    ModelQueries plainQueries = new ModelQueries(new ModelService(registry, plain,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC()), registry, executor);
+    ModelQueries plainQueries = new ModelQueries(
+        new ModelService(registry, plain, Clock.systemUTC()), registry, executor);
     SolverProvider p = registry.get("als");
     ModelMetadata meta = new ModelMetadata("plain", "als", K, Map.of(), 1,
         AbsentEntries.UNKNOWN, seen.nnz(), 0, 0, 0, 0, Instant.now(), "test", "fp", "fp-p", "");
@@ -473,9 +467,8 @@ class ApproximateQueriesTest {
     budget = new MemoryBudget(3L << 19);
     IndexBuilder tight = new IndexBuilder(new AnnSettings(1000, 16, 100, 100, Metric.DOT, 0));
     store = new ModelStore(new InMemoryRepository(registry), budget, ServerEvents.NONE, tight);
-    queries = new ModelQueries(new ModelService(registry, store,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC()), registry, executor);
+    queries = new ModelQueries(new ModelService(registry, store, Clock.systemUTC()), registry,
+        executor);
     try {
       FactorModel f = random(8);
       ServedModel m = serve("tight", f, seen(8, 0.001));

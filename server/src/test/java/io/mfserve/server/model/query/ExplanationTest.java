@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.PreconditionFailedException;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
-import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
@@ -28,7 +26,6 @@ import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.testing.TestFitContext;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -65,9 +62,8 @@ class ExplanationTest {
     }
     registry = new SolverRegistry(providers);
     store = new ModelStore(new InMemoryRepository(registry), budget);
-    queries = new ModelQueries(new ModelService(registry, store,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC()), registry, executor);
+    queries = new ModelQueries(new ModelService(registry, store, Clock.systemUTC()), registry,
+        executor);
     // Ratings 1..5 of a planted rank-2 structure, about half the pairs.
     Random rnd = new Random(3);
     List<int[]> rc = new ArrayList<>();

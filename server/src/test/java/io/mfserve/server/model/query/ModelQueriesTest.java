@@ -9,11 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.UnsupportedQueryException;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
-import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
@@ -28,7 +26,6 @@ import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -63,9 +60,7 @@ class ModelQueriesTest {
     }
     registry = new SolverRegistry(providers);
     store = new ModelStore(new InMemoryRepository(registry), budget);
-    ModelService service = new ModelService(registry, store,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC());
+    ModelService service = new ModelService(registry, store, Clock.systemUTC());
     queries = new ModelQueries(service, registry, executor);
   }
 

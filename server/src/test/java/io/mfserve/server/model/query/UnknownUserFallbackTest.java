@@ -7,11 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.mfserve.server.model.errors.InvalidRequestException;
 import io.mfserve.server.model.errors.PreconditionFailedException;
 import io.mfserve.server.model.fit.FitExecutor;
-import io.mfserve.server.model.fit.ModelService;
 import io.mfserve.server.model.fit.SolverRegistry;
 import io.mfserve.server.model.ids.IdIndex;
 import io.mfserve.server.model.ids.IdRefs;
-import io.mfserve.server.model.matrix.MatrixStore;
 import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.server.model.store.ModelMetadata;
 import io.mfserve.server.model.store.ModelStore;
@@ -27,7 +25,6 @@ import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
 import io.mfserve.solver.TrainingMatrix;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -55,9 +52,8 @@ class UnknownUserFallbackTest {
     }
     registry = new SolverRegistry(providers);
     store = new ModelStore(new InMemoryRepository(registry), budget);
-    queries = new ModelQueries(new ModelService(registry, store,
-        new MatrixStore(Duration.ofMinutes(1), Clock.systemUTC()), budget, executor,
-        Clock.systemUTC()), registry, executor);
+    queries = new ModelQueries(new ModelService(registry, store, Clock.systemUTC()), registry,
+        executor);
   }
 
   @AfterEach

@@ -155,12 +155,6 @@ public final class SnapshotFormat {
       }
     }
     w.end();
-    if (model.metadata().tune() != null) {
-      byte[] tune = TuneSection.encode(model.metadata().tune());
-      w.begin(TUNE, tune.length);
-      w.putBytes(tune, 0, tune.length);
-      w.end();
-    }
     if (seen.hasValues()) {
       w.begin(SEEN_VALUES, seen.entries() * Float.BYTES);
       float[] values = new float[chunk.length];
@@ -170,6 +164,12 @@ public final class SnapshotFormat {
         seen.copyValues((int) from, part);
         w.putFloats(part);
       }
+      w.end();
+    }
+    if (model.metadata().tune() != null) {
+      byte[] tune = TuneSection.encode(model.metadata().tune());
+      w.begin(TUNE, tune.length);
+      w.putBytes(tune, 0, tune.length);
       w.end();
     }
     w.begin(END, 0);

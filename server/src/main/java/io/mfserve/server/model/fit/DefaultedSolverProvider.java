@@ -5,6 +5,7 @@ import io.mfserve.solver.FactorModel;
 import io.mfserve.solver.FoldedUser;
 import io.mfserve.solver.ParameterSpec;
 import io.mfserve.solver.Parameters;
+import io.mfserve.solver.ScoreContributions;
 import io.mfserve.solver.Solver;
 import io.mfserve.solver.SolverConfig;
 import io.mfserve.solver.SolverProvider;
@@ -74,6 +75,12 @@ final class DefaultedSolverProvider implements SolverProvider {
   public FoldedUser foldInUser(FactorModel model, SolverConfig config, int[] items,
       float[] values) {
     return delegate.foldInUser(model, config, items, values);
+  }
+
+  @Override
+  public ScoreContributions explainScore(FactorModel model, SolverConfig config, int[] items,
+      float[] values, int item) {
+    return delegate.explainScore(model, config, items, values, item);
   }
 
   /**

@@ -241,7 +241,7 @@ def parse_warmup(log, ctx):
             continue
         cold = ratios.get(("no-warmup", solver, data))
         mine = statistics.median(v)
-        out.append(row("Warm-up", "%s %s: first fit / median of later fits (%d rounds)"
+        out.append(row("Warm-up", "%s %s: first fit / median of later fits, rounds: %d"
                        % (solver, data, len(v)), "%.2f×" % mine,
                        "same server, --no-warmup" if cold else "",
                        "%.2f×" % statistics.median(cold) if cold else "", "",

@@ -121,8 +121,11 @@ if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
   commit="$commit (with uncommitted changes)"
 fi
 
-# note AREA TEXT: a row that is a message (a failure, a part left out).
-note() { printf '%s\t%s\t\t\t\t\t\t\n' "$1" "$2" >> "$rows"; }
+# note AREA TEXT: a row that is a message (a failure, a part left out), under the area's name
+# as report_rows.py writes it.
+declare -A shown=([als]=ALS [sgd]=SGD [nmf]=NMF [fitpath]="Fit path" [serving]=Serving
+  [warmup]=Warm-up [security]=TLS/tokens [upload]=Upload)
+note() { printf '%s\t%s\t\t\t\t\t\t\n' "${shown[$1]}" "$2" >> "$rows"; }
 # step AREA NAME PARSER-CONTEXT... -- COMMAND...: runs COMMAND with its output in
 # report-logs/AREA-NAME.log, then adds the rows its parser finds; a failure is a row.
 step() {

@@ -91,6 +91,8 @@ public final class Warmup {
   static final double TAIL_SHARE = 0.013;
   /** Queries of each kind per model. */
   static final int QUERIES = 300;
+  /** The ef of the warm-up's approximate queries (see {@link #approximate}). */
+  static final int WARMUP_EF = 100;
   /** A warm-up fit that takes longer than this is cancelled (a slow plugin, a tiny machine). */
   static final Duration FIT_LIMIT = Duration.ofSeconds(30);
 
@@ -195,10 +197,15 @@ public final class Warmup {
   /**
    * Builds the first model's approximate indexes (every side, whatever the server's
    * {@code --ann-min-rows}: a few tens of milliseconds at this size) and runs the queries again,
-   * so that the graph search and its exact rescoring are compiled too.
+   * so that the graph search and its exact rescoring are compiled too. With a small ef: the
+   * code compiled is the same, and the default ef (600) would walk nearly every node of these
+   * small graphs on each of the warm-up's queries, lengthening the warm-up for nothing.
    */
   private int approximate(ModelService service, ModelQueries queries, ServedModel m) {
-    try (IndexBuilder indexes = new IndexBuilder(AnnSettings.defaults().withMinRows(2))) {
+    AnnSettings d = AnnSettings.defaults();
+    AnnSettings settings = new AnnSettings(2, d.maxConn(), d.beamWidth(), WARMUP_EF,
+        d.innerProduct(), d.recallSamples(), d.buildThreads());
+    try (IndexBuilder indexes = new IndexBuilder(settings)) {
       indexes.buildNow(m);
     }
     return query(service, queries, m);

@@ -24,27 +24,11 @@ iters="${ITERATIONS:-10}"; rank="${RANK:-10}"; reg="${REG:-0.1}"; blocks="${BLOC
 master="${MASTER:-local[2]}"; heap="${HEAP:-6g}"; repeat="${REPEAT:-2}"; extra="${EXTRA:-1}"
 # PLUGIN_DIR, SERVER_JAR, MFCTL_JAR: a copy of the built ones, to rebuild while this runs.
 plugin="${PLUGIN_DIR:-$here/target/plugin}"
-lib="$plugin/spark-als/lib"
 server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
 mfctl="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
-for f in "$server_jar" "$mfctl" "$lib"; do
-  [[ -e "$f" ]] || { echo "missing $f: build first (mvn -B package -DskipTests)" >&2; exit 2; }
-done
+# shellcheck source-path=SCRIPTDIR source=bench-common.sh
+. "$here/bench-common.sh"
 work="$(mktemp -d /tmp/mfserve-spark-overhead.XXXXXX)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-opens=()
-for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
-    java.util.concurrent java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs \
-    sun.security.action sun.util.calendar; do
-  opens+=("--add-opens=java.base/$p=ALL-UNNAMED")
-done
-wait_for() { # file text seconds
-  for _ in $(seq 1 $((10 * $3))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "timed out waiting for '$2' in $1:" >&2; tail -30 "$1" >&2; return 1
-}
 lock=()
 if [[ "${LOCKED:-0}" != 1 ]] && command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
 echo "# $(date -u +%FT%TZ) rank $rank, $iters iterations, λ $reg, blocks $blocks, $master," \

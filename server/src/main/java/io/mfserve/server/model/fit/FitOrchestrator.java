@@ -222,16 +222,8 @@ public final class FitOrchestrator {
       throw e;
     }
     CompletableFuture<ServedModel> result = new CompletableFuture<>();
-    FitJob job = new FitJob(runtime, id, provider, solver, config, matrix, cmd, vf, reservation,
-        warmFrom, cancelled, listener, result);
-    try {
-      runtime.executor().submit(job);
-    } catch (RuntimeException e) {
-      reservation.close();
-      models.abandon(id, e);
-      throw e;
-    }
-    return result;
+    return submit(id, reservation, result, new FitJob(runtime, id, provider, solver, config,
+        matrix, cmd, vf, reservation, warmFrom, cancelled, listener, result));
   }
 
   /**
@@ -314,8 +306,16 @@ public final class FitOrchestrator {
       throw e;
     }
     CompletableFuture<ServedModel> result = new CompletableFuture<>();
-    SourceFitJob job = new SourceFitJob(runtime, id, provider, solver, config, cmd, reservation,
-        cancelled, listener, result);
+    return submit(id, reservation, result, new SourceFitJob(runtime, id, provider, solver,
+        config, cmd, reservation, cancelled, listener, result));
+  }
+
+  /**
+   * Hands {@code job} to the fit pool; when the pool refuses it (full), frees what the fit
+   * held, its memory and its claim on the id, before the refusal reaches the caller.
+   */
+  private CompletableFuture<ServedModel> submit(String id, MemoryBudget.Reservation reservation,
+      CompletableFuture<ServedModel> result, Runnable job) {
     try {
       runtime.executor().submit(job);
     } catch (RuntimeException e) {

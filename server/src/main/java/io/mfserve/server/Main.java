@@ -188,7 +188,7 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-connection-age",
       defaultValue = "${env:MFSERVE_MAX_CONNECTION_AGE:-5m}",
-      description = "Send GOAWAY on a connection this old (gRPC adds ±10% jitter), so that"
+      description = "Send GOAWAY on a connection this old (gRPC adds ±10%% jitter), so that"
           + " clients reconnect and a balancer spreads them over new replicas; off for never"
           + " (env MFSERVE_MAX_CONNECTION_AGE; default ${DEFAULT-VALUE}).")
   String maxConnectionAge;

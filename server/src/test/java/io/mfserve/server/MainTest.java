@@ -42,6 +42,24 @@ class MainTest {
   }
 
   @Test
+  void help_everyDescriptionFormats() {
+    // picocli formats each description (%n, %%); one it cannot format is printed raw, with a
+    // warning on stderr: a bare '%' in a description does that.
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream before = System.err;
+    System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      CommandLine cl = new CommandLine(new Main());
+      cl.setOut(new java.io.PrintWriter(new java.io.StringWriter()));
+      assertEquals(0, cl.execute("--help"));
+    } finally {
+      System.setErr(before);
+    }
+    String warnings = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(false, warnings.contains("Could not format"), warnings);
+  }
+
+  @Test
   void limitFlags_defaultsAreTheLimitsOwn_andEachIsInHelp() {
     // The defaults are written twice (picocli needs them as strings for --help; Limits holds
     // them for in-process servers): this keeps the two from drifting apart.

@@ -31,17 +31,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
-server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
-mfctl_jar="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
 synth="${SYNTH:-/tmp/synth}"
 port="${PORT:-50071}"
 runs="${RUNS:-3}"
-if [[ -z "${BENCH_LOCKED:-}" ]] && command -v flock >/dev/null; then
-  BENCH_LOCKED=1 exec flock -o /tmp/bench.lock "$0" "$@"
-fi
-for jar in "$server_jar" "$mfctl_jar"; do
-  [[ -f "$jar" ]] || { echo "missing $jar: build with mvn -B package -DskipTests" >&2; exit 2; }
-done
+# shellcheck source-path=SCRIPTDIR source=../server-jars.sh
+. "$here/../server-jars.sh"
 items="${ITEMS:-20000}"
 nnz="${NNZ:-10000000}"
 phases="${PHASES:-rpcs predict memory}"

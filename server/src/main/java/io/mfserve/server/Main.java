@@ -246,10 +246,20 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--ann-ef-search", defaultValue = "${env:MFSERVE_ANN_EF_SEARCH:-600}",
       paramLabel = "EF",
-      description = "Candidates an approximate top-10 search collects (ef; in proportion more"
-          + " for a larger k + offset): higher means better recall and slower queries (env"
+      description = "Candidates an approximate top-10 search collects at most (ef; in"
+          + " proportion more for a larger k + offset): each index is calibrated to the"
+          + " smallest ef up to this that keeps --ann-recall-target, or searches with this ef"
+          + " when the target is 0; higher means better recall and slower queries (env"
           + " MFSERVE_ANN_EF_SEARCH; default ${DEFAULT-VALUE}).")
   int annEfSearch;
+
+  @Option(names = "--ann-recall-target",
+      defaultValue = "${env:MFSERVE_ANN_RECALL_TARGET:-0.95}", paramLabel = "R",
+      description = "Recall@10 each approximate index is calibrated to after its build: the"
+          + " server measures 100 sampled queries against brute force and keeps the smallest"
+          + " ef (up to --ann-ef-search) that reaches R with 90%% confidence; 0 turns the"
+          + " calibration off (env MFSERVE_ANN_RECALL_TARGET; default ${DEFAULT-VALUE}).")
+  double annRecallTarget;
 
   @Option(names = "--ann-max-conn", defaultValue = "${env:MFSERVE_ANN_MAX_CONN:-16}",
       paramLabel = "M",
@@ -565,7 +575,8 @@ public final class Main implements Callable<Integer> {
   AnnSettings toAnnSettings() {
     try {
       return new AnnSettings(annMinRows, annMaxConn, annBeamWidth, annEfSearch,
-          Metric.ofInnerProduct(annMip), 32, annBuildThreads);
+          Metric.ofInnerProduct(annMip), AnnSettings.DEFAULT_RECALL_SAMPLES, annBuildThreads,
+          annRecallTarget);
     } catch (IllegalArgumentException e) {
       throw bad(e.getMessage().startsWith("--") ? e.getMessage() : "--ann-mip: "
           + e.getMessage());

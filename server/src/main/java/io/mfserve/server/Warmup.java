@@ -204,7 +204,7 @@ public final class Warmup {
   private int approximate(ModelService service, ModelQueries queries, ServedModel m) {
     AnnSettings d = AnnSettings.defaults();
     AnnSettings settings = new AnnSettings(2, d.maxConn(), d.beamWidth(), WARMUP_EF,
-        d.innerProduct(), d.recallSamples(), d.buildThreads());
+        d.innerProduct(), d.recallSamples(), d.buildThreads(), 0);
     try (IndexBuilder indexes = new IndexBuilder(settings)) {
       indexes.buildNow(m);
     }

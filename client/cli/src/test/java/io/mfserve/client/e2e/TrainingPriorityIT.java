@@ -38,7 +38,10 @@ class TrainingPriorityIT {
     jvm.addAll(List.of(Files.readString(ServerProcess.jar("mfserve.jvm.flags")).trim()
         .split("\\s+")));
     try (ServerProcess server = ServerProcess.builder()
-        .jvmArgs(jvm.toArray(String[]::new)).flags("--no-warmup").start()) {
+        .jvmArgs(jvm.toArray(String[]::new))
+        // Every model gets approximate indexes, built on two threads: their builders are
+        // background work too.
+        .flags("--no-warmup", "--ann-min-rows", "1", "--ann-build-threads", "2").start()) {
       ManagedChannel ch = ManagedChannelBuilder.forTarget(server.target()).usePlaintext()
           .build();
       try {
@@ -48,11 +51,20 @@ class TrainingPriorityIT {
       } finally {
         ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
-      // Idle pool threads stay for a minute: the fit's are all still there.
+      // Idle pool threads stay for a minute: the fit's are all still there. The index
+      // builder's thread starts once the model is ready, so it may take a moment to appear.
       Map<String, Integer> nice = niceByThread(server.process().pid());
+      for (int i = 0; i < 300 && nice.keySet().stream()
+          .noneMatch(n -> n.startsWith("mfserve-ann-")); i++) {
+        Thread.sleep(100);
+        nice = niceByThread(server.process().pid());
+      }
       List<String> training = nice.keySet().stream()
-          .filter(n -> n.startsWith("mfserve-train-") || n.startsWith("mfserve-fit-")).toList();
+          .filter(n -> n.startsWith("mfserve-train-") || n.startsWith("mfserve-fit-")
+              || n.startsWith("mfserve-ann-")).toList();
       assertFalse(training.isEmpty(), "no training thread found among " + nice.keySet());
+      assertTrue(training.stream().anyMatch(n -> n.startsWith("mfserve-ann-")),
+          "no index builder thread found among " + nice.keySet());
       for (String t : training) {
         assertEquals(19, nice.get(t), t + " in " + nice + "\n" + server.logText());
       }

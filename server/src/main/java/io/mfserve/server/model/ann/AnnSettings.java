@@ -8,14 +8,18 @@ package io.mfserve.server.model.ann;
  *     users for SimilarUsers) gets an index; 0 turns indexes off
  * @param maxConn HNSW's M
  * @param beamWidth HNSW's beam while building (efConstruction)
- * @param efSearch the beam of a top-10 search (proportionally wider for a larger k + offset)
+ * @param efSearch the beam of a top-10 search (proportionally wider for a larger k + offset);
+ *     with a recall target, the widest beam the calibration may choose
  * @param innerProduct how the Recommend graph is built: {@link Metric#DOT} or
  *     {@link Metric#DOT_BACHRACH}
  * @param recallSamples queries sampled after a build to measure and log its recall@10; 0: none
  * @param buildThreads threads one graph is built on (more take cores from the queries)
+ * @param recallTarget the recall@10 each index is calibrated to after its build: its beam is
+ *     the smallest (of a ladder up to efSearch) whose sampled recall reaches the target with
+ *     90% confidence; 0: no calibration, every search uses efSearch
  */
 public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
-    Metric innerProduct, int recallSamples, int buildThreads) {
+    Metric innerProduct, int recallSamples, int buildThreads, double recallTarget) {
   /** The default of {@link #minRows}: see README, "Approximate top-k", for the measurements. */
   public static final int DEFAULT_MIN_ROWS = 200_000;
   /** The default M (Lucene's). */
@@ -28,15 +32,19 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
    * 0.924 and 100 gave 0.648 (README, Approximate top-k); trained factors need far less.
    */
   public static final int DEFAULT_EF_SEARCH = 600;
+  /** The default recall target of the calibration: the recall@10 issue 18 asks for. */
+  public static final double DEFAULT_RECALL_TARGET = 0.95;
+  /** The default queries sampled per index to calibrate it and report its recall. */
+  public static final int DEFAULT_RECALL_SAMPLES = 100;
 
   /** No indexes at all (tests, the warm-up's defaults). */
   public static final AnnSettings OFF = new AnnSettings(0, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,
       DEFAULT_EF_SEARCH, Metric.DOT, 0);
 
-  /** Settings that build each graph on one thread. */
+  /** Settings that build each graph on one thread and search with efSearch, uncalibrated. */
   public AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch, Metric innerProduct,
       int recallSamples) {
-    this(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples, 1);
+    this(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples, 1, 0);
   }
 
   /** Checks the numbers. */
@@ -66,18 +74,22 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
       throw new IllegalArgumentException("--ann-build-threads must be in [1, 256], got "
           + buildThreads);
     }
+    if (!(recallTarget >= 0 && recallTarget < 1)) {
+      throw new IllegalArgumentException("--ann-recall-target must be in [0, 1) (0: no"
+          + " calibration), got " + recallTarget);
+    }
   }
 
   /** The defaults of every flag. */
   public static AnnSettings defaults() {
     return new AnnSettings(DEFAULT_MIN_ROWS, DEFAULT_MAX_CONN, DEFAULT_BEAM_WIDTH,
-        DEFAULT_EF_SEARCH, Metric.DOT, 32);
+        DEFAULT_EF_SEARCH, Metric.DOT, DEFAULT_RECALL_SAMPLES, 1, DEFAULT_RECALL_TARGET);
   }
 
   /** Returns a copy indexing sides of at least {@code rows} rows. */
   public AnnSettings withMinRows(int rows) {
     return new AnnSettings(rows, maxConn, beamWidth, efSearch, innerProduct, recallSamples,
-        buildThreads);
+        buildThreads, recallTarget);
   }
 
   /** Whether a side of {@code rows} rows gets an index. */

@@ -128,7 +128,6 @@ public final class HnswIndex {
       Thread t = new Thread(r, "mfserve-ann-worker");
       t.setPriority(Thread.MIN_PRIORITY); // background work yields to queries, as fits do
       t.setDaemon(true);
-      t.setPriority(Thread.NORM_PRIORITY - 1);
       return t;
     });
     try {
@@ -226,18 +225,31 @@ public final class HnswIndex {
    * @param queries row-major query vectors for an inner-product index; ignored for cosine
    */
   public double sampleRecall(float[] queries, int samples, int k, int ef, long seed) {
+    return sampleRecall(queries, samples, k, new int[] {ef}, seed)[0];
+  }
+
+  /**
+   * Measures recall@k as {@link #sampleRecall(float[], int, int, int, long)} does, at each ef
+   * of {@code efs}: one brute-force pass per query serves them all, so that a calibration
+   * costs little more than one measurement.
+   *
+   * @return the recall at each ef, in the order of {@code efs}
+   */
+  public double[] sampleRecall(float[] queries, int samples, int k, int[] efs, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
     int f = rows.factors();
     int n = rows.rows();
     boolean cosine = metric == Metric.COSINE;
     int sources = cosine ? n : queries.length / f;
+    double[] recall = new double[efs.length];
     if (sources == 0 || n < 2) {
-      return 0;
+      return recall;
     }
     int want = Math.min(k, n - (cosine ? 1 : 0));
-    long found = 0;
+    long[] found = new long[efs.length];
     long asked = 0;
     float[] q = new float[f];
+    java.util.Set<Integer> truth = new java.util.HashSet<>();
     for (int s = 0; s < samples; s++) {
       int src = cosine ? rnd.nextInt(sources) : s % sources;
       int self = cosine ? src : -1;
@@ -246,7 +258,10 @@ public final class HnswIndex {
       } else {
         System.arraycopy(queries, src * f, q, 0, f);
       }
-      int[] exact = bruteForce(q, want, self);
+      truth.clear();
+      for (int r : bruteForce(q, want, self)) {
+        truth.add(r);
+      }
       Bits accept = self < 0 ? null : new Bits() {
         @Override
         public boolean get(int index) {
@@ -258,19 +273,20 @@ public final class HnswIndex {
           return n;
         }
       };
-      int[] approx = search(q, Math.max(ef, want), accept, Integer.MAX_VALUE);
-      java.util.Set<Integer> truth = new java.util.HashSet<>();
-      for (int r : exact) {
-        truth.add(r);
-      }
-      for (int j = 0; j < Math.min(want, approx.length); j++) {
-        if (truth.contains(approx[j])) {
-          found++;
+      for (int e = 0; e < efs.length; e++) {
+        int[] approx = search(q, Math.max(efs[e], want), accept, Integer.MAX_VALUE);
+        for (int j = 0; j < Math.min(want, approx.length); j++) {
+          if (truth.contains(approx[j])) {
+            found[e]++;
+          }
         }
       }
       asked += want;
     }
-    return asked == 0 ? 0 : (double) found / asked;
+    for (int e = 0; e < efs.length; e++) {
+      recall[e] = asked == 0 ? 0 : (double) found[e] / asked;
+    }
+    return recall;
   }
 
   /** The top {@code k} rows for {@code q} by the query ranking, every row scored. */

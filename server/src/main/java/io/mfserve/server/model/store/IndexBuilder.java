@@ -37,6 +37,15 @@ public final class IndexBuilder implements AutoCloseable {
   /** Rows kept by a recall sample's brute force: recall@10, as the issue and ann-benchmarks. */
   private static final int RECALL_K = 10;
 
+  /**
+   * The beams a calibration tries, smallest first: about 1.5× apart, so that the one chosen is
+   * at most that much wider than the least that reaches the target.
+   */
+  private static final int[] EF_LADDER = {10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400,
+      600, 800, 1000, 1500, 2000, 3000, 5000, 7500};
+  /** The z of a one-sided 90% bound on a sampled recall. */
+  private static final double Z90 = 1.2816;
+
   /** A builder that never builds (no flags, tests). */
   public static final IndexBuilder NONE = new IndexBuilder(AnnSettings.OFF);
 
@@ -50,7 +59,6 @@ public final class IndexBuilder implements AutoCloseable {
       Thread t = new Thread(r, "mfserve-ann-build");
       t.setPriority(Thread.MIN_PRIORITY); // background work yields to queries, as fits do
       t.setDaemon(true);
-      t.setPriority(Thread.NORM_PRIORITY - 1);
       return t;
     });
   }
@@ -92,12 +100,18 @@ public final class IndexBuilder implements AutoCloseable {
 
   private AnnIndexes.Status status(ServedModel m, AnnTarget t, AnnIndexes.State state,
       String detail, Metric metric, long bytes, double seconds, double recall) {
+    return status(m, t, state, detail, metric, bytes, seconds,
+        new Calibration(settings.efSearch(), recall));
+  }
+
+  private AnnIndexes.Status status(ServedModel m, AnnTarget t, AnnIndexes.State state,
+      String detail, Metric metric, long bytes, double seconds, Calibration c) {
     FactorModel f = m.factors();
     Metric shown = metric != null ? metric
         : t == AnnTarget.RECOMMEND ? settings.innerProduct() : Metric.COSINE;
     return new AnnIndexes.Status(t, state, detail, shown, settings.maxConn(),
-        settings.beamWidth(), settings.efSearch(),
-        t == AnnTarget.SIMILAR_USERS ? f.numUsers() : f.numItems(), bytes, seconds, recall);
+        settings.beamWidth(), c.ef(),
+        t == AnnTarget.SIMILAR_USERS ? f.numUsers() : f.numItems(), bytes, seconds, c.recall());
   }
 
   private void buildAll(ServedModel m, List<AnnTarget> targets) {
@@ -135,16 +149,25 @@ public final class IndexBuilder implements AutoCloseable {
           m.shrinkMemory(held - actual);
         }
         held = actual;
-        double recall = sampleRecall(m, t, index);
+        long calibrating = System.nanoTime();
+        Calibration c = calibrate(m, t, index);
         if (m.released()) {
           return;
         }
-        m.ann().publish(status(m, t, AnnIndexes.State.READY, "", metric, actual, seconds,
-            recall), index);
-        LogEvent.of("ann_index").put("model", m.id()).put("target", t.label())
+        m.ann().publish(status(m, t, AnnIndexes.State.READY, "", metric, actual, seconds, c),
+            index);
+        LogEvent event = LogEvent.of("ann_index").put("model", m.id()).put("target", t.label())
             .put("metric", metric.label()).put("rows", rows).put("seconds", seconds)
             .put("bytes", actual).put("bytes_per_row", (double) actual / rows)
-            .put("sampled_recall_at_10", recall).log(LOG);
+            .put("ef", c.ef()).put("sampled_recall_at_10", c.recall())
+            .put("calibration_seconds", (System.nanoTime() - calibrating) / 1e9);
+        if (settings.recallTarget() > 0 && !(c.recall() >= settings.recallTarget())) {
+          // The widest beam allowed did not reach the target: say so, and how to get there.
+          event.put("recall_target", settings.recallTarget()).put("warning", "recall target not"
+              + " reached at --ann-ef-search " + settings.efSearch() + "; raise it, or"
+              + " --ann-max-conn and --ann-beam-width").level(Level.WARNING);
+        }
+        event.log(LOG);
       } catch (CancellationException e) {
         return; // released while building: its bytes went back with the model's
       } catch (IllegalStateException e) {
@@ -174,19 +197,27 @@ public final class IndexBuilder implements AutoCloseable {
         .thrown(e).log(LOG);
   }
 
-  /** Recall@10 on the settings' sample of queries: users' own factors for Recommend. */
-  private double sampleRecall(ServedModel m, AnnTarget t, HnswIndex index) {
+  /** The beam an index searches with, and its sampled recall@10 there (NaN: not measured). */
+  private record Calibration(int ef, double recall) {
+  }
+
+  /**
+   * The beam for {@code index}: with a recall target, the smallest of {@link #EF_LADDER} (up to
+   * {@code --ann-ef-search}, which is tried last) whose recall@10 on the sampled queries
+   * reaches the target with 90% confidence, or {@code --ann-ef-search} when none does; without
+   * one, {@code --ann-ef-search}. The queries are users' own factors for Recommend, the
+   * index's own rows for the cosine indexes.
+   */
+  private Calibration calibrate(ServedModel m, AnnTarget t, HnswIndex index) {
+    int cap = settings.efSearch();
     int samples = settings.recallSamples();
-    if (samples == 0) {
-      return Double.NaN;
-    }
     FactorModel f = m.factors();
+    if (samples == 0 || (t == AnnTarget.RECOMMEND && f.numUsers() == 0)) {
+      return new Calibration(cap, Double.NaN);
+    }
     int k = f.numFactors();
     float[] queries = null;
     if (t == AnnTarget.RECOMMEND) {
-      if (f.numUsers() == 0) {
-        return Double.NaN;
-      }
       java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
       queries = new float[samples * k];
       float[] u = new float[k];
@@ -195,7 +226,24 @@ public final class IndexBuilder implements AutoCloseable {
         System.arraycopy(u, 0, queries, s * k, k);
       }
     }
-    return index.sampleRecall(queries, samples, RECALL_K, settings.efSearch(), 7);
+    int[] efs = settings.recallTarget() > 0 ? ladder(cap) : new int[] {cap};
+    double[] recall = index.sampleRecall(queries, samples, RECALL_K, efs, 7);
+    double hits = (double) samples * RECALL_K;
+    for (int e = 0; e < efs.length; e++) {
+      double p = recall[e];
+      double low = p - Z90 * Math.sqrt(p * (1 - p) / hits);
+      if (low >= settings.recallTarget() || e == efs.length - 1) {
+        return new Calibration(efs[e], p);
+      }
+    }
+    throw new AssertionError("the ladder ends with the cap");
+  }
+
+  /** Returns the beams a calibration tries: the ladder's below {@code cap}, then cap. */
+  public static int[] ladder(int cap) {
+    return java.util.stream.IntStream.concat(
+        java.util.Arrays.stream(EF_LADDER).filter(ef -> ef < cap),
+        java.util.stream.IntStream.of(cap)).toArray();
   }
 
   /** Stops the builder's thread; a build in progress is abandoned. */

@@ -282,6 +282,46 @@ class ApproximateQueriesTest {
     assertTrue(withSeen >= 0.95, "recall@10 with exclude_seen " + withSeen);
   }
 
+  /**
+   * The calibration after a build: at the default target (0.95) each index searches with the
+   * smallest beam of the ladder that keeps recall@10 at the target, so a structured model gets
+   * a far narrower beam than random factors, and both keep the target on every user, not only
+   * on the sampled ones; without a target the beam is --ann-ef-search.
+   */
+  @Test
+  void calibration_smallestBeamThatKeepsTheTarget() {
+    indexes.close();
+    open(AnnSettings.defaults().withMinRows(1000));
+    ServedModel easy = put("planted-calibrated", planted(3), seen(3, 0.01));
+    ServedModel hard = put("random-calibrated", random(6, 64), seen(6, 0.01));
+    AnnIndexes.Status e = easy.ann().status(AnnTarget.RECOMMEND);
+    AnnIndexes.Status h = hard.ann().status(AnnTarget.RECOMMEND);
+    assertTrue(e.efSearch() < h.efSearch(), e + " against " + h);
+    assertTrue(h.efSearch() <= AnnSettings.DEFAULT_EF_SEARCH, h.toString());
+    for (ServedModel m : List.of(easy, hard)) {
+      AnnIndexes.Status s = m.ann().status(AnnTarget.RECOMMEND);
+      assertTrue(s.sampledRecall() >= 0.95, s.toString());
+      double r = recall(m, false);
+      assertTrue(r >= 0.95, m.id() + ": recall@10 " + r + " at ef " + s.efSearch());
+      AnnIndexes.Status similar = m.ann().status(AnnTarget.SIMILAR_ITEMS);
+      assertTrue(similar.sampledRecall() >= 0.95, similar.toString());
+    }
+
+    indexes.close();
+    open(new AnnSettings(1000, 16, 100, 250, Metric.DOT, 50, 1, 0));
+    ServedModel fixed = put("planted-fixed", planted(3), seen(3, 0.01));
+    assertEquals(250, fixed.ann().status(AnnTarget.RECOMMEND).efSearch());
+  }
+
+  @Test
+  void calibrationLadder_endsAtTheCap() {
+    assertArrayEquals(new int[] {10, 15, 20, 25}, IndexBuilder.ladder(25));
+    int[] full = IndexBuilder.ladder(AnnSettings.DEFAULT_EF_SEARCH);
+    assertEquals(AnnSettings.DEFAULT_EF_SEARCH, full[full.length - 1]);
+    assertEquals(10, full[0]);
+    assertArrayEquals(new int[] {5}, IndexBuilder.ladder(5));
+  }
+
   @Test
   void ef_growsWithKPlusOffset_withinItsBounds() {
     assertEquals(400, ApproximateTopK.ef(400, 1));

@@ -11,9 +11,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 train="$(realpath "$1")"; test="$(realpath "$2")"; iters="${3:-10}"; rank="${4:-10}"
-plugin="$here/target/plugin"
-server_jar="$root/server/target/mfserve-server.jar"
-mfctl="$root/client/target/mfctl.jar"
+# PLUGIN_DIR, SERVER_JAR, MFCTL_JAR: a copy of the built ones, to rebuild while this runs.
+plugin="${PLUGIN_DIR:-$here/target/plugin}"
+server_jar="${SERVER_JAR:-$root/server/target/mfserve-server.jar}"
+mfctl="${MFCTL_JAR:-$root/client/target/mfctl.jar}"
 # shellcheck source-path=SCRIPTDIR source=bench-common.sh
 . "$here/bench-common.sh"
 work="$(mktemp -d /tmp/mfserve-spark-bench.XXXXXX)"
@@ -21,8 +22,10 @@ lock=()
 if command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
 
 port="$(free_port)"
+# --ann-min-rows 0: no approximate index is built after a fit (with 200,000 users one would be,
+# overlapping the next fit and counting in its time).
 java -Xmx"${HEAP:-8g}" -jar "$server_jar" --port "$port" --plugins-dir "$plugin" --no-warmup \
-  --memory-budget 4g > "$work/server.log" 2>&1 &
+  --memory-budget 4g --ann-min-rows 0 > "$work/server.log" 2>&1 &
 pids+=($!)
 wait_for "$work/server.log" "listening on port" 120
 

@@ -1,12 +1,15 @@
 package io.mfserve.solver.spark;
 
-import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_list;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.max;
-import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.raise_error;
 import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.shiftleft;
+import static org.apache.spark.sql.functions.spark_partition_id;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import io.mfserve.solver.ExternalIds;
 import io.mfserve.solver.FactorModel;
@@ -210,8 +213,17 @@ final class SparkAlsSolver implements Solver {
     }
   }
 
-  /** A fit from files: read, index the ids when ALS cannot take them as they are, collect. */
+  /**
+   * A fit from files. Integer ids go to ALS as they are, checked on their way in (one pass over
+   * the data, as plain Spark's own fit makes); only when one is not an int ≥ 0, or the ids are
+   * strings, are they read once more and given dense ids. Then the factors and the seen items
+   * are collected.
+   */
   private final class SourceFit {
+    /** Marks the errors the input checks raise inside Spark, to find them in its exception. */
+    private static final String CHECK = "mfserve-spark-als-check:";
+    private static final String OUT_OF_RANGE = "out-of-range";
+
     private final SparkSession spark;
     private final AlsSettings.Source src;
     private final FitContext context;
@@ -243,47 +255,131 @@ final class SparkAlsSolver implements Solver {
     }
 
     private SourcedModel fit() {
-      Dataset<Row> data = cache(read());
-      String idType = src.stringIds() ? "string" : "long";
-      Row stats = data.agg(count(lit(1)), count(col("u")), count(col("i")), count(col("r")),
-          avg(col("r")), min(col("u")), max(col("u")), min(col("i")), max(col("i"))).first();
-      long entries = stats.getLong(0);
-      if (entries == 0) {
-        throw new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "source_uri '"
-            + src.describe() + "' holds no rows");
+      long t0 = System.nanoTime();
+      Dataset<Row> data = read();
+      Side users;
+      Side items;
+      Dataset<Row> ratings;
+      ALSModel model = null;
+      if (!src.stringIds()) {
+        // Not cached: ALS reads its input once, as plain Spark's fit does, and the one pass
+        // after it (the summary) reads the files again, which costs less than caching them.
+        users = new Side("u", null);
+        items = new Side("i", null);
+        ratings = alsInput(data, users, items);
+        try {
+          model = train(ratings, run);
+        } catch (RuntimeException e) {
+          String failed = checkFailure(e);
+          if (!OUT_OF_RANGE.equals(failed)) {
+            throw failed == null ? emptyOr(data, e) : invalid(failed);
+          }
+          // An id ALS cannot take as it is: index both sides' ids and train again.
+          LOG.info("spark-als: an id of source_uri is not an int >= 0; indexing the ids");
+        }
+      } else {
+        users = null;
+        items = null;
+        ratings = null;
       }
-      requireAll(entries - stats.getLong(1), SparkAlsProvider.USER_COL, "a " + idType
-          + " user id in column '" + src.userCol() + "'");
-      requireAll(entries - stats.getLong(2), SparkAlsProvider.ITEM_COL, "a " + idType
-          + " item id in column '" + src.itemCol() + "'");
-      requireAll(entries - stats.getLong(3), SparkAlsProvider.RATING_COL, "a number in column '"
-          + src.ratingCol() + "'");
-      double mean = stats.getDouble(4);
-      SparkSessions.checkCancelled(context, 0);
-
-      Side users = new Side("u", stats, 5);
-      Side items = new Side("i", stats, 7);
-      Dataset<Row> joined = users.withAlsId(items.withAlsId(data));
-      Dataset<Row> ratings = joined.select(col("u_als").as("user"), col("i_als").as("item"),
-          col("r").as("rating"));
-      ALSModel model = train(ratings, run);
+      if (model == null) {
+        // The ids are read twice (to index them, then to join), so the input is cached, and so
+        // is ALS's input, which the summary reads again.
+        Dataset<Row> input = cache(data);
+        users = new Side("u", input);
+        items = new Side("i", input);
+        ratings = cache(alsInput(input, users, items));
+        model = trainChecked(ratings, input);
+      }
+      long t1 = System.nanoTime();
 
       int k = s.rank();
       Collected u = users.collect(model.userFactors(), k);
       Collected v = items.collect(model.itemFactors(), k);
       FactorModel factors = new FactorModel(u.ids.size(), v.ids.size(), k, u.factors, v.factors,
           null, run.history);
-      int[][] seen = src.collectSeen() ? seen(data, u, v, entries) : null;
-      return new SourcedModel(factors, u.ids, v.ids, entries, mean, Double.NaN,
-          seen == null ? null : seen[0], seen == null ? null : seen[1], src.describe());
+      long t2 = System.nanoTime();
+      Summary sum = summarize(ratings, u, v);
+      if (sum.entries == 0) {
+        throw new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "source_uri '"
+            + src.describe() + "' holds no rows");
+      }
+      long t3 = System.nanoTime();
+      // Where a fit's time went, for comparing it with the same job in plain Spark.
+      LOG.info(String.format("event=spark_als_phases entries=%d read_and_als_s=%.2f"
+          + " collect_factors_s=%.2f summary_s=%.2f collect_seen=%s", sum.entries,
+          (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, src.collectSeen()));
+      return new SourcedModel(factors, u.ids, v.ids, sum.entries, sum.ratingSum / sum.entries,
+          Double.NaN, sum.seenPtr, sum.seenCols, src.describe());
     }
 
-    private void requireAll(long missing, String param, String what) {
-      if (missing > 0) {
-        throw new InvalidParameterException(param, missing + " row(s) of source_uri have no "
-            + what + "; check " + param + (src.format().equals("csv")
-                ? ", csv_header, csv_separator" : "") + " and id_type");
+    /** Trains on indexed ids; a failed check is the caller's error. */
+    private ALSModel trainChecked(Dataset<Row> ratings, Dataset<Row> data) {
+      try {
+        return train(ratings, run);
+      } catch (RuntimeException e) {
+        String failed = checkFailure(e);
+        throw failed == null ? emptyOr(data, e) : invalid(failed);
       }
+    }
+
+    /**
+     * ALS's input: (user, item, rating) with ALS's int ids, each value checked as it is read;
+     * a missing one or (for ids used as they are) one outside 0..2^31-1 stops the job with an
+     * error marked {@link #CHECK}.
+     */
+    private Dataset<Row> alsInput(Dataset<Row> data, Side users, Side items) {
+      Column rating = when(col("r").isNull(), raise_error(lit(CHECK + SparkAlsProvider.RATING_COL)))
+          .otherwise(col("r"));
+      return users.withAlsId(items.withAlsId(data)).select(col("u_als").as("user"),
+          col("i_als").as("item"), rating.as("rating"));
+    }
+
+    /** The marker of the check that failed, found in {@code e}'s causes; null if none did. */
+    private String checkFailure(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        String m = t.getMessage();
+        int at = m == null ? -1 : m.indexOf(CHECK);
+        if (at >= 0) {
+          String rest = m.substring(at + CHECK.length());
+          for (String known : List.of(OUT_OF_RANGE, SparkAlsProvider.USER_COL,
+              SparkAlsProvider.ITEM_COL, SparkAlsProvider.RATING_COL)) {
+            if (rest.startsWith(known)) {
+              return known;
+            }
+          }
+        }
+      }
+      return null;
+    }
+
+    /** The caller's error for a failed check of a column. */
+    private InvalidParameterException invalid(String param) {
+      String idType = src.stringIds() ? "string" : "long";
+      String what = param.equals(SparkAlsProvider.USER_COL)
+          ? "a " + idType + " user id in column '" + src.userCol() + "'"
+          : param.equals(SparkAlsProvider.ITEM_COL)
+              ? "a " + idType + " item id in column '" + src.itemCol() + "'"
+              : "a number in column '" + src.ratingCol() + "'";
+      return new InvalidParameterException(param, "a row of source_uri has no " + what
+          + "; check " + param + (src.format().equals("csv")
+              ? ", csv_header, csv_separator" : "") + " and id_type");
+    }
+
+    /** An input without rows is the caller's error; anything else is Spark's. */
+    private RuntimeException emptyOr(Dataset<Row> data, RuntimeException e) {
+      if (context.isCancelled()) {
+        return e;
+      }
+      try {
+        if (data.isEmpty()) {
+          return new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "source_uri '"
+              + src.describe() + "' holds no rows");
+        }
+      } catch (RuntimeException again) {
+        e.addSuppressed(again);
+      }
+      return e;
     }
 
     private Dataset<Row> read() {
@@ -293,58 +389,67 @@ final class SparkAlsSolver implements Solver {
             .option("sep", src.csvSeparator()).option("mode", "PERMISSIVE");
       }
       Dataset<Row> raw = r.load(src.uris());
+      // try_cast: a value that is not a number becomes null, which the checks on the way into
+      // ALS report by column (a plain cast fails the job in Spark's ANSI mode, unexplained).
       Column rating = src.ratingCol().isEmpty() ? lit(1.0f)
-          : col(quote(src.ratingCol())).cast(DataTypes.FloatType);
-      return raw.select(col(quote(src.userCol())).cast(idType()).as("u"),
-          col(quote(src.itemCol())).cast(idType()).as("i"), rating.as("r"));
+          : col(quote(src.ratingCol())).try_cast(DataTypes.FloatType);
+      return raw.select(col(quote(src.userCol())).try_cast(idType()).as("u"),
+          col(quote(src.itemCol())).try_cast(idType()).as("i"), rating.as("r"));
     }
 
     private org.apache.spark.sql.types.DataType idType() {
       return src.stringIds() ? DataTypes.StringType : DataTypes.LongType;
     }
 
-    /** One side's ids: used by ALS as they are when they are ints ≥ 0, else indexed. */
+    /** One side's ids: given to ALS as they are (checked), or indexed 0..n-1 in id order. */
     private final class Side {
       final String column;
       final Dataset<Row> index;
+      final String param;
 
-      Side(String column, Row stats, int minAt) {
+      /** A side whose ids ALS takes as they are (data null), or indexed from {@code data}. */
+      Side(String column, Dataset<Row> data) {
         this.column = column;
-        boolean direct = !src.stringIds() && stats.getLong(minAt) >= 0
-            && stats.getLong(minAt + 1) <= Integer.MAX_VALUE;
-        // ALS takes non-negative int ids; others get dense ids 0..n-1 in id order.
-        this.index = direct ? null : cache(readIds().withColumn(column + "_als",
-            row_number().over(Window.orderBy(column)).minus(1).cast(DataTypes.IntegerType)));
+        this.param = column.equals("u") ? SparkAlsProvider.USER_COL : SparkAlsProvider.ITEM_COL;
+        // A missing id would be dropped by the index's join: index the present ones, and let
+        // the check of withAlsId stop the job on a missing one.
+        this.index = data == null ? null : cache(data.select(column).where(col(column).isNotNull())
+            .distinct().withColumn(column + "_als", row_number().over(Window.orderBy(column))
+                .minus(1).cast(DataTypes.IntegerType)));
       }
 
-      private Dataset<Row> readIds() {
-        return cached.get(0).select(column).distinct();
-      }
-
-      /** Adds this side's ALS id, {@code <column>_als}: the id itself, or its index. */
+      /** Adds this side's ALS id, {@code <column>_als}, checked: the id itself, or its index. */
       Dataset<Row> withAlsId(Dataset<Row> data) {
-        return index == null
-            ? data.withColumn(column + "_als", col(column).cast(DataTypes.IntegerType))
-            : data.join(index, column);
+        Column id = col(column);
+        Column missing = raise_error(lit(CHECK + param));
+        if (index == null) {
+          Column outside = id.lt(0).or(id.gt(Integer.MAX_VALUE));
+          return data.withColumn(column + "_als", when(id.isNull(), missing)
+              .when(outside, raise_error(lit(CHECK + OUT_OF_RANGE)))
+              .otherwise(id.cast(DataTypes.IntegerType)));
+        }
+        return data.withColumn(column, when(id.isNull(), missing).otherwise(id))
+            .join(index, column);
       }
 
-      /** Collects (external id, factors), positions in id order. */
+      /** Collects (external id, ALS id, factors), positions in id order. */
       Collected collect(Dataset<Row> alsFactors, int k) {
         Dataset<Row> withIds = index == null
-            ? alsFactors.select(col("id").cast(idType()).as("ext"), col("features"))
+            ? alsFactors.select(col("id").cast(idType()).as("ext"), col("features"), col("id"))
             : alsFactors.join(index, alsFactors.col("id").equalTo(index.col(column + "_als")))
-                .select(col(column).as("ext"), col("features"));
+                .select(col(column).as("ext"), col("features"), alsFactors.col("id"));
         long n = withIds.count();
         if (n > Integer.MAX_VALUE - 8) {
           throw new IllegalStateException("more than 2^31 ids on one side");
         }
         int size = (int) n;
         // Arrival order, then the same rows moved to id order: two factor arrays at once.
-        context.reserveMemory(2L * size * k * Float.BYTES + size * (src.stringIds() ? 64L : 16L),
+        context.reserveMemory(2L * size * k * Float.BYTES + size * (src.stringIds() ? 72L : 24L),
             "the factors of " + size + (column.equals("u") ? " users" : " items"));
         float[] arrived = new float[size * k];
         long[] longs = src.stringIds() ? null : new long[size];
         String[] strings = src.stringIds() ? new String[size] : null;
+        int[] alsIds = new int[size];
         Iterator<Row> it = withIds.toLocalIterator();
         int r = 0;
         while (it.hasNext()) {
@@ -355,70 +460,116 @@ final class SparkAlsSolver implements Solver {
             strings[r] = row.getString(0);
           }
           copyFeatures(row.getList(1), arrived, r * k, k);
+          alsIds[r] = row.getInt(2);
           if ((++r & 0xffff) == 0) {
             SparkSessions.checkCancelled(context, run.reported);
           }
         }
         float[] factors = new float[size * k];
-        Collected c;
+        int[] positions = new int[size];
+        ExternalIds ids;
         if (longs != null) {
           long[] sorted = longs.clone();
           Arrays.sort(sorted);
           for (int a = 0; a < size; a++) {
-            int p = Arrays.binarySearch(sorted, longs[a]);
-            System.arraycopy(arrived, a * k, factors, p * k, k);
+            positions[a] = Arrays.binarySearch(sorted, longs[a]);
           }
-          c = new Collected(ExternalIds.ofLongs(sorted), factors, sorted, null);
+          ids = ExternalIds.ofLongs(sorted);
         } else {
           String[] sorted = strings.clone();
           Arrays.sort(sorted);
           for (int a = 0; a < size; a++) {
-            int p = Arrays.binarySearch(sorted, strings[a]);
-            System.arraycopy(arrived, a * k, factors, p * k, k);
+            positions[a] = Arrays.binarySearch(sorted, strings[a]);
           }
-          c = new Collected(ExternalIds.ofStrings(sorted), factors, null, sorted);
+          ids = ExternalIds.ofStrings(sorted);
         }
-        return c;
+        for (int a = 0; a < size; a++) {
+          System.arraycopy(arrived, a * k, factors, positions[a] * k, k);
+        }
+        return new Collected(ids, factors, new AlsPositions(alsIds, positions));
       }
     }
 
-    /** Each user's items (positions), as CSR with ascending, distinct items per row. */
-    private int[][] seen(Dataset<Row> data, Collected users, Collected items, long entries) {
-      if (entries > Integer.MAX_VALUE - 8) {
-        return null;
+    /** What one pass over ALS's input tells: its size, its ratings' sum, the seen items. */
+    private record Summary(long entries, double ratingSum, int[] seenPtr, int[] seenCols) {
+    }
+
+    /**
+     * One pass over ALS's input: the entries, the sum of their ratings and (with collect_seen)
+     * each user's items as CSR, ascending and distinct per row. Spark's own aggregates do the
+     * work on the executors (which have no mfserve code): grouped by the input partition, so
+     * that each partition's (user, item) pairs come to the driver as one array of packed
+     * longs, not as a row object each.
+     */
+    private Summary summarize(Dataset<Row> ratings, Collected users, Collected items) {
+      List<Column> aggregates = new ArrayList<>(List.of(count(lit(1)),
+          sum(col("rating").cast(DataTypes.DoubleType))));
+      if (src.collectSeen()) {
+        aggregates.add(collect_list(shiftleft(col("user").cast(DataTypes.LongType), 32)
+            .bitwiseOR(col("item").cast(DataTypes.LongType))));
       }
-      int nnz = (int) entries;
-      int nu = users.ids.size();
-      context.reserveMemory(12L * nnz + 4L * nu, "the items of " + nnz + " training entries");
-      int[] up = new int[nnz];
-      int[] ip = new int[nnz];
-      Iterator<Row> it = data.select("u", "i").toLocalIterator();
-      int n = 0;
-      while (it.hasNext() && n < nnz) {
+      Iterator<Row> it = ratings.groupBy(spark_partition_id())
+          .agg(aggregates.get(0), aggregates.subList(1, aggregates.size()).toArray(Column[]::new))
+          .toLocalIterator();
+      long entries = 0;
+      double ratingSum = 0;
+      List<int[]> userParts = new ArrayList<>();
+      List<int[]> itemParts = new ArrayList<>();
+      while (it.hasNext()) {
         Row row = it.next();
-        up[n] = users.position(row, 0);
-        ip[n] = items.position(row, 1);
-        if ((++n & 0xffff) == 0) {
-          SparkSessions.checkCancelled(context, run.reported);
+        long n = row.getLong(1);
+        entries += n;
+        ratingSum += row.isNullAt(2) ? 0 : row.getDouble(2);
+        if (!src.collectSeen()) {
+          continue;
+        }
+        if (entries > Integer.MAX_VALUE - 8) {
+          throw new IllegalStateException("more than 2^31 training entries");
+        }
+        context.reserveMemory(8L * n, "the items of " + n + " training entries");
+        List<Object> pairs = row.getList(3);
+        int[] up = new int[pairs.size()];
+        int[] ip = new int[pairs.size()];
+        int j = 0;
+        for (Object o : pairs) {
+          long pair = (Long) o;
+          up[j] = users.positions.of((int) (pair >>> 32));
+          ip[j] = items.positions.of((int) pair);
+          j++;
+        }
+        userParts.add(up);
+        itemParts.add(ip);
+        SparkSessions.checkCancelled(context, run.reported);
+      }
+      if (!src.collectSeen()) {
+        return new Summary(entries, ratingSum, null, null);
+      }
+      int nu = users.ids.size();
+      int n = (int) entries;
+      context.reserveMemory(4L * n + 4L * nu, "the seen items of " + n + " training entries");
+      int[] ptr = new int[nu + 1];
+      for (int[] up : userParts) {
+        for (int a : up) {
+          ptr[a + 1]++;
         }
       }
-      int[] ptr = new int[nu + 1];
-      for (int e = 0; e < n; e++) {
-        ptr[up[e] + 1]++;
-      }
-      for (int u = 0; u < nu; u++) {
-        ptr[u + 1] += ptr[u];
+      for (int a = 0; a < nu; a++) {
+        ptr[a + 1] += ptr[a];
       }
       int[] cols = new int[n];
       int[] next = Arrays.copyOf(ptr, nu);
-      for (int e = 0; e < n; e++) {
-        cols[next[up[e]]++] = ip[e];
+      for (int p = 0; p < userParts.size(); p++) {
+        int[] up = userParts.get(p);
+        int[] ip = itemParts.get(p);
+        for (int e = 0; e < up.length; e++) {
+          cols[next[up[e]]++] = ip[e];
+        }
       }
       // Sort each row and drop repeated (user, item) rows of the file, compacting in place.
       int out = 0;
       int from = 0;
-      for (int u = 0; u < nu; u++) {
-        int to = ptr[u + 1];
+      for (int a = 0; a < nu; a++) {
+        int to = ptr[a + 1];
         Arrays.sort(cols, from, to);
         int start = out;
         for (int p = from; p < to; p++) {
@@ -426,11 +577,11 @@ final class SparkAlsSolver implements Solver {
             cols[out++] = cols[p];
           }
         }
-        ptr[u] = start;
+        ptr[a] = start;
         from = to;
       }
       ptr[nu] = out;
-      return new int[][] {ptr, out == n ? cols : Arrays.copyOf(cols, out)};
+      return new Summary(entries, ratingSum, ptr, out == n ? cols : Arrays.copyOf(cols, out));
     }
 
     private String quote(String name) {
@@ -438,11 +589,47 @@ final class SparkAlsSolver implements Solver {
     }
   }
 
-  /** One side collected: its ids in position order and their factors. */
-  private record Collected(ExternalIds ids, float[] factors, long[] longs, String[] strings) {
-    int position(Row row, int at) {
-      return longs != null ? Arrays.binarySearch(longs, row.getLong(at))
-          : Arrays.binarySearch(strings, row.getString(at));
+  /** One side collected: its ids in position order, their factors, and ALS id to position. */
+  private record Collected(ExternalIds ids, float[] factors, AlsPositions positions) {
+  }
+
+  /**
+   * ALS id to position on one side: a table when the ids are dense enough (as indexed ids and
+   * most integer ids are), else a sorted list searched.
+   */
+  private static final class AlsPositions {
+    private final int[] table;
+    private final long[] sorted;
+
+    AlsPositions(int[] alsIds, int[] positions) {
+      int max = -1;
+      for (int id : alsIds) {
+        max = Math.max(max, id);
+      }
+      if ((long) max < 4L * alsIds.length + 1024) {
+        table = new int[max + 1];
+        Arrays.fill(table, -1);
+        for (int a = 0; a < alsIds.length; a++) {
+          table[alsIds[a]] = positions[a];
+        }
+        sorted = null;
+      } else {
+        table = null;
+        sorted = new long[alsIds.length];
+        for (int a = 0; a < alsIds.length; a++) {
+          sorted[a] = (long) alsIds[a] << 32 | positions[a];
+        }
+        Arrays.sort(sorted);
+      }
+    }
+
+    /** The position of an ALS id that ALS returned factors for. */
+    int of(int alsId) {
+      if (table != null) {
+        return table[alsId];
+      }
+      int at = Arrays.binarySearch(sorted, (long) alsId << 32);
+      return (int) sorted[at < 0 ? -at - 1 : at];
     }
   }
 }

@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -252,6 +253,92 @@ class SparkPluginIT {
     assertEquals(ITEMS - rated.size(), recs.size());
     for (Recommendation r : recs) {
       assertFalse(rated.contains(r.itemId()), "recommended a rated item " + r.itemId());
+    }
+  }
+
+  @Test
+  void sparkAls_intIdsGoStraightToAls_stringIdsAreIndexed() throws Exception {
+    // The same ratings with user ids 0..3(USERS-1): ints ALS takes as they are, unindexed.
+    StringBuilder ints = new StringBuilder("uid,iid,stars\n");
+    StringBuilder strings = new StringBuilder("user\titem\trating\n");
+    for (int n = 0; n < train.size(); n++) {
+      long u = train.get(n)[0] - USER_BASE;
+      ints.append(u).append(',').append(train.get(n)[1]).append(',')
+          .append(trainValues.get(n)).append('\n');
+      strings.append("user-").append(u).append('\t').append("item-").append(train.get(n)[1])
+          .append('\t').append(trainValues.get(n)).append('\n');
+    }
+    Path intCsv = Files.writeString(dir.resolve("int-ids.csv"), ints);
+    Path stringTsv = Files.writeString(dir.resolve("string-ids.tsv"), strings);
+    long indexedBefore = logText().lines().filter(l -> l.contains("indexing the ids")).count();
+    ModelInfo direct = client.fit(sparkFit("int-ids")
+        .putParams("source_uri", intCsv.toUri().toString()).putParams("user_col", "uid")
+        .putParams("item_col", "iid").putParams("rating_col", "stars").build());
+    assertEquals(indexedBefore,
+        logText().lines().filter(l -> l.contains("indexing the ids")).count(),
+        "int ids >= 0 are ALS's own: no second pass to index them");
+    ModelInfo named = client.fit(sparkFit("string-ids")
+        .putParams("source_uri", stringTsv.toUri().toString()).putParams("id_type", "string")
+        .putParams("csv_separator", "\\t").build());
+    for (ModelInfo m : List.of(direct, named)) {
+      assertEquals(USERS, m.getNumUsers());
+      assertEquals(ITEMS, m.getNumItems());
+      assertEquals(train.size(), m.getNumEntries());
+    }
+    ModelInfo als = client.fit(FitRequest.newBuilder().setSolver("als").setModelId("als-2")
+        .setNumFactors(5).setMaxIterations(10).setRegularization(0.05)
+        .putParams("weighted_lambda", "true").putParams("biases", "false")
+        .setMatrix(inline()).build());
+    assertEquals(USERS, als.getNumUsers());
+    double[] sum = new double[2];
+    long[] users = new long[test.size()];
+    long[] items = new long[test.size()];
+    for (int n = 0; n < test.size(); n++) {
+      users[n] = test.get(n)[0] - USER_BASE;
+      items[n] = test.get(n)[1];
+    }
+    float[] p = client.predict("int-ids", users, items);
+    float[] q = client.predict("als-2", Arrays.stream(users).map(u -> u + USER_BASE).toArray(),
+        items);
+    for (int n = 0; n < p.length; n++) {
+      sum[0] += Math.pow(p[n] - testValues.get(n), 2);
+      sum[1] += Math.pow(q[n] - testValues.get(n), 2);
+    }
+    double rmseDirect = Math.sqrt(sum[0] / p.length);
+    double rmseAls = Math.sqrt(sum[1] / p.length);
+    assertEquals(rmseAls, rmseDirect, 0.01, "held-out RMSE, als against int ids");
+
+    // Recommend leaves out what the user rated: the seen items came back by ALS id.
+    Set<Long> rated = new HashSet<>();
+    for (long[] pair : train) {
+      if (pair[0] == USER_BASE + 3L * 7) {
+        rated.add(pair[1]);
+      }
+    }
+    List<Recommendation> recs = client.recommend("int-ids", 3L * 7, ITEMS, true);
+    assertEquals(ITEMS - rated.size(), recs.size());
+    for (Recommendation r : recs) {
+      assertFalse(rated.contains(r.itemId()), "recommended a rated item " + r.itemId());
+    }
+  }
+
+  @Test
+  void sparkAls_rowWithoutAnIdOrRating_orNoRows_isInvalidArgument() throws Exception {
+    String[][] cases = {
+        {"1,5001,4.0\nnot-a-number,5002,3.0\n", "user_col"},
+        {"1,5001,4.0\n2,,3.0\n", "item_col"},
+        {"1,5001,4.0\n2,5002,lots\n", "rating_col"},
+        {"", "holds no rows"},
+    };
+    for (String[] c : cases) {
+      Path f = Files.writeString(Files.createTempFile(dir, "bad", ".csv"), "uid,iid,stars\n"
+          + c[0]);
+      MfServeException e = assertThrows(MfServeException.class, () -> client.fit(
+          sparkFit("bad").putParams("source_uri", f.toUri().toString())
+              .putParams("csv_header", "true").putParams("user_col", "uid")
+              .putParams("item_col", "iid").putParams("rating_col", "stars").build()));
+      assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.code(), e.getMessage());
+      assertTrue(e.getMessage().contains(c[1]), c[1] + " in " + e.getMessage());
     }
   }
 

@@ -7,7 +7,7 @@
 # ITEMS (default 20000) and NNZ (default 10000000): the catalogue (issue 18: ITEMS=2000000),
 # JAVA_OPTS (the server's JVM flags, e.g. -Xmx6g), SERVER_ARGS (e.g. --ann-min-rows 0),
 # EXACT (1: also the exact scan on the same server, recommend --exact and similar --exact,
-# beside the default path), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;
+# beside the default path), RPCS (default "recommend similar": the top-k RPCs measured), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;
 # "tails" for issue 22's pinned tail latencies, see below), PIN (1: the server runs on the CPUs
 # SERVER_CPUS, default 1, and every mfctl on GEN_CPUS, default 0, through taskset), GC_LOG (1:
 # the server logs GC pauses and safepoints, summarised after each figure), GEN_JAVA_OPTS (the
@@ -86,12 +86,17 @@ fi
   --model-id big --quiet > /dev/null
 # Approximate indexes (--ann-min-rows) are built in the background after the fit: wait for them,
 # so that every figure below is of one path.
+# Each look starts a JVM (half a second of a core): once a build has run for a minute (2,000,000
+# items take many), look every 15 s, so that the looks do not slow the build they time.
+waited=0
 for _ in $(seq 3600); do
   states="$("${mfctl[@]}" --json model big | python3 -c '
 import json, sys
 print(" ".join(a["state"] for a in json.load(sys.stdin).get("approximate_indexes", [])))')"
   [[ "$states" == *queued* || "$states" == *building* ]] || break
-  sleep 1
+  if (( waited < 60 )); then pause=1; else pause=15; fi
+  sleep "$pause"
+  waited=$(( waited + pause ))
 done
 grep -h 'ann_index' "$log/server.log" || true
 if [[ -n "$states" ]]; then
@@ -144,8 +149,13 @@ sustained() {
 echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server $server_jar $java_opts ${SERVER_ARGS:-}, pinned: ${PIN:-0}, model big: 200000 users x $items items"\
   "x 64 factors (sgd, 1 iteration, $nnz entries)"
-rpcs=(recommend similar)
-if [[ "${EXACT:-0}" == 1 ]]; then rpcs=(recommend recommend-exact similar similar-exact); fi
+# shellcheck disable=SC2206 # RPCS is a list of names
+rpcs=(${RPCS:-recommend similar})
+if [[ "${EXACT:-0}" == 1 ]]; then
+  with_exact=()
+  for rpc in "${rpcs[@]}"; do with_exact+=("$rpc" "$rpc-exact"); done
+  rpcs=("${with_exact[@]}")
+fi
 # loadtest_rpc NAME: the loadtest flags of a name, "recommend-exact" being --rpc recommend --exact.
 loadtest_rpc() {
   if [[ "$1" == *-exact ]]; then echo "--rpc ${1%-exact} --exact"; else echo "--rpc $1"; fi

@@ -257,8 +257,9 @@ public final class Main implements Callable<Integer> {
       defaultValue = "${env:MFSERVE_ANN_RECALL_TARGET:-0.95}", paramLabel = "R",
       description = "Recall@10 each approximate index is calibrated to after its build: the"
           + " server measures 100 sampled queries against brute force and keeps the smallest"
-          + " ef (up to --ann-ef-search) that reaches R with 90%% confidence; 0 turns the"
-          + " calibration off (env MFSERVE_ANN_RECALL_TARGET; default ${DEFAULT-VALUE}).")
+          + " ef (up to --ann-ef-search) that reaches R with 90%% confidence; an index that"
+          + " misses R even there is not used (exact scans); 0 turns the calibration off (env"
+          + " MFSERVE_ANN_RECALL_TARGET; default ${DEFAULT-VALUE}).")
   double annRecallTarget;
 
   @Option(names = "--ann-max-conn", defaultValue = "${env:MFSERVE_ANN_MAX_CONN:-16}",

@@ -16,7 +16,8 @@ package io.mfserve.server.model.ann;
  * @param buildThreads threads one graph is built on (more take cores from the queries)
  * @param recallTarget the recall@10 each index is calibrated to after its build: its beam is
  *     the smallest (of a ladder up to efSearch) whose sampled recall reaches the target with
- *     90% confidence; 0: no calibration, every search uses efSearch
+ *     90% confidence, and an index that misses it even at efSearch is not used; 0: no
+ *     calibration, every search uses efSearch
  */
 public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
     Metric innerProduct, int recallSamples, int buildThreads, double recallTarget) {

@@ -116,6 +116,8 @@ public final class IndexBuilder implements AutoCloseable {
 
   private void buildAll(ServedModel m, List<AnnTarget> targets) {
     RowVectors items = null;
+    // The item rows are shared by both item indexes and counted with the first one published.
+    boolean itemRowsCounted = false;
     for (AnnTarget t : targets) {
       if (m.released()) {
         return;
@@ -124,7 +126,7 @@ public final class IndexBuilder implements AutoCloseable {
       try {
         FactorModel f = m.factors();
         boolean users = t == AnnTarget.SIMILAR_USERS;
-        boolean newRows = users || items == null;
+        boolean newRows = users || !itemRowsCounted;
         int rows = users ? f.numUsers() : f.numItems();
         Metric metric = t == AnnTarget.RECOMMEND ? settings.innerProduct() : Metric.COSINE;
         long estimate = (newRows ? RowVectors.estimateBytes(rows, f.numFactors(),
@@ -154,19 +156,29 @@ public final class IndexBuilder implements AutoCloseable {
         if (m.released()) {
           return;
         }
-        m.ann().publish(status(m, t, AnnIndexes.State.READY, "", metric, actual, seconds, c),
-            index);
         LogEvent event = LogEvent.of("ann_index").put("model", m.id()).put("target", t.label())
             .put("metric", metric.label()).put("rows", rows).put("seconds", seconds)
             .put("bytes", actual).put("bytes_per_row", (double) actual / rows)
             .put("ef", c.ef()).put("sampled_recall_at_10", c.recall())
             .put("calibration_seconds", (System.nanoTime() - calibrating) / 1e9);
         if (settings.recallTarget() > 0 && !(c.recall() >= settings.recallTarget())) {
-          // The widest beam allowed did not reach the target: say so, and how to get there.
-          event.put("recall_target", settings.recallTarget()).put("warning", "recall target not"
-              + " reached at --ann-ef-search " + settings.efSearch() + "; raise it, or"
-              + " --ann-max-conn and --ann-beam-width").level(Level.WARNING);
+          // Even the widest beam allowed misses the target: the server keeps its promise of
+          // recall by scanning exactly, and says how to get an index (or a faster, looser one).
+          String why = String.format("recall@10 %.3f at ef %d is below --ann-recall-target %s:"
+              + " queries scan exactly; raise --ann-ef-search, --ann-max-conn or"
+              + " --ann-beam-width, or lower the target", c.recall(), c.ef(),
+              settings.recallTarget());
+          m.shrinkMemory(held);
+          held = 0;
+          m.ann().update(status(m, t, AnnIndexes.State.SKIPPED, why, metric, 0, seconds, c));
+          event.put("result", "skipped").put("error", why).level(Level.WARNING).log(LOG);
+          continue;
         }
+        if (!users) {
+          itemRowsCounted = true;
+        }
+        m.ann().publish(status(m, t, AnnIndexes.State.READY, "", metric, actual, seconds, c),
+            index);
         event.log(LOG);
       } catch (CancellationException e) {
         return; // released while building: its bytes went back with the model's

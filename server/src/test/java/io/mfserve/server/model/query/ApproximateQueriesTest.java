@@ -313,6 +313,46 @@ class ApproximateQueriesTest {
     assertEquals(250, fixed.ann().status(AnnTarget.RECOMMEND).efSearch());
   }
 
+  /**
+   * An index whose widest allowed beam misses the recall target is not used: its state is
+   * skipped with the measured recall and what to change, its memory goes back, and queries
+   * scan exactly. The other item index still counts the shared item rows.
+   */
+  @Test
+  void calibration_belowTheTargetAtTheCap_skipsTheIndex_andQueriesScanExactly() {
+    indexes.close();
+    open(new AnnSettings(1000, 16, 100, 10, Metric.DOT, 50, 1, 0.99));
+    long before = budget.usedBytes();
+    ServedModel m = serve("random-capped", random(9, 64), seen(9, 0.01));
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (System.nanoTime() < deadline && m.ann().statuses().stream()
+        .anyMatch(s -> s.state() != AnnIndexes.State.SKIPPED
+            && s.state() != AnnIndexes.State.READY)) {
+      Thread.onSpinWait();
+    }
+    AnnIndexes.Status s = m.ann().status(AnnTarget.RECOMMEND);
+    assertEquals(AnnIndexes.State.SKIPPED, s.state(), s.toString());
+    assertTrue(s.detail().contains("--ann-recall-target"), s.detail());
+    assertTrue(s.sampledRecall() < 0.99, s.toString());
+    assertEquals(0, s.memoryBytes());
+    assertNull(m.ann().get(AnnTarget.RECOMMEND));
+    Ranked r = recommend(m.id(), 0, 10, 0, false, new long[0], new long[0], false);
+    Ranked e = recommend(m.id(), 0, 10, 0, false, new long[0], new long[0], true);
+    assertArrayEquals(e.positions(), r.positions());
+    long indexBytes = 0;
+    for (AnnIndexes.Status x : m.ann().statuses()) {
+      if (x.state() == AnnIndexes.State.READY) {
+        // An index kept after a skipped one counts the item rows it shares.
+        assertTrue(x.memoryBytes() > 0, x.toString());
+      }
+      indexBytes += x.memoryBytes();
+    }
+    assertEquals(before + m.memoryBytes(), budget.usedBytes());
+    store.delete("random-capped");
+    assertEquals(before, budget.usedBytes());
+    assertTrue(indexBytes >= 0);
+  }
+
   @Test
   void calibrationLadder_endsAtTheCap() {
     assertArrayEquals(new int[] {10, 15, 20, 25}, IndexBuilder.ladder(25));

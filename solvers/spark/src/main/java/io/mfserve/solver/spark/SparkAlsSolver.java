@@ -1,14 +1,9 @@
 package io.mfserve.solver.spark;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.collect_list;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.raise_error;
 import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.shiftleft;
-import static org.apache.spark.sql.functions.spark_partition_id;
-import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import io.mfserve.solver.ExternalIds;
@@ -26,6 +21,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.logging.Logger;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.ml.recommendation.ALS;
 import org.apache.spark.ml.recommendation.ALSModel;
 import org.apache.spark.sql.AnalysisException;
@@ -496,49 +493,46 @@ final class SparkAlsSolver implements Solver {
 
     /**
      * One pass over ALS's input: the entries, the sum of their ratings and (with collect_seen)
-     * each user's items as CSR, ascending and distinct per row. Spark's own aggregates do the
-     * work on the executors (which have no mfserve code): grouped by the input partition, so
-     * that each partition's (user, item) pairs come to the driver as one array of packed
-     * longs, not as a row object each.
+     * each user's items as CSR, ascending and distinct per row. Each input partition is
+     * summed up on its executor by {@link PartitionSummary} into one array (its (user, item)
+     * pairs packed in longs), and the partitions are fetched as many at a time as Spark runs
+     * tasks at once: no row object per entry, and no more than that many arrays in flight.
      */
     private Summary summarize(Dataset<Row> ratings, Collected users, Collected items) {
-      List<Column> aggregates = new ArrayList<>(List.of(count(lit(1)),
-          sum(col("rating").cast(DataTypes.DoubleType))));
-      if (src.collectSeen()) {
-        aggregates.add(collect_list(shiftleft(col("user").cast(DataTypes.LongType), 32)
-            .bitwiseOR(col("item").cast(DataTypes.LongType))));
-      }
-      Iterator<Row> it = ratings.groupBy(spark_partition_id())
-          .agg(aggregates.get(0), aggregates.subList(1, aggregates.size()).toArray(Column[]::new))
-          .toLocalIterator();
+      JavaRDD<long[]> parts = ratings.select("user", "item", "rating").javaRDD()
+          .mapPartitions(new PartitionSummary(src.collectSeen()));
+      int total = parts.getNumPartitions();
+      int batch = Math.max(1, spark.sparkContext().defaultParallelism());
       long entries = 0;
       double ratingSum = 0;
       List<int[]> userParts = new ArrayList<>();
       List<int[]> itemParts = new ArrayList<>();
-      while (it.hasNext()) {
-        Row row = it.next();
-        long n = row.getLong(1);
-        entries += n;
-        ratingSum += row.isNullAt(2) ? 0 : row.getDouble(2);
-        if (!src.collectSeen()) {
-          continue;
+      for (int from = 0; from < total; from += batch) {
+        int[] ids = java.util.stream.IntStream.range(from, Math.min(total, from + batch))
+            .toArray();
+        for (List<long[]> got : parts.collectPartitions(ids)) {
+          for (long[] part : got) {
+            long n = part[0];
+            entries += n;
+            ratingSum += Double.longBitsToDouble(part[1]);
+            if (!src.collectSeen()) {
+              continue;
+            }
+            if (entries > Integer.MAX_VALUE - 8) {
+              throw new IllegalStateException("more than 2^31 training entries");
+            }
+            context.reserveMemory(8L * n, "the items of " + n + " training entries");
+            int[] up = new int[(int) n];
+            int[] ip = new int[(int) n];
+            for (int j = 0; j < n; j++) {
+              long pair = part[2 + j];
+              up[j] = users.positions.of((int) (pair >>> 32));
+              ip[j] = items.positions.of((int) pair);
+            }
+            userParts.add(up);
+            itemParts.add(ip);
+          }
         }
-        if (entries > Integer.MAX_VALUE - 8) {
-          throw new IllegalStateException("more than 2^31 training entries");
-        }
-        context.reserveMemory(8L * n, "the items of " + n + " training entries");
-        List<Object> pairs = row.getList(3);
-        int[] up = new int[pairs.size()];
-        int[] ip = new int[pairs.size()];
-        int j = 0;
-        for (Object o : pairs) {
-          long pair = (Long) o;
-          up[j] = users.positions.of((int) (pair >>> 32));
-          ip[j] = items.positions.of((int) pair);
-          j++;
-        }
-        userParts.add(up);
-        itemParts.add(ip);
         SparkSessions.checkCancelled(context, run.reported);
       }
       if (!src.collectSeen()) {
@@ -586,6 +580,42 @@ final class SparkAlsSolver implements Solver {
 
     private String quote(String name) {
       return "`" + name.replace("`", "``") + "`";
+    }
+  }
+
+  /**
+   * Runs on the executors (a cluster's get the plugin's jar through {@code spark.jars}): one
+   * partition of ALS's input (user, item, rating) to one array: its entry count, the bits of
+   * its ratings' sum, then, with pairs, each (user, item) pair of ALS ids packed in a long.
+   */
+  static final class PartitionSummary implements FlatMapFunction<Iterator<Row>, long[]> {
+    private static final long serialVersionUID = 1L;
+    private final boolean pairs;
+
+    PartitionSummary(boolean pairs) {
+      this.pairs = pairs;
+    }
+
+    @Override
+    public Iterator<long[]> call(Iterator<Row> rows) {
+      long[] out = new long[pairs ? 1 << 16 : 2];
+      int n = 2;
+      long count = 0;
+      double sum = 0;
+      while (rows.hasNext()) {
+        Row r = rows.next();
+        count++;
+        sum += r.getFloat(2);
+        if (pairs) {
+          if (n == out.length) {
+            out = Arrays.copyOf(out, (int) Math.min(Integer.MAX_VALUE - 8, 2L * n));
+          }
+          out[n++] = (long) r.getInt(0) << 32 | (r.getInt(1) & 0xffffffffL);
+        }
+      }
+      out[0] = count;
+      out[1] = Double.doubleToLongBits(sum);
+      return List.of(pairs ? Arrays.copyOf(out, n) : out).iterator();
     }
   }
 

@@ -98,6 +98,17 @@ final class SparkSessions {
     }
   }
 
+  /** The plugin's own jar, as a path Spark can ship; null when run from a classes folder. */
+  private static String pluginJar() {
+    try {
+      java.security.CodeSource src = SparkSessions.class.getProtectionDomain().getCodeSource();
+      java.nio.file.Path p = src == null ? null : java.nio.file.Path.of(src.getLocation().toURI());
+      return p != null && p.toString().endsWith(".jar") ? p.toString() : null;
+    } catch (java.net.URISyntaxException | SecurityException e) {
+      return null;
+    }
+  }
+
   private void start(AlsSettings s, String wanted) {
     // Netty (Spark's RPC) reads this once, on first use; the server's launch sets no flag.
     System.setProperty("io.netty.tryReflectionSetAccessible", "true");
@@ -110,6 +121,13 @@ final class SparkSessions {
     }
     for (Map.Entry<String, String> e : s.sparkConf().entrySet()) {
       b.config(e.getKey(), e.getValue());
+    }
+    String jar = pluginJar();
+    if (!s.master().startsWith("local") && jar != null) {
+      // A fit's summary pass runs one function of the plugin on the executors: a cluster's
+      // fetch the plugin's jar from the driver, beside any the deployment names.
+      String given = s.sparkConf().getOrDefault("spark.jars", "");
+      b.config("spark.jars", given.isEmpty() ? jar : given + "," + jar);
     }
     long t0 = System.nanoTime();
     session = b.getOrCreate();

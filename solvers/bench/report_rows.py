@@ -93,17 +93,21 @@ def parse_als(log, ctx):
 
 # SGD (run-sgd.sh ARGS). The summary line of SgdBench:
 #   "{max_iterations=20}: fit 2.9 s (median of 3; runs ...), 20 epochs, 0.1430 s/epoch after
-#    the first, test RMSE 0.7001"
+#    the first (process CPU 0.2600 s/epoch), test RMSE 0.7001" (the CPU part since issue 22)
 # and with `run-sgd.sh libmf DIR` (issue 22's comparison), its last lines:
 #   "seconds per epoch, median of 3 rounds: mfserve 0.1430, LibMF 0.1010, ratio 1.42"
 def parse_sgd(log, ctx):
     name = ctx.get("name", "sgd")
     out = []
     for m in re.finditer(r"fit ([0-9.]+) s \(median of \d+; runs [^)]*\), (\d+) epochs, "
-                         r"([0-9.]+) s/epoch after the first, test RMSE ([0-9.]+)", log):
+                         r"([0-9.]+) s/epoch after the first"
+                         r"(?: \(process CPU ([0-9.]+) s/epoch\))?, test RMSE ([0-9.]+)", log):
         out.append(row("SGD", "%s: s/epoch (%s epochs)" % (name, m.group(2)), m.group(3)))
+        if m.group(4):
+            out.append(row("SGD", "%s: process CPU s/epoch (%s epochs)" % (name, m.group(2)),
+                           m.group(4)))
         out.append(row("SGD", "%s: test RMSE after %s epochs" % (name, m.group(2)),
-                       m.group(4)))
+                       m.group(5)))
     m = re.search(r"seconds per epoch, median of (\d+) rounds: mfserve ([0-9.]+), LibMF "
                   r"([0-9.]+), ratio ([0-9.]+)", log)
     if m:

@@ -254,9 +254,9 @@ final class SparkAlsSolver implements Solver {
     private SourcedModel fit() {
       long t0 = System.nanoTime();
       Dataset<Row> data = read();
-      Side users;
-      Side items;
-      Dataset<Row> ratings;
+      Side users = null;
+      Side items = null;
+      Dataset<Row> ratings = null;
       ALSModel model = null;
       if (!src.stringIds()) {
         // Not cached: ALS reads its input once, as plain Spark's fit does, and the one pass
@@ -264,20 +264,7 @@ final class SparkAlsSolver implements Solver {
         users = new Side("u", null);
         items = new Side("i", null);
         ratings = alsInput(data, users, items);
-        try {
-          model = train(ratings, run);
-        } catch (RuntimeException e) {
-          String failed = checkFailure(e);
-          if (!OUT_OF_RANGE.equals(failed)) {
-            throw failed == null ? emptyOr(data, e) : invalid(failed);
-          }
-          // An id ALS cannot take as it is: index both sides' ids and train again.
-          LOG.info("spark-als: an id of source_uri is not an int >= 0; indexing the ids");
-        }
-      } else {
-        users = null;
-        items = null;
-        ratings = null;
+        model = trainChecked(ratings, data, true);
       }
       if (model == null) {
         // The ids are read twice (to index them, then to join), so the input is cached, and so
@@ -286,7 +273,7 @@ final class SparkAlsSolver implements Solver {
         users = new Side("u", input);
         items = new Side("i", input);
         ratings = cache(alsInput(input, users, items));
-        model = trainChecked(ratings, input);
+        model = trainChecked(ratings, input, false);
       }
       long t1 = System.nanoTime();
 
@@ -310,12 +297,19 @@ final class SparkAlsSolver implements Solver {
           Double.NaN, sum.seenPtr, sum.seenCols, src.describe());
     }
 
-    /** Trains on indexed ids; a failed check is the caller's error. */
-    private ALSModel trainChecked(Dataset<Row> ratings, Dataset<Row> data) {
+    /**
+     * Trains; a failed check is the caller's error, except an id outside ALS's range when the
+     * ids went to ALS as they are ({@code direct}): then null, and the caller indexes them.
+     */
+    private ALSModel trainChecked(Dataset<Row> ratings, Dataset<Row> data, boolean direct) {
       try {
         return train(ratings, run);
       } catch (RuntimeException e) {
         String failed = checkFailure(e);
+        if (direct && OUT_OF_RANGE.equals(failed)) {
+          LOG.info("spark-als: an id of source_uri is not an int >= 0; indexing the ids");
+          return null;
+        }
         throw failed == null ? emptyOr(data, e) : invalid(failed);
       }
     }

@@ -4,7 +4,9 @@
 # Env: SERVER_JAR (default server/target/mfserve-server.jar), MFCTL_JAR (client/target/mfctl.jar),
 # SYNTH (default /tmp/synth; synth-10m.train.tsv is made there with shared/bench/gen_synth.py
 # when missing), PORT (default 50071), RUNS (runs per latency figure, default 3),
-# ITEMS (default 20000) and NNZ (default 10000000): the catalogue (issue 18: ITEMS=2000000),
+# ITEMS (default 20000), NNZ (default 10000000) and ITEM_ZIPF (gen_synth's --item-zipf, default
+# 0.8): the catalogue (issue 18: ITEMS=2000000 NNZ=30000000 ITEM_ZIPF=0.5, whose training set
+# rates 1,999,5xx of the 2,000,000 items, where the default skew leaves 300,000 unrated),
 # JAVA_OPTS (the server's JVM flags, e.g. -Xmx6g), SERVER_ARGS (e.g. --ann-min-rows 0),
 # EXACT (1: also the exact scan on the same server, recommend --exact and similar --exact,
 # beside the default path), RPCS (default "recommend similar": the top-k RPCs measured), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;
@@ -38,16 +40,18 @@ runs="${RUNS:-3}"
 . "$here/../server-jars.sh"
 items="${ITEMS:-20000}"
 nnz="${NNZ:-10000000}"
+item_zipf="${ITEM_ZIPF:-0.8}"
 phases="${PHASES:-rpcs predict memory}"
 # The 20,000-item set keeps its historical name; other shapes are named by their sizes.
 name=synth-10m
 if [[ "$items" != 20000 || "$nnz" != 10000000 ]]; then name="synth-${items}i-${nnz}e"; fi
+if [[ "$item_zipf" != 0.8 ]]; then name="$name-z$item_zipf"; fi
 train="$synth/$name.train.tsv"
 if [[ ! -f "$train" ]]; then
   gen="$root/../shared/bench/gen_synth.py"
   mkdir -p "$synth"
   /usr/bin/python3 "$gen" --users 200000 --items "$items" --nnz "$nnz" --rank 10 --seed 2 \
-    --out "$synth/$name"
+    --item-zipf "$item_zipf" --out "$synth/$name"
 fi
 
 # A server already on the port would answer in this one's place, with another model.
@@ -148,7 +152,10 @@ sustained() {
 
 echo "$(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server $server_jar $java_opts ${SERVER_ARGS:-}, pinned: ${PIN:-0}, model big: 200000 users x $items items"\
-  "x 64 factors (sgd, 1 iteration, $nnz entries)"
+  "x 64 factors (sgd, 1 iteration, $nnz entries, item zipf $item_zipf): $("${mfctl[@]}" --json \
+  model big | python3 -c 'import json, sys; d = json.load(sys.stdin)
+print("%s users x %s items rated in training" % (d.get("numUsers", d.get("num_users")),
+      d.get("numItems", d.get("num_items"))))')"
 # shellcheck disable=SC2206 # RPCS is a list of names
 rpcs=(${RPCS:-recommend similar})
 if [[ "${EXACT:-0}" == 1 ]]; then

@@ -13,6 +13,7 @@ import io.mfserve.server.inject.TransportModule;
 import io.mfserve.server.logging.JsonFormatter;
 import io.mfserve.server.metrics.MetricsModule;
 import io.mfserve.server.model.ann.AnnSettings;
+import io.mfserve.server.model.ann.AnnTarget;
 import io.mfserve.server.model.ann.Metric;
 import io.mfserve.server.model.fit.SolverDefaults;
 import io.mfserve.server.model.fit.SolverRegistry;
@@ -287,6 +288,15 @@ public final class Main implements Callable<Integer> {
           + " cores from the queries meanwhile (env MFSERVE_ANN_BUILD_THREADS; default"
           + " ${DEFAULT-VALUE}).")
   int annBuildThreads;
+
+  @Option(names = "--ann-indexes",
+      defaultValue = "${env:MFSERVE_ANN_INDEXES:-recommend,similar_items,similar_users}",
+      paramLabel = "LIST",
+      description = "Which approximate indexes a model large enough gets, comma-separated:"
+          + " recommend, similar_items, similar_users (or all); the others scan exactly. Each"
+          + " graph takes minutes per million rows to build and about 400 bytes a row (env"
+          + " MFSERVE_ANN_INDEXES; default ${DEFAULT-VALUE}).")
+  String annIndexes;
 
   @Option(names = "--no-warmup", negatable = false,
       defaultValue = "${env:MFSERVE_NO_WARMUP:-false}",
@@ -577,7 +587,7 @@ public final class Main implements Callable<Integer> {
     try {
       return new AnnSettings(annMinRows, annMaxConn, annBeamWidth, annEfSearch,
           Metric.ofInnerProduct(annMip), AnnSettings.DEFAULT_RECALL_SAMPLES, annBuildThreads,
-          annRecallTarget);
+          annRecallTarget, AnnTarget.parseList(annIndexes));
     } catch (IllegalArgumentException e) {
       throw bad(e.getMessage().startsWith("--") ? e.getMessage() : "--ann-mip: "
           + e.getMessage());

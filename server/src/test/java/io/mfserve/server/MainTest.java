@@ -36,7 +36,7 @@ class MainTest {
     for (String flag : new String[] {"--port", "--plugins-dir", "--memory-budget",
         "--max-inbound-message-size", "--worker-threads", "--training-threads",
         "--max-concurrent-fits", "--upload-ttl", "--shutdown-grace", "--no-reflection",
-        "--solver-default", "MFSERVE_SOLVER_DEFAULTS", "MFSERVE_PORT"}) {
+        "--solver-default", "--ann-indexes", "MFSERVE_SOLVER_DEFAULTS", "MFSERVE_PORT"}) {
       assertEquals(true, out.toString().contains(flag), flag + " in\n" + out);
     }
   }
@@ -76,6 +76,26 @@ class MainTest {
         : io.mfserve.server.model.store.Limits.Limit.values()) {
       assertEquals(defaults.get(l), parsed.get(l), l.flag());
       assertEquals(true, out.toString().contains(l.flag()), l.flag() + " in --help");
+    }
+  }
+
+  @Test
+  void annIndexes_defaultIsEveryIndex_listParsed_unknownNameIsAParameterErrorNamingTheFlag() {
+    Main m = new Main();
+    new CommandLine(m).parseArgs();
+    assertEquals(java.util.EnumSet.allOf(io.mfserve.server.model.ann.AnnTarget.class),
+        m.toAnnSettings().targets());
+    Main some = new Main();
+    new CommandLine(some).parseArgs("--ann-indexes", " Recommend, similar-users ");
+    assertEquals(java.util.EnumSet.of(io.mfserve.server.model.ann.AnnTarget.RECOMMEND,
+        io.mfserve.server.model.ann.AnnTarget.SIMILAR_USERS), some.toAnnSettings().targets());
+    for (String bad : new String[] {"recomend", ",", ""}) {
+      Main b = new Main();
+      new CommandLine(b).parseArgs("--ann-indexes", bad);
+      CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+          b::toAnnSettings);
+      assertEquals(true, e.getMessage().startsWith("--ann-indexes"), e.getMessage());
+      assertEquals(true, e.getMessage().contains("similar_items"), e.getMessage());
     }
   }
 

@@ -1,5 +1,8 @@
 package io.mfserve.server.model.ann;
 
+import java.util.EnumSet;
+import java.util.Set;
+
 /**
  * When a served model gets approximate indexes, and how they are built and searched
  * ({@code --ann-*} flags).
@@ -18,9 +21,13 @@ package io.mfserve.server.model.ann;
  *     the smallest (of a ladder up to efSearch) whose sampled recall reaches the target with
  *     90% confidence, and an index that misses it even at efSearch is not used; 0: no
  *     calibration, every search uses efSearch
+ * @param targets the indexes a model large enough may get ({@code --ann-indexes}): a graph
+ *     costs minutes per million rows to build and about 400 bytes per row to keep, so one that
+ *     no client queries is better never built
  */
 public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
-    Metric innerProduct, int recallSamples, int buildThreads, double recallTarget) {
+    Metric innerProduct, int recallSamples, int buildThreads, double recallTarget,
+    Set<AnnTarget> targets) {
   /** The default of {@link #minRows}: see README, "Approximate top-k", for the measurements. */
   public static final int DEFAULT_MIN_ROWS = 200_000;
   /** The default M (Lucene's). */
@@ -46,6 +53,13 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
   public AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch, Metric innerProduct,
       int recallSamples) {
     this(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples, 1, 0);
+  }
+
+  /** Settings for every index ({@link #targets} all of {@link AnnTarget}). */
+  public AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch, Metric innerProduct,
+      int recallSamples, int buildThreads, double recallTarget) {
+    this(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples, buildThreads,
+        recallTarget, EnumSet.allOf(AnnTarget.class));
   }
 
   /** Checks the numbers. */
@@ -79,6 +93,11 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
       throw new IllegalArgumentException("--ann-recall-target must be in [0, 1) (0: no"
           + " calibration), got " + recallTarget);
     }
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("--ann-indexes must name at least one of "
+          + AnnTarget.labels() + " (--ann-min-rows 0 turns indexes off)");
+    }
+    targets = Set.copyOf(targets);
   }
 
   /** The defaults of every flag. */
@@ -90,11 +109,22 @@ public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,
   /** Returns a copy indexing sides of at least {@code rows} rows. */
   public AnnSettings withMinRows(int rows) {
     return new AnnSettings(rows, maxConn, beamWidth, efSearch, innerProduct, recallSamples,
-        buildThreads, recallTarget);
+        buildThreads, recallTarget, targets);
+  }
+
+  /** Returns a copy building only the indexes of {@code only}. */
+  public AnnSettings withTargets(Set<AnnTarget> only) {
+    return new AnnSettings(minRows, maxConn, beamWidth, efSearch, innerProduct, recallSamples,
+        buildThreads, recallTarget, only);
   }
 
   /** Whether a side of {@code rows} rows gets an index. */
   public boolean indexes(int rows) {
     return minRows > 0 && rows >= minRows && rows >= 2;
+  }
+
+  /** Whether a model whose side has {@code rows} rows gets the index of {@code target}. */
+  public boolean indexes(AnnTarget target, int rows) {
+    return targets.contains(target) && indexes(rows);
   }
 }

@@ -1,5 +1,11 @@
 package io.mfserve.server.model.ann;
 
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+
 /** What an index answers. */
 public enum AnnTarget {
   /** Recommend: the items of largest predicted score (inner product with the item bias). */
@@ -18,5 +24,47 @@ public enum AnnTarget {
   /** Returns the name shown in ModelInfo and logs. */
   public String label() {
     return label;
+  }
+
+  /** Returns every label, comma-separated, in declaration order (for messages and help). */
+  public static String labels() {
+    return Arrays.stream(values()).map(AnnTarget::label).collect(Collectors.joining(","));
+  }
+
+  /**
+   * Returns the targets a comma-separated list of labels names ({@code --ann-indexes}); case and
+   * '-' for '_' do not matter, and {@code all} names every target.
+   *
+   * @throws IllegalArgumentException naming the unknown label and the known ones, or when the
+   *     list names none
+   */
+  public static Set<AnnTarget> parseList(String list) {
+    Set<AnnTarget> out = EnumSet.noneOf(AnnTarget.class);
+    for (String part : list.split(",", -1)) {
+      String l = part.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+      if (l.isEmpty()) {
+        continue;
+      }
+      if (l.equals("all")) {
+        out.addAll(EnumSet.allOf(AnnTarget.class));
+        continue;
+      }
+      AnnTarget found = null;
+      for (AnnTarget t : values()) {
+        if (t.label.equals(l)) {
+          found = t;
+        }
+      }
+      if (found == null) {
+        throw new IllegalArgumentException("--ann-indexes: unknown index '" + part.trim()
+            + "', expected a comma-separated list of " + labels() + " (or all)");
+      }
+      out.add(found);
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("--ann-indexes must name at least one of " + labels()
+          + " (or all); --ann-min-rows 0 turns indexes off");
+    }
+    return out;
   }
 }

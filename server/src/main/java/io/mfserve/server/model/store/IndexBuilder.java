@@ -24,7 +24,7 @@ import java.util.logging.Logger;
  * or an import is stored and after a load ({@link ModelStore} calls {@link #schedule}). Which
  * indexes a model gets is up to {@link AnnSettings}: items for Recommend and SimilarItems when
  * the model has at least {@code minRows} items, users for SimilarUsers when it has that many
- * users.
+ * users, each only if {@code --ann-indexes} names it.
  *
  * <p>Each index's bytes (a row-major copy of the vectors, shared by the two item indexes, and
  * the graph) are reserved in the model's own reservation before anything is allocated, from
@@ -71,11 +71,14 @@ public final class IndexBuilder implements AutoCloseable {
   /** Returns the indexes {@code m} gets, in build order (Recommend's first). */
   public List<AnnTarget> targets(ServedModel m) {
     List<AnnTarget> out = new ArrayList<>();
-    if (settings.indexes(m.factors().numItems())) {
+    int items = m.factors().numItems();
+    if (settings.indexes(AnnTarget.RECOMMEND, items)) {
       out.add(AnnTarget.RECOMMEND);
+    }
+    if (settings.indexes(AnnTarget.SIMILAR_ITEMS, items)) {
       out.add(AnnTarget.SIMILAR_ITEMS);
     }
-    if (settings.indexes(m.factors().numUsers())) {
+    if (settings.indexes(AnnTarget.SIMILAR_USERS, m.factors().numUsers())) {
       out.add(AnnTarget.SIMILAR_USERS);
     }
     return out;

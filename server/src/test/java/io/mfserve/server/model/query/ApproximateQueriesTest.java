@@ -507,6 +507,28 @@ class ApproximateQueriesTest {
     assertTrue(recall >= PLANTED_RECALL_FLOOR, "similar items recall@10 " + recall);
   }
 
+  /**
+   * --ann-indexes: a model large enough gets only the indexes named; the others are not built
+   * (no status, no memory) and their queries scan exactly, with the exact scan's answer.
+   */
+  @Test
+  void targets_onlyTheNamedIndexesAreBuilt_theOthersScanExactly() {
+    indexes.close();
+    open(AnnSettings.defaults().withMinRows(200)
+        .withTargets(java.util.EnumSet.of(AnnTarget.RECOMMEND, AnnTarget.SIMILAR_USERS)));
+    ServedModel m = put("only-recommend", planted(9), seen(9, 0.01));
+    assertNotNull(m.ann().get(AnnTarget.RECOMMEND));
+    assertNotNull(m.ann().get(AnnTarget.SIMILAR_USERS)); // 300 users, over the 200 threshold
+    assertNull(m.ann().status(AnnTarget.SIMILAR_ITEMS));
+    assertEquals(2, m.ann().statuses().size());
+    for (int i = 0; i < ITEMS; i += 601) {
+      Ranked a = queries.similarItems(m.id(), ids("item_id", i), 10, Similarity.COSINE);
+      Ranked e = queries.similarItems(m.id(), ids("item_id", i), 10, Similarity.COSINE, true);
+      assertArrayEquals(e.positions(), a.positions());
+      assertArrayEquals(e.scores(), a.scores());
+    }
+  }
+
   private static int indexOf(int[] a, int v) {
     for (int n = 0; n < a.length; n++) {
       if (a[n] == v) {

@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,10 +29,11 @@ import picocli.CommandLine.Spec;
 /**
  * {@code mfctl recall MODEL}: measures what a model's approximate index gives up and gains.
  * Each sampled user is asked for a Recommend twice, through the index and with
- * {@code exact = true}, one call at a time; recall@k is the share of the exact top k that the
- * approximate answer has, and the speed-up the ratio of the two median latencies (client-side,
- * so a round trip is in both). With {@code --similar}, SimilarItems (cosine) the same way, on
- * the items the exact recommendations named.
+ * {@code exact = true}, one call at a time, each path in a run of its own after a warm-up;
+ * recall@k is the share of the exact top k that the approximate answer has, and the speed-up
+ * the ratio of the two median latencies (client-side, so a round trip is in both). With
+ * {@code --similar}, SimilarItems (cosine) the same way, on the items the exact
+ * recommendations named.
  */
 @Command(name = "recall", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Measures the recall@k of a model's approximate index against the exact"
@@ -102,8 +104,7 @@ final class RecallCommand implements Callable<Integer> {
     SplittableRandom rnd = new SplittableRandom(seed);
     boolean userKeys = model.getUserIdForm() == IdForm.ID_FORM_STRING;
     boolean itemKeys = model.getItemIdForm() == IdForm.ID_FORM_STRING;
-    Figures rec = new Figures();
-    List<ScoredItem> queryItems = new ArrayList<>();
+    List<RecommendRequest> recommends = new ArrayList<>();
     for (int n = 0; n < users; n++) {
       String u = ids.get(rnd.nextInt(ids.size()));
       RecommendRequest.Builder b = RecommendRequest.newBuilder().setModelId(modelId).setK(k);
@@ -115,19 +116,20 @@ final class RecallCommand implements Callable<Integer> {
       } else {
         b.setUserId(Long.parseLong(u));
       }
-      List<ScoredItem> exact = timed(rec.exact,
-          r -> mfctl.client().recommend(r).getItemsList(), b.setExact(true).build());
-      List<ScoredItem> approx = timed(rec.approx,
-          r -> mfctl.client().recommend(r).getItemsList(), b.setExact(false).build());
-      count(rec, exact, approx);
-      if (!exact.isEmpty()) {
-        queryItems.add(exact.get(0));
-      }
+      recommends.add(b.build());
     }
+    Figures rec = new Figures();
+    List<List<ScoredItem>> exactRecs = measure(rec, recommends,
+        r -> mfctl.client().recommend(r).getItemsList(), r -> r.toBuilder().setExact(true).build(),
+        r -> r.toBuilder().setExact(false).build());
     Figures sim = null;
     if (similar) {
-      sim = new Figures();
-      for (ScoredItem item : queryItems) {
+      List<SimilarItemsRequest> similars = new ArrayList<>();
+      for (List<ScoredItem> exact : exactRecs) {
+        if (exact.isEmpty()) {
+          continue;
+        }
+        ScoredItem item = exact.get(0);
         SimilarItemsRequest.Builder b = SimilarItemsRequest.newBuilder().setModelId(modelId)
             .setK(k);
         if (itemKeys) {
@@ -135,15 +137,40 @@ final class RecallCommand implements Callable<Integer> {
         } else {
           b.setItemId(item.getItemId());
         }
-        List<ScoredItem> exact = timed(sim.exact,
-            r -> mfctl.client().similarItems(r).getItemsList(), b.setExact(true).build());
-        List<ScoredItem> approx = timed(sim.approx,
-            r -> mfctl.client().similarItems(r).getItemsList(), b.setExact(false).build());
-        count(sim, exact, approx);
+        similars.add(b.build());
       }
+      sim = new Figures();
+      measure(sim, similars, r -> mfctl.client().similarItems(r).getItemsList(),
+          r -> r.toBuilder().setExact(true).build(), r -> r.toBuilder().setExact(false).build());
     }
     print(model, rec, sim);
     return Mfctl.EXIT_OK;
+  }
+
+  /** Calls a client JVM makes unrecorded before measuring: its own code is compiled by then. */
+  private static final int WARMUP_CALLS = 50;
+
+  /**
+   * Sends every request exactly, then every request through the index, each path in a run of
+   * its own (an exact scan streams the whole catalogue through the caches, so an approximate
+   * call right after one would be timed cold, as no server serving only approximate queries
+   * ever is), after {@value #WARMUP_CALLS} unrecorded calls of each path. Counts recall per
+   * request into {@code f} and returns the exact answers.
+   */
+  private static <R> List<List<ScoredItem>> measure(Figures f, List<R> requests,
+      Function<R, List<ScoredItem>> call, UnaryOperator<R> exact, UnaryOperator<R> approx) {
+    for (int n = 0; n < Math.min(WARMUP_CALLS, requests.size()); n++) {
+      call.apply(exact.apply(requests.get(n)));
+      call.apply(approx.apply(requests.get(n)));
+    }
+    List<List<ScoredItem>> truth = new ArrayList<>();
+    for (R r : requests) {
+      truth.add(timed(f.exact, call, exact.apply(r)));
+    }
+    for (int n = 0; n < requests.size(); n++) {
+      count(f, truth.get(n), timed(f.approx, call, approx.apply(requests.get(n))));
+    }
+    return truth;
   }
 
   private static <R> List<ScoredItem> timed(List<Long> into, Function<R, List<ScoredItem>> call,

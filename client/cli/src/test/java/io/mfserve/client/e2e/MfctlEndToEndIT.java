@@ -196,6 +196,32 @@ class MfctlEndToEndIT {
   }
 
   @Test
+  void mfctl_recall_withoutAnIndex_bothPathsAgreeOnEverySampledUser() throws Exception {
+    StringBuilder sb = new StringBuilder();
+    Random rnd = new Random(4);
+    for (int u = 1; u <= 80; u++) {
+      for (int i = 1; i <= 50; i++) {
+        if (rnd.nextDouble() < 0.3) {
+          sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
+              .append('\n');
+        }
+      }
+    }
+    Path data = dir.resolve("recall.tsv");
+    Files.writeString(data, sb.toString());
+    ok("fit", data.toString(), "--factors", "4", "--model-id", "recall", "--iterations", "3");
+    // 50 items: far below --ann-min-rows, so both answers come from the exact scan.
+    Run text = ok("recall", "recall", "--users", "30", "--similar");
+    assertTrue(text.out().contains("has no approximate index"), text.out());
+    Run json = ok("--json", "recall", "recall", "--users", "30", "--similar", "-k", "5");
+    assertTrue(json.out().contains("\"recommend\":{\"queries\":30,\"recall\":1.0,"),
+        json.out());
+    assertTrue(json.out().contains("\"similar_items\":{\"queries\":30,\"recall\":1.0,"),
+        json.out());
+    ok("delete", "recall");
+  }
+
+  @Test
   void mfctl_evalTune_reportsEachFoldsChosenSetting() throws Exception {
     StringBuilder sb = new StringBuilder();
     Random rnd = new Random(3);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # spark-als through mfserve, on local[2] and on a Spark standalone cluster on loopback (a
 # master and one worker started here as separate JVMs from the plugin's own Spark jars), beside
-# mfserve's own als; fit time and held-out RMSE of each. Needs the built server jar, mfctl.jar
-# and plugin directory (mvn -B package -DskipTests from the repository root).
+# mfserve's own als; fit time and held-out RMSE of each; on the cluster, plain Spark's own fit
+# (bench/PlainSparkAls.java) first, twice, for the overhead there. Needs the built server jar,
+# mfctl.jar and plugin directory (mvn -B package -DskipTests from the repository root).
 #   solvers/spark/run-bench.sh TRAIN.tsv TEST.tsv [ITERATIONS] [RANK]
 # TRAIN/TEST: 'user<TAB>item<TAB>rating' lines (shared/bench/gen_synth.py). MODES (default
 # "local cluster als") picks the runs; BLOCKS sets num_blocks (default 0: Spark's 10).
@@ -57,6 +58,11 @@ for mode in ${MODES:-local cluster als}; do
         "spark://127.0.0.1:$mport" > "$work/worker.log" 2>&1 &
       pids+=($!)
       wait_for "$work/worker.log" "Successfully registered with master" 60
+      # Plain Spark's own fit on the same cluster first (its application ends with its JVM;
+      # the server's session would hold the worker's cores for its idle time).
+      "${lock[@]}" java -Xmx"${HEAP:-8g}" "${opens[@]}" -cp "$lib/*" \
+        "$here/bench/PlainSparkAls.java" "$train" "$test" "spark://127.0.0.1:$mport" "$rank" \
+        "$iters" 0.1 "${BLOCKS:-0}" 42 2 2> "$work/plain-cluster.log" | grep RESULT
       fit "spark://127.0.0.1:$mport" cluster-1
       fit "spark://127.0.0.1:$mport" cluster-2
       grep -h "ExecutorRunner\|Launch command" "$work/worker.log" | head -2 | cut -c1-200 || true

@@ -1,8 +1,9 @@
 // The baseline of the spark-als overhead benchmark (run-overhead.sh): the same fit that
 // spark-als runs inside mfserve, done with plain Spark in a JVM of its own, with the same Spark
 // settings (those SparkSessions.start sets), the same reading of the file and the same ALS
-// parameters; the factors are brought to the driver as spark-als brings them, then scored on
-// the test file here. Run with Java's source launcher and the plugin's own Spark jars:
+// parameters, through the ALS Estimator as a Spark user writes it; the factors are brought to
+// the driver row by row (spark-als calls ALS's training itself and takes its arrays), then
+// scored on the test file here. Run with Java's source launcher and the plugin's own Spark jars:
 //   java --add-opens=... -cp 'solvers/spark/target/plugin/spark-als/lib/*' PlainSparkAls.java \
 //     TRAIN.tsv TEST.tsv MASTER RANK ITERATIONS REG BLOCKS SEED REPEAT
 // It prints one RESULT line per fit; the first fit's time includes starting the session, as the

@@ -22,9 +22,8 @@ import java.util.UUID;
 import java.util.logging.Logger;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.ml.recommendation.ALS;
-import org.apache.spark.ml.recommendation.ALSModel;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.DataFrameReader;
@@ -35,6 +34,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+import scala.math.Ordering;
+import scala.reflect.ClassTag$;
 
 /**
  * One spark-als fit: brings the data to Spark (the request's matrix as a local relation, or
@@ -45,6 +48,8 @@ import org.apache.spark.sql.types.StructType;
 final class SparkAlsSolver implements Solver {
   private static final Logger LOG = Logger.getLogger(SparkAlsSolver.class.getName());
   private static final long POLL_MILLIS = 100;
+  /** MLlib's ALS Estimator's default of user and item blocks. */
+  private static final int DEFAULT_BLOCKS = 10;
 
   private final AlsSettings s;
 
@@ -55,16 +60,19 @@ final class SparkAlsSolver implements Solver {
   @Override
   public FactorModel fit(TrainingMatrix data, FitContext context) {
     return inSession(context, (spark, run) -> {
-      Dataset<Row> ratings = fromMatrix(spark, data);
-      ALSModel model = train(ratings, run);
-      int k = s.rank();
-      float[] users = new float[data.rows() * k];
-      float[] items = new float[data.cols() * k];
-      // Ids are the matrix's positions; a row or column without entries (all held out for
-      // validation) has no factors in Spark's model and stays zero.
-      collectByPosition(model.userFactors(), users, k, context, run);
-      collectByPosition(model.itemFactors(), items, k, context, run);
-      return new FactorModel(data.rows(), data.cols(), k, users, items, null, run.history);
+      Trained t = train(fromMatrix(spark, data), false, context, run);
+      try {
+        int k = s.rank();
+        float[] users = new float[data.rows() * k];
+        float[] items = new float[data.cols() * k];
+        // Ids are the matrix's positions; a row or column without entries (all held out for
+        // validation) has no factors in Spark's model and stays zero.
+        collectByPosition(t.users, users, k, context, run);
+        collectByPosition(t.items, items, k, context, run);
+        return new FactorModel(data.rows(), data.cols(), k, users, items, null, run.history);
+      } finally {
+        t.release();
+      }
     });
   }
 
@@ -165,18 +173,67 @@ final class SparkAlsSolver implements Solver {
     }
   }
 
-  private ALSModel train(Dataset<Row> ratings, FitProgressListener.Run run) {
-    ALS als = new ALS().setRank(s.rank()).setMaxIter(s.maxIterations())
-        .setRegParam(s.regularization()).setImplicitPrefs(s.implicit()).setAlpha(s.alpha())
-        .setNonnegative(s.nonnegative()).setSeed(s.seed())
-        .setCheckpointInterval(s.checkpointInterval())
-        .setUserCol("user").setItemCol("item").setRatingCol("rating");
-    if (s.numBlocks() > 0) {
-      als.setNumUserBlocks(s.numBlocks()).setNumItemBlocks(s.numBlocks());
+  /**
+   * What ALS returned: each side's (ALS id, factors), persisted by ALS until {@link #release},
+   * and the summaries of its input's partitions.
+   */
+  private record Trained(JavaRDD<Tuple2<Object, float[]>> users,
+      JavaRDD<Tuple2<Object, float[]>> items, CheckedRatings.Summaries summaries,
+      int partitions) {
+    void release() {
+      users.unpersist(false);
+      items.unpersist(false);
+      summaries.reset();
     }
-    ALSModel model = als.fit(ratings);
+  }
+
+  /**
+   * Trains MLlib's ALS on {@code rows} (user, item, rating, numbers), checked on their way in
+   * by {@link CheckedRatings}, which also sums up each partition (with the (user, item) pairs
+   * when {@code pairs}) in the same pass. Calls ALS's own training (what its Estimator calls,
+   * less the conversions to and from DataFrames), with the Estimator's defaults: 10 blocks a
+   * side unless num_blocks says otherwise, memory-and-disk storage.
+   */
+  private Trained train(Dataset<Row> rows, boolean pairs, FitContext context,
+      FitProgressListener.Run run) {
+    SparkContext sc = rows.sparkSession().sparkContext();
+    CheckedRatings.Summaries summaries = new CheckedRatings.Summaries();
+    summaries.onDriver(bytes -> {
+      try {
+        context.reserveMemory(bytes, "the items of the training entries (collect_seen)");
+      } catch (RuntimeException e) {
+        // Over the budget: no use training on; the job ends and the fit fails with this.
+        sc.cancelJobGroup(run.group);
+        throw e;
+      }
+    });
+    sc.register(summaries, "mfserve-spark-als-summaries");
+    JavaRDD<Row> input = rows.javaRDD();
+    JavaRDD<ALS.Rating<Object>> ratings = input.mapPartitionsWithIndex(
+        new CheckedRatings(summaries, pairs), true);
+    int blocks = s.numBlocks() > 0 ? s.numBlocks() : DEFAULT_BLOCKS;
+    Tuple2<RDD<Tuple2<Object, float[]>>, RDD<Tuple2<Object, float[]>>> f;
+    try {
+      f = ALS.train(ratings.rdd(), s.rank(), blocks, blocks, s.maxIterations(),
+          s.regularization(), s.implicit(), s.alpha(), s.nonnegative(),
+          StorageLevel.MEMORY_AND_DISK(), StorageLevel.MEMORY_AND_DISK(),
+          s.checkpointInterval(), s.seed(), ClassTag$.MODULE$.Int(), Ordering.Int$.MODULE$);
+    } catch (Exception e) { // Scala throws SparkException, a checked one, undeclared
+      summaries.reset();
+      if (summaries.failure() != null) {
+        throw summaries.failure();
+      }
+      throw e instanceof RuntimeException r ? r
+          : new IllegalStateException("Spark failed: " + e.getMessage(), e);
+    }
+    Trained t = new Trained(f._1().toJavaRDD(), f._2().toJavaRDD(), summaries,
+        input.getNumPartitions());
+    if (summaries.failure() != null) {
+      t.release();
+      throw summaries.failure();
+    }
     run.reportUpTo(s.maxIterations());
-    return model;
+    return t;
   }
 
   private static Dataset<Row> fromMatrix(SparkSession spark, TrainingMatrix m) {
@@ -191,36 +248,27 @@ final class SparkAlsSolver implements Solver {
     return spark.createDataFrame(rows, schema);
   }
 
-  private static void collectByPosition(Dataset<Row> factors, float[] out, int k,
-      FitContext context, FitProgressListener.Run run) {
-    Iterator<Row> it = factors.toLocalIterator();
+  private static void collectByPosition(JavaRDD<Tuple2<Object, float[]>> factors, float[] out,
+      int k, FitContext context, FitProgressListener.Run run) {
+    Iterator<Tuple2<Object, float[]>> it = factors.toLocalIterator();
     int n = 0;
     while (it.hasNext()) {
-      Row row = it.next();
-      copyFeatures(row.getList(1), out, row.getInt(0) * k, k);
+      Tuple2<Object, float[]> row = it.next();
+      System.arraycopy(row._2(), 0, out, (Integer) row._1() * k, k);
       if ((++n & 0xffff) == 0) {
         SparkSessions.checkCancelled(context, run.reported);
       }
     }
   }
 
-  private static void copyFeatures(List<Object> features, float[] out, int at, int k) {
-    for (int f = 0; f < k; f++) {
-      out[at + f] = ((Number) features.get(f)).floatValue();
-    }
-  }
-
   /**
-   * A fit from files. Integer ids go to ALS as they are, checked on their way in (one pass over
-   * the data, as plain Spark's own fit makes); only when one is not an int ≥ 0, or the ids are
-   * strings, are they read once more and given dense ids. Then the factors and the seen items
-   * are collected.
+   * A fit from files. Integer ids go to ALS as they are, checked on their way in; only when one
+   * is not an int ≥ 0, or the ids are strings, are they read once more and given dense ids.
+   * The entry count, the ratings' sum and the seen items come from the same pass over the data
+   * that ALS makes ({@link CheckedRatings}), as plain Spark's fit reads its files once. Then
+   * the factors are collected.
    */
   private final class SourceFit {
-    /** Marks the errors the input checks raise inside Spark, to find them in its exception. */
-    private static final String CHECK = "mfserve-spark-als-check:";
-    private static final String OUT_OF_RANGE = "out-of-range";
-
     private final SparkSession spark;
     private final AlsSettings.Source src;
     private final FitContext context;
@@ -256,57 +304,57 @@ final class SparkAlsSolver implements Solver {
       Dataset<Row> data = read();
       Side users = null;
       Side items = null;
-      Dataset<Row> ratings = null;
-      ALSModel model = null;
+      Trained trained = null;
       if (!src.stringIds()) {
-        // Not cached: ALS reads its input once, as plain Spark's fit does, and the one pass
-        // after it (the summary) reads the files again, which costs less than caching them.
+        // Not cached: ALS reads its input once, as plain Spark's fit does.
         users = new Side("u", null);
         items = new Side("i", null);
-        ratings = alsInput(data, users, items);
-        model = trainChecked(ratings, data, true);
+        trained = trainChecked(data.select("u", "i", "r"), data, true);
       }
-      if (model == null) {
-        // The ids are read twice (to index them, then to join), so the input is cached, and so
-        // is ALS's input, which the summary reads again.
+      if (trained == null) {
+        // The ids are read twice (to index them, then to join), so the input is cached.
         Dataset<Row> input = cache(data);
         users = new Side("u", input);
         items = new Side("i", input);
-        ratings = cache(alsInput(input, users, items));
-        model = trainChecked(ratings, input, false);
+        Dataset<Row> indexed = users.withAlsId(items.withAlsId(input))
+            .select(col("u_als"), col("i_als"), col("r"));
+        trained = trainChecked(indexed, input, false);
       }
-      long t1 = System.nanoTime();
-
-      int k = s.rank();
-      Collected u = users.collect(model.userFactors(), k);
-      Collected v = items.collect(model.itemFactors(), k);
-      FactorModel factors = new FactorModel(u.ids.size(), v.ids.size(), k, u.factors, v.factors,
-          null, run.history);
-      long t2 = System.nanoTime();
-      Summary sum = summarize(ratings, u, v);
-      if (sum.entries == 0) {
-        throw new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "source_uri '"
-            + src.describe() + "' holds no rows");
+      try {
+        long t1 = System.nanoTime();
+        int k = s.rank();
+        Collected u = users.collect(trained.users, k);
+        Collected v = items.collect(trained.items, k);
+        FactorModel factors = new FactorModel(u.ids.size(), v.ids.size(), k, u.factors,
+            v.factors, null, run.history);
+        long t2 = System.nanoTime();
+        Summary sum = summarize(trained.summaries.byPartition(trained.partitions), u, v);
+        if (sum.entries == 0) {
+          throw new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "source_uri '"
+              + src.describe() + "' holds no rows");
+        }
+        long t3 = System.nanoTime();
+        // Where a fit's time went, for comparing it with the same job in plain Spark.
+        LOG.info(String.format("event=spark_als_phases entries=%d read_and_als_s=%.2f"
+            + " collect_factors_s=%.2f summary_s=%.2f collect_seen=%s", sum.entries,
+            (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, src.collectSeen()));
+        return new SourcedModel(factors, u.ids, v.ids, sum.entries, sum.ratingSum / sum.entries,
+            Double.NaN, sum.seenPtr, sum.seenCols, src.describe());
+      } finally {
+        trained.release();
       }
-      long t3 = System.nanoTime();
-      // Where a fit's time went, for comparing it with the same job in plain Spark.
-      LOG.info(String.format("event=spark_als_phases entries=%d read_and_als_s=%.2f"
-          + " collect_factors_s=%.2f summary_s=%.2f collect_seen=%s", sum.entries,
-          (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, src.collectSeen()));
-      return new SourcedModel(factors, u.ids, v.ids, sum.entries, sum.ratingSum / sum.entries,
-          Double.NaN, sum.seenPtr, sum.seenCols, src.describe());
     }
 
     /**
      * Trains; a failed check is the caller's error, except an id outside ALS's range when the
      * ids went to ALS as they are ({@code direct}): then null, and the caller indexes them.
      */
-    private ALSModel trainChecked(Dataset<Row> ratings, Dataset<Row> data, boolean direct) {
+    private Trained trainChecked(Dataset<Row> ratings, Dataset<Row> data, boolean direct) {
       try {
-        return train(ratings, run);
+        return train(ratings, src.collectSeen(), context, run);
       } catch (RuntimeException e) {
         String failed = checkFailure(e);
-        if (direct && OUT_OF_RANGE.equals(failed)) {
+        if (direct && CheckedRatings.OUT_OF_RANGE.equals(failed)) {
           LOG.info("spark-als: an id of source_uri is not an int >= 0; indexing the ids");
           return null;
         }
@@ -314,26 +362,14 @@ final class SparkAlsSolver implements Solver {
       }
     }
 
-    /**
-     * ALS's input: (user, item, rating) with ALS's int ids, each value checked as it is read;
-     * a missing one or (for ids used as they are) one outside 0..2^31-1 stops the job with an
-     * error marked {@link #CHECK}.
-     */
-    private Dataset<Row> alsInput(Dataset<Row> data, Side users, Side items) {
-      Column rating = when(col("r").isNull(), raise_error(lit(CHECK + SparkAlsProvider.RATING_COL)))
-          .otherwise(col("r"));
-      return users.withAlsId(items.withAlsId(data)).select(col("u_als").as("user"),
-          col("i_als").as("item"), rating.as("rating"));
-    }
-
     /** The marker of the check that failed, found in {@code e}'s causes; null if none did. */
     private String checkFailure(Throwable e) {
       for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
         String m = t.getMessage();
-        int at = m == null ? -1 : m.indexOf(CHECK);
+        int at = m == null ? -1 : m.indexOf(CheckedRatings.CHECK);
         if (at >= 0) {
-          String rest = m.substring(at + CHECK.length());
-          for (String known : List.of(OUT_OF_RANGE, SparkAlsProvider.USER_COL,
+          String rest = m.substring(at + CheckedRatings.CHECK.length());
+          for (String known : List.of(CheckedRatings.OUT_OF_RANGE, SparkAlsProvider.USER_COL,
               SparkAlsProvider.ITEM_COL, SparkAlsProvider.RATING_COL)) {
             if (rest.startsWith(known)) {
               return known;
@@ -409,49 +445,58 @@ final class SparkAlsSolver implements Solver {
                 .minus(1).cast(DataTypes.IntegerType)));
       }
 
-      /** Adds this side's ALS id, {@code <column>_als}, checked: the id itself, or its index. */
+      /** Adds this side's ALS id, {@code <column>_als}, from the index; a missing id stops. */
       Dataset<Row> withAlsId(Dataset<Row> data) {
         Column id = col(column);
-        Column missing = raise_error(lit(CHECK + param));
-        if (index == null) {
-          Column outside = id.lt(0).or(id.gt(Integer.MAX_VALUE));
-          return data.withColumn(column + "_als", when(id.isNull(), missing)
-              .when(outside, raise_error(lit(CHECK + OUT_OF_RANGE)))
-              .otherwise(id.cast(DataTypes.IntegerType)));
-        }
+        Column missing = raise_error(lit(CheckedRatings.CHECK + param));
         return data.withColumn(column, when(id.isNull(), missing).otherwise(id))
             .join(index, column);
       }
 
-      /** Collects (external id, ALS id, factors), positions in id order. */
-      Collected collect(Dataset<Row> alsFactors, int k) {
-        Dataset<Row> withIds = index == null
-            ? alsFactors.select(col("id").cast(idType()).as("ext"), col("features"), col("id"))
-            : alsFactors.join(index, alsFactors.col("id").equalTo(index.col(column + "_als")))
-                .select(col(column).as("ext"), col("features"), alsFactors.col("id"));
-        long n = withIds.count();
+      /** Collects (external id, ALS id, factors) from ALS's output, positions in id order. */
+      Collected collect(JavaRDD<Tuple2<Object, float[]>> alsFactors, int k) {
+        long n = alsFactors.count(); // ALS keeps its output persisted: no recomputation
         if (n > Integer.MAX_VALUE - 8) {
           throw new IllegalStateException("more than 2^31 ids on one side");
         }
         int size = (int) n;
-        // Arrival order, then the same rows moved to id order: two factor arrays at once.
-        context.reserveMemory(2L * size * k * Float.BYTES + size * (src.stringIds() ? 72L : 24L),
+        boolean strings = src.stringIds();
+        // Arrival order, then the same rows moved to id order: two factor arrays at once; an
+        // indexed side also holds its index (ALS id to external id) meanwhile.
+        context.reserveMemory(2L * size * k * Float.BYTES + size * (strings ? 72L : 24L)
+            + (index == null ? 0 : size * (strings ? 64L : 8L)),
             "the factors of " + size + (column.equals("u") ? " users" : " items"));
+        // An indexed side's external ids by ALS id (row_number made them 0..size-1).
+        long[] longById = index == null || strings ? null : new long[size];
+        String[] stringById = index == null || !strings ? null : new String[size];
+        if (index != null) {
+          Iterator<Row> it = index.toLocalIterator();
+          while (it.hasNext()) {
+            Row row = it.next();
+            int als = row.getInt(1);
+            if (strings) {
+              stringById[als] = row.getString(0);
+            } else {
+              longById[als] = row.getLong(0);
+            }
+          }
+        }
         float[] arrived = new float[size * k];
-        long[] longs = src.stringIds() ? null : new long[size];
-        String[] strings = src.stringIds() ? new String[size] : null;
+        long[] longs = strings ? null : new long[size];
+        String[] texts = strings ? new String[size] : null;
         int[] alsIds = new int[size];
-        Iterator<Row> it = withIds.toLocalIterator();
+        Iterator<Tuple2<Object, float[]>> it = alsFactors.toLocalIterator();
         int r = 0;
         while (it.hasNext()) {
-          Row row = it.next();
-          if (longs != null) {
-            longs[r] = row.getLong(0);
+          Tuple2<Object, float[]> row = it.next();
+          int als = (Integer) row._1();
+          if (strings) {
+            texts[r] = stringById[als];
           } else {
-            strings[r] = row.getString(0);
+            longs[r] = longById == null ? als : longById[als];
           }
-          copyFeatures(row.getList(1), arrived, r * k, k);
-          alsIds[r] = row.getInt(2);
+          System.arraycopy(row._2(), 0, arrived, r * k, k);
+          alsIds[r] = als;
           if ((++r & 0xffff) == 0) {
             SparkSessions.checkCancelled(context, run.reported);
           }
@@ -467,10 +512,10 @@ final class SparkAlsSolver implements Solver {
           }
           ids = ExternalIds.ofLongs(sorted);
         } else {
-          String[] sorted = strings.clone();
+          String[] sorted = texts.clone();
           Arrays.sort(sorted);
           for (int a = 0; a < size; a++) {
-            positions[a] = Arrays.binarySearch(sorted, strings[a]);
+            positions[a] = Arrays.binarySearch(sorted, texts[a]);
           }
           ids = ExternalIds.ofStrings(sorted);
         }
@@ -481,64 +526,36 @@ final class SparkAlsSolver implements Solver {
       }
     }
 
-    /** What one pass over ALS's input tells: its size, its ratings' sum, the seen items. */
+    /** What the pass over ALS's input tells: its size, its ratings' sum, the seen items. */
     private record Summary(long entries, double ratingSum, int[] seenPtr, int[] seenCols) {
     }
 
     /**
-     * One pass over ALS's input: the entries, the sum of their ratings and (with collect_seen)
-     * each user's items as CSR, ascending and distinct per row. Each input partition is
-     * summed up on its executor by {@link PartitionSummary} into one array (its (user, item)
-     * pairs packed in longs), and the partitions are fetched as many at a time as Spark runs
-     * tasks at once: no row object per entry, and no more than that many arrays in flight.
+     * Adds up the partitions' summaries ({@link CheckedRatings}): the entries, the sum of their
+     * ratings and (with collect_seen) each user's items as CSR, ascending and distinct per
+     * row, built straight from the packed (user, item) pairs, each partition's array let go
+     * once read.
      */
-    private Summary summarize(Dataset<Row> ratings, Collected users, Collected items) {
-      JavaRDD<long[]> parts = ratings.select("user", "item", "rating").javaRDD()
-          .mapPartitions(new PartitionSummary(src.collectSeen()));
-      int total = parts.getNumPartitions();
-      int batch = Math.max(1, spark.sparkContext().defaultParallelism());
+    private Summary summarize(long[][] parts, Collected users, Collected items) {
       long entries = 0;
       double ratingSum = 0;
-      List<int[]> userParts = new ArrayList<>();
-      List<int[]> itemParts = new ArrayList<>();
-      for (int from = 0; from < total; from += batch) {
-        int[] ids = java.util.stream.IntStream.range(from, Math.min(total, from + batch))
-            .toArray();
-        for (List<long[]> got : parts.collectPartitions(ids)) {
-          for (long[] part : got) {
-            long n = part[0];
-            entries += n;
-            ratingSum += Double.longBitsToDouble(part[1]);
-            if (!src.collectSeen()) {
-              continue;
-            }
-            if (entries > Integer.MAX_VALUE - 8) {
-              throw new IllegalStateException("more than 2^31 training entries");
-            }
-            context.reserveMemory(8L * n, "the items of " + n + " training entries");
-            int[] up = new int[(int) n];
-            int[] ip = new int[(int) n];
-            for (int j = 0; j < n; j++) {
-              long pair = part[2 + j];
-              up[j] = users.positions.of((int) (pair >>> 32));
-              ip[j] = items.positions.of((int) pair);
-            }
-            userParts.add(up);
-            itemParts.add(ip);
-          }
-        }
-        SparkSessions.checkCancelled(context, run.reported);
+      for (long[] part : parts) {
+        entries += part[1];
+        ratingSum += Double.longBitsToDouble(part[2]);
       }
       if (!src.collectSeen()) {
         return new Summary(entries, ratingSum, null, null);
+      }
+      if (entries > Integer.MAX_VALUE - 8) {
+        throw new IllegalStateException("more than 2^31 training entries");
       }
       int nu = users.ids.size();
       int n = (int) entries;
       context.reserveMemory(4L * n + 4L * nu, "the seen items of " + n + " training entries");
       int[] ptr = new int[nu + 1];
-      for (int[] up : userParts) {
-        for (int a : up) {
-          ptr[a + 1]++;
+      for (long[] part : parts) {
+        for (int j = CheckedRatings.HEADER; j < part.length; j++) {
+          ptr[users.positions.of((int) (part[j] >>> 32)) + 1]++;
         }
       }
       for (int a = 0; a < nu; a++) {
@@ -546,12 +563,13 @@ final class SparkAlsSolver implements Solver {
       }
       int[] cols = new int[n];
       int[] next = Arrays.copyOf(ptr, nu);
-      for (int p = 0; p < userParts.size(); p++) {
-        int[] up = userParts.get(p);
-        int[] ip = itemParts.get(p);
-        for (int e = 0; e < up.length; e++) {
-          cols[next[up[e]]++] = ip[e];
+      for (int p = 0; p < parts.length; p++) {
+        long[] part = parts[p];
+        for (int j = CheckedRatings.HEADER; j < part.length; j++) {
+          cols[next[users.positions.of((int) (part[j] >>> 32))]++] =
+              items.positions.of((int) part[j]);
         }
+        parts[p] = null;
       }
       // Sort each row and drop repeated (user, item) rows of the file, compacting in place.
       int out = 0;
@@ -574,42 +592,6 @@ final class SparkAlsSolver implements Solver {
 
     private String quote(String name) {
       return "`" + name.replace("`", "``") + "`";
-    }
-  }
-
-  /**
-   * Runs on the executors (a cluster's get the plugin's jar through {@code spark.jars}): one
-   * partition of ALS's input (user, item, rating) to one array: its entry count, the bits of
-   * its ratings' sum, then, with pairs, each (user, item) pair of ALS ids packed in a long.
-   */
-  static final class PartitionSummary implements FlatMapFunction<Iterator<Row>, long[]> {
-    private static final long serialVersionUID = 1L;
-    private final boolean pairs;
-
-    PartitionSummary(boolean pairs) {
-      this.pairs = pairs;
-    }
-
-    @Override
-    public Iterator<long[]> call(Iterator<Row> rows) {
-      long[] out = new long[pairs ? 1 << 16 : 2];
-      int n = 2;
-      long count = 0;
-      double sum = 0;
-      while (rows.hasNext()) {
-        Row r = rows.next();
-        count++;
-        sum += r.getFloat(2);
-        if (pairs) {
-          if (n == out.length) {
-            out = Arrays.copyOf(out, (int) Math.min(Integer.MAX_VALUE - 8, 2L * n));
-          }
-          out[n++] = (long) r.getInt(0) << 32 | (r.getInt(1) & 0xffffffffL);
-        }
-      }
-      out[0] = count;
-      out[1] = Double.doubleToLongBits(sum);
-      return List.of(pairs ? Arrays.copyOf(out, n) : out).iterator();
     }
   }
 

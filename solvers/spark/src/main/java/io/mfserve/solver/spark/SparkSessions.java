@@ -124,7 +124,7 @@ final class SparkSessions {
     }
     String jar = pluginJar();
     if (!s.master().startsWith("local") && jar != null) {
-      // A fit's summary pass runs one function of the plugin on the executors: a cluster's
+      // Every fit runs the plugin's own code on the executors (CheckedRatings): a cluster's
       // fetch the plugin's jar from the driver, beside any the deployment names.
       String given = s.sparkConf().getOrDefault("spark.jars", "");
       b.config("spark.jars", given.isEmpty() ? jar : given + "," + jar);

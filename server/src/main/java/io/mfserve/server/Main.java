@@ -294,7 +294,7 @@ public final class Main implements Callable<Integer> {
       paramLabel = "LIST",
       description = "Which approximate indexes a model large enough gets, comma-separated:"
           + " recommend, similar_items, similar_users (or all); the others scan exactly. Each"
-          + " graph takes minutes per million rows to build and about 400 bytes a row (env"
+          + " graph takes minutes per million rows to build and 300 to 400 bytes a row (env"
           + " MFSERVE_ANN_INDEXES; default ${DEFAULT-VALUE}).")
   String annIndexes;
 

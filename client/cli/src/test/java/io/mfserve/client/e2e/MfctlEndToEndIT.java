@@ -159,20 +159,30 @@ class MfctlEndToEndIT {
     }
   }
 
-  @Test
-  void mfctl_ratingsFile_predictRecommendDelete() throws Exception {
+  /**
+   * Writes a MovieLens-style ratings file (user, item, rating 1-5, timestamp; tab-separated) of
+   * {@code users} × {@code items} with each pair rated with probability {@code density}.
+   */
+  private Path ratings(String name, long seed, int users, int items, double density)
+      throws IOException {
     StringBuilder sb = new StringBuilder();
-    Random rnd = new Random(2);
-    for (int u = 1; u <= 60; u++) {
-      for (int i = 1; i <= 40; i++) {
-        if (rnd.nextDouble() < 0.3) {
+    Random rnd = new Random(seed);
+    for (int u = 1; u <= users; u++) {
+      for (int i = 1; i <= items; i++) {
+        if (rnd.nextDouble() < density) {
           sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
               .append('\t').append(880000000 + u * i).append('\n');
         }
       }
     }
-    Path data = dir.resolve("u.data");
+    Path data = dir.resolve(name);
     Files.writeString(data, sb.toString());
+    return data;
+  }
+
+  @Test
+  void mfctl_ratingsFile_predictRecommendDelete() throws Exception {
+    Path data = ratings("u.data", 2, 60, 40, 0.3);
     ok("fit", data.toString(), "--factors", "4", "--model-id", "ml", "--iterations", "5");
     Run predict = ok("predict", "ml", "--user", "1", "--item", "2");
     assertFalse(predict.out().isBlank());
@@ -197,18 +207,7 @@ class MfctlEndToEndIT {
 
   @Test
   void mfctl_recall_withoutAnIndex_bothPathsAgreeOnEverySampledUser() throws Exception {
-    StringBuilder sb = new StringBuilder();
-    Random rnd = new Random(4);
-    for (int u = 1; u <= 80; u++) {
-      for (int i = 1; i <= 50; i++) {
-        if (rnd.nextDouble() < 0.3) {
-          sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
-              .append('\n');
-        }
-      }
-    }
-    Path data = dir.resolve("recall.tsv");
-    Files.writeString(data, sb.toString());
+    Path data = ratings("recall.data", 4, 80, 50, 0.3);
     ok("fit", data.toString(), "--factors", "4", "--model-id", "recall", "--iterations", "3");
     // 50 items: far below --ann-min-rows, so both answers come from the exact scan.
     Run text = ok("recall", "recall", "--users", "30", "--similar");
@@ -223,18 +222,7 @@ class MfctlEndToEndIT {
 
   @Test
   void mfctl_evalTune_reportsEachFoldsChosenSetting() throws Exception {
-    StringBuilder sb = new StringBuilder();
-    Random rnd = new Random(3);
-    for (int u = 1; u <= 60; u++) {
-      for (int i = 1; i <= 40; i++) {
-        if (rnd.nextDouble() < 0.4) {
-          sb.append(u).append('\t').append(i).append('\t').append(1 + rnd.nextInt(5))
-              .append('\t').append(880000000 + u * i).append('\n');
-        }
-      }
-    }
-    Path data = dir.resolve("u.data");
-    Files.writeString(data, sb.toString());
+    Path data = ratings("u.data", 3, 60, 40, 0.4);
     String[] args = {"eval", data.toString(), "--folds", "2", "--iterations", "6", "--tune",
         "factors=2:6 regularization=1:30:log", "--tune-fits", "8", "--tune-method", "halving"};
     Run text = ok(args);

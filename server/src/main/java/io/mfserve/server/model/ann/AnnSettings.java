@@ -22,7 +22,7 @@ import java.util.Set;
  *     90% confidence, and an index that misses it even at efSearch is not used; 0: no
  *     calibration, every search uses efSearch
  * @param targets the indexes a model large enough may get ({@code --ann-indexes}): a graph
- *     costs minutes per million rows to build and about 400 bytes per row to keep, so one that
+ *     costs minutes per million rows to build and 300 to 400 bytes per row to keep, so one that
  *     no client queries is better never built
  */
 public record AnnSettings(int minRows, int maxConn, int beamWidth, int efSearch,

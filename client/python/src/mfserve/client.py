@@ -19,8 +19,12 @@ from mfserve import _transfer
 DEFAULT_TARGET = "localhost:50051"
 """The server used when neither target= nor the MFSERVE_TARGET environment variable says."""
 
-# FitRequest.matrix, the field an inline matrix is merged into in its wire form.
+# FitRequest.matrix, the field an inline matrix is appended as in its wire form, and
+# FitWithProgressRequest.fit, the field the whole FitRequest is.
 _FIT_REQUEST_MATRIX = 3
+_FIT_WITH_PROGRESS_FIT = 1
+_FIT_METHOD = "/mfserve.v1.MatrixFactorization/Fit"
+_FIT_WITH_PROGRESS_METHOD = "/mfserve.v1.MatrixFactorization/FitWithProgress"
 INLINE_LIMIT_BYTES = 3_670_016
 """The largest matrix sent inside a Fit request (3.5 MiB: room under gRPC's default 4 MiB);
 larger ones are uploaded in chunks with UploadMatrix."""
@@ -203,6 +207,14 @@ class Client:
             channel = grpc.intercept_channel(channel, _BearerToken(token))
         self._channel = channel
         self._stub = pb_grpc.MatrixFactorizationStub(self._channel)
+        # Fit and FitWithProgress taking their request as bytes (no request serializer): an
+        # inline matrix is already in wire form and is appended to the serialized request,
+        # never parsed into the message and serialized again (5 to 10 ms of a 100,000-entry fit).
+        self._fit_bytes = self._channel.unary_unary(
+            _FIT_METHOD, request_serializer=None, response_deserializer=pb.FitResponse.FromString)
+        self._fit_with_progress_bytes = self._channel.unary_stream(
+            _FIT_WITH_PROGRESS_METHOD, request_serializer=None,
+            response_deserializer=pb.FitWithProgressResponse.FromString)
         self.fit_timeout = fit_timeout
         self.call_timeout = call_timeout
         self.inline_limit_bytes = inline_limit_bytes
@@ -272,10 +284,9 @@ class Client:
             return self._fit(request, progress, deadline)
         matrix = prepare(data)
         if matrix.estimated_bytes() <= self.inline_limit_bytes:
-            # Merged from its wire form: a parsed Matrix copied in costs more than the fit of a
-            # small matrix does on the server (FitRequest.matrix is field 3).
-            request.MergeFromString(_packed(_FIT_REQUEST_MATRIX, matrix.to_wire()))
-            return self._fit(request, progress, deadline)
+            # Sent in its wire form: a parsed Matrix copied in costs more than the fit of a
+            # small matrix does on the server.
+            return self._fit(request, progress, deadline, matrix.to_wire())
         upload = self.upload_matrix(matrix, _deadline=deadline)
         try:
             request.matrix_id = upload.matrix_id
@@ -291,11 +302,16 @@ class Client:
         """Sends a FitRequest as it is (no upload), streaming progress when asked."""
         return self._fit(request, progress, time.monotonic() + self.fit_timeout)
 
-    def _fit(self, request, progress, deadline) -> "pb.ModelInfo":
+    def _fit(self, request, progress, deadline, matrix_wire: bytes = b"") -> "pb.ModelInfo":
+        # The serialized request, then its matrix field (protobuf merges what follows into what
+        # came before: the two are one FitRequest).
+        body = request.SerializeToString() + _packed(_FIT_REQUEST_MATRIX, matrix_wire)
         if progress is None:
-            return self._call(self._stub.Fit, request, _remaining(deadline)).model
-        stream = self._stub.FitWithProgress(pb.FitWithProgressRequest(fit=request),
-                                            timeout=_remaining(deadline))
+            return self._call(self._fit_bytes, body, _remaining(deadline)).model
+        # FitWithProgressRequest.fit, present even when the FitRequest is all defaults.
+        wrapped = (_packed(_FIT_WITH_PROGRESS_FIT, body)
+                   or bytes([_FIT_WITH_PROGRESS_FIT << 3 | 2, 0]))
+        stream = self._fit_with_progress_bytes(wrapped, timeout=_remaining(deadline))
         model = None
         try:
             for event in stream:

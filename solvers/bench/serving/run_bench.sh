@@ -6,7 +6,7 @@
 # when missing), PORT (default 50071), RUNS (runs per latency figure, default 3),
 # ITEMS (default 20000), NNZ (default 10000000) and ITEM_ZIPF (gen_synth's --item-zipf, default
 # 0.8): the catalogue (issue 18: ITEMS=2000000 NNZ=30000000 ITEM_ZIPF=0.5, whose training set
-# rates 1,999,5xx of the 2,000,000 items, where the default skew leaves 300,000 unrated),
+# rates 1,999,804 of the 2,000,000 items, where the default skew leaves 300,000 unrated),
 # JAVA_OPTS (the server's JVM flags, e.g. -Xmx6g), SERVER_ARGS (e.g. --ann-min-rows 0),
 # EXACT (1: also the exact scan on the same server, recommend --exact and similar --exact,
 # beside the default path), RPCS (default "recommend similar": the top-k RPCs measured), PHASES (default "rpcs predict memory"; "rpcs" for the top-k only;

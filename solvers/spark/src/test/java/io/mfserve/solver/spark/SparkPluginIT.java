@@ -74,24 +74,46 @@ class SparkPluginIT {
     metricsPort = freePort();
     // Kept in target/ for a failure to be read after the temporary directory is gone.
     log = Path.of("target", "spark-plugin-it-server.log").toAbsolutePath();
-    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1500m", "-jar", property("mfserve.server.jar"), "--port", Integer.toString(port),
+    server = startServer(log, port, "--metrics-port", Integer.toString(metricsPort));
+    channel = ManagedChannelBuilder.forTarget("localhost:" + port).usePlaintext().build();
+    client = new MfClient(channel, Duration.ofMinutes(5), Duration.ofSeconds(30));
+  }
+
+  /** Starts the server jar with the plugin on {@code port}, logging to {@code to}; waits. */
+  private static Process startServer(Path to, int onPort, String... extra) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx1500m", "-jar", property("mfserve.server.jar"), "--port", Integer.toString(onPort),
         "--plugins-dir", property("mfserve.plugins.dir"), "--no-warmup",
-        "--metrics-port", Integer.toString(metricsPort),
         // Where Spark runs is the server's launch setting; the fits below name no master.
         "--solver-default", "spark-als.master=local[2]",
         "--solver-default", "spark-als.num_blocks=2",
-        "--solver-default", "spark-als.spark_conf=spark.sql.shuffle.partitions=2");
-    server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        "--solver-default", "spark-als.spark_conf=spark.sql.shuffle.partitions=2"));
+    cmd.addAll(List.of(extra));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(to.toFile())
         .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.readString(log).contains("listening on port")) {
-      assertTrue(server.isAlive(), () -> "server exited:\n" + logText());
-      assertTrue(System.nanoTime() < deadline, () -> "server did not start:\n" + logText());
+    while (!Files.readString(to).contains("listening on port")) {
+      assertTrue(p.isAlive(), () -> "server exited:\n" + read(to));
+      assertTrue(System.nanoTime() < deadline, () -> "server did not start:\n" + read(to));
       Thread.sleep(100);
     }
-    channel = ManagedChannelBuilder.forTarget("localhost:" + port).usePlaintext().build();
-    client = new MfClient(channel, Duration.ofMinutes(5), Duration.ofSeconds(30));
+    return p;
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      return "(cannot read " + file + ": " + e + ")";
+    }
+  }
+
+  private static void stopServer(Process p) throws InterruptedException {
+    p.destroy();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+    }
   }
 
   @AfterAll
@@ -100,10 +122,7 @@ class SparkPluginIT {
       channel.shutdownNow();
     }
     if (server != null) {
-      server.destroy();
-      if (!server.waitFor(30, TimeUnit.SECONDS)) {
-        server.destroyForcibly();
-      }
+      stopServer(server);
     }
   }
 
@@ -354,6 +373,38 @@ class SparkPluginIT {
     assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, both.code(), both.getMessage());
   }
 
+  /**
+   * A fit by URI claims the seen items from the memory budget as each partition's summary
+   * reaches the driver: over the budget, the fit is RESOURCE_EXHAUSTED naming them (its Spark
+   * jobs cancelled), nothing stays claimed, and the server keeps serving.
+   */
+  @Test
+  void sparkAls_seenItemsOverTheMemoryBudget_isResourceExhausted() throws Exception {
+    int smallPort = freePort();
+    Path smallLog = Path.of("target", "spark-plugin-it-small-budget.log").toAbsolutePath();
+    // 1 MiB (what the server claims up front for a fit by URI) and 56 KiB: room for the
+    // factors of this fit and the model, not for its 9,000 (user, item) pairs (72 KB).
+    Process small = startServer(smallLog, smallPort, "--memory-budget", "1080k");
+    ManagedChannel ch = ManagedChannelBuilder.forTarget("localhost:" + smallPort).usePlaintext()
+        .build();
+    try {
+      MfClient c = new MfClient(ch, Duration.ofMinutes(5), Duration.ofSeconds(30));
+      FitRequest over = sparkFit("over-budget").putParams("source_uri", csv().toUri().toString())
+          .putParams("csv_header", "true").putParams("user_col", "uid")
+          .putParams("item_col", "iid").putParams("rating_col", "stars").build();
+      MfServeException e = assertThrows(MfServeException.class, () -> c.fit(over));
+      assertEquals(io.grpc.Status.Code.RESOURCE_EXHAUSTED, e.code(), e.getMessage());
+      assertTrue(e.getMessage().contains("collect_seen"), e.getMessage());
+      // Without the seen items the same fit fits in the budget, on the same server.
+      ModelInfo fitted = c.fit(over.toBuilder().setModelId("within-budget")
+          .putParams("collect_seen", "false").build());
+      assertEquals(USERS, fitted.getNumUsers());
+    } finally {
+      ch.shutdownNow();
+      stopServer(small);
+    }
+  }
+
   @Test
   void sparkAls_cancelledMidFit_freesItsMemoryAndStops() throws Exception {
     double before = budgetUsed();
@@ -409,10 +460,6 @@ class SparkPluginIT {
   }
 
   private static String logText() {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return read(log);
   }
 }

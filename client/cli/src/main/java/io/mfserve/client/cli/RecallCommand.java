@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
         + " scan, and the speed-up, on sampled users (Recommend; with --similar, SimilarItems"
         + " too): each query is sent twice, once with exact = true.",
         "Calls are sent one at a time: the latencies are of an idle server (use loadtest"
-            + " --exact for throughput)."})
+            + " --exact for throughput). After 50 unrecorded calls of each path, all exact"
+            + " calls are timed, then all approximate ones."})
 final class RecallCommand implements Callable<Integer> {
   @ParentCommand
   Mfctl mfctl;

@@ -35,8 +35,8 @@ public enum AnnTarget {
    * Returns the targets a comma-separated list of labels names ({@code --ann-indexes}); case and
    * '-' for '_' do not matter, and {@code all} names every target.
    *
-   * @throws IllegalArgumentException naming the unknown label and the known ones, or when the
-   *     list names none
+   * @throws IllegalArgumentException naming the unknown label and the known ones (an empty
+   *     list is refused by {@link AnnSettings}, which names the flag)
    */
   public static Set<AnnTarget> parseList(String list) {
     Set<AnnTarget> out = EnumSet.noneOf(AnnTarget.class);
@@ -49,21 +49,10 @@ public enum AnnTarget {
         out.addAll(EnumSet.allOf(AnnTarget.class));
         continue;
       }
-      AnnTarget found = null;
-      for (AnnTarget t : values()) {
-        if (t.label.equals(l)) {
-          found = t;
-        }
-      }
-      if (found == null) {
-        throw new IllegalArgumentException("--ann-indexes: unknown index '" + part.trim()
-            + "', expected a comma-separated list of " + labels() + " (or all)");
-      }
-      out.add(found);
-    }
-    if (out.isEmpty()) {
-      throw new IllegalArgumentException("--ann-indexes must name at least one of " + labels()
-          + " (or all); --ann-min-rows 0 turns indexes off");
+      out.add(Arrays.stream(values()).filter(t -> t.label.equals(l)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("--ann-indexes: unknown index '"
+              + part.trim() + "', expected a comma-separated list of " + labels()
+              + " (or all)")));
     }
     return out;
   }

@@ -123,14 +123,19 @@ final class SparkAlsSolver implements Solver {
         throw new InvalidParameterException(SparkAlsProvider.SOURCE_URI, "Spark cannot read"
             + " source_uri as asked: " + a.getSimpleMessage());
       }
-      throw e instanceof RuntimeException r ? r
-          : new IllegalStateException("Spark failed: " + e.getMessage(), e);
+      throw unchecked(e);
     } finally {
       watcher.interrupt();
       sessions.listener().end();
       sc.clearJobGroup();
       sessions.release();
     }
+  }
+
+  /** {@code e} as thrown on: Scala code throws SparkException, a checked one, undeclared. */
+  private static RuntimeException unchecked(Exception e) {
+    return e instanceof RuntimeException r ? r
+        : new IllegalStateException("Spark failed: " + e.getMessage(), e);
   }
 
   /**
@@ -218,13 +223,9 @@ final class SparkAlsSolver implements Solver {
           s.regularization(), s.implicit(), s.alpha(), s.nonnegative(),
           StorageLevel.MEMORY_AND_DISK(), StorageLevel.MEMORY_AND_DISK(),
           s.checkpointInterval(), s.seed(), ClassTag$.MODULE$.Int(), Ordering.Int$.MODULE$);
-    } catch (Exception e) { // Scala throws SparkException, a checked one, undeclared
+    } catch (Exception e) { // see unchecked
       summaries.reset();
-      if (summaries.failure() != null) {
-        throw summaries.failure();
-      }
-      throw e instanceof RuntimeException r ? r
-          : new IllegalStateException("Spark failed: " + e.getMessage(), e);
+      throw summaries.failure() != null ? summaries.failure() : unchecked(e);
     }
     Trained t = new Trained(f._1().toJavaRDD(), f._2().toJavaRDD(), summaries,
         input.getNumPartitions());

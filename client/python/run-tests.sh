@@ -36,11 +36,7 @@ fi
 
 # A fresh environment each run, under the client module's Maven target directory.
 venv="$here/../target/python-venv"
-rm -rf "$venv" "$here/build" "$here"/src/*.egg-info
-"$python" -m venv --system-site-packages "$venv"
-# --no-index: every dependency comes from the system (Debian) packages; no index is reachable.
-"$venv/bin/python" -m pip install -q --no-build-isolation --no-index "$here"
-rm -rf "$here/build" "$here"/src/*.egg-info
+"$here/install-venv.sh" "$venv" "$python"
 cd "$here"
 # The src/ layout keeps the source tree off sys.path: the tests import the installed package.
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@"

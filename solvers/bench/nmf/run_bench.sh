@@ -14,8 +14,9 @@
 # client's median seconds, the server's own fit_seconds and their ratio: NMF rank 10 on u.data
 # and ALS defaults on u1.base from the Java client (NmfFitBench --inline true) and from the
 # Python client (bench_peers.py --mfserve; PY names a Python with the client installed; by
-# default this tree's client/python is installed into a fresh venv for the run), beside
-# scikit-learn cd's NMF of u.data at rank 10 in the same run. U1BASE defaults to u1.base next to UDATA.
+# default this tree's client/python is installed into a fresh venv for the run, with
+# client/python/install-venv.sh), beside scikit-learn cd's NMF of u.data at rank 10 in the same
+# run. U1BASE defaults to u1.base next to UDATA.
 #
 # Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
 # 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
@@ -34,7 +35,6 @@ MFCTL_JAR=${MFCTL_JAR:-$ROOT/client/target/mfctl.jar}
 WHAT=${1:-ratings}
 WARMUPS=${WARMUPS:-5}
 U1BASE=${U1BASE:-$(dirname "$UDATA")/u1.base}
-PY_GIVEN=${PY:-}
 PY=${PY:-}
 
 cd "$HERE"
@@ -62,13 +62,11 @@ export MFCTL_JAR HERE PORT UDATA WARMUPS U1BASE PY
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$WHAT" = fitpath ]; then
-  if [ -z "${PY_GIVEN:-}" ]; then
+  if [ -z "$PY" ]; then
     # The client as it is in this tree, installed afresh: a venv left by an earlier
     # run-tests.sh may hold an older client (one did, and the report timed it).
     venv=$(mktemp -d /tmp/mfserve-bench-venv.XXXXXX)
-    /usr/bin/python3 -m venv --system-site-packages "$venv"
-    (cd "$ROOT/client/python" && "$venv/bin/python" -m pip install -q --no-build-isolation \
-      --no-index . && rm -rf build src/*.egg-info) > /dev/null
+    "$ROOT/client/python/install-venv.sh" "$venv" > /dev/null
     PY="$venv/bin/python"
   fi
   [ -x "$PY" ] || { echo "no Python client at $PY (client/python/run-tests.sh installs it)" >&2

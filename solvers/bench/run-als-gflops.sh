@@ -13,7 +13,10 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   (cd "$root" && mvn -B -q -Pbench -pl solvers/bench -am package -DskipTests -Dexec.skip=true)
 fi
 cp="$(cat "$here/target/classpath.txt"):$here/target/classes"
-java_cmd=(java "-Xmx${HEAP:-8g}" -cp "$cp" io.mfserve.bench.AlsGflops)
+# The Vector API module enables ALS's SIMD Gram kernel (deploy/jvm-flags); JAVA_OPTS adds more,
+# e.g. JAVA_OPTS=-Dmfserve.als.gram=scalar to time the scalar kernel.
+java_cmd=(java --add-modules=jdk.incubator.vector ${JAVA_OPTS:-} "-Xmx${HEAP:-8g}" -cp "$cp"
+  io.mfserve.bench.AlsGflops)
 lock=()
 if command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi
 uptime

@@ -145,10 +145,11 @@ public final class AlsSolver implements Solver {
   static long scratchBytes(int k) {
     long w = k + 1L;
     long chunk = chunkEntries(k);
-    // One float array per accumulator row and per chunk entry: k floats, a 16-byte header and
-    // an 8-byte reference each (RowScratch).
-    long row = k * (long) Float.BYTES + 24;
-    return k * row + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
+    GramKernel kernel = GramKernel.preferred();
+    // One float array per accumulator row and per chunk entry: the kernel's width in floats, a
+    // 16-byte header and an 8-byte reference each (RowScratch).
+    long row = kernel.width(k) * (long) Float.BYTES + 24;
+    return kernel.accumulatorRows(k) * row + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
         + w * (w * Double.BYTES + 24)
         + chunk * (row + 2L * Float.BYTES) + 256;
   }

@@ -15,7 +15,8 @@ import java.util.Arrays;
  * index, the form C2 compiles to SIMD (DESIGN.md); the previous kernel's offset-indexed loops
  * over one packed array did the same arithmetic in the same order (models are bit-identical)
  * at about half the speed. {@code GramBenchmark} and {@code AlsGflops} in {@code
- * solvers/bench} measure it.
+ * solvers/bench} measure it. Where the JVM has the Vector API, {@link GramKernel#preferred}
+ * runs the faster register-blocked form instead.
  */
 final class Gram {
   private Gram() {
@@ -39,8 +40,8 @@ final class Gram {
   }
 
   /**
-   * Adds Σ_q w[q]·y_q y_qᵀ into the upper triangle of {@code acc} (k rows of at least k
-   * floats), where y_q is {@code rows[q]} (k floats each).
+   * Overwrites the upper triangle of {@code acc} (k rows of at least k floats) with
+   * Σ_q w[q]·y_q y_qᵀ, where y_q is {@code rows[q]} (k floats each): {@link GramKernel#SCALAR}.
    *
    * <p>A small SYRK: four entries at a time update one accumulator row, so that each load and
    * store of the row serves four multiply-adds, and the innermost loop reads and writes
@@ -49,6 +50,9 @@ final class Gram {
    * @param n how many entries of {@code rows} and {@code weights} to use
    */
   static void accumulateRows(float[][] rows, float[] weights, int n, int k, float[][] acc) {
+    for (int x = 0; x < k; x++) {
+      Arrays.fill(acc[x], rowStart(x, k), k, 0f);
+    }
     int q = 0;
     for (; q + 4 <= n; q += 4) {
       float[] y0 = rows[q];
@@ -86,8 +90,7 @@ final class Gram {
 
   /**
    * Adds the upper triangle of the float accumulator {@code acc} into the double w × w matrix
-   * held in {@code m} from {@code offset} (w ≥ k), and clears what {@link #accumulateRows}
-   * wrote, for the next chunk.
+   * held in {@code m} from {@code offset} (w ≥ k).
    */
   static void drainRows(float[][] acc, int k, double[] m, int offset, int w) {
     for (int x = 0; x < k; x++) {
@@ -96,7 +99,6 @@ final class Gram {
       for (int c = x; c < k; c++) {
         m[mr + c] += row[c];
       }
-      Arrays.fill(row, rowStart(x, k), k, 0f);
     }
   }
 

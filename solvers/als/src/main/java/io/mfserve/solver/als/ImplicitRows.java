@@ -68,7 +68,7 @@ final class ImplicitRows extends RowSolver {
           System.arraycopy(factors, (chunk + q) * k, s.rows[q], 0, k);
           s.weights[q] = 1f;
         }
-        Gram.accumulateRows(s.rows, s.weights, cn, k, s.acc);
+        s.kernel.accumulate(s.rows, s.weights, cn, k, s.acc);
         Gram.drainRows(s.acc, k, gramParts, b * kk, k);
       }
       return 0;

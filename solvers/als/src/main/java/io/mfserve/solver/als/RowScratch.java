@@ -24,17 +24,27 @@ final class RowScratch {
   /** Per entry of the chunk: the target (explicit r − μ − b_j, implicit c·p). */
   final float[] targets;
   /**
-   * The chunk's fixed-side vectors, one array of k floats per entry, so that the Gram kernel's
-   * inner loop reads separate arrays at the same index (see {@link Gram#accumulateRows}).
+   * The chunk's fixed-side vectors, one array per entry of the kernel's width (k floats, then
+   * zeros), so that the Gram kernel's inner loop reads separate arrays at the same index (see
+   * {@link Gram#accumulateRows}).
    */
   final float[][] rows;
 
+  /** The kernel that fills {@link #acc} from {@link #rows}; it decides their widths. */
+  final GramKernel kernel;
+
+  /** Buffers for rank k and system width w (k, or k + 1 with biases), for the fit's kernel. */
   RowScratch(int k, int w) {
+    this(k, w, GramKernel.preferred());
+  }
+
+  RowScratch(int k, int w, GramKernel kernel) {
+    this.kernel = kernel;
     int chunk = AlsSolver.chunkEntries(k);
     weights = new float[chunk];
     targets = new float[chunk];
-    rows = new float[chunk][k];
-    acc = new float[k][k];
+    rows = new float[chunk][kernel.width(k)];
+    acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
     m = new double[w * w];
     m2 = new double[w * w];
     rowsW = new double[w][w];

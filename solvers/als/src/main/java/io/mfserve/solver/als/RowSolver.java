@@ -78,7 +78,7 @@ abstract class RowSolver {
         }
       }
     }
-    Gram.accumulateRows(rows, s.weights, cn, k, s.acc);
+    s.kernel.accumulate(rows, s.weights, cn, k, s.acc);
     Gram.drainRows(s.acc, k, s.m, 0, w);
   }
 

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.TrainingMatrix;
 import io.mfserve.solver.testing.TestFitContext;
+import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -17,16 +19,19 @@ class GramKernelTest {
 
   static java.util.stream.Stream<Arguments> ranksAndCounts() {
     java.util.stream.Stream.Builder<Arguments> b = java.util.stream.Stream.builder();
-    for (int k : RANKS) {
-      for (int n : new int[] {0, 1, 3, 4, 7, 3001}) {
-        b.add(Arguments.of(k, n));
+    for (GramKernel kernel : GramKernel.available()) {
+      for (int k : RANKS) {
+        for (int n : new int[] {0, 1, 3, 4, 7, 3001}) {
+          b.add(Arguments.of(k, n, kernel));
+        }
       }
     }
     return b.build();
   }
 
-  private static float[][] randomRows(Random rnd, int n, int k) {
-    float[][] rows = new float[Math.max(n, 1)][k];
+  /** n random rows (at least one) of the kernel's width: k values in [−1, 1), then zeros. */
+  private static float[][] randomRows(Random rnd, int n, int k, GramKernel kernel) {
+    float[][] rows = new float[Math.max(n, 1)][kernel.width(k)];
     for (float[] row : rows) {
       for (int f = 0; f < k; f++) {
         row[f] = (float) (2 * rnd.nextDouble() - 1);
@@ -35,21 +40,37 @@ class GramKernelTest {
     return rows;
   }
 
-  @ParameterizedTest(name = "k={0} n={1}")
+  /** An accumulator of the kernel's shape full of NaN, so that what it fails to write shows. */
+  private static float[][] dirtyAccumulator(int k, GramKernel kernel) {
+    float[][] acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
+    for (float[] row : acc) {
+      java.util.Arrays.fill(row, Float.NaN);
+    }
+    return acc;
+  }
+
+  @Test
+  void vectorKernel_runsUnderTheTestJvmFlags() {
+    // surefire starts the tests with --add-modules=jdk.incubator.vector (solvers/als/pom.xml):
+    // without this check a missing flag would leave the vector kernel silently untested.
+    assertEquals(List.of("scalar", "vector"),
+        GramKernel.available().stream().map(GramKernel::name).toList());
+    assertEquals("vector", GramKernel.preferred().name());
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void accumulateRows_randomRows_equalsRankOneUpdatesInDouble(int k, int n) {
+  void accumulate_randomRows_equalsRankOneUpdatesInDouble(int k, int n, GramKernel kernel) {
     Random rnd = new Random(31L * k + n);
-    float[][] rows = randomRows(rnd, n, k);
+    float[][] rows = randomRows(rnd, n, k, kernel);
     float[] weights = new float[Math.max(n, 1)];
     for (int q = 0; q < weights.length; q++) {
       weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
     }
-    float[][] acc = new float[k][k];
+    float[][] acc = dirtyAccumulator(k, kernel);
     double[] m = new double[k * k];
 
-    Gram.accumulateRows(rows, weights, n, k, acc);
-    Gram.drainRows(acc, k, m, 0, k);
-    // A drained accumulator is clear: draining again adds nothing.
+    kernel.accumulate(rows, weights, n, k, acc);
     Gram.drainRows(acc, k, m, 0, k);
 
     double[] ref = ReferenceKernels.gram(rows, weights, n, k);
@@ -62,6 +83,32 @@ class GramKernelTest {
       }
       for (int c = 0; c < x; c++) {
         assertEquals(0.0, m[x * k + c], "lower triangle untouched at " + x + "," + c);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
+  void accumulate_unitWeights_equalsScalarKernelToTheBit(int k, int n, GramKernel kernel) {
+    // With unit weights both kernels sum the same exact products in entry order, so explicit
+    // ALS gives the same model whichever kernel the JVM can run.
+    Random rnd = new Random(7L * k + n);
+    float[][] rows = randomRows(rnd, n, k, kernel);
+    float[] weights = new float[rows.length];
+    java.util.Arrays.fill(weights, 1f);
+    float[][] acc = dirtyAccumulator(k, kernel);
+    kernel.accumulate(rows, weights, n, k, acc);
+    // The same chunk twice: the second call overwrites, it does not add.
+    kernel.accumulate(rows, weights, n, k, acc);
+    float[][] scalarRows = new float[rows.length][];
+    for (int q = 0; q < rows.length; q++) {
+      scalarRows[q] = java.util.Arrays.copyOf(rows[q], k);
+    }
+    float[][] expected = dirtyAccumulator(k, GramKernel.SCALAR);
+    GramKernel.SCALAR.accumulate(scalarRows, weights, n, k, expected);
+    for (int x = 0; x < k; x++) {
+      for (int c = x; c < k; c++) {
+        assertEquals(expected[x][c], acc[x][c], 0f, "G[" + x + "][" + c + "]");
       }
     }
   }
@@ -83,9 +130,9 @@ class GramKernelTest {
         false, 0);
   }
 
-  @ParameterizedTest(name = "k={0} n={1}")
+  @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void explicitRow_randomItems_equalsDenseReferenceSolve(int k, int n) {
+  void explicitRow_randomItems_equalsDenseReferenceSolve(int k, int n, GramKernel kernel) {
     Random rnd = new Random(17L * k + n);
     for (boolean biases : new boolean[] {false, true}) {
       TrainingMatrix data = oneUser(rnd, n, AbsentEntries.UNKNOWN);
@@ -98,7 +145,7 @@ class GramKernelTest {
           state.itemBias[i] = (float) (0.3 * rnd.nextGaussian());
         }
       }
-      new ExplicitRows(state).solve(true, 0, new RowScratch(k, state.w));
+      new ExplicitRows(state).solve(true, 0, new RowScratch(k, state.w, kernel));
 
       int w = state.w;
       double[] a = new double[w * w];
@@ -134,9 +181,10 @@ class GramKernelTest {
     }
   }
 
-  @ParameterizedTest(name = "k={0} n={1}")
+  @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void implicitCholeskyRow_randomItems_equalsDenseReferenceSolve(int k, int n) {
+  void implicitCholeskyRow_randomItems_equalsDenseReferenceSolve(int k, int n,
+      GramKernel kernel) {
     Random rnd = new Random(23L * k + n);
     TrainingMatrix data = oneUser(rnd, n, AbsentEntries.IMPLICIT);
     FitState state = new FitState(data, options(0.7, false, true), k);
@@ -147,7 +195,7 @@ class GramKernelTest {
     try (TestFitContext context = new TestFitContext(2)) {
       BlockRunner runner = new BlockRunner(context, 2, k, k);
       rows.updateGram(false, runner, 0);
-      rows.solve(true, 0, new RowScratch(k, k));
+      rows.solve(true, 0, new RowScratch(k, k, kernel));
     }
 
     // A = VᵀV + Σ (c − 1) y yᵀ + λI, b = Σ c·p·y with c = 1 + α r, p = 1 (all r > 0).

@@ -145,7 +145,7 @@ public final class AlsSolver implements Solver {
   static long scratchBytes(int k) {
     long w = k + 1L;
     long chunk = chunkEntries(k);
-    GramKernel kernel = GramKernel.preferred();
+    RowKernels kernel = RowKernels.preferred();
     // One float array per accumulator row and per chunk entry: the kernel's width in floats, a
     // 16-byte header and an 8-byte reference each (RowScratch).
     long row = kernel.width(k) * (long) Float.BYTES + 24;

@@ -120,7 +120,7 @@ final class Cholesky {
   }
 
   /** {@link #pivot} on row j held in its own array. */
-  private static boolean pivotRow(double[] row, int w, int j, double[] diag) {
+  static boolean pivotRow(double[] row, int w, int j, double[] diag) {
     double d = row[j];
     if (!(d > RELATIVE_PIVOT_TOLERANCE * diag[j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
       return false;

@@ -15,7 +15,7 @@ import java.util.Arrays;
  * index, the form C2 compiles to SIMD (DESIGN.md); the previous kernel's offset-indexed loops
  * over one packed array did the same arithmetic in the same order (models are bit-identical)
  * at about half the speed. {@code GramBenchmark} and {@code AlsGflops} in {@code
- * solvers/bench} measure it. Where the JVM has the Vector API, {@link GramKernel#preferred}
+ * solvers/bench} measure it. Where the JVM has the Vector API, {@link RowKernels#preferred}
  * runs the faster register-blocked form instead.
  */
 final class Gram {
@@ -41,7 +41,7 @@ final class Gram {
 
   /**
    * Overwrites the upper triangle of {@code acc} (k rows of at least k floats) with
-   * Σ_q w[q]·y_q y_qᵀ, where y_q is {@code rows[q]} (k floats each): {@link GramKernel#SCALAR}.
+   * Σ_q w[q]·y_q y_qᵀ, where y_q is {@code rows[q]} (k floats each): {@link RowKernels#SCALAR}.
    *
    * <p>A small SYRK: four entries at a time update one accumulator row, so that each load and
    * store of the row serves four multiply-adds, and the innermost loop reads and writes
@@ -102,13 +102,41 @@ final class Gram {
     }
   }
 
-  /** Returns Σ_f left[l + f]·right[r + f] in double. */
-  static double dot(float[] left, int l, float[] right, int r, int k) {
-    double d = 0;
-    for (int f = 0; f < k; f++) {
-      d += (double) left[l + f] * right[r + f];
+  /**
+   * Overwrites {@code out[0..k)} with Σ_q coefficients[q]·rows[q] in float32, one multiply-add
+   * per term in entry order: {@link RowKernels#SCALAR}'s weighted sum.
+   */
+  static void weightedSum(float[][] rows, float[] coefficients, int n, int k, float[] out) {
+    Arrays.fill(out, 0, k, 0f);
+    for (int q = 0; q < n; q++) {
+      float t = coefficients[q];
+      float[] y = rows[q];
+      for (int f = 0; f < k; f++) {
+        out[f] = Math.fma(t, y[f], out[f]);
+      }
     }
-    return d;
+  }
+
+  /**
+   * Returns Σ_f left[l + f]·right[r + f] in double: four partial sums side by side (f mod 4),
+   * added at the end, so that the additions do not wait on one another.
+   */
+  static double dot(float[] left, int l, float[] right, int r, int k) {
+    double d0 = 0;
+    double d1 = 0;
+    double d2 = 0;
+    double d3 = 0;
+    int f = 0;
+    for (; f + 4 <= k; f += 4) {
+      d0 += (double) left[l + f] * right[r + f];
+      d1 += (double) left[l + f + 1] * right[r + f + 1];
+      d2 += (double) left[l + f + 2] * right[r + f + 2];
+      d3 += (double) left[l + f + 3] * right[r + f + 3];
+    }
+    for (; f < k; f++) {
+      d0 += (double) left[l + f] * right[r + f];
+    }
+    return (d0 + d1) + (d2 + d3);
   }
 
   /**

@@ -30,21 +30,28 @@ final class RowScratch {
    */
   final float[][] rows;
 
-  /** The kernel that fills {@link #acc} from {@link #rows}; it decides their widths. */
-  final GramKernel kernel;
+  /** The kernels that fill {@link #acc} from {@link #rows}; they decide their widths. */
+  final RowKernels kernel;
+  /** A float32 weighted sum of the chunk's rows (the right-hand side's part, Σ y). */
+  final float[] chunkSum;
+  /** Unit coefficients, for Σ y over a chunk. */
+  final float[] ones;
 
   /** Buffers for rank k and system width w (k, or k + 1 with biases), for the fit's kernel. */
   RowScratch(int k, int w) {
-    this(k, w, GramKernel.preferred());
+    this(k, w, RowKernels.preferred());
   }
 
-  RowScratch(int k, int w, GramKernel kernel) {
+  RowScratch(int k, int w, RowKernels kernel) {
     this.kernel = kernel;
     int chunk = AlsSolver.chunkEntries(k);
     weights = new float[chunk];
     targets = new float[chunk];
     rows = new float[chunk][kernel.width(k)];
     acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
+    chunkSum = new float[kernel.width(k)];
+    ones = new float[chunk];
+    java.util.Arrays.fill(ones, 1f);
     m = new double[w * w];
     m2 = new double[w * w];
     rowsW = new double[w][w];

@@ -58,27 +58,26 @@ abstract class RowSolver {
    */
   final void accumulate(RowScratch s, int cn) {
     float[][] rows = s.rows;
+    RowKernels kernels = s.kernel;
     double[] b = s.b;
-    for (int q = 0; q < cn; q++) {
-      double t = s.targets[q];
-      float[] y = rows[q];
-      if (t != 0) {
-        for (int f = 0; f < k; f++) {
-          b[f] += t * y[f];
-        }
-      }
+    // Like the Gram, the vector sums run in float32 over one chunk and are then added in
+    // double, so their rounding error grows with the chunk, not the row.
+    float[] chunkSum = s.chunkSum;
+    kernels.weightedSum(rows, s.targets, cn, k, chunkSum);
+    for (int f = 0; f < k; f++) {
+      b[f] += chunkSum[f];
     }
     if (state.biases) {
+      kernels.weightedSum(rows, s.ones, cn, k, chunkSum);
       double[] sums = s.sums;
+      for (int f = 0; f < k; f++) {
+        sums[f] += chunkSum[f];
+      }
       for (int q = 0; q < cn; q++) {
         b[k] += s.targets[q];
-        float[] y = rows[q];
-        for (int f = 0; f < k; f++) {
-          sums[f] += y[f];
-        }
       }
     }
-    s.kernel.accumulate(rows, s.weights, cn, k, s.acc);
+    kernels.accumulate(rows, s.weights, cn, k, s.acc);
     Gram.drainRows(s.acc, k, s.m, 0, w);
   }
 
@@ -105,8 +104,8 @@ abstract class RowSolver {
       Nnls.solve(m, s.b, x, s.g, w, k);
     } else {
       System.arraycopy(m, 0, s.m2, 0, w * w);
-      if (Cholesky.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
-        Cholesky.solve(m, s.b, x, w);
+      if (s.kernel.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
+        s.kernel.solve(m, s.rowsW, s.b, x, w);
       } else {
         Arrays.fill(x, 0, w, 0);
       }
@@ -137,7 +136,7 @@ abstract class RowSolver {
       for (int f = 0; f < w; f++) {
         s.m[f * w + f] += ridge;
       }
-      if (Cholesky.factor(s.m, w, s.diag, s.rowsW)) {
+      if (s.kernel.factor(s.m, w, s.diag, s.rowsW)) {
         return true;
       }
     }

@@ -6,11 +6,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The row-wise Cholesky against the flat one and against a dense reference solve. */
+/**
+ * The row-wise Cholesky against the flat one, and each form of {@link RowKernels} against a
+ * dense reference solve.
+ */
 class CholeskyRowsTest {
+  static Stream<Arguments> widthsAndKernels() {
+    Stream.Builder<Arguments> b = Stream.builder();
+    for (RowKernels kernels : RowKernels.available()) {
+      // Around the vector form's hand-over width (16), its panel of four and its 8 lanes.
+      for (int w : new int[] {1, 2, 3, 5, 11, 15, 16, 17, 19, 24, 33, 64, 65, 66, 67, 128, 129}) {
+        b.add(Arguments.of(w, kernels));
+      }
+    }
+    return b.build();
+  }
+
   /** A random SPD matrix BᵀB + I, both triangles filled. */
   private static double[] spd(Random rnd, int w) {
     double[] b = new double[w * w];
@@ -58,6 +75,57 @@ class CholeskyRowsTest {
     double[] x = new double[w];
     Cholesky.solve(rowwise, b.clone(), x, w);
     assertArrayEquals(expected, x, 1e-9 * w);
+  }
+
+  @ParameterizedTest(name = "w={0} {1}")
+  @MethodSource("widthsAndKernels")
+  void kernels_randomSpd_solveTheSystem(int w, RowKernels kernels) {
+    Random rnd = new Random(100 + w);
+    double[] a = spd(rnd, w);
+    double[] diag = new double[w];
+    for (int f = 0; f < w; f++) {
+      diag[f] = a[f * w + f];
+    }
+    double[] m = a.clone();
+    // Garbage in the scratch rows, as a worker's rows hold the previous system's R.
+    double[][] rows = new double[w][w];
+    for (double[] row : rows) {
+      java.util.Arrays.fill(row, 1e300);
+    }
+    assertTrue(kernels.factor(m, w, diag, rows));
+    double[] flat = a.clone();
+    assertTrue(Cholesky.factor(flat, w, diag));
+    for (int x = 0; x < w; x++) {
+      for (int c = x; c < w; c++) {
+        double r = flat[x * w + c];
+        assertEquals(r, m[x * w + c], 1e-12 * (1 + Math.abs(r)) * w, "R[" + x + "][" + c + "]");
+      }
+    }
+    double[] b = new double[w];
+    for (int f = 0; f < w; f++) {
+      b[f] = rnd.nextGaussian();
+    }
+    double[] expected = ReferenceKernels.solve(a, b, w);
+    double[] x = new double[w];
+    kernels.solve(m, rows, b.clone(), x, w);
+    assertArrayEquals(expected, x, 1e-9 * w);
+  }
+
+  @ParameterizedTest(name = "w={0} {1}")
+  @MethodSource("widthsAndKernels")
+  void kernels_singularOrNonFinite_returnFalse(int w, RowKernels kernels) {
+    double[] ones = new double[w * w];
+    java.util.Arrays.fill(ones, 1);
+    double[] diag = new double[w];
+    java.util.Arrays.fill(diag, 1);
+    // All ones is singular from w = 2 on; w = 1 is the positive 1 × 1 matrix [1].
+    assertEquals(w == 1, kernels.factor(ones, w, diag, new double[w][w]));
+    double[] nan = spd(new Random(w), w);
+    nan[(w / 2) * w + w - 1] = Double.NaN;
+    for (int f = 0; f < w; f++) {
+      diag[f] = nan[f * w + f];
+    }
+    assertFalse(kernels.factor(nan, w, diag, new double[w][w]));
   }
 
   @ParameterizedTest(name = "w={0}")

@@ -14,12 +14,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The tuned Gram kernel and row solves against the straightforward ones, on random inputs. */
-class GramKernelTest {
+class RowKernelsTest {
   private static final int[] RANKS = {1, 3, 8, 17, 64, 128};
 
   static java.util.stream.Stream<Arguments> ranksAndCounts() {
     java.util.stream.Stream.Builder<Arguments> b = java.util.stream.Stream.builder();
-    for (GramKernel kernel : GramKernel.available()) {
+    for (RowKernels kernel : RowKernels.available()) {
       for (int k : RANKS) {
         for (int n : new int[] {0, 1, 3, 4, 7, 3001}) {
           b.add(Arguments.of(k, n, kernel));
@@ -30,7 +30,7 @@ class GramKernelTest {
   }
 
   /** n random rows (at least one) of the kernel's width: k values in [−1, 1), then zeros. */
-  private static float[][] randomRows(Random rnd, int n, int k, GramKernel kernel) {
+  private static float[][] randomRows(Random rnd, int n, int k, RowKernels kernel) {
     float[][] rows = new float[Math.max(n, 1)][kernel.width(k)];
     for (float[] row : rows) {
       for (int f = 0; f < k; f++) {
@@ -41,7 +41,7 @@ class GramKernelTest {
   }
 
   /** An accumulator of the kernel's shape full of NaN, so that what it fails to write shows. */
-  private static float[][] dirtyAccumulator(int k, GramKernel kernel) {
+  private static float[][] dirtyAccumulator(int k, RowKernels kernel) {
     float[][] acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
     for (float[] row : acc) {
       java.util.Arrays.fill(row, Float.NaN);
@@ -54,13 +54,14 @@ class GramKernelTest {
     // surefire starts the tests with --add-modules=jdk.incubator.vector (solvers/als/pom.xml):
     // without this check a missing flag would leave the vector kernel silently untested.
     assertEquals(List.of("scalar", "vector"),
-        GramKernel.available().stream().map(GramKernel::name).toList());
-    assertEquals("vector", GramKernel.preferred().name());
+        RowKernels.available().stream().map(RowKernels::name).toList());
+    assertEquals("vector", RowKernels.preferred().name());
+    assertEquals(RowKernels.preferred(), new RowScratch(8, 9).kernel);
   }
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void accumulate_randomRows_equalsRankOneUpdatesInDouble(int k, int n, GramKernel kernel) {
+  void accumulate_randomRows_equalsRankOneUpdatesInDouble(int k, int n, RowKernels kernel) {
     Random rnd = new Random(31L * k + n);
     float[][] rows = randomRows(rnd, n, k, kernel);
     float[] weights = new float[Math.max(n, 1)];
@@ -89,7 +90,34 @@ class GramKernelTest {
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void accumulate_unitWeights_equalsScalarKernelToTheBit(int k, int n, GramKernel kernel) {
+  void weightedSum_randomRows_equalsScalarToTheBitAndDoubleWithinRounding(int k, int n,
+      RowKernels kernel) {
+    Random rnd = new Random(11L * k + n);
+    float[][] rows = randomRows(rnd, n, k, kernel);
+    float[] coefficients = new float[rows.length];
+    for (int q = 0; q < coefficients.length; q++) {
+      coefficients[q] = (float) (3 * rnd.nextGaussian());
+    }
+    float[] out = new float[kernel.width(k)];
+    java.util.Arrays.fill(out, Float.NaN);
+    kernel.weightedSum(rows, coefficients, n, k, out);
+    float[] scalar = new float[k];
+    RowKernels.SCALAR.weightedSum(rows, coefficients, n, k, scalar);
+    for (int f = 0; f < k; f++) {
+      double expected = 0;
+      double scale = 0;
+      for (int q = 0; q < n; q++) {
+        expected += (double) coefficients[q] * rows[q][f];
+        scale += Math.abs((double) coefficients[q] * rows[q][f]);
+      }
+      assertEquals(scalar[f], out[f], 0f, "same bits as the scalar form at " + f);
+      assertEquals(expected, out[f], 1e-6 * (1 + Math.sqrt(n)) * scale + 1e-30, "sum " + f);
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
+  void accumulate_unitWeights_equalsScalarKernelToTheBit(int k, int n, RowKernels kernel) {
     // With unit weights both kernels sum the same exact products in entry order, so explicit
     // ALS gives the same model whichever kernel the JVM can run.
     Random rnd = new Random(7L * k + n);
@@ -104,8 +132,8 @@ class GramKernelTest {
     for (int q = 0; q < rows.length; q++) {
       scalarRows[q] = java.util.Arrays.copyOf(rows[q], k);
     }
-    float[][] expected = dirtyAccumulator(k, GramKernel.SCALAR);
-    GramKernel.SCALAR.accumulate(scalarRows, weights, n, k, expected);
+    float[][] expected = dirtyAccumulator(k, RowKernels.SCALAR);
+    RowKernels.SCALAR.accumulate(scalarRows, weights, n, k, expected);
     for (int x = 0; x < k; x++) {
       for (int c = x; c < k; c++) {
         assertEquals(expected[x][c], acc[x][c], 0f, "G[" + x + "][" + c + "]");
@@ -132,7 +160,7 @@ class GramKernelTest {
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
-  void explicitRow_randomItems_equalsDenseReferenceSolve(int k, int n, GramKernel kernel) {
+  void explicitRow_randomItems_equalsDenseReferenceSolve(int k, int n, RowKernels kernel) {
     Random rnd = new Random(17L * k + n);
     for (boolean biases : new boolean[] {false, true}) {
       TrainingMatrix data = oneUser(rnd, n, AbsentEntries.UNKNOWN);
@@ -184,7 +212,7 @@ class GramKernelTest {
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
   void implicitCholeskyRow_randomItems_equalsDenseReferenceSolve(int k, int n,
-      GramKernel kernel) {
+      RowKernels kernel) {
     Random rnd = new Random(23L * k + n);
     TrainingMatrix data = oneUser(rnd, n, AbsentEntries.IMPLICIT);
     FitState state = new FitState(data, options(0.7, false, true), k);

@@ -90,15 +90,21 @@ final class ExplicitRows extends RowSolver {
     double ownBias = biases ? state.itemBias[c] : 0;
     if (to - from <= s.chunkSize()) {
       // The chunk still holds the whole column: no second gather.
+      System.arraycopy(itemFactors, base, s.own, 0, k);
       for (int q = 0; q < to - from; q++) {
-        double e = s.targets[q] - ownBias - Gram.dot(s.rows[q], 0, itemFactors, base, k);
+        double e = s.targets[q] - ownBias - s.kernel.dot(s.rows[q], s.own, k);
         term += e * e;
       }
     } else {
+      // A long column: the chunk holds only its last part, so each user's row is gathered
+      // again into the chunk's first row (free once the solve is done).
+      System.arraycopy(itemFactors, base, s.own, 0, k);
+      float[] user = s.rows[0];
       for (int p = from; p < to; p++) {
         int u = data.colRow(p);
+        s.kernel.copyRow(userFactors, u * k, user, k);
         double e = data.colValue(p) - state.mu - (biases ? state.userBias[u] + ownBias : 0)
-            - Gram.dot(userFactors, u * k, itemFactors, base, k);
+            - s.kernel.dot(user, s.own, k);
         term += e * e;
       }
     }

@@ -155,16 +155,20 @@ final class ImplicitRows extends RowSolver {
       float[] itemFactors = state.itemFactors;
       if (count <= chunkSize) {
         // The chunk still holds the whole column (gathered by the solve above).
+        System.arraycopy(itemFactors, base, s.own, 0, k);
         for (int q = 0; q < count; q++) {
-          double score = Gram.dot(s.rows[q], 0, itemFactors, base, k);
+          double score = s.kernel.dot(s.rows[q], s.own, k);
           double c1 = s.weights[q];
           double e = (s.targets[q] > 0 ? 1 : 0) - score;
           term += (1.0 + c1) * e * e - score * score;
         }
       } else {
         float[] userFactors = state.userFactors;
+        System.arraycopy(itemFactors, base, s.own, 0, k);
+        float[] user = s.rows[0];
         for (int p = from; p < to; p++) {
-          double score = Gram.dot(userFactors, data.colRow(p) * k, itemFactors, base, k);
+          s.kernel.copyRow(userFactors, data.colRow(p) * k, user, k);
+          double score = s.kernel.dot(user, s.own, k);
           double e = (data.colValue(p) > 0 ? 1 : 0) - score;
           term += (1.0 + confidence[p]) * e * e - score * score;
         }

@@ -42,6 +42,19 @@ interface RowKernels {
     }
 
     @Override
+    public double dot(float[] left, float[] right, int k) {
+      return Gram.dot(left, 0, right, 0, k);
+    }
+
+    @Override
+    public void copyRow(float[] from, int offset, float[] to, int k) {
+      // A plain loop: System.arraycopy's call overhead dominates a copy of k ≈ 10 floats.
+      for (int f = 0; f < k; f++) {
+        to[f] = from[offset + f];
+      }
+    }
+
+    @Override
     public boolean factor(double[] m, int w, double[] diag, double[][] rows) {
       return Cholesky.factor(m, w, diag, rows);
     }
@@ -87,6 +100,19 @@ interface RowKernels {
    * element summed in entry order by multiply-adds (so both forms give the same bits).
    */
   void weightedSum(float[][] rows, float[] coefficients, int n, int k, float[] out);
+
+  /**
+   * Copies {@code from[offset..offset+k)} into {@code to[0..k)} (a row of {@link #width}
+   * floats whose entries past k stay zero): gathering one fixed-side vector.
+   */
+  void copyRow(float[] from, int offset, float[] to, int k);
+
+  /**
+   * Returns left·right over the first k floats of two rows of {@link #width} floats (zeros
+   * past k): the loss's scores. The scalar form sums the products in double; the vector form
+   * in float32 lanes, then across them (within a few float32 roundings of it).
+   */
+  double dot(float[] left, float[] right, int k);
 
   /**
    * Cholesky-factors the symmetric w × w system held (upper triangle) in {@code m}: as

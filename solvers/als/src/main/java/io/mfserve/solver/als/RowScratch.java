@@ -34,6 +34,8 @@ final class RowScratch {
   final RowKernels kernel;
   /** A float32 weighted sum of the chunk's rows (the right-hand side's part, Σ y). */
   final float[] chunkSum;
+  /** The solved row's own factors, of the kernels' width (zeros past k), for the loss. */
+  final float[] own;
   /** Unit coefficients, for Σ y over a chunk. */
   final float[] ones;
 
@@ -50,6 +52,7 @@ final class RowScratch {
     rows = new float[chunk][kernel.width(k)];
     acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
     chunkSum = new float[kernel.width(k)];
+    own = new float[kernel.width(k)];
     ones = new float[chunk];
     java.util.Arrays.fill(ones, 1f);
     m = new double[w * w];

@@ -39,15 +39,11 @@ abstract class RowSolver {
    */
   final void gather(boolean users, int chunk, int cn, RowScratch s, float[] fixed) {
     float[][] rows = s.rows;
+    RowKernels kernels = s.kernel;
     for (int q = 0; q < cn; q++) {
       int p = chunk + q;
       int j = users ? data.rowColumn(p) : data.colRow(p);
-      int o = j * k;
-      float[] y = rows[q];
-      // A plain loop: System.arraycopy's call overhead dominates a copy of k ≈ 10 floats.
-      for (int f = 0; f < k; f++) {
-        y[f] = fixed[o + f];
-      }
+      kernels.copyRow(fixed, j * k, rows[q], k);
     }
   }
 

@@ -92,6 +92,31 @@ final class VectorRowKernels implements RowKernels {
   }
 
   @Override
+  public void copyRow(float[] from, int offset, float[] to, int k) {
+    int c = 0;
+    // Whole vectors while they end inside the row (past it they would copy the next row's
+    // values into the padding, which must stay zero).
+    for (; c + LANES <= k; c += LANES) {
+      FloatVector.fromArray(SPECIES, from, offset + c).intoArray(to, c);
+    }
+    for (; c < k; c++) {
+      to[c] = from[offset + c];
+    }
+  }
+
+  @Override
+  public double dot(float[] left, float[] right, int k) {
+    int width = width(k);
+    FloatVector sum = FloatVector.fromArray(SPECIES, left, 0)
+        .mul(FloatVector.fromArray(SPECIES, right, 0));
+    for (int c = LANES; c < width; c += LANES) {
+      sum = FloatVector.fromArray(SPECIES, left, c)
+          .fma(FloatVector.fromArray(SPECIES, right, c), sum);
+    }
+    return sum.reduceLanes(VectorOperators.ADD);
+  }
+
+  @Override
   public boolean factor(double[] m, int w, double[] diag, double[][] rows) {
     if (w < MIN_VECTOR_SYSTEM) {
       return Cholesky.factor(m, w, diag, rows);

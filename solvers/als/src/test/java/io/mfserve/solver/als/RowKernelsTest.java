@@ -117,6 +117,20 @@ class RowKernelsTest {
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
+  void dot_randomRows_equalsDoubleWithinFloatRounding(int k, int n, RowKernels kernel) {
+    Random rnd = new Random(13L * k + n);
+    float[][] rows = randomRows(rnd, 2, k, kernel);
+    double expected = 0;
+    double scale = 0;
+    for (int f = 0; f < k; f++) {
+      expected += (double) rows[0][f] * rows[1][f];
+      scale += Math.abs((double) rows[0][f] * rows[1][f]);
+    }
+    assertEquals(expected, kernel.dot(rows[0], rows[1], k), 1e-6 * scale + 1e-30);
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
   void accumulate_unitWeights_equalsScalarKernelToTheBit(int k, int n, RowKernels kernel) {
     // With unit weights both kernels sum the same exact products in entry order, so explicit
     // ALS gives the same model whichever kernel the JVM can run.

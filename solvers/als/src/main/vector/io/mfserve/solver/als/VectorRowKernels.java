@@ -2,6 +2,7 @@ package io.mfserve.solver.als;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -38,6 +39,8 @@ final class VectorRowKernels implements RowKernels {
   private static final int LANES = SPECIES.length();
   private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
   private static final int DOUBLE_LANES = DOUBLES.length();
+  /** TAIL[n]: the first n lanes, for a row's last, partial vector. */
+  private static final VectorMask<Float>[] TAIL = tailMasks();
   /** Below this width the scalar Cholesky is faster (measured at w = 11: 0.38 against 0.47 µs). */
   private static final int MIN_VECTOR_SYSTEM = 16;
   /** Accumulator rows per block. */
@@ -99,9 +102,26 @@ final class VectorRowKernels implements RowKernels {
     for (; c + LANES <= k; c += LANES) {
       FloatVector.fromArray(SPECIES, from, offset + c).intoArray(to, c);
     }
-    for (; c < k; c++) {
-      to[c] = from[offset + c];
+    if (c < k) {
+      if (offset + c + LANES <= from.length) {
+        // One whole vector, with the lanes past the row (the next row's values) zeroed.
+        FloatVector.zero(SPECIES).blend(FloatVector.fromArray(SPECIES, from, offset + c),
+            TAIL[k - c]).intoArray(to, c);
+      } else {
+        for (; c < k; c++) {
+          to[c] = from[offset + c];
+        }
+      }
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static VectorMask<Float>[] tailMasks() {
+    VectorMask<Float>[] masks = new VectorMask[LANES];
+    for (int n = 0; n < LANES; n++) {
+      masks[n] = SPECIES.indexInRange(0, n);
+    }
+    return masks;
   }
 
   @Override

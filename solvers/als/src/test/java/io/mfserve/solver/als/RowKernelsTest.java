@@ -117,6 +117,26 @@ class RowKernelsTest {
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
+  void copyRow_anyRowOfAFlatArray_copiesKFloatsAndLeavesThePaddingZero(int k, int n,
+      RowKernels kernel) {
+    // Rows of a flat factor array, the last ones where a whole vector would run past its end.
+    int count = Math.max(n, 1) % 7 + 2;
+    float[] flat = new float[count * k];
+    Random rnd = new Random(19L * k + n);
+    for (int e = 0; e < flat.length; e++) {
+      flat[e] = (float) rnd.nextGaussian() + 10;
+    }
+    for (int r = 0; r < count; r++) {
+      float[] row = new float[kernel.width(k)];
+      kernel.copyRow(flat, r * k, row, k);
+      for (int f = 0; f < row.length; f++) {
+        assertEquals(f < k ? flat[r * k + f] : 0f, row[f], 0f, "row " + r + " float " + f);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
   void dot_randomRows_equalsDoubleWithinFloatRounding(int k, int n, RowKernels kernel) {
     Random rnd = new Random(13L * k + n);
     float[][] rows = randomRows(rnd, 2, k, kernel);

@@ -34,7 +34,7 @@ import java.util.Objects;
  * (YᵀY + Σ_{i observed} (c_ui − 1) y_i y_iᵀ + λ_u I) x_u = Σ_i c_ui p_ui y_i use YᵀY computed
  * once per half-sweep; they are solved by a few conjugate-gradient steps warm-started from the
  * row's previous factors (Takács, Pilászy and Tikk 2011), or exactly by Cholesky ({@code auto},
- * the default, picks by rank: see {@link AlsSolverProvider#AUTO_CG_MIN_RANK}).
+ * the default, picks by rank: see {@link AlsSolverProvider#autoCgMinRank}).
  *
  * <h2>Algorithm</h2>
  * Item factors are drawn from N(0, σ²) (|N| for non-negative factors); user factors start at

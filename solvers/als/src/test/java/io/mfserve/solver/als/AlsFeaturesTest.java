@@ -158,7 +158,7 @@ class AlsFeaturesTest {
   @Test
   void fit_implicitAutoBelowCgRank_isTheCholeskyFit() {
     TrainingMatrix data = clicks(60, 40, 3);
-    int k = AlsSolverProvider.AUTO_CG_MIN_RANK - 1;
+    int k = AlsSolverProvider.autoCgMinRank() - 1;
     FactorModel exact = fit(data, k, AbsentEntries.IMPLICIT, Map.of("implicit_solver",
         "cholesky", "max_iterations", "3"));
     FactorModel auto = fit(data, k, AbsentEntries.IMPLICIT, Map.of("max_iterations", "3"));
@@ -172,7 +172,7 @@ class AlsFeaturesTest {
   @Test
   void fit_implicitAutoFromCgRank_isTheCgFit() {
     TrainingMatrix data = clicks(60, 40, 3);
-    int k = AlsSolverProvider.AUTO_CG_MIN_RANK;
+    int k = AlsSolverProvider.autoCgMinRank();
     FactorModel cg = fit(data, k, AbsentEntries.IMPLICIT, Map.of("implicit_solver", "cg",
         "max_iterations", "3"));
     FactorModel auto = fit(data, k, AbsentEntries.IMPLICIT, Map.of("max_iterations", "3"));

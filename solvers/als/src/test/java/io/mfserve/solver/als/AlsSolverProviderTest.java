@@ -50,10 +50,13 @@ class AlsSolverProviderTest {
   }
 
   @ParameterizedTest(name = "{0} at rank {1}")
-  @CsvSource({"cholesky, 64, true", "cg, 2, false", "auto, 1, true", "auto, 23, true",
-      "auto, 24, false", "auto, 64, false"})
+  @CsvSource({"cholesky, 128, true", "cg, 2, false", "auto, 1, true", "auto, 23, true",
+      "auto, 95, true", "auto, 96, false", "auto, 128, false"})
   void exactImplicitSolve_choiceAndRank_picksCholeskyOnlyWhereMeant(String choice, int rank,
       boolean exact) {
+    // The tests run with the Vector API module (solvers/als/pom.xml), so auto's threshold is
+    // the vector kernels' one.
+    assertEquals(AlsSolverProvider.AUTO_CG_MIN_RANK_VECTOR, AlsSolverProvider.autoCgMinRank());
     assertEquals(exact, AlsSolverProvider.exactImplicitSolve(choice, rank));
   }
 

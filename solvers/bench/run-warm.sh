@@ -18,4 +18,4 @@ if command -v flock > /dev/null; then
   lock=(flock /tmp/bench.lock)
 fi
 cd "$root"
-"${lock[@]}" java "-Xmx${HEAP:-2g}" -cp "$cp" io.mfserve.bench.warm.WarmStartBench "$@"
+"${lock[@]}" java --add-modules=jdk.incubator.vector "-Xmx${HEAP:-2g}" -cp "$cp" io.mfserve.bench.warm.WarmStartBench "$@"

@@ -10,7 +10,7 @@ out="${OUT:-/tmp/ml100k-implicit}"
 /usr/bin/python3 "$here/implicit_split.py" --data "$ml/u.data" --out "$out"
 port="${PORT:-50082}"
 log="$(mktemp)"
-java -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \
+java --add-modules=jdk.incubator.vector -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

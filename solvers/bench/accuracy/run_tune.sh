@@ -14,7 +14,7 @@ root="$(cd "$here/../../.." && pwd)"
 ml="${ML_100K:-$root/../shared/data/ml-100k}"
 port="${PORT:-50083}"
 log="$(mktemp)"
-java -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \
+java --add-modules=jdk.incubator.vector -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

@@ -21,7 +21,7 @@
 # Needs: apt-get install -y python3-sklearn python3-gensim (Debian 12: 1.2.1, 4.2.0), and
 # 'mvn -B package -DskipTests' (server/target/mfserve-server.jar, client/target/mfctl.jar).
 # Environment: UDATA (default ../shared/data/ml-100k/u.data next to the repository), PORT (50987), SERVER_JAR,
-# MFCTL_JAR, WARMUPS (untimed fits per mfserve row before the timed ones, 5: a fit of u.data
+# MFCTL_JAR, JAVA_OPTS (the server's JVM flags; default deploy/jvm-flags), WARMUPS (untimed fits per mfserve row before the timed ones, 5: a fit of u.data
 # takes tens of milliseconds, so after one the JIT is still compiling and the timed fits fall
 # from 0.137 to 0.068 s; after 5 they are steady, as on a server in service. WARMUPS=1 shows a
 # cold server).
@@ -43,8 +43,10 @@ if [ "$WHAT" != fitpath ]; then
     || /usr/bin/python3 nmf_data.py
 fi
 
-java -Xmx8g -jar "$SERVER_JAR" --port "$PORT" --max-inbound-message-size 64m \
-  > /tmp/nmf-bench-server.log 2>&1 &
+# The server's JVM flags: the README's (deploy/jvm-flags) unless JAVA_OPTS says otherwise.
+# shellcheck disable=SC2086
+java ${JAVA_OPTS-$(cat "$ROOT/deploy/jvm-flags")} -Xmx8g -jar "$SERVER_JAR" --port "$PORT" \
+  --max-inbound-message-size 64m > /tmp/nmf-bench-server.log 2>&1 &
 SERVER=$!
 venv=""
 trap 'kill $SERVER; [ -z "$venv" ] || rm -rf "$venv"' EXIT

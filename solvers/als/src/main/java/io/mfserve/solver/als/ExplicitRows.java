@@ -36,7 +36,8 @@ final class ExplicitRows extends RowSolver {
    * {@inheritDoc}
    *
    * @return λ_r‖x‖² + λ_b b², plus, on the item side, the squared errors of the column's
-   *     entries (U being final for this sweep by then)
+   *     entries (U being final for this sweep by then), from the column's system
+   *     ({@link #systemLoss})
    */
   @Override
   double solve(boolean users, int r, RowScratch s) {
@@ -58,6 +59,8 @@ final class ExplicitRows extends RowSolver {
     Arrays.fill(s.m, 0);
     Arrays.fill(s.b, 0);
     Arrays.fill(s.sums, 0);
+    s.targetSum = 0;
+    s.targetSquares = 0;
     int chunkSize = s.chunkSize();
     for (int chunk = from; chunk < to; chunk += chunkSize) {
       int cn = Math.min(chunkSize, to - chunk);
@@ -72,42 +75,14 @@ final class ExplicitRows extends RowSolver {
       s.m[k * w + k] = count;
     }
     double reg = regularization(count);
-    solveSystem(s, reg, solved, base, biases ? solvedBias : null, r);
-    double term = reg * storedNorm2(solved, base)
-        + (biases ? options.biasLambda() * solvedBias[r] * solvedBias[r] : 0);
-    return users ? term : addSquaredErrors(term, r, s, from, to, base);
-  }
-
-  /**
-   * Returns {@code term} plus Σ (r − μ − b_u − b_i − x_u·y_i)² over the entries of item column
-   * {@code c}, added one by one onto it (the order of the sum is part of the reproducible loss).
-   */
-  private double addSquaredErrors(double term, int c, RowScratch s, int from, int to,
-      int base) {
-    boolean biases = state.biases;
-    float[] userFactors = state.userFactors;
-    float[] itemFactors = state.itemFactors;
-    double ownBias = biases ? state.itemBias[c] : 0;
-    if (to - from <= s.chunkSize()) {
-      // The chunk still holds the whole column: no second gather.
-      System.arraycopy(itemFactors, base, s.own, 0, k);
-      for (int q = 0; q < to - from; q++) {
-        double e = s.targets[q] - ownBias - s.kernel.dot(s.rows[q], s.own, k);
-        term += e * e;
-      }
-    } else {
-      // A long column: the chunk holds only its last part, so each user's row is gathered
-      // again into the chunk's first row (free once the solve is done).
-      System.arraycopy(itemFactors, base, s.own, 0, k);
-      float[] user = s.rows[0];
-      for (int p = from; p < to; p++) {
-        int u = data.colRow(p);
-        s.kernel.copyRow(userFactors, u * k, user, k);
-        double e = data.colValue(p) - state.mu - (biases ? state.userBias[u] + ownBias : 0)
-            - s.kernel.dot(user, s.own, k);
-        term += e * e;
-      }
+    float[] bias = biases ? solvedBias : null;
+    solveSystem(s, reg, solved, base, bias, r);
+    if (!users) {
+      // The item side reports the loss: the column's squared errors (U is final for this
+      // sweep by then) and its regularisation terms, from the column's system.
+      return systemLoss(s, s.targetSquares, solved, base, bias, r);
     }
-    return term;
+    return reg * storedNorm2(solved, base)
+        + (biases ? options.biasLambda() * solvedBias[r] * solvedBias[r] : 0);
   }
 }

@@ -140,6 +140,23 @@ final class Gram {
   }
 
   /**
+   * Returns vᵀ g v for the symmetric w × w {@code g} of which only the upper triangle is read.
+   */
+  static double quadraticForm(double[] g, int w, double[] v) {
+    double sum = 0;
+    for (int x = 0; x < w; x++) {
+      int row = x * w;
+      double vx = v[x];
+      double off = 0;
+      for (int c = x + 1; c < w; c++) {
+        off += g[row + c] * v[c];
+      }
+      sum += vx * (g[row + x] * vx + 2 * off);
+    }
+    return sum;
+  }
+
+  /**
    * Writes {@code g·v} into {@code out} for the symmetric k × k {@code g} of which only the
    * upper triangle is read.
    */

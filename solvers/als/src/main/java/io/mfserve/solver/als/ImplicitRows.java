@@ -138,6 +138,8 @@ final class ImplicitRows extends RowSolver {
     if (options.cholesky() || options.nonnegative()) {
       Arrays.fill(s.m, 0);
       Arrays.fill(s.b, 0);
+      s.targetSum = 0;
+      s.targetSquares = 0;
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         pack(users, chunk, cn, s, fixed, confidence);
@@ -147,6 +149,14 @@ final class ImplicitRows extends RowSolver {
         s.m[e] += gram[e];
       }
       solveSystem(s, reg, solved, base, null, r);
+      if (!users) {
+        // The column's terms from its system: with t ∈ {0, 1} and target (1 + c')·t,
+        // Σ (1 + c')(t − s)² − s² = Σ target − 2 x·b + xᵀ(Σ c' y yᵀ)x, and the system's
+        // matrix is that Gram plus YᵀY plus the regularisation, whose λ‖x‖² is the term's too.
+        return systemLoss(s, s.targetSum, solved, base, null, r)
+            - Gram.quadraticForm(gram, k, s.x);
+      }
+      return reg * storedNorm2(solved, base);
     } else {
       conjugateGradient(users, s, from, to, reg, solved, fixed, confidence, gram, base);
     }

@@ -11,9 +11,17 @@ final class RowScratch {
   final double[] m;
   /** The system's rows in separate arrays, for the row-wise Cholesky factorisation. */
   final double[][] rowsW;
-  /** A copy of {@link #m} before factorisation, for the ridge retry. */
+  /**
+   * A copy of {@link #m} before factorisation, regularised: for the ridge retry, and for the
+   * row's loss as a quadratic form ({@link RowSolver#systemLoss}).
+   */
   final double[] m2;
   final double[] b;
+  /** A copy of {@link #b} before the solve overwrites it, for the row's loss. */
+  final double[] b2;
+  /** Σ target and Σ target² over the row's entries, for the row's loss. */
+  double targetSum;
+  double targetSquares;
   final double[] x;
   final double[] g;
   final double[] dir;
@@ -59,6 +67,7 @@ final class RowScratch {
     m2 = new double[w * w];
     rowsW = new double[w][w];
     b = new double[w];
+    b2 = new double[w];
     x = new double[w];
     g = new double[w];
     dir = new double[w];

@@ -24,6 +24,7 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -179,6 +180,47 @@ class AlsFeaturesTest {
 
     assertArrayEquals(cg.copyUserFactors(0, data.rows()), auto.copyUserFactors(0, data.rows()));
     assertArrayEquals(cg.copyItemFactors(0, data.cols()), auto.copyItemFactors(0, data.cols()));
+  }
+
+  @ParameterizedTest(name = "biases={0} weighted_lambda={1}")
+  @CsvSource({"true, false", "false, true", "true, true"})
+  void fit_explicit_reportedLossIsTheObjective(boolean biases, boolean weighted) {
+    // The item half-sweep reports the loss from each column's system (Σ t² − 2 v·b + vᵀMv)
+    // rather than entry by entry: it must still be the objective of AlsSolver's Javadoc.
+    TrainingMatrix data = clicks(40, 30, 11);
+    double lambda = weighted ? 0.1 : 2.0;
+    double biasLambda = 1.5;
+    FactorModel model = fit(data, 4, AbsentEntries.UNKNOWN, Map.of("max_iterations", "3",
+        "regularization", Double.toString(lambda), "weighted_lambda",
+        Boolean.toString(weighted), "biases", Boolean.toString(biases), "bias_regularization",
+        Double.toString(biasLambda)));
+
+    double total = 0;
+    for (int u = 0; u < data.rows(); u++) {
+      for (int p = data.rowStart(u); p < data.rowEnd(u); p++) {
+        double e = data.rowValue(p) - model.predict(u, data.rowColumn(p));
+        total += e * e;
+      }
+      double norm = 0;
+      for (int f = 0; f < 4; f++) {
+        norm += (double) model.userFactor(u, f) * model.userFactor(u, f);
+      }
+      total += (weighted ? lambda * data.rowLength(u) : lambda) * norm;
+      if (biases) {
+        total += biasLambda * model.userBias(u) * model.userBias(u);
+      }
+    }
+    for (int i = 0; i < data.cols(); i++) {
+      double norm = 0;
+      for (int f = 0; f < 4; f++) {
+        norm += (double) model.itemFactor(i, f) * model.itemFactor(i, f);
+      }
+      total += (weighted ? lambda * data.colLength(i) : lambda) * norm;
+      if (biases) {
+        total += biasLambda * model.itemBias(i) * model.itemBias(i);
+      }
+    }
+    assertEquals(total / data.nnz(), model.history().get(2).loss(), 1e-5 * total / data.nnz());
   }
 
   @ParameterizedTest(name = "confidence={0}")

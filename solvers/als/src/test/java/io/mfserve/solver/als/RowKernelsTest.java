@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The tuned Gram kernel and row solves against the straightforward ones, on random inputs. */
 class RowKernelsTest {
-  private static final int[] RANKS = {1, 3, 8, 17, 64, 128};
+  // The ranks, and 10 and 24: the vector kernels' eight-row blocks with remainders.
+  private static final int[] RANKS = {1, 3, 8, 10, 17, 24, 64, 128};
 
   static java.util.stream.Stream<Arguments> ranksAndCounts() {
     java.util.stream.Stream.Builder<Arguments> b = java.util.stream.Stream.builder();

@@ -116,14 +116,13 @@ interface RowKernels {
 
   /**
    * Cholesky-factors the symmetric w × w system held (upper triangle) in {@code m}: as
-   * {@link Cholesky#factor(double[], int, double[], double[][])}, R in both {@code m} and
-   * {@code rows} on success.
+   * {@link Cholesky#factor(double[], int, double[], double[][])}, R in {@code m} on success
+   * (and, where this form solves from them, in {@code rows}).
    */
   boolean factor(double[] m, int w, double[] diag, double[][] rows);
 
   /**
-   * Solves RᵀR x = b with R from {@link #factor} (held in both {@code m} and {@code rows});
-   * {@code b} is overwritten.
+   * Solves RᵀR x = b with R from {@link #factor} of this form; {@code b} is overwritten.
    */
   void solve(double[] m, double[][] rows, double[] b, double[] x, int w);
 

@@ -18,10 +18,15 @@ final class LongIntHashMap {
   private int emptyKeyValue;
 
   LongIntHashMap(int expected) {
-    int cap = Integer.highestOneBit(Math.max(4, expected * 2 - 1)) << 1;
+    int cap = capacityFor(expected);
     keys = new long[cap];
     Arrays.fill(keys, EMPTY);
     values = new int[cap];
+  }
+
+  /** The table length a map made for {@code expected} keys starts with. */
+  static int capacityFor(int expected) {
+    return Integer.highestOneBit(Math.max(4, expected * 2 - 1)) << 1;
   }
 
   int get(long key) {

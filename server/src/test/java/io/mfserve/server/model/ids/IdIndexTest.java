@@ -76,6 +76,65 @@ class IdIndexTest {
   }
 
   @Test
+  void intern_smallIdsThenOneOutside_keepEveryPositionAcrossTheMoveToTheHashTable() {
+    // Small non-negative ids fill the direct table; a negative id, then one past its largest
+    // span, each move the builder to the hash table. Positions must not change at any point.
+    Random rnd = new Random(5);
+    for (long outsider : new long[] {-7, IdIndex.LongBuilder.DIRECT_MAX_SPAN, Long.MIN_VALUE,
+        3_000_000}) {
+      IdIndex.LongBuilder b = IdIndex.longBuilder();
+      java.util.Map<Long, Integer> expected = new java.util.HashMap<>();
+      java.util.List<Long> order = new java.util.ArrayList<>();
+      for (int n = 0; n < 5000; n++) {
+        long id = n == 2500 ? outsider : rnd.nextInt(900_000);
+        int p = b.intern(id);
+        Integer known = expected.putIfAbsent(id, expected.size());
+        if (known == null) {
+          order.add(id);
+        }
+        assertEquals(expected.get(id), p, "id " + id + " at step " + n);
+        assertEquals(expected.size(), b.size());
+      }
+      IdIndex index = b.build();
+      assertInstanceOf(IdIndex.Longs.class, index, "ids spread over 900,000 and " + outsider);
+      for (int p = 0; p < order.size(); p++) {
+        assertEquals(order.get(p), index.idAt(p));
+        assertEquals(p, index.indexOf(order.get(p)));
+      }
+      assertEquals(-1, index.indexOf(900_001));
+    }
+  }
+
+  @Test
+  void intern_largeIdsEarlyAmongManySmallOnes_growTheDirectTableAndBuildTheRange() {
+    // 200,000 ids 1..n in random order: the table grows to n as they come; the build is the
+    // compact Range, and every id keeps its first-seen position.
+    int n = 200_000;
+    long[] ids = new long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = n - i;
+    }
+    Random rnd = new Random(6);
+    for (int i = n - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      long t = ids[i];
+      ids[i] = ids[j];
+      ids[j] = t;
+    }
+    IdIndex.LongBuilder b = IdIndex.longBuilder();
+    for (int i = 0; i < n; i++) {
+      assertEquals(i, b.intern(ids[i]));
+      assertEquals(i, b.intern(ids[i]), "a second intern finds it");
+    }
+    assertTrue(b.memoryBytes() >= (long) n * Integer.BYTES, "the table is in the estimate");
+    IdIndex index = b.build();
+    assertInstanceOf(IdIndex.Range.class, index);
+    for (int p = 0; p < n; p++) {
+      assertEquals(p, index.indexOf(ids[p]));
+    }
+  }
+
+  @Test
   void longIntHashMap_againstHashMap_randomIds() {
     LongIntHashMap m = new LongIntHashMap(4);
     java.util.HashMap<Long, Integer> ref = new java.util.HashMap<>();

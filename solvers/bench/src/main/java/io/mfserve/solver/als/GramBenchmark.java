@@ -20,8 +20,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * solver uses ({@link Gram#accumulateRows}: float32 rows, four entries × one accumulator row)
  * against the forms it replaced: the packed four entries × two rows of the previous release,
  * one entry at a time in double on the lower triangle (the first ALS), and four entries × one
- * row in float on the packed buffer. Each call covers {@code n} entries; the
- * score is nanoseconds per call, so GFLOP/s = k(k+1)·n / score.
+ * row in float on the packed buffer; and, as {@code vectorKernels}, the Vector API form the
+ * solver runs where the JVM has {@code --add-modules=jdk.incubator.vector}
+ * ({@link RowKernels}). Each call covers {@code n} entries; the score is nanoseconds per call,
+ * so GFLOP/s = k(k+1)·n / score.
  *
  * <p>Run: {@code java -cp "$(cat target/classpath.txt):target/classes" org.openjdk.jmh.Main
  * GramBenchmark} (see solvers/bench/README.md).
@@ -31,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(1)
+// The Vector API module, so that vectorKernels runs the solver's vector form (the other
+// methods do not use it).
+@Fork(value = 1, jvmArgsAppend = "--add-modules=jdk.incubator.vector")
 public class GramBenchmark {
   /** The rank. */
   @Param({"10", "64"})
@@ -49,6 +53,9 @@ public class GramBenchmark {
   private double[] ad;
   private float[][] rows;
   private float[][] acc;
+  private RowKernels vector;
+  private float[][] vectorRows;
+  private float[][] vectorAcc;
 
   /** Draws 20,000 item vectors and the row's random items. */
   @Setup
@@ -74,6 +81,9 @@ public class GramBenchmark {
     ad = new double[k * k];
     rows = new float[n][k];
     acc = new float[k][k];
+    vector = RowKernels.preferred();
+    vectorRows = new float[n][vector.width(k)];
+    vectorAcc = new float[vector.accumulatorRows(k)][vector.width(k)];
   }
 
   /**
@@ -88,6 +98,20 @@ public class GramBenchmark {
     }
     Gram.accumulateRows(rows, weights, n, k, acc);
     Gram.drainRows(acc, k, ad, 0, k);
+    return ad[k + 1];
+  }
+
+  /**
+   * The solver's kernels where the JVM has the Vector API ({@link RowKernels#preferred}: the
+   * register-blocked SYRK), with its gather and the same drain into double.
+   */
+  @Benchmark
+  public double vectorKernels() {
+    for (int q = 0; q < n; q++) {
+      vector.copyRow(factors, items[q] * k, vectorRows[q], k);
+    }
+    vector.accumulate(vectorRows, weights, n, k, vectorAcc);
+    Gram.drainRows(vectorAcc, k, ad, 0, k);
     return ad[k + 1];
   }
 

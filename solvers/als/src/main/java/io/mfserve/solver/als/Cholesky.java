@@ -85,16 +85,26 @@ final class Cholesky {
     if (w < ROWS_MIN_WIDTH) {
       return factor(m, w, diag);
     }
+    toRows(m, w, rows);
+    boolean ok = factorRows(rows, w, diag);
+    if (ok) {
+      fromRows(rows, w, m);
+    }
+    return ok;
+  }
+
+  /** Copies the upper triangle of the flat w × w {@code m} into one array per row. */
+  static void toRows(double[] m, int w, double[][] rows) {
     for (int i = 0; i < w; i++) {
       System.arraycopy(m, i * w + i, rows[i], i, w - i);
     }
-    boolean ok = factorRows(rows, w, diag);
-    if (ok) {
-      for (int i = 0; i < w; i++) {
-        System.arraycopy(rows[i], i, m, i * w + i, w - i);
-      }
+  }
+
+  /** Copies the upper triangle held in one array per row back into the flat {@code m}. */
+  static void fromRows(double[][] rows, int w, double[] m) {
+    for (int i = 0; i < w; i++) {
+      System.arraycopy(rows[i], i, m, i * w + i, w - i);
     }
-    return ok;
   }
 
   private static boolean factorRows(double[][] m, int w, double[] diag) {

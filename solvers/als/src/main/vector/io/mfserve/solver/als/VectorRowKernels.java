@@ -150,15 +150,11 @@ final class VectorRowKernels implements RowKernels {
     if (w < MIN_VECTOR_SYSTEM) {
       return Cholesky.factor(m, w, diag, rows);
     }
-    for (int i = 0; i < w; i++) {
-      System.arraycopy(m, i * w + i, rows[i], i, w - i);
-    }
+    Cholesky.toRows(m, w, rows);
     if (!factorRows(rows, w, diag)) {
       return false;
     }
-    for (int i = 0; i < w; i++) {
-      System.arraycopy(rows[i], i, m, i * w + i, w - i);
-    }
+    Cholesky.fromRows(rows, w, m);
     return true;
   }
 
@@ -350,6 +346,9 @@ final class VectorRowKernels implements RowKernels {
     a30.intoArray(acc[x0 + 3], c);
     a31.intoArray(acc[x0 + 3], c + LANES);
   }
+
+  // The blocks below are written out per shape: the Vector API keeps a block's partial sums in
+  // registers only as separate local variables (an array of vectors would live in memory).
 
   /** Rows x0..x0+7, columns c..c+LANES−1. */
   private static void eightByOne(float[][] rows, float[] weights, int n, int x0, int c,

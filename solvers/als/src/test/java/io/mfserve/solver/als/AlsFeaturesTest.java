@@ -182,6 +182,14 @@ class AlsFeaturesTest {
     assertArrayEquals(cg.copyItemFactors(0, data.cols()), auto.copyItemFactors(0, data.cols()));
   }
 
+  private static double squaredNorm(float[] v) {
+    double s = 0;
+    for (float x : v) {
+      s += (double) x * x;
+    }
+    return s;
+  }
+
   @ParameterizedTest(name = "biases={0} weighted_lambda={1}")
   @CsvSource({"true, false", "false, true", "true, true"})
   void fit_explicit_reportedLossIsTheObjective(boolean biases, boolean weighted) {
@@ -201,24 +209,16 @@ class AlsFeaturesTest {
         double e = data.rowValue(p) - model.predict(u, data.rowColumn(p));
         total += e * e;
       }
-      double norm = 0;
-      for (int f = 0; f < 4; f++) {
-        norm += (double) model.userFactor(u, f) * model.userFactor(u, f);
-      }
-      total += (weighted ? lambda * data.rowLength(u) : lambda) * norm;
-      if (biases) {
-        total += biasLambda * model.userBias(u) * model.userBias(u);
-      }
+      float[] row = model.copyUserFactors(u, u + 1);
+      double bias = biases ? model.userBias(u) : 0;
+      total += (weighted ? lambda * data.rowLength(u) : lambda) * squaredNorm(row)
+          + biasLambda * bias * bias;
     }
     for (int i = 0; i < data.cols(); i++) {
-      double norm = 0;
-      for (int f = 0; f < 4; f++) {
-        norm += (double) model.itemFactor(i, f) * model.itemFactor(i, f);
-      }
-      total += (weighted ? lambda * data.colLength(i) : lambda) * norm;
-      if (biases) {
-        total += biasLambda * model.itemBias(i) * model.itemBias(i);
-      }
+      float[] row = model.copyItemFactors(i, i + 1);
+      double bias = biases ? model.itemBias(i) : 0;
+      total += (weighted ? lambda * data.colLength(i) : lambda) * squaredNorm(row)
+          + biasLambda * bias * bias;
     }
     assertEquals(total / data.nnz(), model.history().get(2).loss(), 1e-5 * total / data.nnz());
   }

@@ -24,7 +24,7 @@ for p in java.base/java.lang java.base/java.lang.invoke java.base/java.lang.refl
     java.base/sun.security.action java.base/sun.util.calendar; do
   opens+=("--add-opens=$p=ALL-UNNAMED")
 done
-# --add-modules: ALS runs its Vector API kernels, as on a server started with deploy/jvm-flags.
+# --add-modules: ALS runs its Vector API kernels, as on a server given that flag (README).
 java_cmd=(java --add-modules=jdk.incubator.vector "-Xmx${HEAP:-8g}" "${opens[@]}" -Djdk.reflect.useDirectMethodHandle=false
   -Dio.netty.tryReflectionSetAccessible=true -cp "$cp" io.mfserve.bench.AlsVsSpark)
 lock=()

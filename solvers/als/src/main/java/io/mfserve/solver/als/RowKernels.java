@@ -11,7 +11,7 @@ import java.util.Locale;
  * SYRK for the Gram matrix (3–4× the scalar loops' speed at ranks 10 to 128 on this project's
  * machine, {@code GramBenchmark}) and a Cholesky factorisation that updates the trailing rows
  * four pivots at a time. The vector form needs the JVM flag
- * {@code --add-modules=jdk.incubator.vector} (in {@code deploy/jvm-flags}); without it the
+ * {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS"); without it the
  * scalar form runs, with the same results to floating-point rounding.
  *
  * <p>The kernels decide the scratch layout: each gathered row and each accumulator row holds

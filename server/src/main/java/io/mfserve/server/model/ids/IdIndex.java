@@ -275,10 +275,7 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
           direct[(int) id] = size + 1;
           return append(id);
         }
-        positions = new LongIntHashMap(Math.max(16, size));
-        for (int p = 0; p < size; p++) {
-          positions.put(ids[p], p);
-        }
+        positions = hashTable(ids, size);
         direct = null;
       }
       int p = positions.get(id);
@@ -287,6 +284,15 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
       }
       positions.put(id, size);
       return append(id);
+    }
+
+    /** A hash table of ids[0..n) to their positions. */
+    private static LongIntHashMap hashTable(long[] ids, int n) {
+      LongIntHashMap table = new LongIntHashMap(Math.max(16, n));
+      for (int p = 0; p < n; p++) {
+        table.put(ids[p], p);
+      }
+      return table;
     }
 
     private int append(long id) {
@@ -336,13 +342,7 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
           return new Range(min, byOffset, offsets);
         }
       }
-      if (positions == null) {
-        positions = new LongIntHashMap(Math.max(16, size));
-        for (int p = 0; p < size; p++) {
-          positions.put(exact[p], p);
-        }
-      }
-      return new Longs(exact, positions);
+      return new Longs(exact, positions != null ? positions : hashTable(exact, size));
     }
 
     /** The bytes of {@link Longs} for these ids (its hash table as the builder's would be). */

@@ -56,11 +56,7 @@ final class ExplicitRows extends RowSolver {
       }
       return 0;
     }
-    Arrays.fill(s.m, 0);
-    Arrays.fill(s.b, 0);
-    Arrays.fill(s.sums, 0);
-    s.targetSum = 0;
-    s.targetSquares = 0;
+    beginRow(s);
     int chunkSize = s.chunkSize();
     for (int chunk = from; chunk < to; chunk += chunkSize) {
       int cn = Math.min(chunkSize, to - chunk);

@@ -68,7 +68,7 @@ final class ImplicitRows extends RowSolver {
           System.arraycopy(factors, (chunk + q) * k, s.rows[q], 0, k);
           s.weights[q] = 1f;
         }
-        s.kernel.accumulate(s.rows, s.weights, cn, k, s.acc);
+        s.kernels.accumulate(s.rows, s.weights, cn, k, s.acc);
         Gram.drainRows(s.acc, k, gramParts, b * kk, k);
       }
       return 0;
@@ -136,10 +136,7 @@ final class ImplicitRows extends RowSolver {
     int chunkSize = s.chunkSize();
     double reg = regularization(count);
     if (options.cholesky() || options.nonnegative()) {
-      Arrays.fill(s.m, 0);
-      Arrays.fill(s.b, 0);
-      s.targetSum = 0;
-      s.targetSquares = 0;
+      beginRow(s);
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         pack(users, chunk, cn, s, fixed, confidence);
@@ -157,9 +154,8 @@ final class ImplicitRows extends RowSolver {
             - Gram.quadraticForm(gram, k, s.x);
       }
       return reg * storedNorm2(solved, base);
-    } else {
-      conjugateGradient(users, s, from, to, reg, solved, fixed, confidence, gram, base);
     }
+    conjugateGradient(users, s, from, to, reg, solved, fixed, confidence, gram, base);
     double term = reg * storedNorm2(solved, base);
     if (!users) {
       float[] itemFactors = state.itemFactors;
@@ -167,7 +163,7 @@ final class ImplicitRows extends RowSolver {
         // The chunk still holds the whole column (gathered by the solve above).
         System.arraycopy(itemFactors, base, s.own, 0, k);
         for (int q = 0; q < count; q++) {
-          double score = s.kernel.dot(s.rows[q], s.own, k);
+          double score = s.kernels.dot(s.rows[q], s.own, k);
           double c1 = s.weights[q];
           double e = (s.targets[q] > 0 ? 1 : 0) - score;
           term += (1.0 + c1) * e * e - score * score;
@@ -177,8 +173,8 @@ final class ImplicitRows extends RowSolver {
         System.arraycopy(itemFactors, base, s.own, 0, k);
         float[] user = s.rows[0];
         for (int p = from; p < to; p++) {
-          s.kernel.copyRow(userFactors, data.colRow(p) * k, user, k);
-          double score = s.kernel.dot(user, s.own, k);
+          s.kernels.copyRow(userFactors, data.colRow(p) * k, user, k);
+          double score = s.kernels.dot(user, s.own, k);
           double e = (data.colValue(p) > 0 ? 1 : 0) - score;
           term += (1.0 + confidence[p]) * e * e - score * score;
         }

@@ -8,11 +8,11 @@ import java.util.Locale;
  * The hot loops of solving one ALS row, in one of two forms: {@link #SCALAR}, loops that C2
  * compiles to SIMD on its own ({@link Gram}, {@link Cholesky}), and {@code VectorRowKernels},
  * the same operations written with the JDK's incubating Vector API: a register-blocked small
- * SYRK for the Gram matrix (3–4× the scalar loops' speed at ranks 10 to 128 on this project's
- * machine, {@code GramBenchmark}) and a Cholesky factorisation that updates the trailing rows
- * four pivots at a time. The vector form needs the JVM flag
- * {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS"); without it the
- * scalar form runs, with the same results to floating-point rounding.
+ * SYRK for the Gram matrix (2.2–2.7× the scalar loops' speed with the gather and the drain, at
+ * ranks 10 to 128 on this project's machine, {@code GramBenchmark}) and a Cholesky
+ * factorisation that updates the trailing rows four pivots at a time. The vector form needs
+ * the JVM flag {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS");
+ * without it the scalar form runs, with the same results to floating-point rounding.
  *
  * <p>The kernels decide the scratch layout: each gathered row and each accumulator row holds
  * {@link #width} floats (k, padded with zeros to whole vectors), and the accumulator has

@@ -39,7 +39,7 @@ final class RowScratch {
   final float[][] rows;
 
   /** The kernels that fill {@link #acc} from {@link #rows}; they decide their widths. */
-  final RowKernels kernel;
+  final RowKernels kernels;
   /** A float32 weighted sum of the chunk's rows (the right-hand side's part, Σ y). */
   final float[] chunkSum;
   /** The solved row's own factors, of the kernels' width (zeros past k), for the loss. */
@@ -52,15 +52,15 @@ final class RowScratch {
     this(k, w, RowKernels.preferred());
   }
 
-  RowScratch(int k, int w, RowKernels kernel) {
-    this.kernel = kernel;
+  RowScratch(int k, int w, RowKernels kernels) {
+    this.kernels = kernels;
     int chunk = AlsSolver.chunkEntries(k);
     weights = new float[chunk];
     targets = new float[chunk];
-    rows = new float[chunk][kernel.width(k)];
-    acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
-    chunkSum = new float[kernel.width(k)];
-    own = new float[kernel.width(k)];
+    rows = new float[chunk][kernels.width(k)];
+    acc = new float[kernels.accumulatorRows(k)][kernels.width(k)];
+    chunkSum = new float[kernels.width(k)];
+    own = new float[kernels.width(k)];
     ones = new float[chunk];
     java.util.Arrays.fill(ones, 1f);
     m = new double[w * w];

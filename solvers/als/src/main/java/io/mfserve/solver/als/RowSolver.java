@@ -32,6 +32,15 @@ abstract class RowSolver {
    */
   abstract double solve(boolean users, int r, RowScratch s);
 
+  /** Clears the row's system and sums in {@code s}, before its chunks are accumulated. */
+  final void beginRow(RowScratch s) {
+    Arrays.fill(s.m, 0);
+    Arrays.fill(s.b, 0);
+    Arrays.fill(s.sums, 0);
+    s.targetSum = 0;
+    s.targetSquares = 0;
+  }
+
   /**
    * Copies the fixed side's vectors of entries [chunk, chunk + cn) of a row into the worker's
    * chunk rows. Copying first and computing after lets the processor overlap the cache misses
@@ -39,7 +48,7 @@ abstract class RowSolver {
    */
   final void gather(boolean users, int chunk, int cn, RowScratch s, float[] fixed) {
     float[][] rows = s.rows;
-    RowKernels kernels = s.kernel;
+    RowKernels kernels = s.kernels;
     for (int q = 0; q < cn; q++) {
       int p = chunk + q;
       int j = users ? data.rowColumn(p) : data.colRow(p);
@@ -54,7 +63,7 @@ abstract class RowSolver {
    */
   final void accumulate(RowScratch s, int cn) {
     float[][] rows = s.rows;
-    RowKernels kernels = s.kernel;
+    RowKernels kernels = s.kernels;
     double[] b = s.b;
     double sum = 0;
     double squares = 0;
@@ -110,8 +119,8 @@ abstract class RowSolver {
       }
       Nnls.solve(m, s.b, x, s.g, w, k);
     } else {
-      if (s.kernel.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
-        s.kernel.solve(m, s.rowsW, s.b, x, w);
+      if (s.kernels.factor(m, w, s.diag, s.rowsW) || factorWithRidge(s)) {
+        s.kernels.solve(m, s.rowsW, s.b, x, w);
       } else {
         Arrays.fill(x, 0, w, 0);
       }
@@ -167,7 +176,7 @@ abstract class RowSolver {
       for (int f = 0; f < w; f++) {
         s.m[f * w + f] += ridge;
       }
-      if (s.kernel.factor(s.m, w, s.diag, s.rowsW)) {
+      if (s.kernels.factor(s.m, w, s.diag, s.rowsW)) {
         return true;
       }
     }

@@ -9,9 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link RowKernels} in the JDK's Vector API.
  *
- * <p>The Gram matrix is a register-blocked small SYRK: the accumulator is
- * cut into blocks of four rows × one or two vectors of columns, and each block's 4 or 8
- * partial sums stay in registers for a whole chunk of entries. Per entry a 4 × 2 block loads
+ * <p>The Gram matrix is a register-blocked small SYRK: the accumulator is cut into blocks of
+ * four rows × one or two vectors of columns (eight rows × one where a single vector of columns
+ * is left), and each block's partial sums stay in registers for a whole chunk of entries. Per entry a 4 × 2 block loads
  * two vectors of y and four scalars of it, and does eight vector multiply-adds; the scalar
  * form ({@link Gram#accumulateRows}) loads and stores its accumulator row on every pass, and
  * C2 leaves its triangle rows' short remainders scalar.
@@ -27,8 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * rows and each load and store of a trailing row four multiply-adds. The scalar form's C2 loops
  * fall back to scalar code for most of a short triangle row; these run whole vectors from the
  * aligned column at or left of the diagonal (the few entries left of it are never read). It
- * measured 1.3–1.5× the scalar form's speed at w = 64 to 129 and slower below about 16, where
- * it hands over to the scalar form.
+ * measured 1.3–1.5× the scalar form's speed at w = 64 to 129 and slower at w = 11 (0.47
+ * against 0.38 µs); below {@link Cholesky#ROWS_MIN_WIDTH} it hands over to the scalar form,
+ * which factors in place there.
  *
  * <p>Compiled apart from the rest of the module (the incubating module's compile warning cannot
  * be silenced, and the rest compiles with {@code -Werror}) and loaded by name from
@@ -41,8 +42,6 @@ final class VectorRowKernels implements RowKernels {
   private static final int DOUBLE_LANES = DOUBLES.length();
   /** TAIL[n]: the first n lanes, for a row's last, partial vector. */
   private static final VectorMask<Float>[] TAIL = tailMasks();
-  /** Below this width the scalar Cholesky is faster (measured at w = 11: 0.38 against 0.47 µs). */
-  private static final int MIN_VECTOR_SYSTEM = 16;
   /** Accumulator rows per block. */
   private static final int ROWS = 4;
 
@@ -147,7 +146,7 @@ final class VectorRowKernels implements RowKernels {
 
   @Override
   public boolean factor(double[] m, int w, double[] diag, double[][] rows) {
-    if (w < MIN_VECTOR_SYSTEM) {
+    if (w < Cholesky.ROWS_MIN_WIDTH) {
       return Cholesky.factor(m, w, diag, rows);
     }
     Cholesky.toRows(m, w, rows);
@@ -265,7 +264,7 @@ final class VectorRowKernels implements RowKernels {
 
   @Override
   public void solve(double[] m, double[][] rows, double[] b, double[] x, int w) {
-    if (w < MIN_VECTOR_SYSTEM) {
+    if (w < Cholesky.ROWS_MIN_WIDTH) {
       Cholesky.solve(m, b, x, w);
       return;
     }

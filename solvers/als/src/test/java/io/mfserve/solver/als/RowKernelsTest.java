@@ -57,7 +57,7 @@ class RowKernelsTest {
     assertEquals(List.of("scalar", "vector"),
         RowKernels.available().stream().map(RowKernels::name).toList());
     assertEquals("vector", RowKernels.preferred().name());
-    assertEquals(RowKernels.preferred(), new RowScratch(8, 9).kernel);
+    assertEquals(RowKernels.preferred(), new RowScratch(8, 9).kernels);
   }
 
   @ParameterizedTest(name = "k={0} n={1} {2}")

@@ -95,6 +95,9 @@ final class ClientStreams {
         if (Thread.interrupted()) {
           throw new InterruptedException();
         }
+        // The next message is made before waiting: building it (serializing a chunk) then
+        // overlaps the transport's sending of the previous one. One message is held at most.
+        Q message = messages.next();
         synchronized (lock) {
           while (!requests.isReady() && !result.isDone()) {
             // The timeout only guards against a missed wake-up; readiness normally notifies.
@@ -102,7 +105,6 @@ final class ClientStreams {
           }
         }
         if (!result.isDone()) {
-          Q message = messages.next();
           requests.onNext(message);
           if (sent != null) {
             sent.accept(message, !messages.hasNext());

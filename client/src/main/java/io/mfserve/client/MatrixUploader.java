@@ -1,7 +1,11 @@
 package io.mfserve.client;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.Deadline;
+import io.grpc.MethodDescriptor;
+import io.grpc.stub.ClientCalls;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
@@ -24,6 +28,10 @@ final class MatrixUploader {
    * dense message) and the tags and lengths of the packed fields: a handful of bytes each.
    */
   static final int CHUNK_OVERHEAD_BYTES = 64;
+
+  /** UploadMatrix with its requests sent as the bytes {@link #uploadChunks} wrote. */
+  private static final MethodDescriptor<byte[], UploadMatrixResponse> UPLOAD =
+      SerializedMessages.of(MatrixFactorizationGrpc.getUploadMatrixMethod());
 
   private final Channel channel;
   private final int chunkBytes;
@@ -56,31 +64,41 @@ final class MatrixUploader {
         progress);
   }
 
-  /** Sends the chunks on one UploadMatrix call, reporting each to {@code progress}. */
-  private UploadMatrixResponse stream(Iterator<UploadMatrixRequest> chunks, Deadline deadline,
+  /**
+   * Sends the chunks (serialized UploadMatrix requests) on one UploadMatrix call, reporting each
+   * to {@code progress}.
+   */
+  private UploadMatrixResponse stream(Iterator<byte[]> chunks, Deadline deadline,
       long totalBytes, Consumer<UploadProgress> progress) {
     int[] sent = new int[1];
     long[] bytes = new long[1];
-    ClientStreams.Sent<UploadMatrixRequest> report = progress == null ? null : (chunk, last) -> {
+    ClientStreams.Sent<byte[]> report = progress == null ? null : (chunk, last) -> {
       sent[0]++;
-      bytes[0] += chunk.getChunk().getSerializedSize();
+      bytes[0] += chunk.length;
       progress.accept(new UploadProgress(sent[0], last ? totalBytes
           : Math.min(bytes[0], totalBytes), totalBytes, last));
     };
-    return ClientStreams.send("UploadMatrix",
-        r -> MatrixFactorizationGrpc.newStub(channel).withDeadline(deadline).uploadMatrix(r),
-        chunks, report);
+    return ClientStreams.send("UploadMatrix", r -> ClientCalls.asyncClientStreamingCall(
+        channel.newCall(UPLOAD, CallOptions.DEFAULT.withDeadline(deadline)), r), chunks, report);
   }
 
-  /** The matrix's chunks as UploadMatrix requests, each at most {@code chunkBytes} serialized. */
-  private static Iterator<UploadMatrixRequest> uploadChunks(Matrix matrix, int chunkBytes) {
+  /**
+   * The matrix's chunks as serialized UploadMatrix requests, each at most {@code chunkBytes}.
+   * An id-keyed sparse matrix, the large case, is written straight to bytes
+   * ({@link MatrixChunks#sparseWire}); the other forms go through the builders.
+   */
+  private static Iterator<byte[]> uploadChunks(Matrix matrix, int chunkBytes) {
     int budget = chunkBytes - CHUNK_OVERHEAD_BYTES;
     return switch (matrix.getKindCase()) {
       case DENSE -> ClientStreams.map(MatrixChunks.dense(matrix.getDense(), budget),
-          d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build());
-      case SPARSE -> ClientStreams.map(MatrixChunks.sparse(matrix.getSparse(), budget),
-          s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
-              .build());
+          d -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setDense(d)).build()
+              .toByteArray());
+      case SPARSE -> MatrixChunks.idKeyed(matrix.getSparse())
+          ? MatrixChunks.sparseWire(matrix.getSparse(), budget,
+              UploadMatrixRequest.CHUNK_FIELD_NUMBER, Matrix.SPARSE_FIELD_NUMBER)
+          : ClientStreams.map(MatrixChunks.sparse(matrix.getSparse(), budget),
+              s -> UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s))
+                  .build().toByteArray());
       default -> throw new IllegalArgumentException(
           "the matrix has neither a dense nor a sparse form set");
     };
@@ -89,7 +107,13 @@ final class MatrixUploader {
   /** The chunks an upload would send, for tests that inspect the chunking without a server. */
   static List<UploadMatrixRequest> chunks(Matrix matrix, int chunkBytes) {
     List<UploadMatrixRequest> out = new ArrayList<>();
-    uploadChunks(matrix, chunkBytes).forEachRemaining(out::add);
+    uploadChunks(matrix, chunkBytes).forEachRemaining(bytes -> {
+      try {
+        out.add(UploadMatrixRequest.parseFrom(bytes));
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("a chunk does not parse", e);
+      }
+    });
     return out;
   }
 }

@@ -171,6 +171,22 @@ final class MatrixChunks {
      * protobuf's encoder, called per value, was most of the upload client's time.
      */
     private static int putVarint(byte[] out, int pos, long v) {
+      // Ids below 2^21 (most) in one branch each.
+      if ((v & ~0x7FL) == 0) {
+        out[pos] = (byte) v;
+        return pos + 1;
+      }
+      if ((v & ~0x3FFFL) == 0) {
+        out[pos] = (byte) (v | 0x80);
+        out[pos + 1] = (byte) (v >>> 7);
+        return pos + 2;
+      }
+      if ((v & ~0x1FFFFFL) == 0) {
+        out[pos] = (byte) (v | 0x80);
+        out[pos + 1] = (byte) (v >>> 7 | 0x80);
+        out[pos + 2] = (byte) (v >>> 14);
+        return pos + 3;
+      }
       while ((v & ~0x7FL) != 0) {
         out[pos++] = (byte) ((v & 0x7F) | 0x80);
         v >>>= 7;

@@ -122,7 +122,7 @@ public final class MfServer implements AutoCloseable {
         .maxInboundMessageSize(config.maxInboundMessageBytes())
         // Tokens are checked before limits: an unauthenticated caller learns nothing more.
         .addService(guard(ServerInterceptors.intercept(
-            injector.getInstance(MatrixFactorizationService.class).bindService(),
+            injector.getInstance(MatrixFactorizationService.class).definition(),
             injector.getInstance(LimitsInterceptor.class)), guards.auth()))
         // Health is never behind a token: probes and balancers carry none.
         .addService(health.getHealthService());

@@ -1,8 +1,10 @@
 package io.mfserve.server.grpc;
 
 import io.grpc.Context;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.DamagedModel;
 import io.mfserve.proto.v1.DeleteAliasRequest;
@@ -203,15 +205,47 @@ public final class MatrixFactorizationService
     }
   }
 
+  /**
+   * The binding the server adds: the generated {@link #bindService}, with UploadMatrix's
+   * messages read by {@link UploadChunkMarshaller} (id-keyed sparse chunks decoded straight
+   * into arrays) and handled by {@link #uploadChunks}.
+   */
+  public ServerServiceDefinition definition() {
+    return UploadChunkMarshaller.bind(bindService(),
+        ServerCalls.asyncClientStreamingCall(this::uploadChunks));
+  }
+
+  /** UploadMatrix for callers holding the generated types; the server binds uploadChunks. */
   @Override
   public StreamObserver<UploadMatrixRequest> uploadMatrix(
       StreamObserver<UploadMatrixResponse> responses) {
+    StreamObserver<UploadChunk> chunks = uploadChunks(responses);
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(UploadMatrixRequest chunk) {
+        chunks.onNext(UploadChunk.of(chunk));
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        chunks.onError(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        chunks.onCompleted();
+      }
+    };
+  }
+
+  /** UploadMatrix: collects the chunks into one matrix, stored under the id it answers. */
+  StreamObserver<UploadChunk> uploadChunks(StreamObserver<UploadMatrixResponse> responses) {
     return new StreamObserver<>() {
       private MatrixAccumulator acc;
       private boolean failed;
 
       @Override
-      public void onNext(UploadMatrixRequest chunk) {
+      public void onNext(UploadChunk chunk) {
         if (failed) {
           return;
         }
@@ -219,7 +253,11 @@ public final class MatrixFactorizationService
           if (acc == null) {
             acc = uploads.newMatrix("chunk");
           }
-          ProtoMapper.append(acc, chunk.getChunk(), "chunk");
+          if (chunk.sparse() != null) {
+            acc.appendSparse(chunk.sparse());
+          } else {
+            ProtoMapper.append(acc, chunk.request().getChunk(), "chunk");
+          }
         } catch (RuntimeException | OutOfMemoryError e) {
           failed = true;
           if (acc != null) {

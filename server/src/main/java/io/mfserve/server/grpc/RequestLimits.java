@@ -67,6 +67,14 @@ final class RequestLimits {
       fit(r.getFit(), "fit.");
     } else if (message instanceof UploadMatrixRequest r) {
       upload(r);
+    } else if (message instanceof UploadChunk c) {
+      if (c.request() != null) {
+        upload(c.request());
+      } else {
+        // A decoded chunk has ids and values only, one of each per entry.
+        limits.check(Limit.REQUEST_ENTRIES, "chunk.sparse.values", c.decodedEntries());
+        uploadEntries(c.decodedEntries());
+      }
     } else if (message instanceof PredictRequest r) {
       name("model_id", r.getModelId());
       ids("user_ids, user_keys, item_ids, item_keys", r.getUserIdsCount()
@@ -160,13 +168,17 @@ final class RequestLimits {
 
   /** One chunk, and the upload's running totals: entries, and rows of a dense matrix. */
   private void upload(UploadMatrixRequest r) {
-    long entries = matrix("chunk", r.getChunk());
-    streamEntries += entries;
-    limits.check(Limit.UPLOAD_ENTRIES, "chunk (all chunks so far)", streamEntries);
+    uploadEntries(matrix("chunk", r.getChunk()));
     if (r.getChunk().hasDense()) {
       streamRows += Math.max(0, r.getChunk().getDense().getRows());
       limits.check(Limit.ROWS, "chunk.dense.rows (all chunks so far)", streamRows);
     }
+  }
+
+  /** Adds a chunk's entries to the upload's running total and checks it. */
+  private void uploadEntries(long entries) {
+    streamEntries += entries;
+    limits.check(Limit.UPLOAD_ENTRIES, "chunk (all chunks so far)", streamEntries);
   }
 
   /** Checks an inline matrix or one chunk; returns its entries. */

@@ -211,6 +211,56 @@ class LimitsSocketTest {
     assertBudgetHeldOnlyByModels();
   }
 
+  /** An id-keyed sparse chunk of n entries: the form the server decodes from the wire. */
+  private static UploadMatrixRequest sparseChunk(int n) {
+    SparseMatrix.Builder s = SparseMatrix.newBuilder();
+    for (int e = 0; e < n; e++) {
+      s.addRowIds(e % 50).addColIds(e % 40 + 1000).addValues(e % 5);
+    }
+    return UploadMatrixRequest.newBuilder().setChunk(Matrix.newBuilder().setSparse(s)).build();
+  }
+
+  @Test
+  void sparseUploadOverItsEntries_isRefusedMidStream_andItsMemoryFreed() throws Exception {
+    // 800 entries a chunk: the second takes the upload to 1600 > 1500.
+    CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
+    StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
+        server.newChannel()).uploadMatrix(FutureObserver.of(done));
+    up.onNext(sparseChunk(800));
+    up.onNext(sparseChunk(800));
+    up.onCompleted();
+    Throwable t = assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> done.get(30, TimeUnit.SECONDS)).getCause();
+    assertLimit(Limit.UPLOAD_ENTRIES, t);
+    awaitUploadsClosed();
+    assertBudgetHeldOnlyByModels();
+  }
+
+  @Test
+  void sparseChunkOverTheRequestEntries_isRefused_andAnUploadWithinLimitsIsNot()
+      throws Exception {
+    CompletableFuture<UploadMatrixResponse> refused = new CompletableFuture<>();
+    StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
+        server.newChannel()).uploadMatrix(FutureObserver.of(refused));
+    up.onNext(sparseChunk(1001));
+    up.onCompleted();
+    assertLimit(Limit.REQUEST_ENTRIES, assertThrows(
+        java.util.concurrent.ExecutionException.class,
+        () -> refused.get(30, TimeUnit.SECONDS)).getCause());
+
+    CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
+    up = MatrixFactorizationGrpc.newStub(server.newChannel()).uploadMatrix(
+        FutureObserver.of(done));
+    up.onNext(sparseChunk(700));
+    up.onNext(sparseChunk(700));
+    up.onCompleted();
+    UploadMatrixResponse r = done.get(30, TimeUnit.SECONDS);
+    assertEquals(1400, r.getEntries());
+    assertEquals(50, r.getRows());
+    assertEquals(40, r.getCols());
+    assertEquals(2, r.getChunks());
+  }
+
   @Test
   void uploadsOverTheConcurrentLimit_areRefused_untilOneCloses() throws Exception {
     List<ClientCallStreamObserver<UploadMatrixRequest>> open = new ArrayList<>();

@@ -87,8 +87,9 @@ class MetricsTest {
 
     String text = scrape();
     long deadline = System.nanoTime() + 10_000_000_000L;
-    while (Scrape.value(text, "mfserve_fits_finished_total", "result", "cancelled") < 1
-        && System.nanoTime() < deadline) {
+    // The worker counts a fit finished before it leaves the running gauge: wait for both.
+    while ((Scrape.value(text, "mfserve_fits_finished_total", "result", "cancelled") < 1
+        || Scrape.value(text, "mfserve_fits_running") > 0) && System.nanoTime() < deadline) {
       Thread.sleep(20);
       text = scrape();
     }

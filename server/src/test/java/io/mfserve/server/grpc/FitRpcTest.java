@@ -189,6 +189,57 @@ class FitRpcTest {
     assertNotEquals(0, info.getValidationRmse(4));
   }
 
+  /** {@code m}'s entries in an order shuffled by {@code seed}. */
+  private static Matrix shuffled(Matrix m, long seed) {
+    SparseMatrix s = m.getSparse();
+    int n = s.getValuesCount();
+    int[] order = new int[n];
+    for (int e = 0; e < n; e++) {
+      order[e] = e;
+    }
+    java.util.Random rnd = new java.util.Random(seed);
+    for (int e = n - 1; e > 0; e--) {
+      int j = rnd.nextInt(e + 1);
+      int t = order[e];
+      order[e] = order[j];
+      order[j] = t;
+    }
+    SparseMatrix.Builder b = SparseMatrix.newBuilder();
+    for (int e : order) {
+      b.addRowIds(s.getRowIds(e)).addColIds(s.getColIds(e)).addValues(s.getValues(e));
+    }
+    return Matrix.newBuilder().setSparse(b).build();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"als", "sgd", "nmf"})
+  void fit_sameEntriesInAnotherOrder_sameModel(String solver) {
+    MatrixFactorizationBlockingStub stub = server.start();
+    Matrix original = Requests.sparseRatings(60, 45, 0.3, 4);
+    Matrix reordered = shuffled(original, 12);
+    ModelInfo a = stub.fit(Requests.fit(solver, 3, original).setSeed(5).build()).getModel();
+    ModelInfo b = stub.fit(Requests.fit(solver, 3, reordered).setSeed(5).build()).getModel();
+
+    AssembledFactors fa = AssembledFactors.read(stub, a.getModelId());
+    AssembledFactors fb = AssembledFactors.read(stub, b.getModelId());
+    // Rows in ascending id order whatever order the entries came in, and the same factors to
+    // the bit: the solvers see the same matrix.
+    assertEquals(fa.userIds, fb.userIds);
+    assertEquals(fa.itemIds, fb.itemIds);
+    for (int r = 1; r < fa.userIds.size(); r++) {
+      assertTrue(fa.userIds.get(r - 1) < fa.userIds.get(r));
+    }
+    for (int r = 0; r < fa.users.size(); r++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(fa.users.get(r), fb.users.get(r),
+          solver + " user " + fa.userIds.get(r));
+    }
+    for (int r = 0; r < fa.items.size(); r++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(fa.items.get(r), fb.items.get(r),
+          solver + " item " + fa.itemIds.get(r));
+    }
+    assertEquals(a.getIterations(), b.getIterations());
+  }
+
   @Test
   void fit_largeModel_getFactorsStreamsSeveralChunksUnderTheLimit() {
     MatrixFactorizationBlockingStub stub = server.start();

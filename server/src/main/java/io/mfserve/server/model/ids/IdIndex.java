@@ -5,8 +5,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Maps one side's external ids (int64 ids or string keys) to dense positions 0..n-1 and back,
- * in first-seen order. Built once, then immutable and safe for concurrent reads.
+ * Maps one side's external ids (int64 ids or string keys) to dense positions 0..n-1 and back.
+ * Builders number ids in first-seen order ({@code build}) or in ascending order ({@code
+ * buildSorted}, what a matrix uses, so that a model does not depend on the order its entries
+ * came in). Built once, then immutable and safe for concurrent reads.
  */
 public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
 
@@ -39,6 +41,26 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
   /** Returns the id at {@code position} as text, whatever the form, for messages. */
   public String describe(int position) {
     return form() == IdForm.INT64 ? Long.toString(idAt(position)) : "'" + keyAt(position) + "'";
+  }
+
+  /**
+   * An index whose positions follow ascending id (or key) order, and where each first-seen
+   * position went.
+   *
+   * @param index the index
+   * @param moved the new position of each first-seen position, or null when the ids came in
+   *     ascending order already (nothing moved)
+   */
+  public record Sorted(IdIndex index, int[] moved) {
+    /** Rewrites first-seen positions in {@code positions} to the index's own. */
+    public void renumber(int[] positions) {
+      if (moved == null) {
+        return;
+      }
+      for (int n = 0; n < positions.length; n++) {
+        positions[n] = moved[positions[n]];
+      }
+    }
   }
 
   /** The identity index of a dense side: id n is position n. */
@@ -320,7 +342,38 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
      * and item ids of most databases are), else the hash table.
      */
     public IdIndex build() {
+      return build(Arrays.copyOf(ids, size), positions);
+    }
+
+    /**
+     * Returns the finished index with positions in ascending id order, and where each
+     * first-seen position went (a sort of the distinct ids; nothing moves when they came in
+     * ascending order).
+     */
+    public Sorted buildSorted() {
       long[] exact = Arrays.copyOf(ids, size);
+      boolean ascending = true;
+      for (int p = 1; p < size && ascending; p++) {
+        ascending = exact[p - 1] < exact[p];
+      }
+      if (ascending) {
+        return new Sorted(build(exact, positions), null);
+      }
+      long[] sorted = exact.clone();
+      Arrays.sort(sorted);
+      IdIndex index = build(sorted, null);
+      int[] moved = new int[size];
+      for (int p = 0; p < size; p++) {
+        moved[p] = index.indexOf(exact[p]);
+      }
+      return new Sorted(index, moved);
+    }
+
+    /**
+     * The index of {@code exact} (the distinct ids, position p holding exact[p]);
+     * {@code table}, when not null, already maps them to those positions.
+     */
+    private IdIndex build(long[] exact, LongIntHashMap table) {
       if (size > 0) {
         long min = Long.MAX_VALUE;
         long max = Long.MIN_VALUE;
@@ -330,7 +383,7 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
         }
         // max - min can overflow a long only for ids far apart, which a Range cannot hold.
         boolean fits = max - min >= 0 && max - min < Integer.MAX_VALUE - 8;
-        if (fits && (max - min + 1 + size) * Integer.BYTES < hashBytesOf(exact)) {
+        if (fits && (max - min + 1 + size) * Integer.BYTES < hashBytesOf(exact, table)) {
           int[] byOffset = new int[(int) (max - min + 1)];
           Arrays.fill(byOffset, -1);
           int[] offsets = new int[size];
@@ -342,13 +395,13 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
           return new Range(min, byOffset, offsets);
         }
       }
-      return new Longs(exact, positions != null ? positions : hashTable(exact, size));
+      return new Longs(exact, table != null ? table : hashTable(exact, size));
     }
 
     /** The bytes of {@link Longs} for these ids (its hash table as the builder's would be). */
-    private long hashBytesOf(long[] exact) {
-      if (positions != null) {
-        return exact.length * 8L + positions.memoryBytes();
+    private long hashBytesOf(long[] exact, LongIntHashMap table) {
+      if (table != null) {
+        return exact.length * 8L + table.memoryBytes();
       }
       return exact.length * 8L + LongIntHashMap.capacityFor(exact.length) * 12L;
     }
@@ -389,6 +442,32 @@ public abstract sealed class IdIndex permits IdIndex.Int64, IdIndex.Strings {
     /** Returns the finished index. */
     public IdIndex build() {
       return new Strings(keys.toArray(new String[0]), positions, bytes);
+    }
+
+    /**
+     * Returns the finished index with positions in ascending key order ({@link String#compareTo}),
+     * and where each first-seen position went.
+     */
+    public Sorted buildSorted() {
+      String[] exact = keys.toArray(new String[0]);
+      boolean ascending = true;
+      for (int p = 1; p < exact.length && ascending; p++) {
+        ascending = exact[p - 1].compareTo(exact[p]) < 0;
+      }
+      if (ascending) {
+        return new Sorted(build(), null);
+      }
+      String[] sorted = exact.clone();
+      Arrays.sort(sorted);
+      Map<String, Integer> sortedPositions = new HashMap<>(2 * sorted.length);
+      for (int p = 0; p < sorted.length; p++) {
+        sortedPositions.put(sorted[p], p);
+      }
+      int[] moved = new int[exact.length];
+      for (int p = 0; p < exact.length; p++) {
+        moved[p] = sortedPositions.get(exact[p]);
+      }
+      return new Sorted(new Strings(sorted, sortedPositions, bytes), moved);
     }
   }
 }

@@ -282,13 +282,21 @@ public final class MatrixAccumulator implements AutoCloseable {
       reservation.shrink(reservation.bytes() - size * perEntry);
       result = PreparedMatrix.dense(rows, cols, exact, reservation);
     } else {
-      IdIndex rowIndex = rowLongs != null ? rowLongs.build() : rowStrings.build();
-      IdIndex colIndex = colLongs != null ? colLongs.build() : colStrings.build();
+      // Rows and columns are numbered in ascending id (or key) order, not as first seen, so
+      // that the same entries in another order make the same matrix and the same model (NMF's
+      // randomized SVD start, for one, draws its test vectors by column position).
+      IdIndex.Sorted rows = rowLongs != null ? rowLongs.buildSorted() : rowStrings.buildSorted();
+      IdIndex.Sorted columns = colLongs != null ? colLongs.buildSorted()
+          : colStrings.buildSorted();
+      IdIndex rowIndex = rows.index();
+      IdIndex colIndex = columns.index();
       // A single chunk (an inline matrix) fills its arrays exactly: keep them, no copy.
       boolean exact = values.length == size;
       float[] v = exact ? values : Arrays.copyOf(values, size);
       int[] r = exact ? rowIdx : Arrays.copyOf(rowIdx, size);
       int[] c = exact ? colIdx : Arrays.copyOf(colIdx, size);
+      rows.renumber(r);
+      columns.renumber(c);
       rowIdx = null;
       colIdx = null;
       // The built indexes are at most the builders' size (a compact IdIndex.Range, less).

@@ -44,6 +44,86 @@ class IdIndexTest {
     assertEquals(IdForm.INT64, index.form());
   }
 
+  /** Checks that {@code sorted} numbers {@code firstSeen}'s distinct ids in ascending order. */
+  private static void assertSortedFrom(long[] firstSeen, IdIndex.Sorted sorted) {
+    long[] ascending = firstSeen.clone();
+    java.util.Arrays.sort(ascending);
+    IdIndex index = sorted.index();
+    assertEquals(firstSeen.length, index.size());
+    for (int p = 0; p < ascending.length; p++) {
+      assertEquals(ascending[p], index.idAt(p));
+      assertEquals(p, index.indexOf(ascending[p]));
+    }
+    int[] positions = new int[firstSeen.length];
+    for (int p = 0; p < positions.length; p++) {
+      positions[p] = p;
+    }
+    sorted.renumber(positions);
+    for (int p = 0; p < positions.length; p++) {
+      assertEquals(firstSeen[p], index.idAt(positions[p]), "first-seen position " + p);
+    }
+  }
+
+  @Test
+  void buildSorted_idsOfEveryShape_ascendingPositionsAndTheirMoves() {
+    Random rnd = new Random(9);
+    long[] contiguous = new long[5000];
+    long[] scattered = new long[5000];
+    for (int i = 0; i < contiguous.length; i++) {
+      contiguous[i] = 1 + i;
+      scattered[i] = rnd.nextLong();
+    }
+    for (int i = contiguous.length - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      long t = contiguous[i];
+      contiguous[i] = contiguous[j];
+      contiguous[j] = t;
+    }
+    // Small ids first (the direct table), then one that moves them to the hash table.
+    long[] moving = {5, 3, 900, Long.MIN_VALUE, 4, -1, 3_000_000};
+    for (long[] ids : new long[][] {contiguous, scattered, moving}) {
+      IdIndex.LongBuilder b = IdIndex.longBuilder();
+      for (long id : ids) {
+        b.intern(id);
+      }
+      assertSortedFrom(ids, b.buildSorted());
+    }
+    assertInstanceOf(IdIndex.Range.class, build(contiguous));
+  }
+
+  @Test
+  void buildSorted_idsAlreadyAscending_nothingMoves() {
+    IdIndex.LongBuilder b = IdIndex.longBuilder();
+    for (long id : new long[] {-3, 1, 2, 10, 1L << 40}) {
+      b.intern(id);
+    }
+    IdIndex.Sorted sorted = b.buildSorted();
+    assertEquals(null, sorted.moved());
+    assertEquals(1L << 40, sorted.index().idAt(4));
+  }
+
+  @Test
+  void buildSorted_stringKeys_ascendingByCompareTo() {
+    IdIndex.StringBuilder b = IdIndex.stringBuilder();
+    String[] keys = {"user-9", "user-10", "Zed", "alpha", "", "user-9"};
+    for (String k : keys) {
+      b.intern(k);
+    }
+    IdIndex.Sorted sorted = b.buildSorted();
+    IdIndex index = sorted.index();
+    assertEquals(5, index.size());
+    String[] want = {"", "Zed", "alpha", "user-10", "user-9"};
+    for (int p = 0; p < want.length; p++) {
+      assertEquals(want[p], index.keyAt(p));
+      assertEquals(p, index.indexOf(want[p]));
+    }
+    int[] positions = {0, 1, 2, 3, 4};
+    sorted.renumber(positions);
+    assertEquals("user-9", index.keyAt(positions[0]));
+    assertEquals("user-10", index.keyAt(positions[1]));
+    assertEquals("alpha", index.keyAt(positions[3]));
+  }
+
   @Test
   void build_rangeWithGaps_isStillCompactWhenSmaller() {
     // Every third id of a range, offset far from zero and negative.

@@ -70,16 +70,29 @@ class StoresTest {
   }
 
   @Test
-  void accumulator_sparse_mapsIdsInFirstSeenOrder() {
+  void accumulator_sparse_numbersIdsInAscendingOrder() {
     MemoryBudget b = new MemoryBudget(1 << 20);
     MatrixAccumulator acc = new MatrixAccumulator(b, "matrix");
     acc.appendSparse(new SparseChunk(new long[] {50, 7, 50}, null, null,
-        new String[] {"x", "y", "y"}, new float[] {1, 2, 3}));
+        new String[] {"y", "x", "x"}, new float[] {1, 2, 3}));
     PreparedMatrix m = acc.finish();
     assertEquals(2, m.rows());
     assertEquals(2, m.cols());
-    assertEquals(50, m.rowIndex().idAt(0));
-    assertEquals("y", m.colIndex().keyAt(1));
+    assertEquals(7, m.rowIndex().idAt(0));
+    assertEquals(50, m.rowIndex().idAt(1));
+    assertEquals(1, m.rowIndex().indexOf(50));
+    assertEquals("x", m.colIndex().keyAt(0));
+    assertEquals(1, m.colIndex().indexOf("y"));
+    // The entries follow their ids: row 50 holds (y, 1) and (x, 3), row 7 holds (x, 2).
+    io.mfserve.solver.TrainingMatrix t =
+        m.toTrainingMatrix(io.mfserve.solver.AbsentEntries.UNKNOWN, "matrix");
+    assertEquals(1, t.rowEnd(0) - t.rowStart(0));
+    assertEquals(0, t.rowColumn(t.rowStart(0)));
+    assertEquals(2f, t.rowValue(t.rowStart(0)));
+    assertEquals(0, t.rowColumn(t.rowStart(1)));
+    assertEquals(3f, t.rowValue(t.rowStart(1)));
+    assertEquals(1, t.rowColumn(t.rowStart(1) + 1));
+    assertEquals(1f, t.rowValue(t.rowStart(1) + 1));
     InvalidRequestException dup = assertThrows(InvalidRequestException.class, () -> {
       MatrixAccumulator a2 = new MatrixAccumulator(b, "matrix");
       a2.appendSparse(new SparseChunk(new long[] {1, 1}, null, new long[] {2, 2}, null,

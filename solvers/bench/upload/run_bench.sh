@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Upload throughput (issue 22): UploadMatrix of a ratings file from the Java client against a
 # plain gRPC byte stream of the same size on loopback, both measured in one run (UploadBench.java:
-# median of --repeats after one untimed round of each, alternating), under flock /tmp/bench.lock.
+# median of --repeats after --warmups untimed rounds of each (1), alternating), under flock
+# /tmp/bench.lock.
 #
-#   solvers/bench/upload/run_bench.sh [--train FILE] [--repeats N]
+#   solvers/bench/upload/run_bench.sh [--train FILE] [--repeats N] [--warmups N]
 #
 # --train defaults to /tmp/synth/synth-10m.train.tsv (make it with ../shared/bench/gen_synth.py,
 # see solvers/bench/README.md). Needs server/target/mfserve-server.jar and client/target/mfctl.jar
@@ -14,11 +15,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 TRAIN=/tmp/synth/synth-10m.train.tsv
 REPEATS=3
+WARMUPS=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --train) TRAIN="$2"; shift 2 ;;
     --repeats) REPEATS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --warmups) WARMUPS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,5 +46,5 @@ done
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(java -version 2>&1 | head -1), file $TRAIN"
 flock /tmp/bench.lock bash -c "echo \"# load before \$(cut -d' ' -f1-3 /proc/loadavg)\";
   java -Xmx6g -cp '$MFCTL_JAR' '$HERE/UploadBench.java' --target localhost:$PORT \
-    --sink localhost:$SINK_PORT --train '$TRAIN' --repeats $REPEATS;
+    --sink localhost:$SINK_PORT --train '$TRAIN' --repeats $REPEATS --warmups $WARMUPS;
   echo \"# load after \$(cut -d' ' -f1-3 /proc/loadavg)\""

@@ -43,6 +43,9 @@ if [ "$WHAT" != fitpath ]; then
     || /usr/bin/python3 nmf_data.py
 fi
 
+# shellcheck source=../servers.sh
+. "$HERE/../servers.sh"
+port_free "$PORT"
 # The server's JVM flags: the README's (deploy/jvm-flags) unless JAVA_OPTS says otherwise.
 # shellcheck disable=SC2086
 java ${JAVA_OPTS-$(cat "$ROOT/deploy/jvm-flags")} -Xmx8g -jar "$SERVER_JAR" --port "$PORT" \
@@ -50,10 +53,7 @@ java ${JAVA_OPTS-$(cat "$ROOT/deploy/jvm-flags")} -Xmx8g -jar "$SERVER_JAR" --po
 SERVER=$!
 venv=""
 trap 'kill $SERVER; [ -z "$venv" ] || rm -rf "$venv"' EXIT
-for _ in $(seq 60); do
-  grep -q "listening on port" /tmp/nmf-bench-server.log && break
-  sleep 0.5
-done
+await_server "$SERVER" /tmp/nmf-bench-server.log "listening on port" 60
 
 bench() {
   java -cp "$MFCTL_JAR" "$HERE/NmfFitBench.java" --target "localhost:$PORT" \

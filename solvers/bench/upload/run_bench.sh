@@ -35,14 +35,16 @@ done
 log=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$log"' EXIT
+# shellcheck source=../servers.sh
+. "$HERE/../servers.sh"
+port_free "$PORT"
+port_free "$SINK_PORT"
 java -Xmx8g -jar "$SERVER_JAR" --port "$PORT" --no-warmup > "$log/server.log" 2>&1 &
 pids+=($!)
 java -Xmx2g -cp "$MFCTL_JAR" "$HERE/UploadBench.java" --serve "$SINK_PORT" > "$log/sink.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 240); do
-  grep -qs "listening" "$log/server.log" && grep -qs "listening" "$log/sink.log" && break
-  sleep 0.5
-done
+await_server "${pids[0]}" "$log/server.log" "listening"
+await_server "${pids[1]}" "$log/sink.log" "listening"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(java -version 2>&1 | head -1), file $TRAIN"
 flock /tmp/bench.lock bash -c "echo \"# load before \$(cut -d' ' -f1-3 /proc/loadavg)\";
   java -Xmx6g -cp '$MFCTL_JAR' '$HERE/UploadBench.java' --target localhost:$PORT \

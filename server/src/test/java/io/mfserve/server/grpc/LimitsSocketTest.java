@@ -195,18 +195,29 @@ class LimitsSocketTest {
     assertBudgetHeldOnlyByModels();
   }
 
-  @Test
-  void uploadOverItsEntries_isRefusedMidStream_andItsMemoryFreed() throws Exception {
-    // 25 rows × 40 = 1000 entries a chunk: the second chunk takes the upload to 2000 > 1500.
+  /** Sends {@code chunks} on one UploadMatrix stream and half-closes; the call's outcome. */
+  private CompletableFuture<UploadMatrixResponse> upload(UploadMatrixRequest... chunks) {
     CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
     StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
         server.newChannel()).uploadMatrix(FutureObserver.of(done));
-    up.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(25, 40)).build());
-    up.onNext(UploadMatrixRequest.newBuilder().setChunk(dense(25, 40)).build());
+    for (UploadMatrixRequest chunk : chunks) {
+      up.onNext(chunk);
+    }
     up.onCompleted();
-    Throwable t = assertThrows(java.util.concurrent.ExecutionException.class,
-        () -> done.get(30, TimeUnit.SECONDS)).getCause();
-    assertLimit(Limit.UPLOAD_ENTRIES, t);
+    return done;
+  }
+
+  /** The error an upload's outcome ends with. */
+  private static Throwable failure(CompletableFuture<UploadMatrixResponse> outcome) {
+    return assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> outcome.get(30, TimeUnit.SECONDS)).getCause();
+  }
+
+  @Test
+  void uploadOverItsEntries_isRefusedMidStream_andItsMemoryFreed() throws Exception {
+    // 25 rows × 40 = 1000 entries a chunk: the second chunk takes the upload to 2000 > 1500.
+    UploadMatrixRequest chunk = UploadMatrixRequest.newBuilder().setChunk(dense(25, 40)).build();
+    assertLimit(Limit.UPLOAD_ENTRIES, failure(upload(chunk, chunk)));
     awaitUploadsClosed();
     assertBudgetHeldOnlyByModels();
   }
@@ -223,15 +234,7 @@ class LimitsSocketTest {
   @Test
   void sparseUploadOverItsEntries_isRefusedMidStream_andItsMemoryFreed() throws Exception {
     // 800 entries a chunk: the second takes the upload to 1600 > 1500.
-    CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
-    StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).uploadMatrix(FutureObserver.of(done));
-    up.onNext(sparseChunk(800));
-    up.onNext(sparseChunk(800));
-    up.onCompleted();
-    Throwable t = assertThrows(java.util.concurrent.ExecutionException.class,
-        () -> done.get(30, TimeUnit.SECONDS)).getCause();
-    assertLimit(Limit.UPLOAD_ENTRIES, t);
+    assertLimit(Limit.UPLOAD_ENTRIES, failure(upload(sparseChunk(800), sparseChunk(800))));
     awaitUploadsClosed();
     assertBudgetHeldOnlyByModels();
   }
@@ -239,22 +242,10 @@ class LimitsSocketTest {
   @Test
   void sparseChunkOverTheRequestEntries_isRefused_andAnUploadWithinLimitsIsNot()
       throws Exception {
-    CompletableFuture<UploadMatrixResponse> refused = new CompletableFuture<>();
-    StreamObserver<UploadMatrixRequest> up = MatrixFactorizationGrpc.newStub(
-        server.newChannel()).uploadMatrix(FutureObserver.of(refused));
-    up.onNext(sparseChunk(1001));
-    up.onCompleted();
-    assertLimit(Limit.REQUEST_ENTRIES, assertThrows(
-        java.util.concurrent.ExecutionException.class,
-        () -> refused.get(30, TimeUnit.SECONDS)).getCause());
+    assertLimit(Limit.REQUEST_ENTRIES, failure(upload(sparseChunk(1001))));
 
-    CompletableFuture<UploadMatrixResponse> done = new CompletableFuture<>();
-    up = MatrixFactorizationGrpc.newStub(server.newChannel()).uploadMatrix(
-        FutureObserver.of(done));
-    up.onNext(sparseChunk(700));
-    up.onNext(sparseChunk(700));
-    up.onCompleted();
-    UploadMatrixResponse r = done.get(30, TimeUnit.SECONDS);
+    UploadMatrixResponse r = upload(sparseChunk(700), sparseChunk(700))
+        .get(30, TimeUnit.SECONDS);
     assertEquals(1400, r.getEntries());
     assertEquals(50, r.getRows());
     assertEquals(40, r.getCols());

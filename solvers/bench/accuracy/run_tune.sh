@@ -14,11 +14,14 @@ root="$(cd "$here/../../.." && pwd)"
 ml="${ML_100K:-$root/../shared/data/ml-100k}"
 port="${PORT:-50083}"
 log="$(mktemp)"
+# shellcheck source=../servers.sh
+. "$here/../servers.sh"
+port_free "$port"
 java --add-modules=jdk.incubator.vector -Xmx4g -jar "$root/server/target/mfserve-server.jar" --port "$port" --no-warmup \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q listening "$log" 2>/dev/null && break; sleep 0.2; done
+await_server "$server" "$log" "listening" 20
 lock=()
 # NO_LOCK=1: accuracy only (timings then say nothing), without waiting for the shared lock.
 if [[ "${NO_LOCK:-0}" != 1 ]] && command -v flock >/dev/null; then lock=(flock /tmp/bench.lock); fi

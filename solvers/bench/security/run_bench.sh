@@ -40,8 +40,11 @@ srv=(java -Xmx768m -jar "$server_jar" --memory-budget 400m)
 "${srv[@]}" --port "$p1" > plain.log 2>&1 & pids+=($!)
 "${srv[@]}" --port "$p2" --tls-cert srv.pem --tls-key srv.key > tls.log 2>&1 & pids+=($!)
 "${srv[@]}" --port "$p3" --auth-tokens tokens > token.log 2>&1 & pids+=($!)
-for l in plain tls token; do
-  until grep -q "listening on port" $l.log; do sleep 0.5; done
+# shellcheck source=../servers.sh
+. "$root/solvers/bench/servers.sh"
+logs=(plain tls token)
+for i in 0 1 2; do
+  await_server "${pids[$i]}" "${logs[$i]}.log" "listening on port"
 done
 mfctl=(java -jar "$mfctl_jar")
 plain=(--target "localhost:$p1")

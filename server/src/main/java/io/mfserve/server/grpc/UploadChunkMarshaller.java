@@ -149,7 +149,7 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
     Cursor fields = new Cursor(bytes, sparse[0], sparse[1]);
     while (fields.pos < fields.end) {
       long tag = fields.varint();
-      if (tag < 0 || tag > Integer.MAX_VALUE) {
+      if (tag < 0) {
         return null;
       }
       int[] field = fields.lengthDelimited();
@@ -267,6 +267,7 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
   private static final class Cursor {
     private final byte[] bytes;
     private final int end;
+    private final long[] value = new long[1];
     private int pos;
 
     Cursor(byte[] bytes, int from, int end) {
@@ -275,17 +276,17 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
       this.end = end;
     }
 
-    /** The next varint, or -1 when it runs past the end or past ten bytes. */
+    /**
+     * The next varint ({@link #readLong}), or -1 when it is cut off or malformed. A tag or a
+     * length is never negative, so -1 is no valid value.
+     */
     long varint() {
-      long v = 0;
-      for (int shift = 0; shift < 64 && pos < end; shift += 7) {
-        int b = bytes[pos++];
-        v |= (long) (b & 0x7F) << shift;
-        if (b >= 0) {
-          return v;
-        }
+      int next = readLong(bytes, pos, end, value, 0);
+      if (next < 0 || value[0] < 0) {
+        return -1;
       }
-      return -1;
+      pos = next;
+      return value[0];
     }
 
     /** The next field's data [from, to) after its length; null when it overruns. */

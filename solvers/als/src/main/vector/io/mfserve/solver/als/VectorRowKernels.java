@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The Gram matrix is a register-blocked small SYRK: the accumulator is cut into blocks of
  * four rows × one or two vectors of columns (eight rows × one where a single vector of columns
- * is left), and each block's partial sums stay in registers for a whole chunk of entries. Per entry a 4 × 2 block loads
- * two vectors of y and four scalars of it, and does eight vector multiply-adds; the scalar
- * form ({@link Gram#accumulateRows}) loads and stores its accumulator row on every pass, and
- * C2 leaves its triangle rows' short remainders scalar.
+ * is left), and each block's partial sums stay in registers for a whole chunk of entries. Per
+ * entry a 4 × 2 block loads two vectors of y and four scalars of it, and does eight vector
+ * multiply-adds; the scalar form ({@link Gram#accumulateRows}) loads and stores its
+ * accumulator row on every pass, and C2 leaves its triangle rows' short remainders scalar.
  *
  * <p>Blocks left of the diagonal are skipped whole, so the work is the upper triangle rounded
  * out to whole vectors. The sum over entries runs in entry order, so the result is

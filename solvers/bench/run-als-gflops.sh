@@ -13,7 +13,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   (cd "$root" && mvn -B -q -Pbench -pl solvers/bench -am package -DskipTests -Dexec.skip=true)
 fi
 cp="$(cat "$here/target/classpath.txt"):$here/target/classes"
-# The Vector API module enables ALS's vector kernels (README, "Faster ALS"); JAVA_OPTS adds more,
+# The Vector API module enables ALS's vector kernels (README, "Faster ALS and SGD"); JAVA_OPTS adds more,
 # e.g. JAVA_OPTS=-Dmfserve.als.kernels=scalar to time the scalar kernels.
 java_cmd=(java --add-modules=jdk.incubator.vector ${JAVA_OPTS:-} "-Xmx${HEAP:-8g}" -cp "$cp"
   io.mfserve.bench.AlsGflops)

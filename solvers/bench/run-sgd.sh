@@ -14,8 +14,13 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 # BENCH_CP replaces the class path, e.g. to time another commit's build in the same session.
 cp="${BENCH_CP:-$(cat "$here/target/classpath.txt"):$here/target/classes}"
+# --add-modules: the biased model runs its Vector API kernel, as on a server given that flag
+# (README, "Faster ALS and SGD"); VECTOR=0 runs the scalar kernel instead.
+modules=(--add-modules=jdk.incubator.vector)
+if [[ "${VECTOR:-1}" == 0 ]]; then modules=(); fi
 run() {
-  flock /tmp/bench.lock java "-Xmx${HEAP:-6g}" -cp "$cp" io.mfserve.bench.sgd.SgdBench "$@"
+  flock /tmp/bench.lock java "${modules[@]}" "-Xmx${HEAP:-6g}" -cp "$cp" \
+    io.mfserve.bench.sgd.SgdBench "$@"
 }
 # Per-epoch speed beside LibMF: solvers/bench/run-sgd.sh libmf LIBMF_DIR [ROUNDS]
 # LIBMF_DIR holds mf-train and mf-predict built from LibMF's public source with `make` (outside

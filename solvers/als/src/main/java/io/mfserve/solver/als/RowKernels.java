@@ -11,7 +11,7 @@ import java.util.Locale;
  * SYRK for the Gram matrix (2.2–2.7× the scalar loops' speed with the gather and the drain, at
  * ranks 10 to 128 on this project's machine, {@code GramBenchmark}) and a Cholesky
  * factorisation that updates the trailing rows four pivots at a time. The vector form needs
- * the JVM flag {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS");
+ * the JVM flag {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS and SGD");
  * without it the scalar form runs, with the same results to floating-point rounding.
  *
  * <p>The kernels decide the scratch layout: each gathered row and each accumulator row holds

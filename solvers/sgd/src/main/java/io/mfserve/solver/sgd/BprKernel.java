@@ -50,6 +50,7 @@ final class BprKernel extends Kernel {
       long rngSeed) {
     final int k = this.k;
     final int s = this.stride;
+    final int bo = this.biasAt;
     final float[] users = this.users;
     final float[] items = this.items;
     final float lambda = this.lambda;
@@ -96,7 +97,7 @@ final class BprKernel extends Kernel {
       final int a = u * s;
       final int b = i * s;
       final int c = j * s;
-      float x = items[b + k] - items[c + k];
+      float x = items[b + bo] - items[c + bo];
       for (int f = 0; f < k; f++) {
         x += users[a + f] * (items[b + f] - items[c + f]);
       }
@@ -106,9 +107,9 @@ final class BprKernel extends Kernel {
       loss += (x > 0 ? 0 : -x) + Math.log1p(t);
       final float g = (float) ((x > 0 ? t : 1) / (1 + t));
       if (adaptive) {
-        float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
-        float stepI = eta / (float) Math.sqrt(items[b + k + 1]);
-        float stepJ = eta / (float) Math.sqrt(items[c + k + 1]);
+        float stepP = eta / (float) Math.sqrt(users[a + bo + 1]);
+        float stepI = eta / (float) Math.sqrt(items[b + bo + 1]);
+        float stepJ = eta / (float) Math.sqrt(items[c + bo + 1]);
         float sumP = 0;
         float sumI = 0;
         float sumJ = 0;
@@ -126,13 +127,13 @@ final class BprKernel extends Kernel {
           items[b + f] = qi + stepI * gi;
           items[c + f] = qj + stepJ * gj;
         }
-        users[a + k + 1] += sumP * invK;
-        items[b + k + 1] += sumI * invK;
-        items[c + k + 1] += sumJ * invK;
-        float gbi = g - biasLambda * items[b + k];
-        float gbj = -g - biasLambda * items[c + k];
-        FactorState.adaGradBiasStep(items, b + k, gbi, eta);
-        FactorState.adaGradBiasStep(items, c + k, gbj, eta);
+        users[a + bo + 1] += sumP * invK;
+        items[b + bo + 1] += sumI * invK;
+        items[c + bo + 1] += sumJ * invK;
+        float gbi = g - biasLambda * items[b + bo];
+        float gbj = -g - biasLambda * items[c + bo];
+        FactorState.adaGradBiasStep(items, b + bo, gbi, eta);
+        FactorState.adaGradBiasStep(items, c + bo, gbj, eta);
       } else {
         for (int f = 0; f < k; f++) {
           float p = users[a + f];
@@ -142,8 +143,8 @@ final class BprKernel extends Kernel {
           items[b + f] = qi + eta * (g * p - lambda * qi);
           items[c + f] = qj + eta * (-g * p - lambda * qj);
         }
-        items[b + k] += eta * (g - biasLambda * items[b + k]);
-        items[c + k] += eta * (-g - biasLambda * items[c + k]);
+        items[b + bo] += eta * (g - biasLambda * items[b + bo]);
+        items[c + bo] += eta * (-g - biasLambda * items[c + bo]);
       }
     }
     return loss;

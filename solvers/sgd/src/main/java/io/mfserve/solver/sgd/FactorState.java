@@ -16,8 +16,13 @@ import java.util.stream.IntStream;
  * <p>Each row keeps everything one update touches next to each other, so that an update reads
  * one or two cache lines per side instead of four scattered ones:
  * <pre>
- *   [ f_0 … f_{k−1} | bias | G (factor gradients) | G_b (bias gradients) ]   stride k + 3
+ *   [ f_0 … f_{k−1} | 0 … 0 | bias | G (factor gradients) | G_b (bias gradients) ]
+ *     └────────── width ──────────┘                                         stride width + 3
  * </pre>
+ * The width is k for the scalar kernels; the Vector API kernel ({@link SquaredKernels}) rounds
+ * it up to whole vectors, so that a row's factors load and store as whole vectors. The padding
+ * stays zero: a zero factor of p and of q gets a zero gradient, and no kernel reads it into a
+ * prediction other than as 0·0.
  * G and G_b are the AdaGrad accumulators of {@link Kernel}; they start at 1, as in LibMF, so the
  * first step is the learning rate itself rather than a division by a tiny number.
  *
@@ -32,6 +37,8 @@ import java.util.stream.IntStream;
  * row at once (Hogwild accepts the races on purpose).
  */
 final class FactorState {
+  /** Floats a row's factors take, k and its zero padding: the offset of the bias. */
+  final int width;
   /** Offset of the bias within a row. */
   final int biasAt;
   /** Offset of the factor-gradient accumulator within a row. */
@@ -57,13 +64,17 @@ final class FactorState {
    * arrays are added, all zero (accumulators 1): the draws, and so the factors, are the same
    * as without.
    */
-  FactorState(int rows, int cols, int k, double initStd, int[] rowCounts, int[] colCounts,
-      SplittableRandom rnd, boolean implicitTerm) {
+  FactorState(int rows, int cols, int k, int width, double initStd, int[] rowCounts,
+      int[] colCounts, SplittableRandom rnd, boolean implicitTerm) {
+    if (width < k) {
+      throw new IllegalArgumentException("width " + width + " below k " + k);
+    }
     this.k = k;
-    this.biasAt = k;
-    this.gradAt = k + 1;
-    this.biasGradAt = k + 2;
-    this.stride = k + 3;
+    this.width = width;
+    this.biasAt = width;
+    this.gradAt = width + 1;
+    this.biasGradAt = width + 2;
+    this.stride = width + 3;
     this.implicitStride = k + 1;
     this.users = new float[Math.multiplyExact(rows, stride)];
     this.items = new float[Math.multiplyExact(cols, stride)];
@@ -141,8 +152,8 @@ final class FactorState {
   }
 
   /** Returns the bytes of a state for this shape, with or without SVD++'s arrays. */
-  static long estimateBytes(long rows, long cols, int k, boolean implicitTerm) {
-    return ((rows + cols) * (k + 3L) + (implicitTerm ? cols * (k + 1L) + rows * k : 0))
+  static long estimateBytes(long rows, long cols, int k, int width, boolean implicitTerm) {
+    return ((rows + cols) * (width + 3L) + (implicitTerm ? cols * (k + 1L) + rows * k : 0))
         * Float.BYTES;
   }
 
@@ -254,7 +265,7 @@ final class FactorState {
 
   /**
    * Part {@code x} of one side: Σ counts·‖row[0..k)‖² into {@code norm[slot]}, Σ counts·bias²
-   * into {@code bias[slot]} (when the rows have a bias at k), finiteness into
+   * into {@code bias[slot]} (when the rows have a bias, at {@link #biasAt}), finiteness into
    * {@code finite[slot]}.
    */
   private void measure(float[] a, int rowStride, boolean withBias, int[] counts, int x,
@@ -278,7 +289,7 @@ final class FactorState {
       }
       double row = s0 + s1;
       // A square of a float is finite in double unless the float was not: one test per row.
-      double b2 = withBias ? (double) a[at + k] * a[at + k] : 0;
+      double b2 = withBias ? (double) a[at + biasAt] * a[at + biasAt] : 0;
       ok &= Double.isFinite(row + b2);
       n += counts[r] * row;
       b += counts[r] * b2;

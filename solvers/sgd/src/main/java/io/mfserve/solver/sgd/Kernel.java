@@ -21,6 +21,8 @@ abstract class Kernel {
   final float[] items;
   final int k;
   final int stride;
+  /** Offset of a row's bias; its AdaGrad accumulators follow ({@link FactorState}). */
+  final int biasAt;
   /** λ on the factors, in standardised units. */
   final float lambda;
   /** λ_b on the biases. */
@@ -47,6 +49,7 @@ abstract class Kernel {
     this.items = state.items;
     this.k = state.k;
     this.stride = state.stride;
+    this.biasAt = state.biasAt;
     this.lambda = (float) lambda;
     this.biasLambda = (float) biasLambda;
     this.state = state;

@@ -146,6 +146,8 @@ public final class SgdSolver implements Solver {
   private final int earlyStoppingRounds;
   private final boolean svdpp;
   private final double implicitRegularization;
+  /** The squared loss's kernel form (the biased model; SVD++ and BPR are scalar). */
+  private final SquaredKernels squaredKernels;
 
   /**
    * Creates a solver for one fit.
@@ -156,6 +158,12 @@ public final class SgdSolver implements Solver {
    *     {@code model} is svdpp with the BPR loss (implicit feedback)
    */
   public SgdSolver(SolverConfig config) {
+    this(config, SquaredKernels.preferred());
+  }
+
+  /** As {@link #SgdSolver(SolverConfig)}, with the squared loss's kernel form chosen. */
+  SgdSolver(SolverConfig config, SquaredKernels squaredKernels) {
+    this.squaredKernels = squaredKernels;
     Parameters p = config.parameters();
     this.numFactors = config.numFactors();
     this.seed = config.seed();
@@ -247,8 +255,9 @@ public final class SgdSolver implements Solver {
         : BlockGrid.blocked(data, gridSize(blocks, threads), rnd, mu, scale, squared);
     int[] rowCounts = grid.rowCounts(data);
     int[] colCounts = grid.colCounts(data);
-    FactorState state = new FactorState(rows, cols, k, initStd, rowCounts, colCounts, rnd,
-        svdpp);
+    SquaredKernels form = squared && !svdpp ? squaredKernels : SquaredKernels.SCALAR;
+    FactorState state = new FactorState(rows, cols, k, form.width(k), initStd, rowCounts,
+        colCounts, rnd, svdpp);
     if (warm != null) {
       state.warmStart(warm, grid.rowLabel, grid.colLabel, 1 / Math.sqrt(scale), 1 / scale,
           squared);
@@ -257,7 +266,7 @@ public final class SgdSolver implements Solver {
     Kernel kernel = svdpp
         ? new SvdppKernel(adaptive, grid, state, rowCounts, lambda, biasRegularization,
             implicitRegularization / scale, seed)
-        : squared ? new SquaredKernel(adaptive, grid, state, lambda, biasRegularization)
+        : squared ? form.create(adaptive, grid, state, lambda, biasRegularization)
         : new BprKernel(adaptive, data, grid, state, lambda, biasRegularization);
     // SVD++ under parallel=blocks keeps that mode's promise (one model per seed whatever the
     // thread count) by running on one thread; parallel=hogwild shares the users out.

@@ -207,7 +207,8 @@ public final class SgdSolverProvider implements SolverProvider {
    * Returns the bytes the solver allocates beyond the training matrix and the returned model:
    * its copy of the entries (a row, a column and a value per entry, 12 bytes; 8 for BPR, which
    * ignores values), the relabelling permutations, the working factors with their biases and
-   * AdaGrad accumulators ((rows + cols) × (k + 3) floats), the per-row counts, and with early
+   * AdaGrad accumulators ((rows + cols) × (width + 3) floats, the width k or, for the Vector API
+   * kernel, k rounded up to whole vectors), the per-row counts, and with early
    * stopping one more copy of the working factors.
    */
   @Override
@@ -216,7 +217,9 @@ public final class SgdSolverProvider implements SolverProvider {
     int k = config.numFactors();
     boolean values = config.absentEntries() != AbsentEntries.IMPLICIT;
     boolean svdpp = p.getChoice(MODEL).equals("svdpp");
-    long state = FactorState.estimateBytes(rows, cols, k, svdpp);
+    boolean squared = values && !svdpp;
+    long state = FactorState.estimateBytes(rows, cols, k,
+        squared ? SquaredKernels.preferred().width(k) : k, svdpp);
     int nb = svdpp ? 1
         : SgdSolver.gridSize(p.getInt(BLOCKS), Runtime.getRuntime().availableProcessors());
     return BlockGrid.estimateBytes(rows, cols, nnz, nb, values) + state

@@ -56,6 +56,7 @@ final class SquaredKernel extends Kernel {
   private double runAdaGrad(int from, int to) {
     final int k = this.k;
     final int s = this.stride;
+    final int bo = this.biasAt;
     final float[] users = this.users;
     final float[] items = this.items;
     final int[] entryRow = this.entryRow;
@@ -100,12 +101,12 @@ final class SquaredKernel extends Kernel {
       final float pq = pq0 + pq1;
       final float pp = pp0 + pp1;
       final float qq = qq0 + qq1;
-      final float bu = users[a + k];
-      final float bi = items[b + k];
+      final float bu = users[a + bo];
+      final float bi = items[b + bo];
       final float e = entryVal[n] - (bu + bi + pq);
       sse += (double) e * e;
-      final float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
-      final float stepQ = eta / (float) Math.sqrt(items[b + k + 1]);
+      final float stepP = eta / (float) Math.sqrt(users[a + bo + 1]);
+      final float stepQ = eta / (float) Math.sqrt(items[b + bo + 1]);
       final float e2 = e * e;
       final float cross = 2 * e * lambda * pq;
       final float normP = Math.max(0f, Math.fma(e2, qq, Math.fma(lambda2, pp, -cross)));
@@ -120,10 +121,10 @@ final class SquaredKernel extends Kernel {
         users[a + f] = Math.fma(keepP, p, moveP * q);
         items[b + f] = Math.fma(keepQ, q, moveQ * p);
       }
-      users[a + k + 1] += normP * invK;
-      items[b + k + 1] += normQ * invK;
-      FactorState.adaGradBiasStep(users, a + k, e - biasLambda * bu, eta);
-      FactorState.adaGradBiasStep(items, b + k, e - biasLambda * bi, eta);
+      users[a + bo + 1] += normP * invK;
+      items[b + bo + 1] += normQ * invK;
+      FactorState.adaGradBiasStep(users, a + bo, e - biasLambda * bu, eta);
+      FactorState.adaGradBiasStep(items, b + bo, e - biasLambda * bi, eta);
     }
     return sse;
   }
@@ -131,6 +132,7 @@ final class SquaredKernel extends Kernel {
   private double runFixed(int from, int to) {
     final int k = this.k;
     final int s = this.stride;
+    final int bo = this.biasAt;
     final float[] users = this.users;
     final float[] items = this.items;
     final int[] entryRow = this.entryRow;
@@ -144,11 +146,11 @@ final class SquaredKernel extends Kernel {
     for (int n = from; n < to; n++) {
       final int a = entryRow[n] * s;
       final int b = entryCol[n] * s;
-      float e = entryVal[n] - (users[a + k] + items[b + k] + dot(users, a, items, b, k));
+      float e = entryVal[n] - (users[a + bo] + items[b + bo] + dot(users, a, items, b, k));
       sse += (double) e * e;
       float g = step * e;
-      users[a + k] = biasShrink * users[a + k] + g;
-      items[b + k] = biasShrink * items[b + k] + g;
+      users[a + bo] = biasShrink * users[a + bo] + g;
+      items[b + bo] = biasShrink * items[b + bo] + g;
       for (int f = 0; f < k; f++) {
         float pf = users[a + f];
         float qf = items[b + f];

@@ -146,6 +146,7 @@ final class SvdppKernel extends Kernel {
   private double userAdaGrad(int u, int start, int end, float norm, float[] gz) {
     final int k = this.k;
     final int s = this.stride;
+    final int bo = this.biasAt;
     final int ys = this.implicitStride;
     final float[] users = this.users;
     final float[] items = this.items;
@@ -161,10 +162,10 @@ final class SvdppKernel extends Kernel {
     double sse = 0;
     for (int n = start; n < end; n++) {
       final int b = entryCol[n] * s;
-      float e = entryVal[n] - (users[a + k] + items[b + k] + dot(users, a, z, c, items, b, k));
+      float e = entryVal[n] - (users[a + bo] + items[b + bo] + dot(users, a, z, c, items, b, k));
       sse += (double) e * e;
-      float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
-      float stepQ = eta / (float) Math.sqrt(items[b + k + 1]);
+      float stepP = eta / (float) Math.sqrt(users[a + bo + 1]);
+      float stepQ = eta / (float) Math.sqrt(items[b + bo + 1]);
       float sumP = 0;
       float sumQ = 0;
       for (int f = 0; f < k; f++) {
@@ -178,12 +179,12 @@ final class SvdppKernel extends Kernel {
         users[a + f] = p + stepP * gp;
         items[b + f] = q + stepQ * gq;
       }
-      users[a + k + 1] += sumP * invK;
-      items[b + k + 1] += sumQ * invK;
-      float gbu = e - biasLambda * users[a + k];
-      float gbi = e - biasLambda * items[b + k];
-      FactorState.adaGradBiasStep(users, a + k, gbu, eta);
-      FactorState.adaGradBiasStep(items, b + k, gbi, eta);
+      users[a + bo + 1] += sumP * invK;
+      items[b + bo + 1] += sumQ * invK;
+      float gbu = e - biasLambda * users[a + bo];
+      float gbi = e - biasLambda * items[b + bo];
+      FactorState.adaGradBiasStep(users, a + bo, gbu, eta);
+      FactorState.adaGradBiasStep(items, b + bo, gbi, eta);
     }
     for (int n = start; n < end; n++) {
       final int j = entryCol[n] * ys;
@@ -203,6 +204,7 @@ final class SvdppKernel extends Kernel {
   private double userFixed(int u, int start, int end, float norm, float[] gz) {
     final int k = this.k;
     final int s = this.stride;
+    final int bo = this.biasAt;
     final int ys = this.implicitStride;
     final float[] users = this.users;
     final float[] items = this.items;
@@ -218,11 +220,11 @@ final class SvdppKernel extends Kernel {
     double sse = 0;
     for (int n = start; n < end; n++) {
       final int b = entryCol[n] * s;
-      float e = entryVal[n] - (users[a + k] + items[b + k] + dot(users, a, z, c, items, b, k));
+      float e = entryVal[n] - (users[a + bo] + items[b + bo] + dot(users, a, z, c, items, b, k));
       sse += (double) e * e;
       float g = step * e;
-      users[a + k] = biasShrink * users[a + k] + g;
-      items[b + k] = biasShrink * items[b + k] + g;
+      users[a + bo] = biasShrink * users[a + bo] + g;
+      items[b + bo] = biasShrink * items[b + bo] + g;
       for (int f = 0; f < k; f++) {
         float p = users[a + f];
         float q = items[b + f];

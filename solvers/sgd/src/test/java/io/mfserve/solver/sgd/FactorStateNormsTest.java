@@ -30,15 +30,16 @@ class FactorStateNormsTest {
     int k = 7;
     int[] rowCounts = counts(rows, rnd);
     int[] colCounts = counts(cols, rnd);
-    FactorState state = new FactorState(rows, cols, k, 0.5, rowCounts, colCounts, rnd, true);
+    FactorState state = new FactorState(rows, cols, k, k, 0.5, rowCounts, colCounts, rnd,
+        true);
     for (int at = 0; at < state.implicitItems.length; at++) {
       state.implicitItems[at] = (float) rnd.nextGaussian();
     }
     for (int r = 0; r < rows; r++) {
-      state.users[r * state.stride + k] = (float) rnd.nextGaussian();
+      state.users[r * state.stride + state.biasAt] = (float) rnd.nextGaussian();
     }
     for (int i = 0; i < cols; i++) {
-      state.items[i * state.stride + k] = (float) rnd.nextGaussian();
+      state.items[i * state.stride + state.biasAt] = (float) rnd.nextGaussian();
     }
     FactorState.Norms one = state.norms(rowCounts, colCounts, null);
     double userFactors = 0;
@@ -47,7 +48,7 @@ class FactorStateNormsTest {
       for (int f = 0; f < k; f++) {
         userFactors += rowCounts[r] * Math.pow(state.users[r * state.stride + f], 2);
       }
-      userBiases += rowCounts[r] * Math.pow(state.users[r * state.stride + k], 2);
+      userBiases += rowCounts[r] * Math.pow(state.users[r * state.stride + state.biasAt], 2);
     }
     double itemFactors = 0;
     double itemBiases = 0;
@@ -57,7 +58,7 @@ class FactorStateNormsTest {
         itemFactors += colCounts[i] * Math.pow(state.items[i * state.stride + f], 2);
         implicit += colCounts[i] * Math.pow(state.implicitItems[i * state.implicitStride + f], 2);
       }
-      itemBiases += colCounts[i] * Math.pow(state.items[i * state.stride + k], 2);
+      itemBiases += colCounts[i] * Math.pow(state.items[i * state.stride + state.biasAt], 2);
     }
     assertEquals(userFactors, one.userFactors(), 1e-9 * userFactors);
     assertEquals(userBiases, one.userBiases(), 1e-9 * userBiases);
@@ -82,7 +83,9 @@ class FactorStateNormsTest {
     int[] rowCounts = counts(rows, rnd);
     int[] colCounts = counts(cols, rnd);
     colCounts[9] = 0;
-    FactorState state = new FactorState(rows, cols, k, 0.5, rowCounts, colCounts, rnd, false);
+    // Rows padded as for the Vector API kernel: the padding is not a factor or a bias.
+    FactorState state = new FactorState(rows, cols, k, 8, 0.5, rowCounts, colCounts, rnd,
+        false);
     assertTrue(state.norms(rowCounts, colCounts, null).finite());
     // An item without entries (BPR may still draw it as a negative), its last factor.
     state.items[9 * state.stride + k - 1] = Float.NaN;
@@ -91,7 +94,7 @@ class FactorStateNormsTest {
     // A user bias in the last part; an overflowing accumulator does not count.
     state.users[(rows - 1) * state.stride + state.gradAt] = Float.POSITIVE_INFINITY;
     assertTrue(state.norms(rowCounts, colCounts, null).finite());
-    state.users[(rows - 1) * state.stride + k] = Float.NEGATIVE_INFINITY;
+    state.users[(rows - 1) * state.stride + state.biasAt] = Float.NEGATIVE_INFINITY;
     assertFalse(state.norms(rowCounts, colCounts, null).finite());
   }
 }

@@ -11,20 +11,21 @@ final class ReferenceSquaredKernel {
 
   /**
    * Applies the AdaGrad updates of entries [from, to) to {@code users} and {@code items} (rows
-   * laid out as {@link FactorState} lays them out) and returns the sum of squared errors, each
-   * measured before its update.
+   * laid out as {@link FactorState} lays them out: stride {@code s}, the bias at {@code bo}) and
+   * returns the sum of squared errors, each measured before its update.
    */
   static double runAdaGrad(int[] entryRow, int[] entryCol, float[] entryVal, float[] users,
-      float[] items, int k, int s, float eta, float lambda, float biasLambda, int from, int to) {
+      float[] items, int k, int s, int bo, float eta, float lambda, float biasLambda, int from,
+      int to) {
     final float invK = 1f / k;
     double sse = 0;
     for (int n = from; n < to; n++) {
       final int a = entryRow[n] * s;
       final int b = entryCol[n] * s;
-      float e = entryVal[n] - (users[a + k] + items[b + k] + dot(users, a, items, b, k));
+      float e = entryVal[n] - (users[a + bo] + items[b + bo] + dot(users, a, items, b, k));
       sse += (double) e * e;
-      float stepP = eta / (float) Math.sqrt(users[a + k + 1]);
-      float stepQ = eta / (float) Math.sqrt(items[b + k + 1]);
+      float stepP = eta / (float) Math.sqrt(users[a + bo + 1]);
+      float stepQ = eta / (float) Math.sqrt(items[b + bo + 1]);
       float sumP = 0;
       float sumQ = 0;
       for (int f = 0; f < k; f++) {
@@ -37,14 +38,14 @@ final class ReferenceSquaredKernel {
         users[a + f] = p + stepP * gp;
         items[b + f] = q + stepQ * gq;
       }
-      users[a + k + 1] += sumP * invK;
-      items[b + k + 1] += sumQ * invK;
-      float gbu = e - biasLambda * users[a + k];
-      float gbi = e - biasLambda * items[b + k];
-      users[a + k] += eta / (float) Math.sqrt(users[a + k + 2]) * gbu;
-      users[a + k + 2] += gbu * gbu;
-      items[b + k] += eta / (float) Math.sqrt(items[b + k + 2]) * gbi;
-      items[b + k + 2] += gbi * gbi;
+      users[a + bo + 1] += sumP * invK;
+      items[b + bo + 1] += sumQ * invK;
+      float gbu = e - biasLambda * users[a + bo];
+      float gbi = e - biasLambda * items[b + bo];
+      users[a + bo] += eta / (float) Math.sqrt(users[a + bo + 2]) * gbu;
+      users[a + bo + 2] += gbu * gbu;
+      items[b + bo] += eta / (float) Math.sqrt(items[b + bo + 2]) * gbi;
+      items[b + bo + 2] += gbi * gbi;
     }
     return sse;
   }

@@ -65,7 +65,7 @@ class SvdppTest {
     SplittableRandom rnd = new SplittableRandom(seed);
     BlockGrid grid = BlockGrid.blocked(data, 1, rnd, mu, scale, true);
     int[] rowCounts = grid.rowCounts(data);
-    FactorState state = new FactorState(data.rows(), data.cols(), k, 0.1, rowCounts,
+    FactorState state = new FactorState(data.rows(), data.cols(), k, k, 0.1, rowCounts,
         grid.colCounts(data), rnd, true);
     SvdppKernel kernel = new SvdppKernel(true, grid, state, rowCounts, 0.1 / scale, 0.02,
         0.5 / scale, seed);

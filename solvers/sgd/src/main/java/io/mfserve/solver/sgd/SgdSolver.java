@@ -49,7 +49,9 @@ import java.util.SplittableRandom;
  * {@code schedule=adagrad} (default) scales each row's step by the inverse square root of the
  * squared gradients it has accumulated (per row, as LibMF, not per coordinate);
  * {@code schedule=fixed} takes the same step for every update. Either way the base rate is
- * multiplied by {@code learning_rate_decay} after each epoch. See {@link SquaredKernel}.
+ * multiplied by {@code learning_rate_decay} after each epoch. See {@link SquaredKernel}; on a
+ * JVM started with {@code --add-modules=jdk.incubator.vector} the squared loss of the biased
+ * model runs the same updates as vectors ({@link SquaredKernels}).
  *
  * <h2>Parallelism</h2>
  * {@code parallel=blocks} (default) splits the matrix into an nb × nb grid after relabelling
@@ -67,7 +69,8 @@ import java.util.SplittableRandom;
  * and epoch, and losses are summed in block order. The automatic nb is 16 for up to 4 threads,
  * so on machines with up to 4 training threads one seed gives one model; set {@code blocks}
  * to get the same model on any machine. {@code parallel=hogwild} is deterministic with one
- * thread only.
+ * thread only. A JVM with the Vector API module and one without train models that differ in
+ * their last bits (the vector kernel sums its dot products in another order).
  *
  * <h2>Progress, validation, early stopping</h2>
  * After each epoch the solver reports the loss and, when the context has held-out entries, the

@@ -4,6 +4,7 @@
 #   solvers/bench/run-sgd.sh            # the whole suite (about 5 minutes of lock time)
 #   solvers/bench/run-sgd.sh ARGS...    # one SgdBench run with these arguments
 #   solvers/bench/run-sgd.sh libmf DIR [ROUNDS]  # s/epoch on synth-10M beside LibMF's mf-train
+# The JVM gets --add-modules=jdk.incubator.vector (the Vector API kernel); VECTOR=0 leaves it out.
 # Data: ML_100K (default ../shared/data/ml-100k next to the repository) and SYNTH (default /tmp/synth) holding
 # synth-1m.* and synth-10m.* from shared/bench/gen_synth.py. Every run takes /tmp/bench.lock.
 set -euo pipefail

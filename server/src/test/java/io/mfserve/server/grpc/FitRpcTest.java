@@ -18,6 +18,11 @@ import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.server.testing.AssembledFactors;
 import io.mfserve.server.testing.InProcessMfServer;
 import io.mfserve.server.testing.Requests;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -192,18 +197,9 @@ class FitRpcTest {
   /** {@code m}'s entries in an order shuffled by {@code seed}. */
   private static Matrix shuffled(Matrix m, long seed) {
     SparseMatrix s = m.getSparse();
-    int n = s.getValuesCount();
-    int[] order = new int[n];
-    for (int e = 0; e < n; e++) {
-      order[e] = e;
-    }
-    java.util.Random rnd = new java.util.Random(seed);
-    for (int e = n - 1; e > 0; e--) {
-      int j = rnd.nextInt(e + 1);
-      int t = order[e];
-      order[e] = order[j];
-      order[j] = t;
-    }
+    List<Integer> order = new ArrayList<>(
+        IntStream.range(0, s.getValuesCount()).boxed().toList());
+    Collections.shuffle(order, new Random(seed));
     SparseMatrix.Builder b = SparseMatrix.newBuilder();
     for (int e : order) {
       b.addRowIds(s.getRowIds(e)).addColIds(s.getColIds(e)).addValues(s.getValues(e));

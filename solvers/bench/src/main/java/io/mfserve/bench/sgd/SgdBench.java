@@ -100,12 +100,14 @@ public final class SgdBench {
     long t0 = System.nanoTime();
     Data d = load(Path.of(opts.get("train")), Path.of(opts.get("test")), implicit, threshold);
     System.out.printf(Locale.ROOT, "loaded %s: %d x %d, %d train entries, %d test entries"
-        + " (%.1f s); k=%d threads=%d%s; squared-loss kernel: %s%n", opts.get("train"),
-        d.train().rows(), d.train().cols(), d.train().nnz(), d.testVal().length,
-        (System.nanoTime() - t0) / 1e9, k, threads, implicit ? " implicit >= " + threshold : "",
-        // The sgd solver's biased model runs its Vector API kernel where the module is there.
-        ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-            ? "vector (--add-modules=jdk.incubator.vector)" : "scalar");
+        + " (%.1f s); k=%d threads=%d%s; Vector API module %s, -Dmfserve.sgd.kernels=%s%n",
+        opts.get("train"), d.train().rows(), d.train().cols(), d.train().nnz(),
+        d.testVal().length, (System.nanoTime() - t0) / 1e9, k, threads,
+        implicit ? " implicit >= " + threshold : "",
+        // What picks the biased model's kernel (README, "Faster ALS and SGD"): the vector one
+        // where the module is loaded, unless the property says scalar.
+        ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? "loaded" : "absent",
+        System.getProperty("mfserve.sgd.kernels", "(unset)"));
 
     if (implicit && Boolean.parseBoolean(opts.getOrDefault("popularity", "false"))) {
       double[] r = ranking(popularity(d.train()), d.train(), d, topK, evalUsers, seed);

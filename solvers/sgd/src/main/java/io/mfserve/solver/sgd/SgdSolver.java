@@ -214,6 +214,15 @@ public final class SgdSolver implements Solver {
     }
   }
 
+  /**
+   * Returns the squared-loss kernel form a fit uses, and so the width of its rows: the given
+   * one for the biased model's squared loss, the scalar one for BPR and SVD++.
+   */
+  static SquaredKernels kernelsFor(SquaredKernels squaredKernels, boolean squared,
+      boolean svdpp) {
+    return squared && !svdpp ? squaredKernels : SquaredKernels.SCALAR;
+  }
+
   /** Returns nb for a fit on {@code threads} threads: the blocks per side of the grid. */
   static int gridSize(int blocksParameter, int threads) {
     return blocksParameter > 0 ? blocksParameter : Math.max(16, 4 * threads);
@@ -258,7 +267,7 @@ public final class SgdSolver implements Solver {
         : BlockGrid.blocked(data, gridSize(blocks, threads), rnd, mu, scale, squared);
     int[] rowCounts = grid.rowCounts(data);
     int[] colCounts = grid.colCounts(data);
-    SquaredKernels form = squared && !svdpp ? squaredKernels : SquaredKernels.SCALAR;
+    SquaredKernels form = kernelsFor(squaredKernels, squared, svdpp);
     FactorState state = new FactorState(rows, cols, k, form.width(k), initStd, rowCounts,
         colCounts, rnd, svdpp);
     if (warm != null) {

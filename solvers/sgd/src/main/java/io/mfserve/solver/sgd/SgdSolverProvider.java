@@ -217,9 +217,9 @@ public final class SgdSolverProvider implements SolverProvider {
     int k = config.numFactors();
     boolean values = config.absentEntries() != AbsentEntries.IMPLICIT;
     boolean svdpp = p.getChoice(MODEL).equals("svdpp");
-    boolean squared = values && !svdpp;
+    // Without values the loss is BPR (the squared loss needs them, SgdSolver checks).
     long state = FactorState.estimateBytes(rows, cols, k,
-        squared ? SquaredKernels.preferred().width(k) : k, svdpp);
+        SgdSolver.kernelsFor(SquaredKernels.preferred(), values, svdpp).width(k), svdpp);
     int nb = svdpp ? 1
         : SgdSolver.gridSize(p.getInt(BLOCKS), Runtime.getRuntime().availableProcessors());
     return BlockGrid.estimateBytes(rows, cols, nnz, nb, values) + state

@@ -25,11 +25,6 @@ abstract class SquaredKernels {
         double biasLambda) {
       return new SquaredKernel(adaptive, grid, state, lambda, biasLambda);
     }
-
-    @Override
-    String name() {
-      return "scalar";
-    }
   };
 
   /**
@@ -75,7 +70,4 @@ abstract class SquaredKernels {
   /** Returns the kernel; {@code state} must have been allocated with {@link #width}. */
   abstract Kernel create(boolean adaptive, BlockGrid grid, FactorState state, double lambda,
       double biasLambda);
-
-  /** Returns "scalar" or "vector", for logs and benchmarks. */
-  abstract String name();
 }

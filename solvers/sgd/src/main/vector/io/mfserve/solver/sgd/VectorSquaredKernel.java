@@ -66,11 +66,6 @@ final class VectorSquaredKernel extends Kernel {
         double biasLambda) {
       return new VectorSquaredKernel(adaptive, grid, state, lambda, biasLambda);
     }
-
-    @Override
-    String name() {
-      return "vector";
-    }
   }
 
   @Override

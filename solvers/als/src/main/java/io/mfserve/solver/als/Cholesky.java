@@ -177,9 +177,15 @@ final class Cholesky {
    * contiguous row updates), then back substitution with R. {@code b} is overwritten.
    */
   static void solve(double[] r, double[] b, double[] x, int w) {
+    // The diagonal's reciprocals first, into x (x[j] is read for the last time just before it
+    // is written): independent divisions overlap, where dividing inside the substitutions puts
+    // one division's latency per unknown on each pass's chain of dependent steps.
+    for (int j = 0; j < w; j++) {
+      x[j] = 1 / r[j * w + j];
+    }
     for (int j = 0; j < w; j++) {
       int jr = j * w;
-      double z = b[j] / r[jr + j];
+      double z = b[j] * x[j];
       b[j] = z;
       for (int c = j + 1; c < w; c++) {
         b[c] -= z * r[jr + c];
@@ -191,7 +197,7 @@ final class Cholesky {
       for (int c = j + 1; c < w; c++) {
         s -= r[jr + c] * x[c];
       }
-      x[j] = s / r[jr + j];
+      x[j] = s * x[j];
     }
   }
 }

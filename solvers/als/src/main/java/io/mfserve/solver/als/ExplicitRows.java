@@ -33,6 +33,46 @@ final class ExplicitRows extends RowSolver {
   }
 
   /**
+   * Packs entries [chunk, chunk + cn) as augmented rows (y, 1, t) with t = r − μ − b_j, the 1
+   * only with biases, into the kernels' padding lanes ({@link RowScratch#systemInGram}). Their
+   * Gram matrix Σ ẏẏᵀ holds the row's whole system: Σ y yᵀ, the bias column Σ y and the count,
+   * the right-hand side Σ t·y and Σ t in column w, and Σ t² at (w, w). One pass of the Gram
+   * kernel then replaces the separate sums over the chunk; with unit weights it forms each sum
+   * by the same multiply-adds in the same order as they do.
+   */
+  private void packAugmented(boolean users, int chunk, int cn, RowScratch s, float[] fixed,
+      float[] fixedBias) {
+    gather(users, chunk, cn, s, fixed);
+    float[][] rows = s.rows;
+    double mu = state.mu;
+    boolean biases = state.biases;
+    for (int q = 0; q < cn; q++) {
+      int p = chunk + q;
+      float value = users ? data.rowValue(p) : data.colValue(p);
+      float[] row = rows[q];
+      if (biases) {
+        int j = users ? data.rowColumn(p) : data.colRow(p);
+        row[k] = 1f;
+        row[w] = (float) (value - mu - fixedBias[j]);
+      } else {
+        row[w] = (float) (value - mu);
+      }
+    }
+  }
+
+  /** Adds the chunk's augmented Gram ({@link #packAugmented}) into the row's system. */
+  private void accumulateAugmented(RowScratch s, int cn) {
+    float[][] acc = s.acc;
+    s.kernels.accumulate(s.rows, s.ones, cn, w + 1, acc);
+    Gram.drainRows(acc, w, s.m, 0, w);
+    double[] b = s.b;
+    for (int x = 0; x < w; x++) {
+      b[x] += acc[x][w];
+    }
+    s.targetSquares += acc[w][w];
+  }
+
+  /**
    * {@inheritDoc}
    *
    * @return λ_r‖x‖² + λ_b b², plus, on the item side, the squared errors of the column's
@@ -58,13 +98,21 @@ final class ExplicitRows extends RowSolver {
     }
     beginRow(s);
     int chunkSize = s.chunkSize();
-    for (int chunk = from; chunk < to; chunk += chunkSize) {
-      int cn = Math.min(chunkSize, to - chunk);
-      pack(users, chunk, cn, s, fixed, fixedBias);
-      accumulate(s, cn);
-    }
     int count = to - from;
-    if (biases) {
+    if (s.systemInGram) {
+      for (int chunk = from; chunk < to; chunk += chunkSize) {
+        int cn = Math.min(chunkSize, to - chunk);
+        packAugmented(users, chunk, cn, s, fixed, fixedBias);
+        accumulateAugmented(s, cn);
+      }
+    } else {
+      for (int chunk = from; chunk < to; chunk += chunkSize) {
+        int cn = Math.min(chunkSize, to - chunk);
+        pack(users, chunk, cn, s, fixed, fixedBias);
+        accumulate(s, cn);
+      }
+    }
+    if (biases && !s.systemInGram) {
       for (int f = 0; f < k; f++) {
         s.m[f * w + k] = s.sums[f];
       }

@@ -46,6 +46,12 @@ final class RowScratch {
   final float[] own;
   /** Unit coefficients, for Σ y over a chunk. */
   final float[] ones;
+  /**
+   * Whether a chunk row has room past its k factors for w + 1 − k more columns, and the
+   * accumulator for as many more rows: then an explicit row's whole system (bias column, right-
+   * hand side, Σ target²) comes out of one Gram pass ({@link ExplicitRows}).
+   */
+  final boolean systemInGram;
 
   /** Buffers for rank k and system width w (k, or k + 1 with biases), for the fit's kernel. */
   RowScratch(int k, int w) {
@@ -63,6 +69,7 @@ final class RowScratch {
     own = new float[kernels.width(k)];
     ones = new float[chunk];
     java.util.Arrays.fill(ones, 1f);
+    systemInGram = kernels.width(k) >= w + 1 && kernels.accumulatorRows(k) >= w + 1;
     m = new double[w * w];
     m2 = new double[w * w];
     rowsW = new double[w][w];

@@ -255,6 +255,53 @@ class RowKernelsTest {
 
   @ParameterizedTest(name = "k={0} n={1} {2}")
   @MethodSource("ranksAndCounts")
+  void explicitColumn_randomUsers_returnsTheColumnsObjective(int k, int n, RowKernels kernel) {
+    // The item side returns its column's squared errors and penalty from the column's system
+    // (Σ t² − 2 v·b + vᵀMv); with room in the kernels' padding that system, Σ t² included,
+    // comes out of one Gram pass (ExplicitRows): either way it must be the objective.
+    Random rnd = new Random(29L * k + n);
+    for (boolean biases : new boolean[] {false, true}) {
+      int[] r = new int[n];
+      int[] c = new int[n];
+      float[] v = new float[n];
+      for (int q = 0; q < n; q++) {
+        r[q] = q;
+        v[q] = 1 + rnd.nextInt(5);
+      }
+      TrainingMatrix data = TrainingMatrix.fromCoordinates(n + 5, 1, r, c, v,
+          AbsentEntries.UNKNOWN);
+      FitState state = new FitState(data, options(0.7, biases, false), k);
+      for (int x = 0; x < state.userFactors.length; x++) {
+        state.userFactors[x] = (float) (0.5 * rnd.nextGaussian());
+      }
+      if (biases) {
+        for (int u = 0; u < data.rows(); u++) {
+          state.userBias[u] = (float) (0.3 * rnd.nextGaussian());
+        }
+      }
+      double term = new ExplicitRows(state).solve(false, 0, new RowScratch(k, state.w, kernel));
+
+      double expected = 0;
+      double squares = 0;
+      for (int p = 0; p < n; p++) {
+        int u = data.colRow(p);
+        double e = data.colValue(p) - state.predict(u, 0);
+        expected += e * e;
+        double t = data.colValue(p) - state.mu - (biases ? state.userBias[u] : 0);
+        squares += t * t;
+      }
+      double norm2 = 0;
+      for (int f = 0; f < k; f++) {
+        norm2 += (double) state.itemFactors[f] * state.itemFactors[f];
+      }
+      expected += 0.7 * norm2 + (biases ? 2.0 * state.itemBias[0] * state.itemBias[0] : 0);
+      // Float32 sums per chunk: within a few float roundings of Σ t², the largest term.
+      assertEquals(expected, term, 1e-5 * (1 + squares), "biases=" + biases);
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
   void implicitCholeskyRow_randomItems_equalsDenseReferenceSolve(int k, int n,
       RowKernels kernel) {
     Random rnd = new Random(23L * k + n);

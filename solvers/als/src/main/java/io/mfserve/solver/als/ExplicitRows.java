@@ -60,18 +60,6 @@ final class ExplicitRows extends RowSolver {
     }
   }
 
-  /** Adds the chunk's augmented Gram ({@link #packAugmented}) into the row's system. */
-  private void accumulateAugmented(RowScratch s, int cn) {
-    float[][] acc = s.acc;
-    s.kernels.accumulate(s.rows, s.ones, cn, w + 1, acc);
-    Gram.drainRows(acc, w, s.m, 0, w);
-    double[] b = s.b;
-    for (int x = 0; x < w; x++) {
-      b[x] += acc[x][w];
-    }
-    s.targetSquares += acc[w][w];
-  }
-
   /**
    * {@inheritDoc}
    *
@@ -103,7 +91,8 @@ final class ExplicitRows extends RowSolver {
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         packAugmented(users, chunk, cn, s, fixed, fixedBias);
-        accumulateAugmented(s, cn);
+        accumulateSystem(s, cn, s.ones);
+        s.targetSquares += s.acc[w][w];
       }
     } else {
       for (int chunk = from; chunk < to; chunk += chunkSize) {

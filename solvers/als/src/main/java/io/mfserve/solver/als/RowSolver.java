@@ -49,10 +49,15 @@ abstract class RowSolver {
   final void gather(boolean users, int chunk, int cn, RowScratch s, float[] fixed) {
     float[][] rows = s.rows;
     RowKernels kernels = s.kernels;
-    for (int q = 0; q < cn; q++) {
-      int p = chunk + q;
-      int j = users ? data.rowColumn(p) : data.colRow(p);
-      kernels.copyRow(fixed, j * k, rows[q], k);
+    // One loop per side, so that the loop body holds no branch on the side.
+    if (users) {
+      for (int q = 0; q < cn; q++) {
+        kernels.copyRow(fixed, data.rowColumn(chunk + q) * k, rows[q], k);
+      }
+    } else {
+      for (int q = 0; q < cn; q++) {
+        kernels.copyRow(fixed, data.colRow(chunk + q) * k, rows[q], k);
+      }
     }
   }
 
@@ -93,6 +98,22 @@ abstract class RowSolver {
     }
     kernels.accumulate(rows, s.weights, cn, k, s.acc);
     Gram.drainRows(s.acc, k, s.m, 0, w);
+  }
+
+  /**
+   * Adds the Gram matrix of the chunk's augmented rows, their w unknowns' columns followed by
+   * the target's in lane w ({@link RowScratch#systemInGram}), into the row's system: its w × w
+   * upper triangle into {@code s.m} and column w, Σ weight·target·y, into {@code s.b}. The
+   * rest of the accumulator (row w) is left in {@code s.acc} for the caller.
+   */
+  final void accumulateSystem(RowScratch s, int cn, float[] weights) {
+    float[][] acc = s.acc;
+    s.kernels.accumulate(s.rows, weights, cn, w + 1, acc);
+    Gram.drainRows(acc, w, s.m, 0, w);
+    double[] b = s.b;
+    for (int x = 0; x < w; x++) {
+      b[x] += acc[x][w];
+    }
   }
 
   /**

@@ -104,6 +104,12 @@ final class VectorRowKernels implements RowKernels {
 
   @Override
   public void copyRow(float[] from, int offset, float[] to, int k) {
+    if (k < LANES && offset <= from.length - LANES) {
+      // The common case at small ranks (one vector per row), first and without a loop.
+      FloatVector.zero(SPECIES).blend(FloatVector.fromArray(SPECIES, from, offset), TAIL[k])
+          .intoArray(to, 0);
+      return;
+    }
     int c = 0;
     // Whole vectors while they end inside the row (past it they would copy the next row's
     // values into the padding, which must stay zero).

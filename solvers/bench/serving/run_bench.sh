@@ -13,7 +13,11 @@
 # "tails" for issue 22's pinned tail latencies, see below), PIN (1: the server runs on the CPUs
 # SERVER_CPUS, default 1, and every mfctl on GEN_CPUS, default 0, through taskset), GC_LOG (1:
 # the server logs GC pauses and safepoints, summarised after each figure), GEN_JAVA_OPTS (the
-# load generator's JVM flags: its own pauses count in an open loop's latency).
+# load generator's JVM flags: its own pauses count in an open loop's latency), SERVER_SIDE (1:
+# the server also serves metrics on PORT + 1000, and each tails figure is followed by the
+# server's own histogram, grpc_server_call_duration_seconds, of that window's calls, its
+# warm-up's included: what of the client's tail the server measured inside its handlers, and
+# what lies outside them).
 #
 # The model: 200,000 users x 20,000 items x 64 factors, sgd, 1 iteration, from synth-10m. After
 # the fit, one minute of unrecorded closed-loop load (30 s recommend, 30 s similar) warms the
@@ -68,13 +72,19 @@ if [[ "${PIN:-0}" == 1 ]]; then
   pin_server=(taskset -c "${SERVER_CPUS:-1}")
   pin_gen=(taskset -c "${GEN_CPUS:-0}")
 fi
+server_metrics=()
+metrics_port=""
+if [[ "${SERVER_SIDE:-0}" == 1 ]]; then
+  metrics_port=$(( port + 1000 ))
+  server_metrics=(--metrics-port "$metrics_port")
+fi
 gc_log=()
 if [[ "${GC_LOG:-0}" == 1 ]]; then
   gc_log=("-Xlog:gc,safepoint:file=$log/gc.log:uptime")
 fi
 # shellcheck disable=SC2086 # java_opts and SERVER_ARGS are lists of flags
 "${pin_server[@]}" java $java_opts "${gc_log[@]}" -jar "$server_jar" --port "$port" \
-  ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
+  "${server_metrics[@]}" ${SERVER_ARGS:-} > "$log/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 # shellcheck disable=SC2206 # GEN_JAVA_OPTS is a list of flags
@@ -210,6 +220,36 @@ for rpc in "${rpcs[@]}"; do
 done
 # gc_pauses: the GC pauses logged since the last call (GC_LOG=1): count, longest, total.
 gc_seen=0
+# server_side RPC: the server's histogram of RPC's successful calls since the last call of this
+# function for RPC (recommend or similar), from its metrics endpoint (SERVER_SIDE=1).
+server_side() {
+  [[ -n "$metrics_port" ]] || return 0
+  python3 - "$metrics_port" "$1" "$log/server-side-$1.txt" <<'PY'
+import json, os, re, sys, urllib.request
+port, rpc, seen = sys.argv[1], sys.argv[2], sys.argv[3]
+method = {"recommend": "/Recommend\"", "similar": "/SimilarItems\""}[rpc]
+text = urllib.request.urlopen("http://localhost:%s/metrics" % port, timeout=10).read().decode()
+now = {}
+for line in text.splitlines():
+    if line.startswith("grpc_server_call_duration_seconds_bucket") and method in line \
+            and 'grpc_status="OK"' in line:
+        le = re.search(r'le="([^"]+)"', line).group(1)
+        now[le] = now.get(le, 0) + float(line.rsplit(" ", 1)[1])
+before = json.load(open(seen)) if os.path.exists(seen) else {}
+json.dump(now, open(seen, "w"))
+d = {le: now[le] - before.get(le, 0) for le in now}
+total = d.get("+Inf", 0)
+if total <= 0:
+    print("    server-side: no calls counted")
+    sys.exit(0)
+bounds = sorted((float(le), c) for le, c in d.items() if le != "+Inf")
+share = {b: c / total for b, c in bounds}
+p99 = next((b for b, c in bounds if c / total >= 0.99), float("inf"))
+print("    server-side: %d calls; within 1 / 2 / 5 / 10 ms: %.2f%% / %.2f%% / %.2f%% / %.2f%%;"
+      " p99 at most %g ms" % (total, *(100 * share.get(b, 0) for b in (0.001, 0.002, 0.005, 0.01)),
+                             p99 * 1000))
+PY
+}
 gc_pauses() {
   [[ -f "$log/gc.log" ]] || return 0
   python3 - "$log/gc.log" "$gc_seen" <<'PY'
@@ -233,6 +273,7 @@ if [[ " $phases " == *" tails "* ]]; then
       peak=$(throughput "$line")
       for pct in 50 70; do
         gc_pauses > /dev/null
+        server_side "$rpc" > /dev/null
         line="$(busy --rpc "$rpc" --model big --concurrency 64 --duration 20s --warmup 10s \
           --rate $(( peak * pct / 100 )))"
         verdict=""
@@ -242,6 +283,7 @@ p99, p999 = $(p99 "$line"), $(sed -E 's/.* p99\.9=([0-9.]+) .*/\1/' <<< "$line")
 print('target met' if p99 <= 5 and p999 <= 20 else 'TARGET MISSED (p99 <= 5, p99.9 <= 20 ms)')")"
         fi
         echo "$line   <- $pct% of the peak $verdict"
+        server_side "$rpc"
         gc_pauses
       done
     done

@@ -61,6 +61,22 @@ final class ExplicitRows extends RowSolver {
   }
 
   /**
+   * Adds the Gram matrix of the chunk's augmented rows ({@link #packAugmented}) into the row's
+   * system: its w × w upper triangle into {@code s.m}, column w (Σ t·y, and Σ t for the bias)
+   * into {@code s.b}, and Σ t² at (w, w) into {@code s.targetSquares}.
+   */
+  private void accumulateAugmented(RowScratch s, int cn) {
+    float[][] acc = s.acc;
+    s.kernels.accumulate(s.rows, s.ones, cn, w + 1, acc);
+    Gram.drainRows(acc, w, s.m, 0, w);
+    double[] b = s.b;
+    for (int x = 0; x < w; x++) {
+      b[x] += acc[x][w];
+    }
+    s.targetSquares += acc[w][w];
+  }
+
+  /**
    * {@inheritDoc}
    *
    * @return λ_r‖x‖² + λ_b b², plus, on the item side, the squared errors of the column's
@@ -91,8 +107,7 @@ final class ExplicitRows extends RowSolver {
       for (int chunk = from; chunk < to; chunk += chunkSize) {
         int cn = Math.min(chunkSize, to - chunk);
         packAugmented(users, chunk, cn, s, fixed, fixedBias);
-        accumulateSystem(s, cn, s.ones);
-        s.targetSquares += s.acc[w][w];
+        accumulateAugmented(s, cn);
       }
     } else {
       for (int chunk = from; chunk < to; chunk += chunkSize) {
@@ -100,12 +115,13 @@ final class ExplicitRows extends RowSolver {
         pack(users, chunk, cn, s, fixed, fixedBias);
         accumulate(s, cn);
       }
-    }
-    if (biases && !s.systemInGram) {
-      for (int f = 0; f < k; f++) {
-        s.m[f * w + k] = s.sums[f];
+      if (biases) {
+        // The bias column: the augmented Gram holds it already.
+        for (int f = 0; f < k; f++) {
+          s.m[f * w + k] = s.sums[f];
+        }
+        s.m[k * w + k] = count;
       }
-      s.m[k * w + k] = count;
     }
     double reg = regularization(count);
     float[] bias = biases ? solvedBias : null;

@@ -101,22 +101,6 @@ abstract class RowSolver {
   }
 
   /**
-   * Adds the Gram matrix of the chunk's augmented rows, their w unknowns' columns followed by
-   * the target's in lane w ({@link RowScratch#systemInGram}), into the row's system: its w × w
-   * upper triangle into {@code s.m} and column w, Σ weight·target·y, into {@code s.b}. The
-   * rest of the accumulator (row w) is left in {@code s.acc} for the caller.
-   */
-  final void accumulateSystem(RowScratch s, int cn, float[] weights) {
-    float[][] acc = s.acc;
-    s.kernels.accumulate(s.rows, weights, cn, w + 1, acc);
-    Gram.drainRows(acc, w, s.m, 0, w);
-    double[] b = s.b;
-    for (int x = 0; x < w; x++) {
-      b[x] += acc[x][w];
-    }
-  }
-
-  /**
    * Adds {@code reg} to the diagonal of the system in {@code s.m} / {@code s.b} (λ_b on the
    * bias's), solves it (Cholesky, with a ridge retry; or NNLS warm-started from the stored
    * row) and stores the result as float32.

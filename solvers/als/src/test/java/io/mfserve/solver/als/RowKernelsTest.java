@@ -193,14 +193,26 @@ class RowKernelsTest {
 
   /** One user who rated items 0..n−1 of n + 5, ratings in 1..5. */
   private static TrainingMatrix oneUser(Random rnd, int n, AbsentEntries absent) {
-    int[] r = new int[n];
-    int[] c = new int[n];
+    return oneLine(rnd, n, absent, false);
+  }
+
+  /** One item rated by users 0..n−1 of n + 5, ratings in 1..5. */
+  private static TrainingMatrix oneItem(Random rnd, int n) {
+    return oneLine(rnd, n, AbsentEntries.UNKNOWN, true);
+  }
+
+  /** One row (or, with {@code column}, one column) holding n ratings in 1..5 at 0..n−1. */
+  private static TrainingMatrix oneLine(Random rnd, int n, AbsentEntries absent,
+      boolean column) {
+    int[] along = new int[n];
+    int[] line = new int[n];
     float[] v = new float[n];
     for (int q = 0; q < n; q++) {
-      c[q] = q;
+      along[q] = q;
       v[q] = 1 + rnd.nextInt(5);
     }
-    return TrainingMatrix.fromCoordinates(1, n + 5, r, c, v, absent);
+    return column ? TrainingMatrix.fromCoordinates(n + 5, 1, along, line, v, absent)
+        : TrainingMatrix.fromCoordinates(1, n + 5, line, along, v, absent);
   }
 
   private static AlsOptions options(double lambda, boolean biases, boolean implicit) {
@@ -261,15 +273,7 @@ class RowKernelsTest {
     // comes out of one Gram pass (ExplicitRows): either way it must be the objective.
     Random rnd = new Random(29L * k + n);
     for (boolean biases : new boolean[] {false, true}) {
-      int[] r = new int[n];
-      int[] c = new int[n];
-      float[] v = new float[n];
-      for (int q = 0; q < n; q++) {
-        r[q] = q;
-        v[q] = 1 + rnd.nextInt(5);
-      }
-      TrainingMatrix data = TrainingMatrix.fromCoordinates(n + 5, 1, r, c, v,
-          AbsentEntries.UNKNOWN);
+      TrainingMatrix data = oneItem(rnd, n);
       FitState state = new FitState(data, options(0.7, biases, false), k);
       for (int x = 0; x < state.userFactors.length; x++) {
         state.userFactors[x] = (float) (0.5 * rnd.nextGaussian());

@@ -116,10 +116,19 @@ interface RowKernels {
 
   /**
    * Cholesky-factors the symmetric w × w system held (upper triangle) in {@code m}: as
-   * {@link Cholesky#factor(double[], int, double[], double[][])}, R in {@code m} on success
-   * (and, where this form solves from them, in {@code rows}).
+   * {@link Cholesky#factor(double[], int, double[], double[][])}, false where it is not
+   * positive definite to working precision. On success R is where {@link #solve} reads it: in
+   * {@code m} below width {@link Cholesky#ROWS_MIN_WIDTH}, in {@code rows} from there on (the
+   * scalar form copies it back into {@code m} as well; the vector form leaves A there).
+   *
+   * @param rows scratch from {@link #systemRows}{@code (w)}
    */
   boolean factor(double[] m, int w, double[] diag, double[][] rows);
+
+  /** Scratch rows for {@link #factor} at width w: w arrays of at least w doubles. */
+  default double[][] systemRows(int w) {
+    return new double[w][w];
+  }
 
   /**
    * Solves RᵀR x = b with R from {@link #factor} of this form; {@code b} is overwritten.

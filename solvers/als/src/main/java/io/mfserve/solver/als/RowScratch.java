@@ -72,7 +72,7 @@ final class RowScratch {
     systemInGram = kernels.width(k) >= w + 1 && kernels.accumulatorRows(k) >= w + 1;
     m = new double[w * w];
     m2 = new double[w * w];
-    rowsW = new double[w][w];
+    rowsW = kernels.systemRows(w);
     b = new double[w];
     b2 = new double[w];
     x = new double[w];

@@ -21,15 +21,18 @@ import jdk.incubator.vector.VectorSpecies;
  * deterministic and, with unit weights, equal to the scalar form's to the bit; with other
  * weights it may differ in the last bit (w·y[c] is rounded here, w·y[x] there).
  *
- * <p>The Cholesky factorisation is the scalar one's right-looking form on one array per row,
- * but four pivots at a time: the four pivot rows are factored among themselves, then each pair
- * of trailing rows takes one rank-4 update, so each load of a pivot row's vector serves two
- * rows and each load and store of a trailing row four multiply-adds. The scalar form's C2 loops
- * fall back to scalar code for most of a short triangle row; these run whole vectors from the
- * aligned column at or left of the diagonal (the few entries left of it are never read). It
- * measured 1.3–1.5× the scalar form's speed at w = 64 to 129 and slower at w = 11 (0.47
- * against 0.38 µs); below {@link Cholesky#ROWS_MIN_WIDTH} it hands over to the scalar form,
- * which factors in place there.
+ * <p>The Cholesky factorisation is left-looking, on one array per row padded to whole vectors
+ * ({@link #systemRows}): each pair of rows takes its whole update from the finished rows above
+ * at once, summed in registers, and is stored once (see {@link #factorRows}); the solve then
+ * reads R from those rows. The scalar form's C2 loops fall back to scalar code for most of a
+ * short triangle row; these run whole vectors from the aligned column at or left of the
+ * diagonal (the few entries left of it are never read). Against the right-looking vector
+ * form it replaced (four pivots at a time, a rank-4 update of every trailing pair of rows),
+ * factor and solve took 0.78–0.84 of the time at w = 16 to 129 (6.6 against 8.2 µs at 64),
+ * and whole sweeps of synth-10M 0.96 at rank 64, 0.90 at rank 64 implicit, 0.78 at rank 128
+ * (AlsAb, 2026-12-07); CholeskyBenchmark: 6.2 µs at k = 64 against the scalar rows' 10.3.
+ * Below {@link Cholesky#ROWS_MIN_WIDTH} it hands over to the scalar form, which factors in
+ * place there.
  *
  * <p>Compiled apart from the rest of the module (the incubating module's compile warning cannot
  * be silenced, and the rest compiles with {@code -Werror}) and loaded by name from
@@ -151,121 +154,175 @@ final class VectorRowKernels implements RowKernels {
   }
 
   @Override
+  public double[][] systemRows(int w) {
+    return new double[w][(w + DOUBLE_LANES - 1) / DOUBLE_LANES * DOUBLE_LANES];
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>From width {@link Cholesky#ROWS_MIN_WIDTH} on, R is left in {@code rows} only (from
+   * {@link #systemRows}, which {@link #solve} reads) and {@code m} keeps A.
+   */
+  @Override
   public boolean factor(double[] m, int w, double[] diag, double[][] rows) {
     if (w < Cholesky.ROWS_MIN_WIDTH) {
       return Cholesky.factor(m, w, diag, rows);
     }
-    Cholesky.toRows(m, w, rows);
-    if (!factorRows(rows, w, diag)) {
-      return false;
+    int padded = rows[0].length;
+    if (padded % DOUBLE_LANES != 0 || padded < w) {
+      throw new IllegalArgumentException("rows of " + padded + " doubles for width " + w
+          + ": allocate them with systemRows");
     }
-    Cholesky.fromRows(rows, w, m);
-    return true;
-  }
-
-  private static boolean factorRows(double[][] m, int w, double[] diag) {
-    int j = 0;
-    for (; j + 4 <= w; j += 4) {
-      double[] r0 = m[j];
-      double[] r1 = m[j + 1];
-      double[] r2 = m[j + 2];
-      double[] r3 = m[j + 3];
-      // The panel: the four pivot rows, factored among themselves.
-      if (!Cholesky.pivotRow(r0, w, j, diag)) {
-        return false;
-      }
-      subtractScaled(r1, r0, r0[j + 1], j + 1, w);
-      subtractScaled(r2, r0, r0[j + 2], j + 2, w);
-      subtractScaled(r3, r0, r0[j + 3], j + 3, w);
-      if (!Cholesky.pivotRow(r1, w, j + 1, diag)) {
-        return false;
-      }
-      subtractScaled(r2, r1, r1[j + 2], j + 2, w);
-      subtractScaled(r3, r1, r1[j + 3], j + 3, w);
-      if (!Cholesky.pivotRow(r2, w, j + 2, diag)) {
-        return false;
-      }
-      subtractScaled(r3, r2, r2[j + 3], j + 3, w);
-      if (!Cholesky.pivotRow(r3, w, j + 3, diag)) {
-        return false;
-      }
-      int i = j + 4;
-      for (; i + 2 <= w; i += 2) {
-        rankFourUpdate(m, r0, r1, r2, r3, i, w);
-      }
-      if (i < w) {
-        double[] ri = m[i];
-        subtractScaled(ri, r0, r0[i], i, w);
-        subtractScaled(ri, r1, r1[i], i, w);
-        subtractScaled(ri, r2, r2[i], i, w);
-        subtractScaled(ri, r3, r3[i], i, w);
-      }
+    for (int i = 0; i < w; i++) {
+      double[] row = rows[i];
+      // The lanes a whole vector covers left of the diagonal and past w are read and written
+      // but mean nothing; zeroing them keeps the previous system's values out of the sums.
+      java.util.Arrays.fill(row, i & -DOUBLE_LANES, i, 0);
+      System.arraycopy(m, i * w + i, row, i, w - i);
+      java.util.Arrays.fill(row, w, padded, 0);
     }
-    for (; j < w; j++) {
-      double[] rj = m[j];
-      if (!Cholesky.pivotRow(rj, w, j, diag)) {
-        return false;
-      }
-      for (int i = j + 1; i < w; i++) {
-        subtractScaled(m[i], rj, rj[i], i, w);
-      }
-    }
-    return true;
+    return factorRows(rows, w, diag);
   }
 
   /**
-   * Rows i and i + 1 (columns ≥ i, and a few left of it) minus the rank-4 update of pivot rows
-   * r0..r3: r_i[c] −= Σ_t r_t[i]·r_t[c].
+   * The left-looking form, two rows at a time: rows i and i + 1 take the whole update from
+   * the finished rows above them at once, r[c] −= Σ_{t &lt; i} R[t][i]·R[t][c], each vector of
+   * columns summed in registers over t (two partial sums, over even and odd t, so that two
+   * chains of multiply-adds run side by side) and stored once; each pivot row's vector loaded
+   * serves both rows. Then row i is pivoted, row i + 1 takes row i's term, and is pivoted.
+   * Compared with updating every trailing row after each pivot (the scalar form), each row is
+   * loaded and stored once per vector instead of once per pivot.
    */
-  private static void rankFourUpdate(double[][] m, double[] r0, double[] r1, double[] r2,
-      double[] r3, int i, int w) {
-    double[] ri = m[i];
-    double[] rn = m[i + 1];
-    DoubleVector f0 = DoubleVector.broadcast(DOUBLES, -r0[i]);
-    DoubleVector f1 = DoubleVector.broadcast(DOUBLES, -r1[i]);
-    DoubleVector f2 = DoubleVector.broadcast(DOUBLES, -r2[i]);
-    DoubleVector f3 = DoubleVector.broadcast(DOUBLES, -r3[i]);
-    DoubleVector e0 = DoubleVector.broadcast(DOUBLES, -r0[i + 1]);
-    DoubleVector e1 = DoubleVector.broadcast(DOUBLES, -r1[i + 1]);
-    DoubleVector e2 = DoubleVector.broadcast(DOUBLES, -r2[i + 1]);
-    DoubleVector e3 = DoubleVector.broadcast(DOUBLES, -r3[i + 1]);
-    int c = i & -DOUBLE_LANES;
-    for (; c + DOUBLE_LANES <= w; c += DOUBLE_LANES) {
-      DoubleVector p0 = DoubleVector.fromArray(DOUBLES, r0, c);
-      DoubleVector p1 = DoubleVector.fromArray(DOUBLES, r1, c);
-      DoubleVector p2 = DoubleVector.fromArray(DOUBLES, r2, c);
-      DoubleVector p3 = DoubleVector.fromArray(DOUBLES, r3, c);
-      p0.fma(f0, DoubleVector.fromArray(DOUBLES, ri, c)).add(p1.mul(f1))
-          .add(p2.fma(f2, p3.mul(f3))).intoArray(ri, c);
-      p0.fma(e0, DoubleVector.fromArray(DOUBLES, rn, c)).add(p1.mul(e1))
-          .add(p2.fma(e2, p3.mul(e3))).intoArray(rn, c);
-    }
-    // The columns past the last whole vector.
-    for (int t = 0; t < 2; t++) {
-      double[] row = t == 0 ? ri : rn;
-      int at = i + t;
-      double g0 = -r0[at];
-      double g1 = -r1[at];
-      double g2 = -r2[at];
-      double g3 = -r3[at];
-      for (int x = Math.max(c, at); x < w; x++) {
-        row[x] = Math.fma(g3, r3[x], Math.fma(g2, r2[x], Math.fma(g1, r1[x],
-            Math.fma(g0, r0[x], row[x]))));
+  private static boolean factorRows(double[][] m, int w, double[] diag) {
+    int i = 0;
+    for (; i + 2 <= w; i += 2) {
+      double[] ri = m[i];
+      double[] rn = m[i + 1];
+      int end = ri.length;
+      int c = i & -DOUBLE_LANES;
+      for (; c + 2 * DOUBLE_LANES <= end; c += 2 * DOUBLE_LANES) {
+        updatePairTwoVectors(m, ri, rn, i, c);
+      }
+      if (c < end) {
+        updatePairOneVector(m, ri, rn, i, c);
+      }
+      if (!Cholesky.pivotRow(ri, w, i, diag)) {
+        return false;
+      }
+      double f = ri[i + 1];
+      for (int x = i + 1; x < w; x++) {
+        rn[x] = Math.fma(-f, ri[x], rn[x]);
+      }
+      if (!Cholesky.pivotRow(rn, w, i + 1, diag)) {
+        return false;
       }
     }
+    if (i < w) {
+      // The last row of an odd width.
+      double[] ri = m[i];
+      for (int c = i & -DOUBLE_LANES; c < ri.length; c += DOUBLE_LANES) {
+        updateOneVector(m, ri, i, c);
+      }
+      return Cholesky.pivotRow(ri, w, i, diag);
+    }
+    return true;
   }
 
-  /** row[c] −= f·pivot[c] for c ≥ from (and a few columns left of it, never read). */
-  private static void subtractScaled(double[] row, double[] pivot, double f, int from, int w) {
-    DoubleVector nf = DoubleVector.broadcast(DOUBLES, -f);
-    int c = from & -DOUBLE_LANES;
-    for (; c + DOUBLE_LANES <= w; c += DOUBLE_LANES) {
-      DoubleVector.fromArray(DOUBLES, pivot, c).fma(nf, DoubleVector.fromArray(DOUBLES, row, c))
-          .intoArray(row, c);
+  /** Rows i and i + 1, columns c..c+2·LANES−1, minus the terms of rows 0..i−1. */
+  private static void updatePairTwoVectors(double[][] m, double[] ri, double[] rn, int i,
+      int c) {
+    int c1 = c + DOUBLE_LANES;
+    DoubleVector i0 = DoubleVector.fromArray(DOUBLES, ri, c);
+    DoubleVector i1 = DoubleVector.fromArray(DOUBLES, ri, c1);
+    DoubleVector n0 = DoubleVector.fromArray(DOUBLES, rn, c);
+    DoubleVector n1 = DoubleVector.fromArray(DOUBLES, rn, c1);
+    DoubleVector oddI0 = DoubleVector.zero(DOUBLES);
+    DoubleVector oddI1 = oddI0;
+    DoubleVector oddN0 = oddI0;
+    DoubleVector oddN1 = oddI0;
+    int t = 0;
+    for (; t + 2 <= i; t += 2) {
+      double[] even = m[t];
+      double[] odd = m[t + 1];
+      DoubleVector e0 = DoubleVector.fromArray(DOUBLES, even, c);
+      DoubleVector e1 = DoubleVector.fromArray(DOUBLES, even, c1);
+      DoubleVector o0 = DoubleVector.fromArray(DOUBLES, odd, c);
+      DoubleVector o1 = DoubleVector.fromArray(DOUBLES, odd, c1);
+      DoubleVector ei = DoubleVector.broadcast(DOUBLES, -even[i]);
+      DoubleVector en = DoubleVector.broadcast(DOUBLES, -even[i + 1]);
+      DoubleVector oi = DoubleVector.broadcast(DOUBLES, -odd[i]);
+      DoubleVector on = DoubleVector.broadcast(DOUBLES, -odd[i + 1]);
+      i0 = e0.fma(ei, i0);
+      i1 = e1.fma(ei, i1);
+      n0 = e0.fma(en, n0);
+      n1 = e1.fma(en, n1);
+      oddI0 = o0.fma(oi, oddI0);
+      oddI1 = o1.fma(oi, oddI1);
+      oddN0 = o0.fma(on, oddN0);
+      oddN1 = o1.fma(on, oddN1);
     }
-    for (c = Math.max(c, from); c < w; c++) {
-      row[c] = Math.fma(-f, pivot[c], row[c]);
+    if (t < i) {
+      double[] even = m[t];
+      DoubleVector e0 = DoubleVector.fromArray(DOUBLES, even, c);
+      DoubleVector e1 = DoubleVector.fromArray(DOUBLES, even, c1);
+      DoubleVector ei = DoubleVector.broadcast(DOUBLES, -even[i]);
+      DoubleVector en = DoubleVector.broadcast(DOUBLES, -even[i + 1]);
+      i0 = e0.fma(ei, i0);
+      i1 = e1.fma(ei, i1);
+      n0 = e0.fma(en, n0);
+      n1 = e1.fma(en, n1);
     }
+    i0.add(oddI0).intoArray(ri, c);
+    i1.add(oddI1).intoArray(ri, c1);
+    n0.add(oddN0).intoArray(rn, c);
+    n1.add(oddN1).intoArray(rn, c1);
+  }
+
+  /** As {@link #updatePairTwoVectors}, for one vector of columns. */
+  private static void updatePairOneVector(double[][] m, double[] ri, double[] rn, int i,
+      int c) {
+    DoubleVector i0 = DoubleVector.fromArray(DOUBLES, ri, c);
+    DoubleVector n0 = DoubleVector.fromArray(DOUBLES, rn, c);
+    DoubleVector oddI0 = DoubleVector.zero(DOUBLES);
+    DoubleVector oddN0 = oddI0;
+    int t = 0;
+    for (; t + 2 <= i; t += 2) {
+      double[] even = m[t];
+      double[] odd = m[t + 1];
+      DoubleVector e0 = DoubleVector.fromArray(DOUBLES, even, c);
+      DoubleVector o0 = DoubleVector.fromArray(DOUBLES, odd, c);
+      i0 = e0.fma(DoubleVector.broadcast(DOUBLES, -even[i]), i0);
+      n0 = e0.fma(DoubleVector.broadcast(DOUBLES, -even[i + 1]), n0);
+      oddI0 = o0.fma(DoubleVector.broadcast(DOUBLES, -odd[i]), oddI0);
+      oddN0 = o0.fma(DoubleVector.broadcast(DOUBLES, -odd[i + 1]), oddN0);
+    }
+    if (t < i) {
+      double[] even = m[t];
+      DoubleVector e0 = DoubleVector.fromArray(DOUBLES, even, c);
+      i0 = e0.fma(DoubleVector.broadcast(DOUBLES, -even[i]), i0);
+      n0 = e0.fma(DoubleVector.broadcast(DOUBLES, -even[i + 1]), n0);
+    }
+    i0.add(oddI0).intoArray(ri, c);
+    n0.add(oddN0).intoArray(rn, c);
+  }
+
+  /** Row i alone, columns c..c+LANES−1, minus the terms of rows 0..i−1. */
+  private static void updateOneVector(double[][] m, double[] ri, int i, int c) {
+    DoubleVector sum = DoubleVector.fromArray(DOUBLES, ri, c);
+    DoubleVector odd = DoubleVector.zero(DOUBLES);
+    int t = 0;
+    for (; t + 2 <= i; t += 2) {
+      sum = DoubleVector.fromArray(DOUBLES, m[t], c)
+          .fma(DoubleVector.broadcast(DOUBLES, -m[t][i]), sum);
+      odd = DoubleVector.fromArray(DOUBLES, m[t + 1], c)
+          .fma(DoubleVector.broadcast(DOUBLES, -m[t + 1][i]), odd);
+    }
+    if (t < i) {
+      sum = DoubleVector.fromArray(DOUBLES, m[t], c)
+          .fma(DoubleVector.broadcast(DOUBLES, -m[t][i]), sum);
+    }
+    sum.add(odd).intoArray(ri, c);
   }
 
   @Override

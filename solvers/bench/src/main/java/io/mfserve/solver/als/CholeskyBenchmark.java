@@ -20,18 +20,21 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One k × k symmetric positive-definite solve (factor + forward/back substitution), as ALS
  * does per row: the hand-written {@link Cholesky} against EJML 0.46.1's Cholesky solver
- * ({@code LinearSolverFactory_DDRM.chol}, reused across calls so that it allocates nothing).
- * Both copy the system in first, since both overwrite it.
+ * ({@code LinearSolverFactory_DDRM.chol}, reused across calls so that it allocates nothing),
+ * and, as {@code vectorKernels}, the form the solver runs where the JVM has
+ * {@code --add-modules=jdk.incubator.vector} ({@link RowKernels#preferred}). Each copies the
+ * system in first, since each overwrites it.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(1)
+// The Vector API module, so that vectorKernels runs the solver's vector form.
+@Fork(value = 1, jvmArgsAppend = "--add-modules=jdk.incubator.vector")
 public class CholeskyBenchmark {
   /** The rank. */
-  @Param({"10", "64"})
+  @Param({"10", "64", "128"})
   public int k;
 
   private double[] system;
@@ -41,6 +44,8 @@ public class CholeskyBenchmark {
   private double[] x;
   private double[] diag;
   private double[][] rows;
+  private RowKernels kernels;
+  private double[][] kernelRows;
   private DMatrixRMaj ejmlA;
   private DMatrixRMaj ejmlB;
   private DMatrixRMaj ejmlX;
@@ -75,6 +80,8 @@ public class CholeskyBenchmark {
     x = new double[k];
     diag = new double[k];
     rows = new double[k][k];
+    kernels = RowKernels.preferred();
+    kernelRows = kernels.systemRows(k);
     for (int r = 0; r < k; r++) {
       diag[r] = system[r * k + r];
     }
@@ -105,6 +112,18 @@ public class CholeskyBenchmark {
       throw new IllegalStateException("not positive definite");
     }
     Cholesky.solve(m, b, x, k);
+    return x[0];
+  }
+
+  /** The kernels the solver runs ({@link RowKernels#preferred}), as a row solve calls them. */
+  @Benchmark
+  public double vectorKernels() {
+    System.arraycopy(system, 0, m, 0, k * k);
+    System.arraycopy(rhs, 0, b, 0, k);
+    if (!kernels.factor(m, k, diag, kernelRows)) {
+      throw new IllegalStateException("not positive definite");
+    }
+    kernels.solve(m, kernelRows, b, x, k);
     return x[0];
   }
 

@@ -149,10 +149,11 @@ public final class AlsSolver implements Solver {
     // One float array per accumulator row and per chunk entry: the kernel's width in floats, a
     // 16-byte header and an 8-byte reference each (RowScratch).
     long row = kernel.width(k) * (long) Float.BYTES + 24;
-    // m and m2; b, b2, x, g, dir, diag, sums (and a spare); the row-wise system; the chunk's
-    // rows with their weights, targets and unit coefficients; chunkSum and own.
+    // m and m2; b, b2, x, g, dir, diag, sums (and a spare); the row-wise system (w + 1 rows,
+    // RowKernels.systemRows, padded to at most 8 doubles more); the chunk's rows with their
+    // weights, targets and unit coefficients; chunkSum and own.
     return kernel.accumulatorRows(k) * row + 2 * w * w * Double.BYTES + 8 * w * Double.BYTES
-        + w * (w * Double.BYTES + 24)
+        + (w + 1) * ((w + 8) * Double.BYTES + 24)
         + chunk * (row + 3L * Float.BYTES) + 2 * row + 256;
   }
 

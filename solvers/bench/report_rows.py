@@ -185,6 +185,14 @@ def parse_fitpath(log, ctx):
 #   "recommend c=64  5617/s   thr=   5600.1/s p50=0.30 ... p99=2.10 p99.9=9.80 max=... ms
 #    errors=none  cpu busy 61%   <- 50% of the peak target met"
 #   "predict / health over the 3 blocks = 0.812"
+# With SERVER_SIDE=1 each open-loop line is followed by the server's own histogram of the window:
+#   "    server-side: 168001 calls; within 1 / 2 / 5 / 10 ms: 93.10% / 97.20% / 98.88% /
+#    99.40%; p99 at most 10 ms"
+SERVER_SIDE = re.compile(
+    r"^(\w+)\s+c=.*<- (\d+)% of the peak.*\n\s+server-side: \d+ calls; within 1 / 2 / 5 / 10 ms: "
+    r"[0-9.]+% / [0-9.]+% / ([0-9.]+)% / [0-9.]+%; p99 at most (\S+) ms", re.M)
+
+
 def parse_serving(log, ctx):
     out = []
     pct = re.compile(r"^(\w+)\s+c=\S+\s+\S+\s+thr=\s*([0-9.]+)/s p50=([0-9.]+) p90=[0-9.]+ "
@@ -217,6 +225,15 @@ def parse_serving(log, ctx):
                 met = "yes" if p99 <= limits[0] and p999 <= limits[1] else "NO"
             out.append(row("Serving", fig, "%.2f / %.2f / %.2f" % (p50, p99, p999), "", "",
                            "", target, met))
+            inside = [(float(m.group(3)), m.group(4)) for m in SERVER_SIDE.finditer(log)
+                      if m.group(1) == rpc and m.group(2) == load]
+            if inside:
+                # The server's own time for the same windows (its handlers, not the transport
+                # or the load generator): the worst window's share within 5 ms.
+                share, p99_bucket = min(inside, key=lambda w: w[0])
+                out.append(row("Serving", "%s at %s%% of the peak, server-side: calls within "
+                               "5 ms / its p99 bucket (worst of %d)" % (rpc, load, len(inside)),
+                               "%.2f%% / ≤ %s ms" % (share, p99_bucket)))
     m = re.search(r"predict / health over the (\d+) blocks = ([0-9.]+)", log)
     if m:
         r = float(m.group(2))

@@ -230,10 +230,10 @@ area_serving() {
   # Quick: one run of the tail phase on the same 200,000 x 20,000 x 64 model fitted from 1M
   # entries instead of 10M (a fit and a seen-items index 10 times smaller), no predict/health.
   if (( quick )); then
-    step serving tails -- env PIN=1 PHASES="tails" RUNS=1 NNZ=1000000 \
+    step serving tails -- env PIN=1 PHASES="tails" RUNS=1 NNZ=1000000 SERVER_SIDE=1 \
       "$here/serving/run_bench.sh"
   else
-    step serving tails-predict -- env PIN=1 PHASES="tails predict" RUNS=3 \
+    step serving tails-predict -- env PIN=1 PHASES="tails predict" RUNS=3 SERVER_SIDE=1 \
       "$here/serving/run_bench.sh"
   fi
 }

@@ -295,7 +295,10 @@ final class VectorRowKernels implements RowKernels {
     n1.add(oddN1).intoArray(rn, c1);
   }
 
-  /** As {@link #updatePairTwoVectors}, for one vector of columns. */
+  /**
+   * As {@link #updatePairTwoVectors}, for one vector of columns: written out apart for the
+   * reason the Gram's blocks are (below), its sums held in registers only as separate locals.
+   */
   private static void updatePairOneVector(double[][] m, double[] ri, double[] rn, int i,
       int c) {
     DoubleVector i0 = DoubleVector.fromArray(DOUBLES, ri, c);

@@ -103,27 +103,25 @@ public class CholeskyBenchmark {
     return x[0];
   }
 
-  /** The solver's own Cholesky on one array per row (what ALS's row solves use). */
+  /** The scalar Cholesky on one array per row ({@link RowKernels#SCALAR}). */
   @Benchmark
   public double handWrittenRows() {
-    System.arraycopy(system, 0, m, 0, k * k);
-    System.arraycopy(rhs, 0, b, 0, k);
-    if (!Cholesky.factor(m, k, diag, rows)) {
-      throw new IllegalStateException("not positive definite");
-    }
-    Cholesky.solve(m, b, x, k);
-    return x[0];
+    return solveWith(RowKernels.SCALAR, rows);
   }
 
   /** The kernels the solver runs ({@link RowKernels#preferred}), as a row solve calls them. */
   @Benchmark
   public double vectorKernels() {
+    return solveWith(kernels, kernelRows);
+  }
+
+  private double solveWith(RowKernels form, double[][] scratch) {
     System.arraycopy(system, 0, m, 0, k * k);
     System.arraycopy(rhs, 0, b, 0, k);
-    if (!kernels.factor(m, k, diag, kernelRows)) {
+    if (!form.factor(m, k, diag, scratch)) {
       throw new IllegalStateException("not positive definite");
     }
-    kernels.solve(m, kernelRows, b, x, k);
+    form.solve(m, scratch, b, x, k);
     return x[0];
   }
 

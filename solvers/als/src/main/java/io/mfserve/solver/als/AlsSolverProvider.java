@@ -223,8 +223,9 @@ public final class AlsSolverProvider implements SolverProvider {
   /**
    * Returns the solver's scratch memory: one set of k × k buffers per worker thread (the pool's
    * width is not known here, so this assumes it is no wider than the machine's processor
-   * count), a double per block of rows for the loss, and, where they apply, the confidences of
-   * implicit feedback (two floats per entry), the partial sums of YᵀY, and a copy of the
+   * count), a double per block of rows for the loss, and, where they apply, the log
+   * confidences of implicit feedback (two floats per entry; the linear ones are computed as
+   * they are used), the partial sums of YᵀY, and a copy of the
    * factors for early stopping. The factors themselves belong to the model and are not
    * counted.
    */
@@ -236,7 +237,7 @@ public final class AlsSolverProvider implements SolverProvider {
     long blocks = AlsSolver.blockCount(rows) + AlsSolver.blockCount(cols);
     long bytes = workers * AlsSolver.scratchBytes(k) + blocks * Double.BYTES;
     if (config.absentEntries() == AbsentEntries.IMPLICIT) {
-      bytes += 2 * nnz * Float.BYTES
+      bytes += (p.getChoice(CONFIDENCE).equals("log") ? 2 * nnz * Float.BYTES : 0)
           + (Math.max(ImplicitRows.gramBlockCount(rows), ImplicitRows.gramBlockCount(cols)) + 2L)
           * k * k * Double.BYTES;
     }

@@ -13,9 +13,14 @@ final class ImplicitRows extends RowSolver {
   /** Rows per partial sum of YᵀY; fixed, so that the sums do not depend on threads. */
   static final int GRAM_ROWS = 2048;
 
-  /** c − 1 per entry, in row and in column order. */
+  /**
+   * c − 1 per entry, in row and in column order, for the log confidence; null for the linear
+   * one, α|r|, which costs one multiply per entry where a table costs two floats of memory per
+   * entry and a stream of them per half-sweep (see {@link #weight}).
+   */
   private final float[] rowConfidence;
   private final float[] colConfidence;
+  private final double alpha;
   /** UᵀU and VᵀV, upper triangles in double. */
   private final double[] userGram;
   private final double[] itemGram;
@@ -23,8 +28,9 @@ final class ImplicitRows extends RowSolver {
 
   ImplicitRows(FitState state) {
     super(state);
-    rowConfidence = confidences(true);
-    colConfidence = confidences(false);
+    alpha = options.alpha();
+    rowConfidence = options.logConfidence() ? confidences(true) : null;
+    colConfidence = options.logConfidence() ? confidences(false) : null;
     userGram = new double[k * k];
     itemGram = new double[k * k];
     gramParts = new double[Math.max(gramBlockCount(data.rows()), gramBlockCount(data.cols()))
@@ -36,15 +42,23 @@ final class ImplicitRows extends RowSolver {
     return (int) (((long) n + GRAM_ROWS - 1) / GRAM_ROWS);
   }
 
+  /** The log confidence's c − 1 = α·log(1 + |r|/ε) per entry, in row or column order. */
   private float[] confidences(boolean rows) {
     float[] c = new float[data.nnz()];
-    double alpha = options.alpha();
     double epsilon = options.epsilon();
     for (int p = 0; p < c.length; p++) {
       double r = Math.abs(rows ? data.rowValue(p) : data.colValue(p));
-      c[p] = (float) (options.logConfidence() ? alpha * Math.log1p(r / epsilon) : alpha * r);
+      c[p] = (float) (alpha * Math.log1p(r / epsilon));
     }
     return c;
+  }
+
+  /**
+   * Returns c − 1, the Gram weight, of entry p (in {@code table}'s order, row or column) with
+   * value {@code value}: from the log confidence's table, or α|r| for the linear one (no table).
+   */
+  private float weight(float[] table, int p, float value) {
+    return table != null ? table[p] : (float) (alpha * Math.abs(value));
   }
 
   /**
@@ -105,7 +119,7 @@ final class ImplicitRows extends RowSolver {
     for (int q = 0; q < cn; q++) {
       int p = chunk + q;
       float value = users ? data.rowValue(p) : data.colValue(p);
-      float c1 = confidence[p];
+      float c1 = weight(confidence, p, value);
       s.weights[q] = c1;
       s.targets[q] = value > 0 ? 1f + c1 : 0f;
     }
@@ -175,8 +189,9 @@ final class ImplicitRows extends RowSolver {
         for (int p = from; p < to; p++) {
           s.kernels.copyRow(userFactors, data.colRow(p) * k, user, k);
           double score = s.kernels.dot(user, s.own, k);
-          double e = (data.colValue(p) > 0 ? 1 : 0) - score;
-          term += (1.0 + confidence[p]) * e * e - score * score;
+          float value = data.colValue(p);
+          double e = (value > 0 ? 1 : 0) - score;
+          term += (1.0 + weight(confidence, p, value)) * e * e - score * score;
         }
       }
     }

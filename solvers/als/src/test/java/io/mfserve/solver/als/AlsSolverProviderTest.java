@@ -86,15 +86,21 @@ class AlsSolverProviderTest {
     Parameters plain = Parameters.resolve(provider.parameters(), Map.of());
     Parameters early = Parameters.resolve(provider.parameters(),
         Map.of(AlsSolverProvider.EARLY_STOPPING_ROUNDS, "2"));
+    Parameters log = Parameters.resolve(provider.parameters(),
+        Map.of(AlsSolverProvider.CONFIDENCE, "log"));
 
     long explicit = provider.estimateWorkingBytes(1000, 1000, 10_000,
         new SolverConfig(5, 1, AbsentEntries.UNKNOWN, plain));
     long implicit = provider.estimateWorkingBytes(1000, 1000, 10_000,
         new SolverConfig(5, 1, AbsentEntries.IMPLICIT, plain));
+    long implicitLog = provider.estimateWorkingBytes(1000, 1000, 10_000,
+        new SolverConfig(5, 1, AbsentEntries.IMPLICIT, log));
     long stopping = provider.estimateWorkingBytes(1000, 1000, 10_000,
         new SolverConfig(5, 1, AbsentEntries.UNKNOWN, early));
 
-    assertTrue(implicit >= explicit + 2 * 10_000 * Float.BYTES);
+    // YᵀY's partial sums; the log confidences' table, two floats per entry, on top.
+    assertTrue(implicit > explicit);
+    assertEquals(implicit + 2 * 10_000 * Float.BYTES, implicitLog);
     assertTrue(stopping > explicit);
   }
 

@@ -237,7 +237,7 @@ public final class AlsSolverProvider implements SolverProvider {
     long blocks = AlsSolver.blockCount(rows) + AlsSolver.blockCount(cols);
     long bytes = workers * AlsSolver.scratchBytes(k) + blocks * Double.BYTES;
     if (config.absentEntries() == AbsentEntries.IMPLICIT) {
-      bytes += (p.getChoice(CONFIDENCE).equals("log") ? 2 * nnz * Float.BYTES : 0)
+      bytes += (options(config).logConfidence() ? 2 * nnz * Float.BYTES : 0)
           + (Math.max(ImplicitRows.gramBlockCount(rows), ImplicitRows.gramBlockCount(cols)) + 2L)
           * k * k * Double.BYTES;
     }

@@ -112,14 +112,14 @@ final class Cholesky {
     for (; j + 2 <= w; j += 2) {
       double[] rj = m[j];
       double[] rk = m[j + 1];
-      if (!pivotRow(rj, w, j, diag)) {
+      if (pivotRow(rj, w, j, diag) == 0) {
         return false;
       }
       double f = rj[j + 1];
       for (int c = j + 1; c < w; c++) {
         rk[c] -= f * rj[c];
       }
-      if (!pivotRow(rk, w, j + 1, diag)) {
+      if (pivotRow(rk, w, j + 1, diag) == 0) {
         return false;
       }
       for (int i = j + 2; i < w; i++) {
@@ -132,16 +132,19 @@ final class Cholesky {
       }
     }
     if (j < w) {
-      return pivotRow(m[j], w, j, diag);
+      return pivotRow(m[j], w, j, diag) != 0;
     }
     return true;
   }
 
-  /** {@link #pivot} on row j held in its own array. */
-  static boolean pivotRow(double[] row, int w, int j, double[] diag) {
+  /**
+   * {@link #pivot} on row j held in its own array; returns 1 / R[j][j] (always above 0), or 0
+   * where the pivot is not positive to working precision.
+   */
+  static double pivotRow(double[] row, int w, int j, double[] diag) {
     double d = row[j];
     if (!(d > RELATIVE_PIVOT_TOLERANCE * diag[j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
-      return false;
+      return 0;
     }
     double rjj = Math.sqrt(d);
     row[j] = rjj;
@@ -149,7 +152,7 @@ final class Cholesky {
     for (int c = j + 1; c < w; c++) {
       row[c] *= inv;
     }
-    return true;
+    return inv;
   }
 
   /**

@@ -156,7 +156,12 @@ final class VectorRowKernels implements RowKernels {
   /** One more row than w: R's rows, then the reciprocals of its diagonal, for the solve. */
   @Override
   public double[][] systemRows(int w) {
-    return new double[w + 1][(w + DOUBLE_LANES - 1) / DOUBLE_LANES * DOUBLE_LANES];
+    return new double[w + 1][paddedWidth(w)];
+  }
+
+  /** w rounded up to whole vectors of doubles. */
+  private static int paddedWidth(int w) {
+    return (w + DOUBLE_LANES - 1) / DOUBLE_LANES * DOUBLE_LANES;
   }
 
   /**
@@ -170,7 +175,7 @@ final class VectorRowKernels implements RowKernels {
     if (w < Cholesky.ROWS_MIN_WIDTH) {
       return Cholesky.factor(m, w, diag, rows);
     }
-    int padded = (w + DOUBLE_LANES - 1) / DOUBLE_LANES * DOUBLE_LANES;
+    int padded = paddedWidth(w);
     if (rows.length <= w || rows[0].length < padded) {
       throw new IllegalArgumentException(rows.length + " rows of " + rows[0].length
           + " doubles for width " + w + ": allocate them with systemRows");
@@ -196,6 +201,9 @@ final class VectorRowKernels implements RowKernels {
    * loaded and stored once per vector instead of once per pivot.
    */
   private static boolean factorRows(double[][] m, int w, double[] diag) {
+    // 1 / R[i][i], kept in the extra row so that the solve multiplies instead of dividing: a
+    // division per unknown on each substitution's chain of dependent steps took 0.74–0.89 of
+    // the solve's time out (w = 16 to 128).
     double[] reciprocals = m[w];
     int i = 0;
     for (; i + 2 <= w; i += 2) {
@@ -209,18 +217,18 @@ final class VectorRowKernels implements RowKernels {
       if (c < end) {
         updatePairOneVector(m, ri, rn, i, c);
       }
-      if (!Cholesky.pivotRow(ri, w, i, diag)) {
+      reciprocals[i] = Cholesky.pivotRow(ri, w, i, diag);
+      if (reciprocals[i] == 0) {
         return false;
       }
       double f = ri[i + 1];
       for (int x = i + 1; x < w; x++) {
         rn[x] = Math.fma(-f, ri[x], rn[x]);
       }
-      if (!Cholesky.pivotRow(rn, w, i + 1, diag)) {
+      reciprocals[i + 1] = Cholesky.pivotRow(rn, w, i + 1, diag);
+      if (reciprocals[i + 1] == 0) {
         return false;
       }
-      finishRow(ri, i, reciprocals);
-      finishRow(rn, i + 1, reciprocals);
     }
     if (i < w) {
       // The last row of an odd width.
@@ -228,21 +236,10 @@ final class VectorRowKernels implements RowKernels {
       for (int c = i & -DOUBLE_LANES; c < ri.length; c += DOUBLE_LANES) {
         updateOneVector(m, ri, i, c);
       }
-      if (!Cholesky.pivotRow(ri, w, i, diag)) {
-        return false;
-      }
-      finishRow(ri, i, reciprocals);
+      reciprocals[i] = Cholesky.pivotRow(ri, w, i, diag);
+      return reciprocals[i] != 0;
     }
     return true;
-  }
-
-  /**
-   * Keeps 1 / R[i][i] of finished row i, so that the solve multiplies instead of dividing: a
-   * division per unknown on each substitution's chain of dependent steps took 0.74–0.89 of
-   * the solve's time out (w = 16 to 128).
-   */
-  private static void finishRow(double[] row, int i, double[] reciprocals) {
-    reciprocals[i] = 1 / row[i];
   }
 
   /** Rows i and i + 1, columns c..c+2·LANES−1, minus the terms of rows 0..i−1. */

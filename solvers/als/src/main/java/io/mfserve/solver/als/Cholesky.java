@@ -1,18 +1,28 @@
 package io.mfserve.solver.als;
 
 /**
- * Dense Cholesky factorisation A = RᵀR and solve for the small symmetric positive-definite
- * w × w systems of ALS, in place on caller-owned row-major {@code double[]} buffers, allocating
+ * Dense Cholesky factorisation and solve for the small symmetric positive-definite w × w
+ * systems of ALS, in place on caller-owned row-major {@code double[]} buffers, allocating
  * nothing.
+ *
+ * <p>{@link #factor} and {@link #solve} use the square-root-free form A = Uᵀ D⁻¹ U (LDLᵀ with
+ * U = D Lᵀ): row j of U is row j of A after the eliminations of the pivots above it, d_j its
+ * diagonal. Each pivot then costs one division and no square root, and the pivots form a chain
+ * (each waits for the eliminations of those above it) whose length is what a small system's
+ * factorisation costs: at w = 10 this form took 310 ns against 405 ns for RᵀR, factor and solve
+ * in one harness (2026-12-07, the project's 2-core AMD machine), 0.10–0.15 µs of every ALS row
+ * at rank 10. The vector kernels' row-wise form ({@code VectorRowKernels}, from width
+ * {@link #ROWS_MIN_WIDTH}) factors RᵀR with {@link #pivotRow}, where the work is the updates,
+ * not the chain.
  *
  * <p>Hand-written rather than taken from EJML: the systems are tiny (w is the rank, typically 5
  * to 200), solved millions of times, and must not allocate, and the JMH benchmark in
  * {@code solvers/bench} ({@code CholeskyBenchmark}: factor and solve, EJML 0.46.1's
- * {@code LinearSolverFactory_DDRM.chol} reused across calls) measured this form faster on the
- * project's 2-core machine: 276 against 348 ns at k = 10, 13.8 against 16.4 µs at k = 64. It is
- * the right-looking (outer-product) form on the upper triangle, two pivots at a time, so every
- * inner loop is a contiguous multiply-add over one row that C2 vectorises. Not thread-safe per
- * buffer; each worker owns its buffers.
+ * {@code LinearSolverFactory_DDRM.chol} reused across calls) measured the RᵀR form of this code
+ * already faster on the project's 2-core machine: 276 against 348 ns at k = 10, 13.8 against
+ * 16.4 µs at k = 64. It is the right-looking (outer-product) form on the upper triangle, two
+ * pivots at a time, so every inner loop is a contiguous multiply-add over one row. Not
+ * thread-safe per buffer; each worker owns its buffers.
  */
 final class Cholesky {
   /**
@@ -28,8 +38,9 @@ final class Cholesky {
   }
 
   /**
-   * Overwrites the upper triangle of {@code m} (row-major w × w) with R, where A = RᵀR; the
-   * lower triangle is neither read nor written.
+   * Overwrites the upper triangle of {@code m} (row-major w × w) with the factors of
+   * A = Uᵀ D⁻¹ U: U strictly above the diagonal and 1 / d_j on it (what {@link #solve} reads);
+   * the lower triangle is neither read nor written.
    *
    * @param diag A's diagonal before elimination: a pivot that falls to at most
    *     {@link #RELATIVE_PIVOT_TOLERANCE} times its entry counts as zero
@@ -43,19 +54,23 @@ final class Cholesky {
     for (; j + 2 <= w; j += 2) {
       int jr = j * w;
       int kr = jr + w;
-      if (!pivot(m, w, j, diag)) {
+      double ij = pivot(m[jr + j], diag[j]);
+      if (ij == 0) {
         return false;
       }
-      double f = m[jr + j + 1];
+      m[jr + j] = ij;
+      double f = m[jr + j + 1] * ij;
       for (int c = j + 1; c < w; c++) {
         m[kr + c] -= f * m[jr + c];
       }
-      if (!pivot(m, w, j + 1, diag)) {
+      double ik = pivot(m[kr + j + 1], diag[j + 1]);
+      if (ik == 0) {
         return false;
       }
+      m[kr + j + 1] = ik;
       for (int i = j + 2; i < w; i++) {
-        double f1 = m[jr + i];
-        double f2 = m[kr + i];
+        double f1 = m[jr + i] * ij;
+        double f2 = m[kr + i] * ik;
         int ir = i * w;
         for (int c = i; c < w; c++) {
           m[ir + c] -= f1 * m[jr + c] + f2 * m[kr + c];
@@ -64,20 +79,22 @@ final class Cholesky {
     }
     if (j < w) {
       // The last pivot (w odd) has no trailing rows.
-      return pivot(m, w, j, diag);
+      double ij = pivot(m[j * w + j], diag[j]);
+      m[j * w + j] = ij;
+      return ij != 0;
     }
     return true;
   }
 
   /**
    * As {@link #factor(double[], int, double[])}, with the same arithmetic in the same order (so
-   * the same R to the bit), but working on one array per row: the upper triangle of {@code m}
-   * is copied into {@code rows}, factored there and copied back. The trailing update then
-   * reads and writes separate arrays at the same index, the form C2 compiles to SIMD, where
-   * the flat form's offset loops stay scalar; the two copies cost 2w² against w³/3. Below
-   * width {@value #ROWS_MIN_WIDTH} the rows are too short for SIMD and the copies cost more
-   * than they save (factor and solve at w = 10: 348 ns this way, 292 flat), so it factors in
-   * place; the result is the same either way.
+   * the same factors to the bit), but working on one array per row: the upper triangle of
+   * {@code m} is copied into {@code rows}, factored there and copied back. The trailing update
+   * then reads and writes separate arrays at the same index, the form C2 compiles to SIMD,
+   * where the flat form's offset loops stay scalar; the two copies cost 2w² against w³/3.
+   * Below width {@value #ROWS_MIN_WIDTH} the rows are too short for SIMD and the copies cost
+   * more than they save (factor and solve at w = 10: 348 ns this way, 292 flat, in the RᵀR
+   * form), so it factors in place; the result is the same either way.
    *
    * @param rows scratch of at least w arrays of at least w doubles
    */
@@ -112,19 +129,23 @@ final class Cholesky {
     for (; j + 2 <= w; j += 2) {
       double[] rj = m[j];
       double[] rk = m[j + 1];
-      if (pivotRow(rj, w, j, diag) == 0) {
+      double ij = pivot(rj[j], diag[j]);
+      if (ij == 0) {
         return false;
       }
-      double f = rj[j + 1];
+      rj[j] = ij;
+      double f = rj[j + 1] * ij;
       for (int c = j + 1; c < w; c++) {
         rk[c] -= f * rj[c];
       }
-      if (pivotRow(rk, w, j + 1, diag) == 0) {
+      double ik = pivot(rk[j + 1], diag[j + 1]);
+      if (ik == 0) {
         return false;
       }
+      rk[j + 1] = ik;
       for (int i = j + 2; i < w; i++) {
-        double f1 = rj[i];
-        double f2 = rk[i];
+        double f1 = rj[i] * ij;
+        double f2 = rk[i] * ik;
         double[] ri = m[i];
         for (int c = i; c < w; c++) {
           ri[c] -= f1 * rj[c] + f2 * rk[c];
@@ -132,18 +153,22 @@ final class Cholesky {
       }
     }
     if (j < w) {
-      return pivotRow(m[j], w, j, diag) != 0;
+      double ij = pivot(m[j][j], diag[j]);
+      m[j][j] = ij;
+      return ij != 0;
     }
     return true;
   }
 
   /**
-   * {@link #pivot} on row j held in its own array; returns 1 / R[j][j] (always above 0), or 0
-   * where the pivot is not positive to working precision.
+   * The RᵀR pivot of the vector kernels' row-wise form: takes the square root of pivot j of
+   * the row held in its own array (already updated by the rows above) and scales the rest of
+   * the row by its reciprocal; returns 1 / R[j][j] (always above 0), or 0 where the pivot is not
+   * positive to working precision (see {@link #pivot}).
    */
   static double pivotRow(double[] row, int w, int j, double[] diag) {
     double d = row[j];
-    if (!(d > RELATIVE_PIVOT_TOLERANCE * diag[j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
+    if (pivot(d, diag[j]) == 0) {
       return 0;
     }
     double rjj = Math.sqrt(d);
@@ -156,51 +181,42 @@ final class Cholesky {
   }
 
   /**
-   * Takes the square root of pivot j (already updated by the rows above) and scales the rest of
-   * row j by it; false if the pivot is not positive to working precision.
+   * Returns 1 / d for the pivot d (already updated by the rows above), or 0 where it is not
+   * positive to working precision: at most {@link #RELATIVE_PIVOT_TOLERANCE} times
+   * {@code original}, its diagonal entry before elimination, or not finite.
    */
-  private static boolean pivot(double[] m, int w, int j, double[] diag) {
-    int jr = j * w;
-    double d = m[jr + j];
+  private static double pivot(double d, double original) {
     // Written as !(d > tol) so that a NaN pivot fails too.
-    if (!(d > RELATIVE_PIVOT_TOLERANCE * diag[j]) || !(d > 0) || d == Double.POSITIVE_INFINITY) {
-      return false;
+    if (!(d > RELATIVE_PIVOT_TOLERANCE * original) || !(d > 0)
+        || d == Double.POSITIVE_INFINITY) {
+      return 0;
     }
-    double rjj = Math.sqrt(d);
-    m[jr + j] = rjj;
-    double inv = 1 / rjj;
-    for (int c = j + 1; c < w; c++) {
-      m[jr + c] *= inv;
-    }
-    return true;
+    return 1 / d;
   }
 
   /**
-   * Solves RᵀR x = b given R from {@link #factor}: forward substitution with Rᵀ (as
-   * contiguous row updates), then back substitution with R. {@code b} is overwritten.
+   * Solves A x = b given A = Uᵀ D⁻¹ U from {@link #factor}: forward substitution with Uᵀ D⁻¹
+   * (as contiguous row updates), then back substitution with D⁻¹ U. {@code b} is overwritten.
    */
-  static void solve(double[] r, double[] b, double[] x, int w) {
-    // The diagonal's reciprocals first, into x (x[j] is read for the last time just before it
-    // is written): independent divisions overlap, where dividing inside the substitutions puts
-    // one division's latency per unknown on each pass's chain of dependent steps.
-    for (int j = 0; j < w; j++) {
-      x[j] = 1 / r[j * w + j];
-    }
+  static void solve(double[] u, double[] b, double[] x, int w) {
+    // y = D Uᵀ⁻¹ b, left in b: y_j = (b_j − Σ_{t<j} u_tj y_t) / d_j, each row of U pushing its
+    // term into the rows below as soon as y_j is known.
     for (int j = 0; j < w; j++) {
       int jr = j * w;
-      double z = b[j] * x[j];
+      double z = b[j] * u[jr + j];
       b[j] = z;
       for (int c = j + 1; c < w; c++) {
-        b[c] -= z * r[jr + c];
+        b[c] -= z * u[jr + c];
       }
     }
+    // x_j = y_j − (Σ_{c>j} u_jc x_c) / d_j.
     for (int j = w - 1; j >= 0; j--) {
       int jr = j * w;
-      double s = b[j];
+      double s = 0;
       for (int c = j + 1; c < w; c++) {
-        s -= r[jr + c] * x[c];
+        s += u[jr + c] * x[c];
       }
-      x[j] = s * x[j];
+      x[j] = b[j] - s * u[jr + j];
     }
   }
 }

@@ -117,9 +117,10 @@ interface RowKernels {
   /**
    * Cholesky-factors the symmetric w × w system held (upper triangle) in {@code m}: as
    * {@link Cholesky#factor(double[], int, double[], double[][])}, false where it is not
-   * positive definite to working precision. On success R is where {@link #solve} reads it: in
-   * {@code m} below width {@link Cholesky#ROWS_MIN_WIDTH}, in {@code rows} from there on (the
-   * scalar form copies it back into {@code m} as well; the vector form leaves A there).
+   * positive definite to working precision. On success the factors are where {@link #solve}
+   * reads them: Uᵀ D⁻¹ U in {@code m} below width {@link Cholesky#ROWS_MIN_WIDTH} (both forms)
+   * and, in the scalar form, from there on too (also left in {@code rows}); RᵀR in
+   * {@code rows} from that width on in the vector form, which leaves A in {@code m}.
    *
    * @param rows scratch from {@link #systemRows}{@code (w)}
    */
@@ -131,7 +132,8 @@ interface RowKernels {
   }
 
   /**
-   * Solves RᵀR x = b with R from {@link #factor} of this form; {@code b} is overwritten.
+   * Solves A x = b with A's factors from {@link #factor} of this form; {@code b} is
+   * overwritten.
    */
   void solve(double[] m, double[][] rows, double[] b, double[] x, int w);
 

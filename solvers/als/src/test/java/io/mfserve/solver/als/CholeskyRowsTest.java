@@ -47,6 +47,37 @@ class CholeskyRowsTest {
     return a;
   }
 
+  /** R of A = RᵀR, upper triangle, by the textbook inner-product form. */
+  private static double[] referenceCholesky(double[] a, int w) {
+    double[] r = new double[w * w];
+    for (int x = 0; x < w; x++) {
+      double d = a[x * w + x];
+      for (int t = 0; t < x; t++) {
+        d -= r[t * w + x] * r[t * w + x];
+      }
+      r[x * w + x] = Math.sqrt(d);
+      for (int c = x + 1; c < w; c++) {
+        double s = a[x * w + c];
+        for (int t = 0; t < x; t++) {
+          s -= r[t * w + x] * r[t * w + c];
+        }
+        r[x * w + c] = s / r[x * w + x];
+      }
+    }
+    return r;
+  }
+
+  @org.junit.jupiter.api.Test
+  void factor_twoByTwo_leavesReciprocalPivotsAndEliminatedRows() {
+    // A = [[4, 2], [2, 3]]: d₁ = 4, u₁₂ = 2, d₂ = 3 − 2·2/4 = 2; A⁻¹ (2, 1) = (0.5, 0).
+    double[] m = {4, 2, 2, 3};
+    assertTrue(Cholesky.factor(m, 2, new double[] {4, 3}));
+    assertArrayEquals(new double[] {0.25, 2, 0.5}, new double[] {m[0], m[1], m[3]}, 0.0);
+    double[] x = new double[2];
+    Cholesky.solve(m, new double[] {2, 1}, x, 2);
+    assertArrayEquals(new double[] {0.5, 0}, x, 1e-15);
+  }
+
   @ParameterizedTest(name = "w={0}")
   @ValueSource(ints = {1, 2, 3, 8, 17, 64, 65, 128})
   void factorRows_randomSpd_equalsFlatFactorAndSolvesTheSystem(int w) {
@@ -93,14 +124,19 @@ class CholeskyRowsTest {
       java.util.Arrays.fill(row, 1e300);
     }
     assertTrue(kernels.factor(m, w, diag, rows));
-    double[] flat = a.clone();
-    assertTrue(Cholesky.factor(flat, w, diag));
+    // Where the kernels leave which factors: see RowKernels.factor.
+    boolean rowsHoldR = w >= Cholesky.ROWS_MIN_WIDTH && kernels != RowKernels.SCALAR;
+    double[] expectedFactors = a.clone();
+    if (rowsHoldR) {
+      expectedFactors = referenceCholesky(a, w);
+    } else {
+      assertTrue(Cholesky.factor(expectedFactors, w, diag));
+    }
     for (int x = 0; x < w; x++) {
       for (int c = x; c < w; c++) {
-        double r = flat[x * w + c];
-        // Where the kernels leave R: see RowKernels.factor.
-        double actual = w < Cholesky.ROWS_MIN_WIDTH ? m[x * w + c] : rows[x][c];
-        assertEquals(r, actual, 1e-12 * (1 + Math.abs(r)) * w, "R[" + x + "][" + c + "]");
+        double r = expectedFactors[x * w + c];
+        double actual = rowsHoldR ? rows[x][c] : m[x * w + c];
+        assertEquals(r, actual, 1e-12 * (1 + Math.abs(r)) * w, "factor[" + x + "][" + c + "]");
       }
     }
     double[] b = new double[w];

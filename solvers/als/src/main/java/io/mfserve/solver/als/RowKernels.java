@@ -102,6 +102,18 @@ interface RowKernels {
   void weightedSum(float[][] rows, float[] coefficients, int n, int k, float[] out);
 
   /**
+   * Does {@link #accumulate}{@code (rows, weights, n, k, acc)} and
+   * {@link #weightedSum}{@code (rows, coefficients, n, k, out)} with the same results to the
+   * bit: one pass over the chunk where a form can (the rows are read once for both), else the
+   * two.
+   */
+  default void accumulateWithSum(float[][] rows, float[] weights, float[] coefficients, int n,
+      int k, float[][] acc, float[] out) {
+    weightedSum(rows, coefficients, n, k, out);
+    accumulate(rows, weights, n, k, acc);
+  }
+
+  /**
    * Copies {@code from[offset..offset+k)} into {@code to[0..k)} (a row of {@link #width}
    * floats whose entries past k stay zero): gathering one fixed-side vector.
    */

@@ -82,7 +82,7 @@ abstract class RowSolver {
     // Like the Gram, the vector sums run in float32 over one chunk and are then added in
     // double, so their rounding error grows with the chunk, not the row.
     float[] chunkSum = s.chunkSum;
-    kernels.weightedSum(rows, s.targets, cn, k, chunkSum);
+    kernels.accumulateWithSum(rows, s.weights, s.targets, cn, k, s.acc, chunkSum);
     for (int f = 0; f < k; f++) {
       b[f] += chunkSum[f];
     }
@@ -96,7 +96,6 @@ abstract class RowSolver {
         b[k] += s.targets[q];
       }
     }
-    kernels.accumulate(rows, s.weights, cn, k, s.acc);
     Gram.drainRows(s.acc, k, s.m, 0, w);
   }
 

@@ -71,11 +71,17 @@ final class VectorRowKernels implements RowKernels {
   @Override
   public void accumulate(float[][] rows, float[] weights, int n, int k, float[][] acc) {
     int width = width(k);
+    if (width == LANES && k > 2 * ROWS && k <= 3 * ROWS) {
+      // Ranks 9 to 12 (and explicit rank 10 or 11 with the bias and target lanes): the whole
+      // Gram in one pass over the chunk instead of two (rows 0–7, then 8–11).
+      twelveByOne(rows, weights, n, acc);
+      return;
+    }
     int x0 = 0;
     while (x0 < k) {
       // The first vector of columns that holds an entry on or right of the block's diagonal.
       int c = x0 / LANES * LANES;
-      if (c + LANES == width && x0 + 2 * ROWS <= k) {
+      if (c + LANES == width && x0 + 2 * ROWS <= accumulatorRows(k)) {
         // One vector of columns left (rank ≤ 16, or the last band of a larger one): eight
         // rows per pass over the chunk instead of four halve the passes.
         eightByOne(rows, weights, n, x0, c, acc);
@@ -89,6 +95,30 @@ final class VectorRowKernels implements RowKernels {
         fourByOne(rows, weights, n, x0, c, acc);
       }
       x0 += ROWS;
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Where a row is one vector (rank 5 to 16), the sum rides along the pass that forms the
+   * first eight or twelve accumulator rows: the chunk's rows are loaded once for both, and at
+   * rank 9 to 12 the Gram takes one pass instead of two (rows 0–7, then 8–11).
+   */
+  @Override
+  public void accumulateWithSum(float[][] rows, float[] weights, float[] coefficients, int n,
+      int k, float[][] acc, float[] out) {
+    if (width(k) != LANES || k <= ROWS) {
+      RowKernels.super.accumulateWithSum(rows, weights, coefficients, n, k, acc, out);
+      return;
+    }
+    if (k > 2 * ROWS && k <= 3 * ROWS) {
+      twelveByOneWithSum(rows, weights, coefficients, n, acc, out);
+      return;
+    }
+    eightByOneWithSum(rows, weights, coefficients, n, acc, out);
+    if (k > 2 * ROWS) {
+      eightByOne(rows, weights, n, 2 * ROWS, 0, acc);
     }
   }
 
@@ -464,6 +494,50 @@ final class VectorRowKernels implements RowKernels {
     a7.intoArray(acc[x0 + 7], c);
   }
 
+  /**
+   * Rows 0..7 of a one-vector accumulator (ranks 5 to 16), and Σ coefficients[q]·rows[q] into
+   * {@code out} by the same multiply-adds in the same order as {@link #weightedSum}: the
+   * chunk's rows are loaded once for both. A twin of {@link #eightByOne} rather than one
+   * method with an optional sum: a vector that is updated on one branch only is boxed on the
+   * heap every pass (C2 scalar-replaces vectors only along straight paths; a flag for the sum
+   * made implicit sweeps 1.5× slower).
+   */
+  private static void eightByOneWithSum(float[][] rows, float[] weights, float[] coefficients,
+      int n, float[][] acc, float[] out) {
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    FloatVector a4 = a0;
+    FloatVector a5 = a0;
+    FloatVector a6 = a0;
+    FloatVector a7 = a0;
+    FloatVector sum = a0;
+    for (int q = 0; q < n; q++) {
+      float[] y = rows[q];
+      FloatVector v = FloatVector.fromArray(SPECIES, y, 0);
+      sum = v.fma(FloatVector.broadcast(SPECIES, coefficients[q]), sum);
+      FloatVector b = v.mul(weights[q]);
+      a0 = FloatVector.broadcast(SPECIES, y[0]).fma(b, a0);
+      a1 = FloatVector.broadcast(SPECIES, y[1]).fma(b, a1);
+      a2 = FloatVector.broadcast(SPECIES, y[2]).fma(b, a2);
+      a3 = FloatVector.broadcast(SPECIES, y[3]).fma(b, a3);
+      a4 = FloatVector.broadcast(SPECIES, y[4]).fma(b, a4);
+      a5 = FloatVector.broadcast(SPECIES, y[5]).fma(b, a5);
+      a6 = FloatVector.broadcast(SPECIES, y[6]).fma(b, a6);
+      a7 = FloatVector.broadcast(SPECIES, y[7]).fma(b, a7);
+    }
+    a0.intoArray(acc[0], 0);
+    a1.intoArray(acc[1], 0);
+    a2.intoArray(acc[2], 0);
+    a3.intoArray(acc[3], 0);
+    a4.intoArray(acc[4], 0);
+    a5.intoArray(acc[5], 0);
+    a6.intoArray(acc[6], 0);
+    a7.intoArray(acc[7], 0);
+    sum.intoArray(out, 0);
+  }
+
   /** Rows x0..x0+3, columns c..c+LANES−1. */
   private static void fourByOne(float[][] rows, float[] weights, int n, int x0, int c,
       float[][] acc) {
@@ -483,5 +557,97 @@ final class VectorRowKernels implements RowKernels {
     a1.intoArray(acc[x0 + 1], c);
     a2.intoArray(acc[x0 + 2], c);
     a3.intoArray(acc[x0 + 3], c);
+  }
+
+  /** Rows 0..11 of a one-vector accumulator: the whole Gram of ranks 9 to 12. */
+  private static void twelveByOne(float[][] rows, float[] weights, int n, float[][] acc) {
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    FloatVector a4 = a0;
+    FloatVector a5 = a0;
+    FloatVector a6 = a0;
+    FloatVector a7 = a0;
+    FloatVector a8 = a0;
+    FloatVector a9 = a0;
+    FloatVector a10 = a0;
+    FloatVector a11 = a0;
+    for (int q = 0; q < n; q++) {
+      float[] y = rows[q];
+      FloatVector b = FloatVector.fromArray(SPECIES, y, 0).mul(weights[q]);
+      a0 = FloatVector.broadcast(SPECIES, y[0]).fma(b, a0);
+      a1 = FloatVector.broadcast(SPECIES, y[1]).fma(b, a1);
+      a2 = FloatVector.broadcast(SPECIES, y[2]).fma(b, a2);
+      a3 = FloatVector.broadcast(SPECIES, y[3]).fma(b, a3);
+      a4 = FloatVector.broadcast(SPECIES, y[4]).fma(b, a4);
+      a5 = FloatVector.broadcast(SPECIES, y[5]).fma(b, a5);
+      a6 = FloatVector.broadcast(SPECIES, y[6]).fma(b, a6);
+      a7 = FloatVector.broadcast(SPECIES, y[7]).fma(b, a7);
+      a8 = FloatVector.broadcast(SPECIES, y[8]).fma(b, a8);
+      a9 = FloatVector.broadcast(SPECIES, y[9]).fma(b, a9);
+      a10 = FloatVector.broadcast(SPECIES, y[10]).fma(b, a10);
+      a11 = FloatVector.broadcast(SPECIES, y[11]).fma(b, a11);
+    }
+    a0.intoArray(acc[0], 0);
+    a1.intoArray(acc[1], 0);
+    a2.intoArray(acc[2], 0);
+    a3.intoArray(acc[3], 0);
+    a4.intoArray(acc[4], 0);
+    a5.intoArray(acc[5], 0);
+    a6.intoArray(acc[6], 0);
+    a7.intoArray(acc[7], 0);
+    a8.intoArray(acc[8], 0);
+    a9.intoArray(acc[9], 0);
+    a10.intoArray(acc[10], 0);
+    a11.intoArray(acc[11], 0);
+  }
+  /** {@link #twelveByOne} with the sum of {@link #eightByOneWithSum}. */
+  private static void twelveByOneWithSum(float[][] rows, float[] weights, float[] coefficients,
+      int n, float[][] acc, float[] out) {
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    FloatVector a4 = a0;
+    FloatVector a5 = a0;
+    FloatVector a6 = a0;
+    FloatVector a7 = a0;
+    FloatVector a8 = a0;
+    FloatVector a9 = a0;
+    FloatVector a10 = a0;
+    FloatVector a11 = a0;
+    FloatVector sum = a0;
+    for (int q = 0; q < n; q++) {
+      float[] y = rows[q];
+      FloatVector v = FloatVector.fromArray(SPECIES, y, 0);
+      sum = v.fma(FloatVector.broadcast(SPECIES, coefficients[q]), sum);
+      FloatVector b = v.mul(weights[q]);
+      a0 = FloatVector.broadcast(SPECIES, y[0]).fma(b, a0);
+      a1 = FloatVector.broadcast(SPECIES, y[1]).fma(b, a1);
+      a2 = FloatVector.broadcast(SPECIES, y[2]).fma(b, a2);
+      a3 = FloatVector.broadcast(SPECIES, y[3]).fma(b, a3);
+      a4 = FloatVector.broadcast(SPECIES, y[4]).fma(b, a4);
+      a5 = FloatVector.broadcast(SPECIES, y[5]).fma(b, a5);
+      a6 = FloatVector.broadcast(SPECIES, y[6]).fma(b, a6);
+      a7 = FloatVector.broadcast(SPECIES, y[7]).fma(b, a7);
+      a8 = FloatVector.broadcast(SPECIES, y[8]).fma(b, a8);
+      a9 = FloatVector.broadcast(SPECIES, y[9]).fma(b, a9);
+      a10 = FloatVector.broadcast(SPECIES, y[10]).fma(b, a10);
+      a11 = FloatVector.broadcast(SPECIES, y[11]).fma(b, a11);
+    }
+    a0.intoArray(acc[0], 0);
+    a1.intoArray(acc[1], 0);
+    a2.intoArray(acc[2], 0);
+    a3.intoArray(acc[3], 0);
+    a4.intoArray(acc[4], 0);
+    a5.intoArray(acc[5], 0);
+    a6.intoArray(acc[6], 0);
+    a7.intoArray(acc[7], 0);
+    a8.intoArray(acc[8], 0);
+    a9.intoArray(acc[9], 0);
+    a10.intoArray(acc[10], 0);
+    a11.intoArray(acc[11], 0);
+    sum.intoArray(out, 0);
   }
 }

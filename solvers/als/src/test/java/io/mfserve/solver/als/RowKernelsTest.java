@@ -15,8 +15,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The tuned Gram kernel and row solves against the straightforward ones, on random inputs. */
 class RowKernelsTest {
-  // The ranks, and 10 and 24: the vector kernels' eight-row blocks with remainders.
-  private static final int[] RANKS = {1, 3, 8, 10, 17, 24, 64, 128};
+  // The ranks, and around the vector kernels' blocks: 5 and 12 (eight and twelve rows
+  // over one vector, padded), 10, 13 (eight, then eight padded), 22 and 24 (a last band of
+  // eight rows, padded or not).
+  private static final int[] RANKS = {1, 3, 5, 8, 10, 12, 13, 17, 22, 24, 64, 128};
 
   static java.util.stream.Stream<Arguments> ranksAndCounts() {
     java.util.stream.Stream.Builder<Arguments> b = java.util.stream.Stream.builder();
@@ -113,6 +115,38 @@ class RowKernelsTest {
       }
       assertEquals(scalar[f], out[f], 0f, "same bits as the scalar form at " + f);
       assertEquals(expected, out[f], 1e-6 * (1 + Math.sqrt(n)) * scale + 1e-30, "sum " + f);
+    }
+  }
+
+  @ParameterizedTest(name = "k={0} n={1} {2}")
+  @MethodSource("ranksAndCounts")
+  void accumulateWithSum_randomRows_equalsTheTwoKernelsToTheBit(int k, int n,
+      RowKernels kernel) {
+    Random rnd = new Random(13L * k + n);
+    float[][] rows = randomRows(rnd, n, k, kernel);
+    float[] weights = new float[rows.length];
+    float[] coefficients = new float[rows.length];
+    for (int q = 0; q < rows.length; q++) {
+      weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
+      coefficients[q] = (float) (3 * rnd.nextGaussian());
+    }
+    float[][] fused = dirtyAccumulator(k, kernel);
+    float[] fusedSum = new float[kernel.width(k)];
+    java.util.Arrays.fill(fusedSum, Float.NaN);
+    float[][] separate = dirtyAccumulator(k, kernel);
+    float[] separateSum = new float[kernel.width(k)];
+
+    kernel.accumulateWithSum(rows, weights, coefficients, n, k, fused, fusedSum);
+    kernel.accumulate(rows, weights, n, k, separate);
+    kernel.weightedSum(rows, coefficients, n, k, separateSum);
+
+    for (int x = 0; x < k; x++) {
+      for (int c = x; c < k; c++) {
+        assertEquals(separate[x][c], fused[x][c], 0f, "G[" + x + "][" + c + "]");
+      }
+    }
+    for (int f = 0; f < k; f++) {
+      assertEquals(separateSum[f], fusedSum[f], 0f, "sum " + f);
     }
   }
 

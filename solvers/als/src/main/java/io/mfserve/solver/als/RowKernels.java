@@ -9,8 +9,10 @@ import java.util.Locale;
  * compiles to SIMD on its own ({@link Gram}, {@link Cholesky}), and {@code VectorRowKernels},
  * the same operations written with the JDK's incubating Vector API: a register-blocked small
  * SYRK for the Gram matrix (2.2–2.7× the scalar loops' speed with the gather and the drain, at
- * ranks 10 to 128 on this project's machine, {@code GramBenchmark}) and a Cholesky
- * factorisation that updates the trailing rows four pivots at a time. The vector form needs
+ * ranks 10 to 128 on this project's machine, {@code GramBenchmark}; up to rank 16 with the
+ * right-hand side's sum in the same pass) and, from width 16, a left-looking Cholesky
+ * factorisation that updates two rows at a time (below it both forms use
+ * {@link Cholesky}'s square-root-free form). The vector form needs
  * the JVM flag {@code --add-modules=jdk.incubator.vector} (opt-in: README, "Faster ALS and SGD");
  * without it the scalar form runs, with the same results to floating-point rounding.
  *

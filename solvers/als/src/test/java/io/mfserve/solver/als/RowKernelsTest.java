@@ -43,6 +43,24 @@ class RowKernelsTest {
     return rows;
   }
 
+  /** max(n, 1) Gram weights in [0.5, 2). */
+  private static float[] randomWeights(Random rnd, int n) {
+    float[] weights = new float[Math.max(n, 1)];
+    for (int q = 0; q < weights.length; q++) {
+      weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
+    }
+    return weights;
+  }
+
+  /** max(n, 1) coefficients of a weighted sum, normal with standard deviation 3. */
+  private static float[] randomCoefficients(Random rnd, int n) {
+    float[] coefficients = new float[Math.max(n, 1)];
+    for (int q = 0; q < coefficients.length; q++) {
+      coefficients[q] = (float) (3 * rnd.nextGaussian());
+    }
+    return coefficients;
+  }
+
   /** An accumulator of the kernel's shape full of NaN, so that what it fails to write shows. */
   private static float[][] dirtyAccumulator(int k, RowKernels kernel) {
     float[][] acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
@@ -67,10 +85,7 @@ class RowKernelsTest {
   void accumulate_randomRows_equalsRankOneUpdatesInDouble(int k, int n, RowKernels kernel) {
     Random rnd = new Random(31L * k + n);
     float[][] rows = randomRows(rnd, n, k, kernel);
-    float[] weights = new float[Math.max(n, 1)];
-    for (int q = 0; q < weights.length; q++) {
-      weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
-    }
+    float[] weights = randomWeights(rnd, n);
     float[][] acc = dirtyAccumulator(k, kernel);
     double[] m = new double[k * k];
 
@@ -97,10 +112,7 @@ class RowKernelsTest {
       RowKernels kernel) {
     Random rnd = new Random(11L * k + n);
     float[][] rows = randomRows(rnd, n, k, kernel);
-    float[] coefficients = new float[rows.length];
-    for (int q = 0; q < coefficients.length; q++) {
-      coefficients[q] = (float) (3 * rnd.nextGaussian());
-    }
+    float[] coefficients = randomCoefficients(rnd, n);
     float[] out = new float[kernel.width(k)];
     java.util.Arrays.fill(out, Float.NaN);
     kernel.weightedSum(rows, coefficients, n, k, out);
@@ -124,12 +136,8 @@ class RowKernelsTest {
       RowKernels kernel) {
     Random rnd = new Random(13L * k + n);
     float[][] rows = randomRows(rnd, n, k, kernel);
-    float[] weights = new float[rows.length];
-    float[] coefficients = new float[rows.length];
-    for (int q = 0; q < rows.length; q++) {
-      weights[q] = (float) (0.5 + 1.5 * rnd.nextDouble());
-      coefficients[q] = (float) (3 * rnd.nextGaussian());
-    }
+    float[] weights = randomWeights(rnd, n);
+    float[] coefficients = randomCoefficients(rnd, n);
     float[][] fused = dirtyAccumulator(k, kernel);
     float[] fusedSum = new float[kernel.width(k)];
     java.util.Arrays.fill(fusedSum, Float.NaN);

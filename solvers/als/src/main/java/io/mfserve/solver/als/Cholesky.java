@@ -164,11 +164,11 @@ final class Cholesky {
    * The RᵀR pivot of the vector kernels' row-wise form: takes the square root of pivot j of
    * the row held in its own array (already updated by the rows above) and scales the rest of
    * the row by its reciprocal; returns 1 / R[j][j] (always above 0), or 0 where the pivot is not
-   * positive to working precision (see {@link #pivot}).
+   * positive to working precision (see {@link #positive}).
    */
   static double pivotRow(double[] row, int w, int j, double[] diag) {
     double d = row[j];
-    if (pivot(d, diag[j]) == 0) {
+    if (!positive(d, diag[j])) {
       return 0;
     }
     double rjj = Math.sqrt(d);
@@ -182,16 +182,19 @@ final class Cholesky {
 
   /**
    * Returns 1 / d for the pivot d (already updated by the rows above), or 0 where it is not
-   * positive to working precision: at most {@link #RELATIVE_PIVOT_TOLERANCE} times
-   * {@code original}, its diagonal entry before elimination, or not finite.
+   * {@link #positive} to working precision.
    */
   private static double pivot(double d, double original) {
-    // Written as !(d > tol) so that a NaN pivot fails too.
-    if (!(d > RELATIVE_PIVOT_TOLERANCE * original) || !(d > 0)
-        || d == Double.POSITIVE_INFINITY) {
-      return 0;
-    }
-    return 1 / d;
+    return positive(d, original) ? 1 / d : 0;
+  }
+
+  /**
+   * Whether pivot d is positive to working precision: above {@link #RELATIVE_PIVOT_TOLERANCE}
+   * times {@code original}, its diagonal entry before elimination, and finite.
+   */
+  private static boolean positive(double d, double original) {
+    // Written as d > tol so that a NaN pivot fails too.
+    return d > RELATIVE_PIVOT_TOLERANCE * original && d > 0 && d != Double.POSITIVE_INFINITY;
   }
 
   /**

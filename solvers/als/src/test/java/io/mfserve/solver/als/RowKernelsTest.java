@@ -61,6 +61,13 @@ class RowKernelsTest {
     return coefficients;
   }
 
+  /** A row of the kernel's width full of NaN, so that what a kernel fails to write shows. */
+  private static float[] dirtyRow(int k, RowKernels kernel) {
+    float[] row = new float[kernel.width(k)];
+    java.util.Arrays.fill(row, Float.NaN);
+    return row;
+  }
+
   /** An accumulator of the kernel's shape full of NaN, so that what it fails to write shows. */
   private static float[][] dirtyAccumulator(int k, RowKernels kernel) {
     float[][] acc = new float[kernel.accumulatorRows(k)][kernel.width(k)];
@@ -113,8 +120,7 @@ class RowKernelsTest {
     Random rnd = new Random(11L * k + n);
     float[][] rows = randomRows(rnd, n, k, kernel);
     float[] coefficients = randomCoefficients(rnd, n);
-    float[] out = new float[kernel.width(k)];
-    java.util.Arrays.fill(out, Float.NaN);
+    float[] out = dirtyRow(k, kernel);
     kernel.weightedSum(rows, coefficients, n, k, out);
     float[] scalar = new float[k];
     RowKernels.SCALAR.weightedSum(rows, coefficients, n, k, scalar);
@@ -139,8 +145,7 @@ class RowKernelsTest {
     float[] weights = randomWeights(rnd, n);
     float[] coefficients = randomCoefficients(rnd, n);
     float[][] fused = dirtyAccumulator(k, kernel);
-    float[] fusedSum = new float[kernel.width(k)];
-    java.util.Arrays.fill(fusedSum, Float.NaN);
+    float[] fusedSum = dirtyRow(k, kernel);
     float[][] separate = dirtyAccumulator(k, kernel);
     float[] separateSum = new float[kernel.width(k)];
 

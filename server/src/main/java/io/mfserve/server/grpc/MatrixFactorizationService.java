@@ -1,6 +1,7 @@
 package io.mfserve.server.grpc;
 
 import io.grpc.Context;
+import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -83,6 +84,7 @@ import io.mfserve.server.model.tune.TuneTrial;
 import io.mfserve.solver.IterationProgress;
 import io.mfserve.solver.SolverProvider;
 import jakarta.inject.Inject;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.ToLongFunction;
@@ -120,8 +122,14 @@ public final class MatrixFactorizationService
     this.repository = new RepositoryCalls(models, calls);
   }
 
+  /** Fit for callers holding the generated types; the server binds {@link #fitMessage}. */
   @Override
   public void fit(FitRequest request, StreamObserver<FitResponse> responses) {
+    fitMessage(FitMessage.of(request, ""), responses);
+  }
+
+  /** Fit, from its request as {@link FitMessageMarshaller} reads it. */
+  void fitMessage(FitMessage request, StreamObserver<FitResponse> responses) {
     try {
       startFit(request, null).whenComplete((model, failure) -> {
         if (failure != null) {
@@ -136,13 +144,23 @@ public final class MatrixFactorizationService
     }
   }
 
+  /**
+   * FitWithProgress for callers holding the generated types; the server binds {@link
+   * #fitWithProgressMessage}.
+   */
   @Override
   public void fitWithProgress(FitWithProgressRequest request,
+      StreamObserver<FitWithProgressResponse> responses) {
+    fitWithProgressMessage(FitMessage.of(request.getFit(), "fit."), responses);
+  }
+
+  /** FitWithProgress, from its request as {@link FitMessageMarshaller} reads it. */
+  void fitWithProgressMessage(FitMessage request,
       StreamObserver<FitWithProgressResponse> responses) {
     ServerCallStreamObserver<FitWithProgressResponse> stream =
         (ServerCallStreamObserver<FitWithProgressResponse>) responses;
     try {
-      startFit(request.getFit(), new FitListener() {
+      startFit(request, new FitListener() {
         @Override
         public void onIteration(String modelId, int maxIterations, IterationProgress p) {
           // Progress events are small and one per iteration: no need to wait for isReady.
@@ -182,37 +200,46 @@ public final class MatrixFactorizationService
    *
    * @param listener gets each iteration's progress; null for none
    */
-  private CompletableFuture<ServedModel> startFit(FitRequest request, FitListener listener) {
+  private CompletableFuture<ServedModel> startFit(FitMessage request, FitListener listener) {
     Context call = Context.current();
     PreparedMatrix inline = prepareInline(request);
-    return fits.fit(ProtoMapper.toFitCommandOrRelease(request, inline), call::isCancelled,
-        listener);
+    return fits.fit(ProtoMapper.toFitCommandOrRelease(request.request(), inline),
+        call::isCancelled, listener);
   }
 
   /**
    * Collects a request's inline matrix; null when it names an uploaded one or none (a solver
    * may read its own data; the application layer decides).
    */
-  private PreparedMatrix prepareInline(FitRequest request) {
-    switch (request.getInputCase()) {
-      case MATRIX:
-        try (MatrixAccumulator acc = uploads.newMatrix("matrix")) {
-          ProtoMapper.append(acc, request.getMatrix(), "matrix");
-          return acc.finish();
-        }
-      default:
-        return null;
+  private PreparedMatrix prepareInline(FitMessage request) {
+    if (request.matrix() == null && !request.request().hasMatrix()) {
+      return null;
+    }
+    try (MatrixAccumulator acc = uploads.newMatrix("matrix")) {
+      if (request.matrix() != null) {
+        acc.appendSparse(request.matrix());
+      } else {
+        ProtoMapper.append(acc, request.request().getMatrix(), "matrix");
+      }
+      return acc.finish();
     }
   }
 
   /**
-   * The binding the server adds: the generated {@link #bindService}, with UploadMatrix's
-   * messages read by {@link UploadChunkMarshaller} (id-keyed sparse chunks decoded straight
-   * into arrays) and handled by {@link #uploadChunks}.
+   * The binding the server adds: the generated {@link #bindService}, with the requests that
+   * bring matrices read by marshallers that decode id-keyed sparse matrices straight into
+   * arrays: UploadMatrix's by {@link UploadChunkMarshaller}, handled by {@link #uploadChunks},
+   * Fit's and FitWithProgress's by {@link FitMessageMarshaller}, handled by {@link #fitMessage}
+   * and {@link #fitWithProgressMessage}.
    */
   public ServerServiceDefinition definition() {
-    return UploadChunkMarshaller.bind(bindService(),
-        ServerCalls.asyncClientStreamingCall(this::uploadChunks));
+    return DecodedMethods.replace(bindService(), List.of(
+        ServerMethodDefinition.create(UploadChunkMarshaller.method(),
+            ServerCalls.asyncClientStreamingCall(this::uploadChunks)),
+        ServerMethodDefinition.create(FitMessageMarshaller.fitMethod(),
+            ServerCalls.asyncUnaryCall(this::fitMessage)),
+        ServerMethodDefinition.create(FitMessageMarshaller.fitWithProgressMethod(),
+            ServerCalls.asyncServerStreamingCall(this::fitWithProgressMessage))));
   }
 
   /** UploadMatrix for callers holding the generated types; the server binds uploadChunks. */

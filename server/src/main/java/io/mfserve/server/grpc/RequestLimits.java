@@ -65,6 +65,13 @@ final class RequestLimits {
       fit(r, "");
     } else if (message instanceof FitWithProgressRequest r) {
       fit(r.getFit(), "fit.");
+    } else if (message instanceof FitMessage m) {
+      fit(m.request(), m.field());
+      if (m.matrix() != null) {
+        // A decoded matrix has ids and values only, one of each per entry.
+        limits.check(Limit.REQUEST_ENTRIES, m.field() + "matrix.sparse.values",
+            m.matrix().values().length);
+      }
     } else if (message instanceof UploadMatrixRequest r) {
       upload(r);
     } else if (message instanceof UploadChunk c) {

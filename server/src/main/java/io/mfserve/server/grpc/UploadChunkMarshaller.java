@@ -1,35 +1,22 @@
 package io.mfserve.server.grpc;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.WireFormat;
-import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerMethodDefinition;
-import io.grpc.ServerServiceDefinition;
-import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
-import io.mfserve.proto.v1.Matrix;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
-import io.mfserve.proto.v1.SparseMatrix;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.model.matrix.SparseChunk;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
  * Reads UploadMatrix messages into {@link UploadChunk}s. The large case, a chunk of an id-keyed
  * sparse matrix in the form every protobuf library writes (the request holds only its chunk,
  * the chunk only its sparse matrix, and that only its three packed lists, each once, of one
- * length), is decoded from the wire straight into the arrays the matrix is built from: no
- * protobuf lists grown element by element, no second copy. Any other message, including any
- * that is malformed, goes through protobuf's parser, so that its errors and every other form
- * (keys, dense, unpacked or repeated fields, unknown fields) behave exactly as before.
+ * length), is decoded from the wire straight into the arrays the matrix is built from ({@link
+ * SparseMatrixDecoder}). Any other message, including any that is malformed, goes through
+ * protobuf's parser, so that its errors and every other form behave exactly as before.
  *
  * <p>Why: protobuf's parse of these lists was about half of the server's work in an upload of
  * synth-10M (JFR), and the upload is bound by that one thread per stream.
@@ -37,42 +24,15 @@ import java.util.Arrays;
 final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadChunk> {
   static final UploadChunkMarshaller INSTANCE = new UploadChunkMarshaller();
 
-  private static final int LENGTH_DELIMITED = WireFormat.WIRETYPE_LENGTH_DELIMITED;
-  private static final int CHUNK_TAG = tag(UploadMatrixRequest.CHUNK_FIELD_NUMBER);
-  private static final int SPARSE_TAG = tag(Matrix.SPARSE_FIELD_NUMBER);
-  private static final int ROWS_TAG = tag(SparseMatrix.ROW_IDS_FIELD_NUMBER);
-  private static final int COLS_TAG = tag(SparseMatrix.COL_IDS_FIELD_NUMBER);
-  private static final int VALUES_TAG = tag(SparseMatrix.VALUES_FIELD_NUMBER);
-  private static final VarHandle LITTLE_ENDIAN_INT =
-      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final int CHUNK_TAG = SparseMatrixDecoder.tag(
+      UploadMatrixRequest.CHUNK_FIELD_NUMBER);
 
   private UploadChunkMarshaller() { }
 
-  /**
-   * {@code service} (the generated binding of MatrixFactorization) with UploadMatrix read by
-   * this marshaller and handled by {@code upload}; every other method, the service's name and
-   * its schema (for reflection) unchanged.
-   */
-  static ServerServiceDefinition bind(ServerServiceDefinition service,
-      ServerCallHandler<UploadChunk, UploadMatrixResponse> upload) {
-    MethodDescriptor<UploadMatrixRequest, UploadMatrixResponse> generated =
-        MatrixFactorizationGrpc.getUploadMatrixMethod();
-    MethodDescriptor<UploadChunk, UploadMatrixResponse> method =
-        generated.toBuilder(INSTANCE, generated.getResponseMarshaller()).build();
-    ServiceDescriptor old = service.getServiceDescriptor();
-    ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(old.getName())
-        .setSchemaDescriptor(old.getSchemaDescriptor());
-    for (MethodDescriptor<?, ?> m : old.getMethods()) {
-      descriptor.addMethod(m.getFullMethodName().equals(generated.getFullMethodName())
-          ? method : m);
-    }
-    ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(descriptor.build());
-    for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
-      if (!m.getMethodDescriptor().getFullMethodName().equals(generated.getFullMethodName())) {
-        out.addMethod(m);
-      }
-    }
-    return out.addMethod(method, upload).build();
+  /** UploadMatrix as the generated binding describes it, with its requests read by this. */
+  static MethodDescriptor<UploadChunk, UploadMatrixResponse> method() {
+    var generated = MatrixFactorizationGrpc.getUploadMatrixMethod();
+    return generated.toBuilder(INSTANCE, generated.getResponseMarshaller()).build();
   }
 
   @Override
@@ -88,7 +48,7 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
   public UploadChunk parse(InputStream stream) {
     byte[] bytes;
     try {
-      bytes = readAll(stream);
+      bytes = SparseMatrixDecoder.readAll(stream);
     } catch (IOException e) {
       throw Status.INTERNAL.withDescription("reading an UploadMatrix message failed")
           .withCause(e).asRuntimeException();
@@ -100,213 +60,17 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
     try {
       return UploadChunk.of(UploadMatrixRequest.parseFrom(bytes));
     } catch (InvalidProtocolBufferException e) {
-      // What grpc's own protobuf marshaller answers for bytes that do not parse.
-      throw Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e)
-          .asRuntimeException();
+      throw SparseMatrixDecoder.invalid(e);
     }
-  }
-
-  /**
-   * The stream's bytes, read into one array of the right size when the stream knows its length
-   * (grpc's do): a chunk is about a MiB, and growing buffers would copy it several times.
-   */
-  private static byte[] readAll(InputStream stream) throws IOException {
-    if (!(stream instanceof KnownLength)) {
-      return stream.readAllBytes();
-    }
-    byte[] known = new byte[stream.available()];
-    int read = stream.readNBytes(known, 0, known.length);
-    byte[] rest = stream.readAllBytes();
-    if (read == known.length && rest.length == 0) {
-      return known;
-    }
-    byte[] all = Arrays.copyOf(known, read + rest.length);
-    System.arraycopy(rest, 0, all, read, rest.length);
-    return all;
   }
 
   /**
    * Decodes the serialized UploadMatrixRequest in {@code bytes} when it is exactly
-   * {chunk: {sparse: {row_ids, col_ids, values}}}, each list packed, present once and of the
-   * same length n ≥ 1, in this order or any other; returns null for anything else.
+   * {chunk: {sparse: {row_ids, col_ids, values}}} in the form {@link SparseMatrixDecoder#matrix}
+   * reads; returns null for anything else.
    */
   static SparseChunk decode(byte[] bytes) {
-    Cursor c = new Cursor(bytes, 0, bytes.length);
-    int[] matrix = c.only(CHUNK_TAG);
-    if (matrix == null) {
-      return null;
-    }
-    int[] sparse = new Cursor(bytes, matrix[0], matrix[1]).only(SPARSE_TAG);
-    if (sparse == null) {
-      return null;
-    }
-    int rowsAt = -1;
-    int rowsEnd = -1;
-    int colsAt = -1;
-    int colsEnd = -1;
-    int valuesAt = -1;
-    int valuesEnd = -1;
-    Cursor fields = new Cursor(bytes, sparse[0], sparse[1]);
-    while (fields.pos < fields.end) {
-      long tag = fields.varint();
-      if (tag < 0) {
-        return null;
-      }
-      int[] field = fields.lengthDelimited();
-      if (field == null) {
-        return null;
-      }
-      if (tag == ROWS_TAG && rowsAt < 0) {
-        rowsAt = field[0];
-        rowsEnd = field[1];
-      } else if (tag == COLS_TAG && colsAt < 0) {
-        colsAt = field[0];
-        colsEnd = field[1];
-      } else if (tag == VALUES_TAG && valuesAt < 0) {
-        valuesAt = field[0];
-        valuesEnd = field[1];
-      } else {
-        return null;
-      }
-    }
-    if (rowsAt < 0 || colsAt < 0 || valuesAt < 0 || (valuesEnd - valuesAt) % 4 != 0) {
-      return null;
-    }
-    int n = (valuesEnd - valuesAt) / 4;
-    // A varint takes at least one byte: a shorter list cannot hold n (and n bounds the arrays).
-    if (n == 0 || rowsEnd - rowsAt < n || colsEnd - colsAt < n) {
-      return null;
-    }
-    long[] rowIds = new long[n];
-    long[] colIds = new long[n];
-    if (!readVarints(bytes, rowsAt, rowsEnd, rowIds) || !readVarints(bytes, colsAt, colsEnd,
-        colIds)) {
-      return null;
-    }
-    float[] values = new float[n];
-    for (int e = 0, p = valuesAt; e < n; e++, p += 4) {
-      values[e] = Float.intBitsToFloat((int) LITTLE_ENDIAN_INT.get(bytes, p));
-    }
-    return new SparseChunk(rowIds, null, colIds, null, values);
-  }
-
-  /**
-   * Decodes exactly {@code out.length} varints filling bytes[from, to) into {@code out} (as
-   * protobuf reads an int64); false when they do not fill it exactly or one is not as an int64
-   * writer makes it ({@link #readLong}). Ids of up to three bytes (below 2^21) take the unrolled
-   * path.
-   */
-  private static boolean readVarints(byte[] bytes, int from, int to, long[] out) {
-    int p = from;
-    int e = 0;
-    // The unrolled path reads up to three bytes; it stops three short of the end.
-    for (; e < out.length && p + 3 <= to; e++) {
-      int b0 = bytes[p];
-      if (b0 >= 0) {
-        out[e] = b0;
-        p += 1;
-        continue;
-      }
-      int b1 = bytes[p + 1];
-      if (b1 >= 0) {
-        out[e] = (b0 & 0x7F) | b1 << 7;
-        p += 2;
-        continue;
-      }
-      int b2 = bytes[p + 2];
-      if (b2 >= 0) {
-        out[e] = (b0 & 0x7F) | (b1 & 0x7F) << 7 | b2 << 14;
-        p += 3;
-        continue;
-      }
-      p = readLong(bytes, p, to, out, e);
-      if (p < 0) {
-        return false;
-      }
-    }
-    for (; e < out.length; e++) {
-      p = readLong(bytes, p, to, out, e);
-      if (p < 0) {
-        return false;
-      }
-    }
-    return p == to;
-  }
-
-  /**
-   * Decodes one varint at {@code p} into out[e]; returns the position after it, or -1. A
-   * tenth byte other than 1 (the only one a writer of an int64 produces) gives -1 too: protobuf
-   * reads such bytes differently depending on where they sit in its buffer, so they are left to
-   * it.
-   */
-  private static int readLong(byte[] bytes, int p, int to, long[] out, int e) {
-    long v = 0;
-    for (int shift = 0; shift < 63; shift += 7) {
-      if (p >= to) {
-        return -1;
-      }
-      int b = bytes[p++];
-      v |= (long) (b & 0x7F) << shift;
-      if (b >= 0) {
-        out[e] = v;
-        return p;
-      }
-    }
-    if (p >= to || bytes[p] != 1) {
-      return -1;
-    }
-    out[e] = v | 1L << 63;
-    return p + 1;
-  }
-
-  private static int tag(int field) {
-    return field << 3 | LENGTH_DELIMITED;
-  }
-
-  /** Reads tags and lengths within bytes[pos, end). */
-  private static final class Cursor {
-    private final byte[] bytes;
-    private final int end;
-    private final long[] value = new long[1];
-    private int pos;
-
-    Cursor(byte[] bytes, int from, int end) {
-      this.bytes = bytes;
-      this.pos = from;
-      this.end = end;
-    }
-
-    /**
-     * The next varint ({@link #readLong}), or -1 when it is cut off or malformed. A tag or a
-     * length is never negative, so -1 is no valid value.
-     */
-    long varint() {
-      int next = readLong(bytes, pos, end, value, 0);
-      if (next < 0 || value[0] < 0) {
-        return -1;
-      }
-      pos = next;
-      return value[0];
-    }
-
-    /** The next field's data [from, to) after its length; null when it overruns. */
-    int[] lengthDelimited() {
-      long length = varint();
-      if (length < 0 || length > end - pos) {
-        return null;
-      }
-      int from = pos;
-      pos += (int) length;
-      return new int[] {from, pos};
-    }
-
-    /** The data of the one field here when it is {@code tag} and alone; else null. */
-    int[] only(int tag) {
-      if (pos >= end || varint() != tag) {
-        return null;
-      }
-      int[] field = lengthDelimited();
-      return field != null && pos == end ? field : null;
-    }
+    int[] chunk = new SparseMatrixDecoder.Cursor(bytes, 0, bytes.length).only(CHUNK_TAG);
+    return chunk == null ? null : SparseMatrixDecoder.matrix(bytes, chunk[0], chunk[1]);
   }
 }

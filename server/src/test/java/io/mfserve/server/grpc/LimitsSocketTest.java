@@ -16,6 +16,7 @@ import io.grpc.stub.StreamObserver;
 import io.mfserve.proto.v1.DeleteModelRequest;
 import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.FitRequest;
+import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.GetModelRequest;
 import io.mfserve.proto.v1.GetServerInfoRequest;
 import io.mfserve.proto.v1.GetServerInfoResponse;
@@ -145,6 +146,24 @@ class LimitsSocketTest {
     assertLimit(Limit.COLS, s -> s.fit(Requests.fit("als", 2, dense(2, 41)).build()), stub);
     assertLimit(Limit.REQUEST_ENTRIES, s -> s.fit(Requests.fit("als", 2, dense(30, 34))
         .build()), stub);
+    // An id-keyed sparse matrix is decoded from the wire (FitMessageMarshaller) and counted
+    // there, in a Fit and in a FitWithProgress, with the field named as protobuf's path.
+    SparseMatrix.Builder manyEntries = SparseMatrix.newBuilder();
+    for (int n = 0; n < 1001; n++) {
+      manyEntries.addRowIds(n % 50).addColIds(n / 50).addValues(1);
+    }
+    Matrix entries = Matrix.newBuilder().setSparse(manyEntries).build();
+    StatusRuntimeException inline = assertThrows(StatusRuntimeException.class,
+        () -> stub.fit(Requests.fit("als", 2, entries).build()));
+    assertLimit(Limit.REQUEST_ENTRIES, inline);
+    assertTrue(inline.getStatus().getDescription().contains("matrix.sparse.values"),
+        inline.getStatus().getDescription());
+    StatusRuntimeException streamed = assertThrows(StatusRuntimeException.class,
+        () -> stub.fitWithProgress(FitWithProgressRequest.newBuilder()
+            .setFit(Requests.fit("als", 2, entries)).build()).next());
+    assertLimit(Limit.REQUEST_ENTRIES, streamed);
+    assertTrue(streamed.getStatus().getDescription().contains("fit.matrix.sparse.values"),
+        streamed.getStatus().getDescription());
     assertLimit(Limit.FACTORS, s -> s.fit(Requests.fit("als", 9, dense(20, 20)).build()),
         stub);
     assertLimit(Limit.K, s -> s.recommend(RecommendRequest.newBuilder().setModelId(model)

@@ -303,7 +303,12 @@ class FitRpcTest {
         }
       }));
     }
-    Thread.sleep(5);
+    // Delete once reads are under way: a fixed 5 ms sleep let the delete come first on a slow
+    // start, and then no read could succeed (seen once, 2026-12-08).
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (ok.get() == 0 && unexpected.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
     stub.deleteModel(io.mfserve.proto.v1.DeleteModelRequest.newBuilder().setModelId("m")
         .build());
     for (java.util.concurrent.Future<?> f : futures) {

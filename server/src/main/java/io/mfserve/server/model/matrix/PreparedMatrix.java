@@ -8,7 +8,10 @@ import io.mfserve.server.model.store.MemoryBudget;
 import io.mfserve.solver.AbsentEntries;
 import io.mfserve.solver.DuplicateEntryException;
 import io.mfserve.solver.TrainingMatrix;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -30,6 +33,9 @@ public final class PreparedMatrix {
   private final int[] colIdx;
   private final float[] values;
   private final MemoryBudget.Reservation reservation;
+  private static final VarHandle BIG_ENDIAN_INT =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+
   private volatile String fingerprint;
   /** Guards {@link #training} and {@link #released}. */
   private final Object lock = new Object();
@@ -187,16 +193,28 @@ public final class PreparedMatrix {
     buf.put((byte) (dense ? 1 : 0)).putInt(rows).putInt(cols);
     hashIndex(sha, buf, rowIndex);
     hashIndex(sha, buf, colIndex);
-    for (int n = 0; n < values.length; n++) {
-      if (buf.remaining() < 12) {
-        flush(sha, buf);
-      }
-      if (!dense) {
-        buf.putInt(rowIdx[n]).putInt(colIdx[n]);
-      }
-      buf.putFloat(values[n]);
-    }
     flush(sha, buf);
+    // The entries, big-endian as ByteBuffer.putInt and putFloat write them, filled a chunk at a
+    // time by whole ints: one ByteBuffer put per field, with its checks, took the whole
+    // fingerprint of u.data's 100,000 entries from 0.85-0.90 ms to 1.10 (FpProbe, 2026-12-08).
+    byte[] chunk = buf.array();
+    int per = dense ? 4 : 12;
+    for (int n = 0; n < values.length; ) {
+      int end = Math.min(values.length, n + chunk.length / per);
+      int p = 0;
+      if (dense) {
+        for (; n < end; n++, p += 4) {
+          BIG_ENDIAN_INT.set(chunk, p, Float.floatToRawIntBits(values[n]));
+        }
+      } else {
+        for (; n < end; n++, p += 12) {
+          BIG_ENDIAN_INT.set(chunk, p, rowIdx[n]);
+          BIG_ENDIAN_INT.set(chunk, p + 4, colIdx[n]);
+          BIG_ENDIAN_INT.set(chunk, p + 8, Float.floatToRawIntBits(values[n]));
+        }
+      }
+      sha.update(chunk, 0, p);
+    }
     return HexFormat.of().formatHex(sha.digest());
   }
 

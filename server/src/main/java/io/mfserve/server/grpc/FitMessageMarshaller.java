@@ -2,14 +2,12 @@ package io.mfserve.server.grpc;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.MethodDescriptor;
-import io.grpc.Status;
 import io.mfserve.proto.v1.FitRequest;
 import io.mfserve.proto.v1.FitResponse;
 import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FitWithProgressResponse;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.server.model.matrix.SparseChunk;
-import java.io.IOException;
 import java.io.InputStream;
 
 /**
@@ -70,13 +68,7 @@ final class FitMessageMarshaller implements MethodDescriptor.Marshaller<FitMessa
 
   @Override
   public FitMessage parse(InputStream stream) {
-    byte[] bytes;
-    try {
-      bytes = SparseMatrixDecoder.readAll(stream);
-    } catch (IOException e) {
-      throw Status.INTERNAL.withDescription("reading a Fit request failed").withCause(e)
-          .asRuntimeException();
-    }
+    byte[] bytes = SparseMatrixDecoder.readAll(stream, "a Fit request");
     FitMessage decoded = decode(bytes);
     if (decoded != null) {
       return decoded;

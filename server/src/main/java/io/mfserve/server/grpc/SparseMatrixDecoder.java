@@ -38,9 +38,19 @@ final class SparseMatrixDecoder {
   /**
    * The stream's bytes, read into one array of the right size when the stream knows its length
    * (grpc's do): an upload's chunk is about a MiB, an inline Fit's matrix often more, and
-   * growing buffers would copy them several times.
+   * growing buffers would copy them several times. A failed read is INTERNAL, naming {@code
+   * what} was read.
    */
-  static byte[] readAll(InputStream stream) throws IOException {
+  static byte[] readAll(InputStream stream, String what) {
+    try {
+      return readAll(stream);
+    } catch (IOException e) {
+      throw Status.INTERNAL.withDescription("reading " + what + " failed").withCause(e)
+          .asRuntimeException();
+    }
+  }
+
+  private static byte[] readAll(InputStream stream) throws IOException {
     if (!(stream instanceof KnownLength)) {
       return stream.readAllBytes();
     }

@@ -2,12 +2,10 @@ package io.mfserve.server.grpc;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.MethodDescriptor;
-import io.grpc.Status;
 import io.mfserve.proto.v1.MatrixFactorizationGrpc;
 import io.mfserve.proto.v1.UploadMatrixRequest;
 import io.mfserve.proto.v1.UploadMatrixResponse;
 import io.mfserve.server.model.matrix.SparseChunk;
-import java.io.IOException;
 import java.io.InputStream;
 
 /**
@@ -46,13 +44,7 @@ final class UploadChunkMarshaller implements MethodDescriptor.Marshaller<UploadC
 
   @Override
   public UploadChunk parse(InputStream stream) {
-    byte[] bytes;
-    try {
-      bytes = SparseMatrixDecoder.readAll(stream);
-    } catch (IOException e) {
-      throw Status.INTERNAL.withDescription("reading an UploadMatrix message failed")
-          .withCause(e).asRuntimeException();
-    }
+    byte[] bytes = SparseMatrixDecoder.readAll(stream, "an UploadMatrix message");
     SparseChunk decoded = decode(bytes);
     if (decoded != null) {
       return new UploadChunk(null, decoded);

@@ -145,24 +145,8 @@ class UploadChunkMarshallerTest {
   void parse_mutatedBytes_eitherTheSameAsProtobufOrTheSameError() {
     Random random = new Random(17);
     for (int trial = 0; trial < 3000; trial++) {
-      byte[] bytes = request(random, 1 + random.nextInt(12)).toByteArray();
-      switch (random.nextInt(4)) {
-        case 0 -> bytes[random.nextInt(bytes.length)] = (byte) random.nextInt(256);
-        case 1 -> bytes = Arrays.copyOf(bytes, random.nextInt(bytes.length));
-        case 2 -> {
-          byte[] longer = Arrays.copyOf(bytes, bytes.length + 1 + random.nextInt(4));
-          for (int i = bytes.length; i < longer.length; i++) {
-            longer[i] = (byte) random.nextInt(256);
-          }
-          bytes = longer;
-        }
-        default -> {
-          for (int flips = 0; flips < 3; flips++) {
-            int at = random.nextInt(bytes.length);
-            bytes[at] ^= (byte) (1 << random.nextInt(8));
-          }
-        }
-      }
+      byte[] bytes = WireMutations.mutate(random,
+          request(random, 1 + random.nextInt(12)).toByteArray());
 
       assertSameAsProtobuf(bytes, "trial " + trial + ": " + Arrays.toString(bytes));
     }

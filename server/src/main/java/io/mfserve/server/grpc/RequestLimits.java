@@ -7,7 +7,6 @@ import io.mfserve.proto.v1.DenseMatrix;
 import io.mfserve.proto.v1.ExplainRequest;
 import io.mfserve.proto.v1.ExportModelRequest;
 import io.mfserve.proto.v1.FitRequest;
-import io.mfserve.proto.v1.FitWithProgressRequest;
 import io.mfserve.proto.v1.FoldInRequest;
 import io.mfserve.proto.v1.GetAliasRequest;
 import io.mfserve.proto.v1.GetFactorsRequest;
@@ -61,19 +60,16 @@ final class RequestLimits {
    *     over
    */
   void check(Object message) {
-    if (message instanceof FitRequest r) {
-      fit(r, "");
-    } else if (message instanceof FitWithProgressRequest r) {
-      fit(r.getFit(), "fit.");
-    } else if (message instanceof FitMessage m) {
+    // The server binds Fit, FitWithProgress and UploadMatrix with marshallers of its own
+    // (MatrixFactorizationService#definition): their messages arrive as FitMessage and
+    // UploadChunk, never as the generated types.
+    if (message instanceof FitMessage m) {
       fit(m.request(), m.field());
       if (m.matrix() != null) {
         // A decoded matrix has ids and values only, one of each per entry.
         limits.check(Limit.REQUEST_ENTRIES, m.field() + "matrix.sparse.values",
             m.matrix().values().length);
       }
-    } else if (message instanceof UploadMatrixRequest r) {
-      upload(r);
     } else if (message instanceof UploadChunk c) {
       if (c.request() != null) {
         upload(c.request());

@@ -24,6 +24,8 @@ import java.util.HexFormat;
  * {@link #release()}. Thread-safe.
  */
 public final class PreparedMatrix {
+  private static final VarHandle BIG_ENDIAN_INT =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
   private final boolean dense;
   private final int rows;
   private final int cols;
@@ -33,9 +35,6 @@ public final class PreparedMatrix {
   private final int[] colIdx;
   private final float[] values;
   private final MemoryBudget.Reservation reservation;
-  private static final VarHandle BIG_ENDIAN_INT =
-      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
-
   private volatile String fingerprint;
   /** Guards {@link #training} and {@link #released}. */
   private final Object lock = new Object();
